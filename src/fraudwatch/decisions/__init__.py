@@ -1,0 +1,5 @@
+"""Decisions: outcome, score, fired rules with their values, features used, versions."""
+
+from fraudwatch.decisions.model import Decision, Outcome, Reason, RuleHit
+
+__all__ = ["Decision", "Outcome", "Reason", "RuleHit"]

@@ -1,0 +1,93 @@
+"""The decision the engine returns for one event.
+
+>>> Outcome.worst([Outcome.REVIEW, Outcome.BLOCK, Outcome.ALLOW])
+<Outcome.BLOCK: 'block'>
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Outcome(str, Enum):
+    """What to do with the event. Precedence when several rules fire: the most
+    severe wins, ``block > challenge > review > allow``.
+
+    ``challenge`` maps to a step-up: an EMV 3-D Secure challenge request for a
+    payment, a second factor for a login.
+    """
+
+    ALLOW = "allow"
+    REVIEW = "review"
+    CHALLENGE = "challenge"
+    BLOCK = "block"
+
+    @property
+    def severity(self) -> int:
+        return _SEVERITY[self]
+
+    @classmethod
+    def worst(cls, outcomes) -> "Outcome":
+        best = cls.ALLOW
+        for o in outcomes:
+            if _SEVERITY[o] > _SEVERITY[best]:
+                best = o
+        return best
+
+
+_SEVERITY = {Outcome.ALLOW: 0, Outcome.REVIEW: 1, Outcome.CHALLENGE: 2, Outcome.BLOCK: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """A rule whose condition held, with the values that made it fire."""
+
+    rule: str
+    outcome: Outcome
+    values: dict[str, Any]
+    shadow: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One feature's contribution to the model score."""
+
+    feature: str
+    value: Any
+    contribution: float
+
+
+@dataclass(slots=True)
+class Decision:
+    event_id: str
+    kind: str
+    event_time: str
+    outcome: Outcome
+    score: float | None = None
+    rules: list[RuleHit] = field(default_factory=list)
+    shadow_rules: list[RuleHit] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+    features: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    processing_us: float = 0.0
+    duplicate: bool = False
+    shadow_scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["outcome"] = self.outcome.value
+        for key in ("rules", "shadow_rules"):
+            for hit in d[key]:
+                hit["outcome"] = hit["outcome"].value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Decision":
+        d = dict(d)
+        d["outcome"] = Outcome(d["outcome"])
+        for key in ("rules", "shadow_rules"):
+            d[key] = [RuleHit(**{**h, "outcome": Outcome(h["outcome"])}) for h in d.get(key, [])]
+        d["reasons"] = [Reason(**r) for r in d.get("reasons", [])]
+        return cls(**d)

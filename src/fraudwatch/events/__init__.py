@@ -1,0 +1,1 @@
+"""fraudwatch.events"""
