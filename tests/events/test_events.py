@@ -139,3 +139,12 @@ def test_dead_letters_never_carry_a_card_number():
 def test_short_token_key_refused():
     with pytest.raises(ValueError):
         Tokenizer(b"short")
+
+
+def test_documented_schema_is_the_generated_one():
+    from pathlib import Path
+
+    documented = Path(__file__).resolve().parents[2] / "docs" / "event.schema.json"
+    assert json.loads(documented.read_text()) == json.loads(json.dumps(json_schema())), (
+        "docs/event.schema.json is stale: run `fraudwatch events schema --out docs/event.schema.json`"
+    )

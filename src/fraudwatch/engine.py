@@ -1,0 +1,222 @@
+"""The engine core: event in, decision out, with no I/O.
+
+Live serving, replay, backtests and model training all call :meth:`Engine.process`, so
+the features a model is trained on are the features it is served.
+
+>>> from fraudwatch.events import parse_event
+>>> from fraudwatch.features import FeatureSet
+>>> from fraudwatch.rules import RuleSet
+>>> features = FeatureSet.from_yaml('''
+... version: doc
+... features:
+...   - name: card.declines_24h
+...     entity: card
+...     kinds: [payment.attempt]
+...     filter: "event.result == 'declined'"
+...     agg: count
+...     window: 24h
+... ''')
+>>> rules = RuleSet.parse('''
+... rule repeated_declines:
+...     block if card.declines_24h >= 3
+... ''', version="doc")
+>>> engine = Engine(features=features, rules=rules)
+>>> for hour in (13, 16, 23):
+...     d = engine.process(parse_event({"id": f"p{hour}", "time": f"2026-11-21T{hour}:00:00+09:00",
+...         "kind": "payment.attempt", "card": "tok_1", "amount": 17600, "currency": "JPY",
+...         "result": "declined", "decline_reason": "insufficient_funds"}))
+>>> d.outcome.value, d.rules[0].rule, d.rules[0].values
+('block', 'repeated_declines', {'card.declines_24h': 3})
+>>> engine.process(parse_event({"id": "p23", "time": "2026-11-21T23:00:00+09:00",
+...     "kind": "payment.attempt", "card": "tok_1", "amount": 17600, "currency": "JPY"})).duplicate
+True
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+from fraudwatch import ENGINE_VERSION
+from fraudwatch.decisions import Decision, Outcome, Reason, RuleHit
+from fraudwatch.events.model import Envelope
+from fraudwatch.features import FeatureEngine, FeatureSet
+from fraudwatch.rules import Context, ListStore, RuleSet
+
+__all__ = ["Engine", "Scorer", "DEFAULT_DEDUP_HORIZON"]
+
+DEFAULT_DEDUP_HORIZON = 7 * 86400.0  # event ids are remembered this long, in event time
+SNAPSHOT_FORMAT = 1
+
+
+class Scorer(Protocol):
+    """What the engine needs of a model (see ``fraudwatch.models``)."""
+
+    version: str
+    feature_names: list[str]
+    kinds: frozenset[str]
+
+    def score(self, event: Envelope, features: Mapping[str, Any]) -> float: ...
+
+    def explain(self, event: Envelope, features: Mapping[str, Any], top: int = 3) -> list[Reason]: ...
+
+
+_THRESHOLD_ORDER = (Outcome.BLOCK, Outcome.CHALLENGE, Outcome.REVIEW)
+
+
+class Engine:
+    """Turns each event into a :class:`~fraudwatch.decisions.Decision`.
+
+    ``thresholds`` maps outcome names to model-score thresholds, e.g.
+    ``{"block": 0.9, "challenge": 0.6}``: a score at or above one adds a hit named
+    ``model.score>=0.9``. ``challengers`` are models that score in shadow beside the
+    champion; their scores are recorded, never enforced.
+    """
+
+    def __init__(
+        self,
+        features: FeatureSet,
+        rules: RuleSet,
+        model: Scorer | None = None,
+        challengers: Iterable[Scorer] = (),
+        lists: ListStore | None = None,
+        thresholds: Mapping[str, float] | None = None,
+        lateness: float = 3600.0,
+        dedup_horizon: float = DEFAULT_DEDUP_HORIZON,
+    ):
+        self.feature_set = features
+        self.rules = rules
+        self.model = model
+        self.challengers = tuple(challengers)
+        self.lists = lists if lists is not None else ListStore()
+        self.thresholds = dict(thresholds or {})
+        self.lateness = lateness
+        self.dedup_horizon = dedup_horizon
+        self._features = FeatureEngine(features, lateness=lateness)
+        self._seen: set[str] = set()
+        self._seen_order: deque[tuple[float, str]] = deque()
+        self._clock = float("-inf")  # latest event time seen
+        self._validate_thresholds()
+        self._refresh_versions()
+
+    # ------------------------------------------------------------ processing
+    def process(self, event: Envelope) -> Decision:
+        started = time.perf_counter()
+        ts = event.ts
+        if event.id in self._seen:
+            return Decision(event.id, event.kind, event.time.isoformat(), Outcome.ALLOW, duplicate=True,
+                            versions=self.versions)  # fmt: skip
+        self._remember(event.id, ts)
+
+        values = self._features.process(event, ts)
+        score = None
+        model_values: dict[str, float] = {}
+        model = self.model
+        if model is not None and event.kind in model.kinds:
+            score = model.score(event, values)
+            model_values["score"] = score
+        shadow_scores = {
+            c.version: c.score(event, values) for c in self.challengers if event.kind in c.kinds
+        }
+
+        hits, shadow_hits = self.rules.evaluate(Context(event=event, features=values, model=model_values, lists=self.lists))
+        if score is not None:
+            for outcome in _THRESHOLD_ORDER:
+                limit = self.thresholds.get(outcome.value)
+                if limit is not None and score >= limit:
+                    hits.append(RuleHit(f"model.score>={limit:g}", outcome, {"model.score": round(score, 6)}))
+                    break
+        outcome = Outcome.worst(h.outcome for h in hits)
+        reasons = model.explain(event, values) if score is not None and outcome is not Outcome.ALLOW else []
+        return Decision(
+            event_id=event.id,
+            kind=event.kind,
+            event_time=event.time.isoformat(),
+            outcome=outcome,
+            score=score,
+            rules=hits,
+            shadow_rules=shadow_hits,
+            reasons=reasons,
+            features=values,
+            versions=self.versions,
+            processing_us=(time.perf_counter() - started) * 1e6,
+            shadow_scores=shadow_scores,
+        )
+
+    def _remember(self, event_id: str, ts: float) -> None:
+        self._seen.add(event_id)
+        self._seen_order.append((ts, event_id))
+        if ts > self._clock:
+            self._clock = ts
+            horizon = ts - self.dedup_horizon
+            order = self._seen_order
+            while order and order[0][0] < horizon:
+                self._seen.discard(order.popleft()[1])
+
+    # ------------------------------------------------------ live changes
+    def swap_rules(self, rules: RuleSet) -> None:
+        """Replace the rule set between two events (one assignment: atomic under the GIL)."""
+        self.rules = rules
+        self._refresh_versions()
+
+    def swap_model(self, model: Scorer | None, challengers: Iterable[Scorer] = ()) -> None:
+        self.model = model
+        self.challengers = tuple(challengers)
+        self._refresh_versions()
+
+    def set_thresholds(self, thresholds: Mapping[str, float]) -> None:
+        self.thresholds = dict(thresholds)
+        self._validate_thresholds()
+
+    def _validate_thresholds(self) -> None:
+        for name, value in self.thresholds.items():
+            if name not in {o.value for o in _THRESHOLD_ORDER}:
+                raise ValueError(f"thresholds.{name}: expected one of block, challenge, review")
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"thresholds.{name}: {value} is not a probability in [0, 1]")
+
+    def _refresh_versions(self) -> None:
+        self.versions = {
+            "engine": ENGINE_VERSION,
+            "features": f"{self.feature_set.version}@{self.feature_set.digest[:12]}",
+            "rules": f"{self.rules.version}@{self.rules.digest[:12]}",
+        }
+        if self.model is not None:
+            self.versions["model"] = self.model.version
+
+    # ------------------------------------------------------------ state
+    def memory_report(self) -> dict[str, Any]:
+        report = self._features.memory_report()
+        report["dedup_ids"] = len(self._seen)
+        return report
+
+    def snapshot(self) -> bytes:
+        """Feature state and remembered event ids, for restart without double counting."""
+        return pickle.dumps(
+            {
+                "format": SNAPSHOT_FORMAT,
+                "features_digest": self.feature_set.digest,
+                "features": self._features.snapshot(),
+                "seen": list(self._seen_order),
+                "clock": self._clock,
+            },
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+
+    def restore(self, blob: bytes) -> None:
+        """Load a snapshot taken by :meth:`snapshot` with the same feature set.
+
+        Snapshots are written and read only by fraudwatch itself (never accept one from
+        outside: unpickling runs code)."""
+        state = pickle.loads(blob)
+        if state.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError("snapshot format not supported")
+        if state["features_digest"] != self.feature_set.digest:
+            raise ValueError("snapshot was taken with another feature set; replay the event log instead")
+        self._features = FeatureEngine.restore(self.feature_set, state["features"])
+        self._seen_order = deque(tuple(x) for x in state["seen"])
+        self._seen = {event_id for _, event_id in self._seen_order}
+        self._clock = state["clock"]
