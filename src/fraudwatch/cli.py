@@ -37,3 +37,7 @@ for _name in DOMAIN_CLI_MODULES:
         continue
     for _command in getattr(_module, "commands", ()):
         main.add_command(_command)
+
+
+if __name__ == "__main__":
+    main()

@@ -135,12 +135,15 @@ def bench_command(source: Path, limit: int | None, features, rules, model) -> No
 
     report = engine.memory_report()
     click.echo(f"events:            {len(stream):,}")
-    click.echo(f"features / rules:  {len(engine.feature_set.specs)} / {len(engine.rules.rules)}"
+    click.echo(f"features / rules:  {len(engine.feature_set)} / {len(engine.rules.rules)}"
                + (f" / model {engine.model.version}" if engine.model else ""))
     click.echo(f"throughput:        {len(stream) / total:,.0f} events/s (one core, in process)")
     click.echo(f"latency per event: p50 {pct(0.50):.1f} us, p99 {pct(0.99):.1f} us, p99.9 {pct(0.999):.1f} us, "
                f"mean {statistics.fmean(latencies) / 1000:.1f} us")
-    click.echo("memory:            " + orjson.dumps(report).decode())
+    click.echo(f"memory:            {report.get('total_bytes', 0) / 2**20:,.1f} MiB of feature state; per entity:")
+    for entity, row in report.get("by_entity", {}).items():
+        if row.get("entities"):
+            click.echo(f"  {entity:<24} {row['entities']:>9,} entities  {row['bytes_per_entity']:>7,} bytes each")
 
 
 commands = [replay_command, bench_command]

@@ -1,0 +1,131 @@
+"""``fraudwatch rules check FILE``, ``fraudwatch rules eval EXPRESSION`` and
+``fraudwatch rules functions``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import click
+
+
+@click.group("rules")
+def rules_group() -> None:
+    """Rules language: check rule files, try expressions, list functions."""
+
+
+@rules_group.command("check")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--version", "version", help="rule set version to report (default: sha256 of the text)")
+@click.option(
+    "--features",
+    "features",
+    metavar="YAML|default",
+    help="also check feature names against this feature set ('default': the shipped one)",
+)
+def check_command(file: Path, version: str | None, features: str | None) -> None:
+    """Parse and check a rule file; print each error with its line, column and a caret.
+
+    Exits 1 when the file has errors, otherwise prints a summary.
+    """
+    from fraudwatch.rules.errors import RuleSyntaxError
+    from fraudwatch.rules.ruleset import RuleSet
+
+    known = _feature_names(features) if features else None
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        rs = RuleSet.parse(text, version=version, source=str(file), features=known)
+    except RuleSyntaxError as exc:
+        for err in exc.errors:
+            click.echo(str(err) + "\n", err=True)
+        n = len(exc.errors)
+        click.echo(f"{file}: {n} error{'s' * (n != 1)}", err=True)
+        raise SystemExit(1) from None
+    outcomes = Counter(r.outcome.value for r in rs.rules if not r.shadow)
+    shadow = sum(r.shadow for r in rs.rules)
+    click.echo(f"{file}: {len(rs)} rules ok ({shadow} in shadow mode)")
+    click.echo(f"  version   {rs.version}")
+    click.echo(f"  sha256    {rs.digest}")
+    click.echo("  enforced  " + (", ".join(f"{o} {n}" for o, n in sorted(outcomes.items())) or "none"))
+    click.echo(f"  features  {len(rs.feature_names)}: {', '.join(sorted(rs.feature_names)) or '-'}")
+    click.echo(f"  lists     {', '.join('@' + n for n in sorted(rs.list_names)) or '-'}")
+    click.echo(f"  model     {', '.join('model.' + n for n in sorted(rs.model_names)) or '-'}")
+
+
+def _feature_names(where: str) -> list[str]:
+    from fraudwatch.features import FeatureSet, default_feature_set
+
+    if where == "default":
+        return list(default_feature_set().names)
+    path = Path(where)
+    if not path.is_file():
+        raise click.BadParameter(f"no such file: {where}", param_hint="--features")
+    return list(FeatureSet.from_yaml(path.read_text(encoding="utf-8")).names)
+
+
+@rules_group.command("eval")
+@click.argument("expression")
+@click.option("--event", "event_json", metavar="JSON", help="the event, validated like any fraudwatch event")
+@click.option("--features", "features_json", metavar="JSON", default="{}", help='feature values, e.g. {"card.declines_10m": 3}')
+@click.option("--model", "model_json", metavar="JSON", help='model outputs, e.g. {"score": 0.7}')
+def eval_command(expression: str, event_json: str | None, features_json: str, model_json: str | None) -> None:
+    """Evaluate one expression against an event and feature values; print the result
+    and the value of every name it reads."""
+    import json
+
+    from fraudwatch.rules.context import Context
+    from fraudwatch.rules.errors import RuleSyntaxError
+    from fraudwatch.rules.expression import compile_expression
+    from fraudwatch.rules.values import MISSING
+
+    try:
+        expr = compile_expression(expression, source="<argument>")
+    except RuleSyntaxError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+    features = _json_object(features_json, "--features")
+    model = _json_object(model_json, "--model") if model_json else None
+    event = None
+    if event_json:
+        from pydantic import ValidationError
+
+        from fraudwatch.events.model import parse_event
+
+        try:
+            event = parse_event(_json_object(event_json, "--event"))
+        except ValidationError as exc:
+            raise click.BadParameter(str(exc), param_hint="--event") from None
+    ctx = Context(event=event, features=features, model=model)
+    value = expr(ctx)
+    click.echo("missing" if value is MISSING else json.dumps(value))
+    for name, v in expr.values(ctx).items():
+        click.echo(f"  {name} = {'missing' if v is None else json.dumps(v)}")
+
+
+def _json_object(text: str, option: str) -> dict:
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint=option) from None
+    if not isinstance(value, dict):
+        raise click.BadParameter("expected a JSON object", param_hint=option)
+    return value
+
+
+@rules_group.command("functions")
+def functions_command() -> None:
+    """Print the functions rules can call, with their documentation."""
+    from fraudwatch.rules.functions import REGISTRY
+
+    for name in REGISTRY.names():
+        doc = type(REGISTRY.get(name)).doc()
+        click.echo(doc.replace("\n", "\n    ").replace("\n    \n", "\n\n") + "\n")
+
+
+commands = [rules_group]

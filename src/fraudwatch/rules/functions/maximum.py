@@ -1,0 +1,20 @@
+"""``max(a, b, ...)``."""
+
+from fraudwatch.rules.functions.registry import Function, Param, register
+from fraudwatch.rules.values import NUMBER
+
+
+@register
+class Max(Function):
+    """Largest of two or more numbers; missing if any argument is missing.
+
+    ``max(card.declines_10m, account.declines_10m) >= 3``
+    """
+
+    name = "max"
+    params = (Param("a", NUMBER), Param("b", NUMBER))
+    variadic = True
+    returns = NUMBER
+
+    def execute(self, *args):
+        return max(args)

@@ -1,0 +1,19 @@
+"""``upper(s)``."""
+
+from fraudwatch.rules.functions.registry import Function, Param, register
+from fraudwatch.rules.values import STRING
+
+
+@register
+class Upper(Function):
+    """The string in upper case.
+
+    ``upper(event.language) == 'EN'``
+    """
+
+    name = "upper"
+    params = (Param("s", STRING),)
+    returns = STRING
+
+    def execute(self, s):
+        return s.upper()

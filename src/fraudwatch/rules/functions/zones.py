@@ -1,0 +1,25 @@
+"""Time zone helpers shared by hour_of_day and day_of_week."""
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from fraudwatch.rules.functions.registry import NOT_CONSTANT
+
+__all__ = ["zone", "local"]
+
+
+def zone(name):
+    """The ZoneInfo for an IANA name literal; ValueError with a hint otherwise."""
+    if name is NOT_CONSTANT:
+        raise ValueError("the time zone must be a string literal such as 'Asia/Tokyo'")
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as 'Asia/Tokyo' or 'UTC'") from None
+
+
+def local(t, tzinfo):
+    """``t`` (a datetime or POSIX seconds) as a local time in ``tzinfo``."""
+    if isinstance(t, datetime):
+        return t.astimezone(tzinfo)
+    return datetime.fromtimestamp(t, timezone.utc).astimezone(tzinfo)

@@ -1,0 +1,176 @@
+"""Name resolution: which namespace a name belongs to, its static type, and a
+precompiled getter per name.
+
+- ``event.<field>[.<sub>]``: an attribute of ``ctx.event``; the field must exist on
+  some event kind (see ``fraudwatch.events.model``), so typos fail at compile time.
+  A field the current event does not have, or None, is missing.
+- ``model.<name>``: ``ctx.model[name]`` (missing when ``ctx.model`` is None or lacks it).
+- any other name: the feature ``ctx.features.get(name)`` (absent, None or NaN: missing).
+
+>>> namespace_of("event.amount"), namespace_of("model.score"), namespace_of("card.declines_10m")
+('event', 'model', 'feature')
+>>> event_field_type("event.amount"), event_field_type("event.item.category")
+('number', 'string')
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Callable
+
+from fraudwatch.rules.values import ANY, BOOL, COLLECTION, MISSING, NUMBER, STRING, TIME
+
+__all__ = ["namespace_of", "event_field_type", "make_getter", "name_problem"]
+
+EVENT, MODEL, FEATURE = "event", "model", "feature"
+_RECORD = "record"  # a nested model such as event.item: only its fields are values
+
+
+def namespace_of(name: str) -> str:
+    head = name.split(".", 1)[0]
+    return head if head in (EVENT, MODEL) else FEATURE
+
+
+def _type_of_annotation(annotation: Any) -> Any:
+    """Static type of a pydantic field annotation; a dict for nested models."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _type_of_annotation(typing.get_args(annotation)[0])
+    if origin is typing.Literal:
+        kinds = {BOOL if isinstance(v, bool) else STRING if isinstance(v, str) else NUMBER for v in typing.get_args(annotation)}
+        return kinds.pop() if len(kinds) == 1 else ANY
+    if origin in (typing.Union, types.UnionType):
+        kinds = [_type_of_annotation(a) for a in typing.get_args(annotation) if a is not type(None)]
+        return kinds[0] if all(k == kinds[0] for k in kinds) else ANY
+    if origin in (list, tuple, set, frozenset):
+        return COLLECTION
+    if annotation is bool:
+        return BOOL
+    if annotation in (int, float):
+        return NUMBER
+    if annotation is str:
+        return STRING
+    if annotation is datetime:
+        return TIME
+    fields = getattr(annotation, "model_fields", None)
+    if fields is not None:
+        return {name: _type_of_annotation(f.annotation) for name, f in fields.items()}
+    return ANY
+
+
+def _merge(a: Any, b: Any) -> Any:
+    if a == b:
+        return a
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: _merge(a[k], b[k]) if k in a and k in b else a.get(k, b.get(k)) for k in a.keys() | b.keys()}
+    return ANY
+
+
+@lru_cache(maxsize=1)
+def event_schema() -> dict[str, Any]:
+    """Field name -> static type over all event kinds (a dict for nested records)."""
+    from fraudwatch.events.model import EVENT_TYPES  # late: keeps import order free
+
+    schema: dict[str, Any] = {}
+    for cls in EVENT_TYPES:
+        fields = {name: _type_of_annotation(f.annotation) for name, f in cls.model_fields.items()}
+        for attr in dir(cls):
+            # computed properties such as ts and gift_card_share are values too
+            if not attr.startswith(("_", "model_")) and isinstance(getattr(cls, attr, None), property):
+                fields[attr] = NUMBER if attr in ("ts", "gift_card_share") else ANY
+        fields.pop("scenario", None)  # ground truth of simulated data: rules must never read it
+        for name, kind in fields.items():
+            schema[name] = _merge(schema[name], kind) if name in schema else kind
+    return schema
+
+
+def event_field_type(name: str) -> str:
+    """Static type of ``event.a[.b]``; raises LookupError with a suggestion."""
+    parts = name.split(".")[1:]
+    if not parts:
+        raise LookupError("'event' needs a field, e.g. event.amount")
+    level: Any = event_schema()
+    for depth, part in enumerate(parts):
+        if not isinstance(level, dict):
+            raise LookupError(f"{'.'.join(['event', *parts[:depth]])} has no fields")
+        if part.startswith("_") or part not in level:
+            close = difflib.get_close_matches(part, list(level), n=1)
+            hint = f"; did you mean {'.'.join(['event', *parts[:depth], close[0]])}?" if close else ""
+            raise LookupError(f"no event field {'.'.join(['event', *parts[: depth + 1]])!r}{hint}")
+        level = level[part]
+    if isinstance(level, dict):
+        raise LookupError(f"{name} is a record; use one of its fields, e.g. {name}.{sorted(level)[0]}")
+    return level
+
+
+def name_problem(name: str, features: frozenset[str] | None) -> str | None:
+    """Why ``name`` cannot be used (None when it can)."""
+    space = namespace_of(name)
+    if space == EVENT:
+        try:
+            event_field_type(name)
+        except LookupError as exc:
+            return str(exc)
+    elif space == MODEL:
+        if name == MODEL:
+            return "'model' needs a name, e.g. model.score"
+    elif features is not None and name not in features:
+        close = difflib.get_close_matches(name, list(features), n=1)
+        return f"unknown feature {name!r}" + (f"; did you mean {close[0]}?" if close else "")
+    return None
+
+
+def static_type(name: str) -> str:
+    return event_field_type(name) if namespace_of(name) == EVENT else ANY
+
+
+def make_getter(name: str) -> Callable[[Any], Any]:
+    """A closure ``ctx -> value or MISSING`` for a validated name."""
+    space = namespace_of(name)
+    if space == EVENT:
+        parts = tuple(name.split(".")[1:])
+        if len(parts) == 1:
+            (field,) = parts
+
+            def get_event(ctx):
+                v = getattr(ctx.event, field, None)
+                if v is None or (v.__class__ is float and v != v):
+                    return MISSING
+                return v
+
+            return get_event
+
+        def get_event_path(ctx):
+            v = ctx.event
+            for part in parts:
+                v = getattr(v, part, None)
+                if v is None:
+                    return MISSING
+            return MISSING if v.__class__ is float and v != v else v
+
+        return get_event_path
+    if space == MODEL:
+        key = name[len(MODEL) + 1 :]
+
+        def get_model(ctx):
+            m = ctx.model
+            if m is None:
+                return MISSING
+            v = m.get(key)
+            if v is None or (v.__class__ is float and v != v):
+                return MISSING
+            return v
+
+        return get_model
+
+    def get_feature(ctx):
+        v = ctx.features.get(name)
+        if v is None or (v.__class__ is float and v != v):
+            return MISSING
+        return v
+
+    return get_feature

@@ -1,0 +1,108 @@
+"""Replay: event-time order, dead letters, duplicates, decisions with reasons."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from fraudwatch.decisions import Decision
+from fraudwatch.engine import Engine
+from fraudwatch.events import parse_event
+from fraudwatch.features import FeatureSet
+from fraudwatch.rules import RuleSet
+
+FEATURES = """
+version: test-1
+features:
+  - name: card.declines_24h
+    entity: card
+    kinds: [payment.attempt]
+    filter: "event.result == 'declined'"
+    agg: count
+    window: 24h
+  - name: card.payments_24h
+    entity: card
+    kinds: [payment.attempt]
+    agg: count
+    window: 24h
+"""
+
+RULES = """
+rule repeated_declines:
+    block if card.declines_24h >= 3
+rule busy_card [shadow]:
+    review if card.payments_24h >= 2
+"""
+
+
+def pay(i, hour, result="declined", card="tok_1"):
+    return {"id": f"p{i}", "time": f"2026-11-21T{hour:02d}:00:00+09:00", "kind": "payment.attempt", "card": card,
+            "amount": 17600, "currency": "JPY", "result": result, "decline_reason": "insufficient_funds"}
+
+
+def write_lines(path, lines):
+    path.write_text("\n".join(l if isinstance(l, str) else json.dumps(l) for l in lines) + "\n")
+
+
+def test_replay_orders_by_event_time_and_keeps_going(tmp_path):
+    (tmp_path / "f.yaml").write_text(FEATURES)
+    (tmp_path / "r.rules").write_text(RULES)
+    # out of order on purpose, a duplicate id, and two bad lines
+    write_lines(tmp_path / "in.jsonl", [pay(3, 23), pay(1, 13), "not json", pay(2, 16), pay(2, 16),
+                                        {**pay(9, 12), "amount": -1}])
+    run = subprocess.run(
+        [sys.executable, "-m", "fraudwatch.cli", "replay", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "out.jsonl"),
+         "--features", str(tmp_path / "f.yaml"), "--rules", str(tmp_path / "r.rules")],
+        capture_output=True, text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    decisions = [Decision.from_dict(json.loads(l)) for l in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [d.event_id for d in decisions] == ["p1", "p2", "p3"]
+    assert [d.outcome.value for d in decisions] == ["allow", "allow", "block"]
+    last = decisions[-1]
+    assert last.rules[0].rule == "repeated_declines" and last.rules[0].values == {"card.declines_24h": 3}
+    assert [h.rule for h in last.shadow_rules] == ["busy_card"]  # recorded, not enforced
+    assert last.features["card.payments_24h"] == 3
+    assert last.versions["rules"].startswith("r@") and last.versions["features"].startswith("test-1@")
+    letters = [json.loads(l) for l in (tmp_path / "out.dead-letters.jsonl").read_text().splitlines()]
+    assert [(l["line"], l["reason"]) for l in letters] == [(3, "invalid JSON"), (6, "invalid event")]
+    assert letters[1]["errors"][0]["loc"] == "amount"
+    assert "1 duplicate ids skipped" in run.stdout and "2 dead letters" in run.stdout
+
+
+def test_duplicate_ids_do_not_count_twice_and_snapshot_restores_them():
+    engine = Engine(features=FeatureSet.from_yaml(FEATURES), rules=RuleSet.parse(RULES, version="t"))
+    engine.process(parse_event(pay(1, 13)))
+    assert engine.process(parse_event(pay(1, 13))).duplicate
+    blob = engine.snapshot()
+    restored = Engine(features=FeatureSet.from_yaml(FEATURES), rules=RuleSet.parse(RULES, version="t"))
+    restored.restore(blob)
+    assert restored.process(parse_event(pay(1, 13))).duplicate
+    for e in (engine, restored):
+        d = e.process(parse_event(pay(2, 14)))
+        assert d.features == {"card.declines_24h": 2, "card.payments_24h": 2}
+
+
+def test_model_thresholds_and_challenger_scores():
+    class Constant:
+        kinds = frozenset({"payment.attempt"})
+        feature_names = []
+
+        def __init__(self, version, value):
+            self.version, self.value = version, value
+
+        def score(self, event, features):
+            return self.value
+
+        def explain(self, event, features, top=3):
+            return []
+
+    engine = Engine(features=FeatureSet.from_yaml(FEATURES), rules=RuleSet.parse(RULES, version="t"),
+                    model=Constant("champion", 0.7), challengers=[Constant("challenger", 0.1)],
+                    thresholds={"block": 0.9, "challenge": 0.6, "review": 0.3})
+    d = engine.process(parse_event(pay(1, 13, result="approved")))
+    assert d.score == 0.7 and d.outcome.value == "challenge" and d.rules[0].rule == "model.score>=0.6"
+    assert d.shadow_scores == {"challenger": 0.1} and d.versions["model"] == "champion"
+    with pytest.raises(ValueError, match="thresholds.block"):
+        engine.set_thresholds({"block": 1.5})
