@@ -1,0 +1,86 @@
+"""Precompiled readers of event fields and entity keys (the hot path reads them for every
+event, so each is built once per feature set).
+
+>>> from types import SimpleNamespace as E
+>>> e = E(card="c1", device=None, item=E(category="digital_gift_card"))
+>>> field_getter("item.category")(e), key_getter(("card",))(e), key_getter(("card", "device"))(e)
+('digital_gift_card', 'c1', None)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from operator import attrgetter
+from typing import Any
+
+__all__ = ["field_getter", "key_getter", "number_getter", "rest_of_key"]
+
+
+def field_getter(path: str) -> Callable[[Any], Any]:
+    """``event -> value`` of a (dotted) field; None when any part is absent."""
+    if "." not in path:
+        return lambda event: getattr(event, path, None)
+    get = attrgetter(path)
+
+    def nested(event: Any) -> Any:
+        try:
+            return get(event)
+        except AttributeError:  # a missing part, or a None on the way
+            return None
+
+    return nested
+
+
+def number_getter(path: str) -> Callable[[Any], Any]:
+    """``event -> number``: ints and floats as they are, bools as 0/1, anything else None."""
+    from fraudwatch.features.aggregates import as_number
+
+    get = field_getter(path)
+
+    def number(event: Any) -> Any:
+        v = get(event)
+        cls = v.__class__
+        return v if cls is int or (cls is float and v == v) else as_number(v)
+
+    return number
+
+
+def key_getter(fields: tuple[str, ...]) -> Callable[[Any], Any]:
+    """``event -> key`` of an entity: the value itself for one field, a tuple for several;
+    None when any field is absent (the entity does not apply to the event)."""
+    first, rest = field_getter(fields[0]), rest_of_key(fields)
+    if rest is None:
+        return first
+
+    def key(event: Any) -> Any:
+        value = first(event)
+        return None if value is None else rest(event, value)
+
+    return key
+
+
+def rest_of_key(fields: tuple[str, ...]) -> Callable[[Any, Any], Any] | None:
+    """``(event, first value) -> key`` for a key of several fields, given the first field's
+    value (read once for every entity that starts with it); None for a one-field key."""
+    if len(fields) == 1:
+        return None
+    if len(fields) == 2 and "." not in fields[1]:  # the common pair, unrolled
+        second = fields[1]
+
+        def pair(event: Any, first: Any) -> Any:
+            value = getattr(event, second, None)
+            return None if value is None else (first, value)
+
+        return pair
+    getters = tuple(field_getter(f) for f in fields[1:])
+
+    def key(event: Any, first: Any) -> Any:
+        parts = [first]
+        for get in getters:
+            value = get(event)
+            if value is None:
+                return None
+            parts.append(value)
+        return tuple(parts)
+
+    return key

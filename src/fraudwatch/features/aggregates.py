@@ -1,0 +1,191 @@
+"""Running window statistics with add / remove, and the same aggregations computed from
+scratch (the slow path for late events, and what the running ones must agree with).
+
+Each statistic keeps its state for one entity in a few slots of that entity's flat ``acc``
+list, starting at ``base``, so an entity costs one list rather than one object per stat.
+
+>>> acc = []
+>>> num = NumStat(base=0, col=0, std=True); num.init(acc)
+>>> for v in (3, 5, 10): num.add(acc, v)
+>>> num.remove(acc, 3)
+>>> num.reader("mean")(acc), num.reader("std")(acc)
+(7.5, 3.5355339059327378)
+>>> aggregate("std", [5, 10]) == num.reader("std")(acc)
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["DistinctStat", "ExtremeStat", "NumStat", "aggregate", "as_number", "empty_value"]
+
+
+def as_number(value: Any) -> int | float | None:
+    """Numbers as they are, bools as 0/1, NaN and anything else as None (skipped)."""
+    cls = value.__class__
+    if cls is int or (cls is float and value == value):
+        return value
+    if cls is bool:
+        return int(value)
+    if isinstance(value, (int, float)) and value == value:
+        return value
+    return None
+
+
+def _std(n: int, s: float, q: float) -> float | None:
+    """Sample standard deviation (ddof=1) from count, sum and sum of squares."""
+    if n < 2:
+        return None
+    var = (n * q - s * s) / (n * (n - 1))  # exact for ints; clamp float rounding below 0
+    return math.sqrt(var) if var > 0 else 0.0
+
+
+def empty_value(agg: str) -> Any:
+    """What an aggregation over no events reads: 0 for counting ones, else None."""
+    return 0 if agg in ("count", "sum", "distinct") else None
+
+
+def aggregate(agg: str, values: list, events: int | None = None) -> Any:
+    """``agg`` over ``values`` (None skipped); ``events`` is the event count for a plain count.
+
+    >>> aggregate("mean", [1, None, 3]), aggregate("distinct", ["a", "b", "a"]), aggregate("max", [])
+    (2.0, 2, None)
+    """
+    if agg == "count":
+        return events if events is not None else sum(1 for v in values if v is not None)
+    present = [v for v in values if v is not None]
+    if agg == "distinct":
+        return len(set(present))
+    if not present:
+        return empty_value(agg)
+    if agg == "sum":
+        return sum(present)
+    if agg == "mean":
+        return sum(present) / len(present)
+    if agg == "min":
+        return min(present)
+    if agg == "max":
+        return max(present)
+    if agg == "std":
+        return _std(len(present), sum(present), sum(v * v for v in present))
+    raise ValueError(f"unknown aggregation {agg!r}")
+
+
+class NumStat:
+    """Count of present values, their sum and (for std) sum of squares: slots n, s, q
+    (``sums=False``: only the count, of values of any type).
+
+    ``add`` and ``remove`` are closures over the slot indexes (the hot path calls them
+    once per entry entering or leaving a window); ``reader(agg)`` gives ``acc -> value``.
+    """
+
+    __slots__ = ("base", "col", "add", "remove")
+    width = 3
+
+    def __init__(self, base: int, col: int, std: bool = False, sums: bool = True) -> None:
+        self.base, self.col = base, col
+        n, s, q = base, base + 1, base + 2
+
+        def add(acc: list, v: Any) -> None:
+            acc[n] += 1
+            if sums:
+                acc[s] += v
+                if std:
+                    acc[q] += v * v
+
+        def remove(acc: list, v: Any) -> None:
+            left = acc[n] = acc[n] - 1
+            if not sums:
+                return
+            if left:
+                acc[s] -= v
+                if std:
+                    acc[q] -= v * v
+            else:  # empty again: reset exactly so float rounding does not pile up
+                acc[s] = acc[q] = 0
+
+        self.add, self.remove = add, remove
+
+    def init(self, acc: list) -> None:
+        acc.extend((0, 0, 0))
+
+    def reader(self, agg: str) -> Callable[[list], Any]:
+        n, s, q = self.base, self.base + 1, self.base + 2
+        if agg == "count":
+            return lambda acc: acc[n]
+        if agg == "sum":
+            return lambda acc: acc[s]
+        if agg == "mean":
+            return lambda acc: acc[s] / acc[n] if acc[n] else None
+        if agg == "std":
+            return lambda acc: _std(acc[n], acc[s], acc[q])
+        raise ValueError(f"NumStat does not give {agg!r}")
+
+
+class ExtremeStat:
+    """Min or max, recomputed lazily from the window when the extreme value leaves it:
+    slots value, stale. ``value(acc, column, lo, hi)`` reads it."""
+
+    __slots__ = ("base", "col", "is_max", "add", "remove")
+    width = 2
+
+    def __init__(self, base: int, col: int, is_max: bool) -> None:
+        self.base, self.col, self.is_max = base, col, is_max
+        b, stale = base, base + 1
+
+        def add(acc: list, v: Any) -> None:
+            if acc[stale]:
+                return  # the next read rescans anyway
+            cur = acc[b]
+            if cur is None or (v > cur if is_max else v < cur):
+                acc[b] = v
+
+        def remove(acc: list, v: Any) -> None:
+            if v == acc[b]:
+                acc[stale] = True
+
+        self.add, self.remove = add, remove
+
+    def init(self, acc: list) -> None:
+        acc.extend((None, False))
+
+    def value(self, acc: list, column: list, lo: int, hi: int) -> Any:
+        b = self.base
+        if acc[b + 1]:
+            present = [v for v in column[lo:hi] if v is not None]
+            acc[b] = (max(present) if self.is_max else min(present)) if present else None
+            acc[b + 1] = False
+        return acc[b]
+
+
+class DistinctStat:
+    """Distinct values with their multiplicity in the window: one slot, a dict."""
+
+    __slots__ = ("base", "col", "add", "remove")
+    width = 1
+
+    def __init__(self, base: int, col: int) -> None:
+        self.base, self.col = base, col
+
+        def add(acc: list, v: Any) -> None:
+            counts = acc[base]
+            counts[v] = counts.get(v, 0) + 1
+
+        def remove(acc: list, v: Any) -> None:
+            counts = acc[base]
+            left = counts[v] - 1
+            if left:
+                counts[v] = left
+            else:
+                del counts[v]
+
+        self.add, self.remove = add, remove
+
+    def init(self, acc: list) -> None:
+        acc.append({})
+
+    def value(self, acc: list) -> int:
+        return len(acc[self.base])

@@ -1,0 +1,324 @@
+"""The feature engine: event in, feature values out, state kept in memory.
+
+Specs sharing an entity key, kinds and filter form one *selector*: its key and filter are
+computed once per event. A selector's features live in stores, one per delay for windowed
+aggregations and one per lookback for time-since-last / previous / age. Selectors are
+indexed by event kind, so an event touches only the selectors whose entity fields its kind
+has.
+
+>>> from datetime import datetime, timezone
+>>> from fraudwatch.events.model import parse_event
+>>> fs = FeatureSet.from_yaml('''
+... features:
+...   - {name: card.payments_1h, entity: card, kinds: [payment.attempt], agg: count, window: 1h}
+...   - {name: card.amount_sum_1h, entity: card, kinds: [payment.attempt], agg: sum, field: amount, window: 1h}
+...   - {name: card.seconds_since_last, entity: card, kinds: [payment.attempt], agg: time_since_last}
+... ''')
+>>> fe = FeatureEngine(fs)
+>>> def pay(i, minute, amount):
+...     return parse_event({"id": f"p{i}", "time": f"2026-11-21T13:{minute:02d}:00+09:00",
+...                         "kind": "payment.attempt", "card": "tok_1", "amount": amount, "currency": "JPY"})
+>>> fe.process(e := pay(1, 0, 1000), e.ts)
+{'card.payments_1h': 1, 'card.amount_sum_1h': 1000, 'card.seconds_since_last': None}
+>>> fe.process(e := pay(2, 5, 1000), e.ts)
+{'card.payments_1h': 2, 'card.amount_sum_1h': 2000, 'card.seconds_since_last': 300.0}
+>>> restored = FeatureEngine.restore(fs, fe.snapshot())
+>>> restored.process(e := pay(3, 6, 50), e.ts) == fe.process(e, e.ts)
+True
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from fraudwatch.features.access import field_getter, rest_of_key
+from fraudwatch.features.featureset import FeatureSet
+from fraudwatch.features.latest import LastStore
+from fraudwatch.features.memory import approx_size
+from fraudwatch.features.spec import SCALAR_AGGS, FeatureSpec
+from fraudwatch.features.windows import CountStore, WindowStore
+
+__all__ = ["FeatureEngine", "SnapshotError"]
+
+_SNAPSHOT_FORMAT = 1
+_MAX_LABELS = 2_000_000
+
+
+class SnapshotError(ValueError):
+    """A snapshot that does not belong to this feature set or is not a snapshot."""
+
+
+class _Selector:
+    """The entity key, kinds and filter shared by some features, and their stores."""
+
+    __slots__ = ("entity", "kinds", "filter", "stores")
+
+    def __init__(self, entity: tuple[str, ...], kinds: tuple[str, ...], filter_expr: Any) -> None:
+        self.entity = entity
+        self.kinds = frozenset(kinds) if kinds else None  # None: every kind
+        self.filter = filter_expr
+        self.stores: list[WindowStore | LastStore] = []
+
+
+class FeatureEngine:
+    """Computes a :class:`FeatureSet` over a stream of events, in event time.
+
+    ``process(event, ts)`` updates the features the event matches and returns the value of
+    every feature whose entity fields the event has (counts 0, other aggregations None
+    when the entity has no matching events). ``ts`` is ``event.ts`` computed once.
+
+    Events up to ``lateness`` seconds older than the latest event of their entity are put
+    at their place and get their values as of their own time. Older ones still count in
+    the windows that cover them, but their own values are computed from what is kept and
+    may miss events older than the largest window plus the lateness. Repeated event ids
+    are not detected here (``fraudwatch.engine.Engine`` does it). Not thread-safe: one
+    engine per thread or process, as the engine core is.
+
+    >>> from types import SimpleNamespace as Event
+    >>> fs = FeatureSet([FeatureSpec("card.declines_1h", entity="card", kinds=("payment.attempt",),
+    ...                              filter="event.result == 'declined'", agg="count", window="1h")])
+    >>> fe = FeatureEngine(fs, lateness=600)
+    >>> [fe.process(Event(kind="payment.attempt", card="c1", result=r), t)["card.declines_1h"]
+    ...  for r, t in (("declined", 0.0), ("approved", 60.0), ("declined", 3600.0))]
+    [1, 1, 1]
+    >>> fe.process(Event(kind="account.login", account="a1"), 3601.0)  # no card: nothing applies
+    {}
+    """
+
+    def __init__(self, feature_set: FeatureSet, lateness: float = 3600.0, sweep_every: int = 4096) -> None:
+        if not lateness >= 0:
+            raise ValueError(f"lateness must be seconds >= 0, not {lateness!r}")
+        if sweep_every < 1:
+            raise ValueError(f"sweep_every must be at least 1 event, not {sweep_every!r}")
+        self.feature_set = feature_set
+        self.lateness = float(lateness)
+        self.sweep_every = sweep_every  # events between checks for idle entities
+        self.now = float("-inf")  # latest event time seen
+        self.events = 0
+        label_specs = [s for s in feature_set.base if s.is_label]
+        self._labels: OrderedDict | None = OrderedDict() if label_specs else None
+        # a label is read when its target's entity is next touched after the target became
+        # older than the delay: at the latest while the target is still in some window
+        self._label_keep = max((s.delay + s.window for s in label_specs), default=0.0) + self.lateness
+        self._selectors = self._build(feature_set.base)
+        self._stores = [store for sel in self._selectors for store in sel.stores]
+        self._plan: dict[str, list[tuple]] = {}
+        for kind, selectors in _selectors_by_kind(self._selectors).items():
+            self._plan_for(kind, selectors)
+        # derived: (name, expression, the features it reads)
+        exprs = feature_set.exprs
+        self._derived = [
+            (s.name, exprs[s.name], tuple(n for n in exprs[s.name].names if n in feature_set.names))
+            for s in feature_set.derived
+        ]
+        self._context: Callable | None = None
+        self._missing: Any = None
+        if self._derived or any(sel.filter is not None for sel in self._selectors):
+            from fraudwatch.rules import Context
+            from fraudwatch.rules.values import MISSING
+
+            self._context, self._missing = Context, MISSING
+
+    def _plan_for(self, kind: str, selectors: list[_Selector] | None = None) -> list[tuple]:
+        """What an event of ``kind`` touches, nested so each field is read once: per first
+        key field (its name, or a getter when dotted), per entity key starting with it (how
+        to build the rest of the key), per selector (whether the kind updates it, the filter
+        to run when it does, its stores' ``process``)."""
+        by_first: dict[str, tuple] = {}
+        by_entity: dict[tuple[str, ...], list] = {}
+        for sel in self._selectors if selectors is None else selectors:
+            first = sel.entity[0]
+            if first not in by_first:
+                by_first[first] = (first, field_getter(first) if "." in first else None, [])
+            if sel.entity not in by_entity:
+                by_entity[sel.entity] = []
+                by_first[first][2].append((rest_of_key(sel.entity), by_entity[sel.entity]))
+            match = sel.kinds is None or kind in sel.kinds
+            processes = [store.process for store in sel.stores]  # bound once
+            by_entity[sel.entity].append((match, sel.filter if match else None, processes))
+        plan = self._plan[kind] = list(by_first.values())
+        return plan
+
+    def _build(self, specs: tuple[FeatureSpec, ...]) -> list[_Selector]:
+        selectors: dict[tuple, _Selector] = {}
+        groups: dict[tuple, list[FeatureSpec]] = {}
+        for spec in specs:
+            sel_key = (spec.entity, spec.kinds, spec.filter)
+            if sel_key not in selectors:
+                expr = self.feature_set.filters[spec.filter] if spec.filter is not None else None
+                selectors[sel_key] = _Selector(spec.entity, spec.kinds, expr)
+            store_key = (sel_key, spec.agg in SCALAR_AGGS, spec.window if spec.agg in SCALAR_AGGS else spec.delay)
+            groups.setdefault(store_key, []).append(spec)
+        labels = self._labels if self._labels is not None else {}
+        for (sel_key, scalar, when), group in groups.items():
+            if scalar:
+                store: WindowStore | LastStore = LastStore(group, window=when, lateness=self.lateness)
+            else:
+                kind = CountStore if CountStore.fits(group, when) else WindowStore
+                store = kind(group, delay=when, lateness=self.lateness, labels=labels)
+            selectors[sel_key].stores.append(store)
+        return list(selectors.values())
+
+    # ---------------------------------------------------------------- hot path
+    def process(self, event: Any, ts: float) -> dict[str, Any]:
+        """Update the state with ``event`` at time ``ts`` (POSIX seconds) and return the
+        features that apply to it, as of ``ts``."""
+        kind = event.kind
+        if ts > self.now:
+            self.now = ts
+        if kind == "label" and self._labels is not None:
+            self._label(event, ts)
+        out: dict[str, Any] = {}
+        ctx = None
+        plan = self._plan.get(kind)
+        if plan is None:
+            plan = self._plan_for(kind)
+        for field, get_first, entities in plan:
+            first = getattr(event, field, None) if get_first is None else get_first(event)
+            if first is None:
+                continue  # and so every entity key starting with this field
+            for rest, selectors in entities:
+                if rest is None:
+                    key = first
+                else:
+                    key = rest(event, first)
+                    if key is None:
+                        continue
+                for match, filter_expr, processes in selectors:
+                    if filter_expr is not None:
+                        if ctx is None:
+                            ctx = self._context(event=event, features=out, model=None, lists=None)
+                        match = filter_expr(ctx) is True
+                    for process in processes:
+                        process(key, event, ts, match, out)
+        if self._derived:
+            self._compute_derived(event, out, ctx)
+        self.events += 1
+        if not self.events % self.sweep_every:
+            self.sweep()
+        return out
+
+    def _compute_derived(self, event: Any, out: dict[str, Any], ctx: Any) -> None:
+        if ctx is None:  # filters (which read only the event) share the same context
+            ctx = self._context(event=event, features=out, model=None, lists=None)
+        missing = self._missing
+        for name, expr, refs in self._derived:
+            for ref in refs:
+                if ref not in out:
+                    break  # reads a feature that does not apply to this event
+            else:
+                value = expr(ctx)
+                out[name] = None if value is missing else value
+
+    def _label(self, event: Any, ts: float) -> None:
+        labels = self._labels
+        target = getattr(event, "target", None)
+        if target is None:
+            return
+        labels[target] = (bool(getattr(event, "fraud", False)), ts)
+        labels.move_to_end(target)
+        # drop labels whose targets can no longer be in any window (and cap the count)
+        edge = self.now - self._label_keep
+        while labels and (len(labels) > _MAX_LABELS or next(iter(labels.values()))[1] < edge):
+            labels.popitem(last=False)
+
+    # ------------------------------------------------------------------ upkeep
+    def sweep(self) -> int:
+        """Forget idle entities in stores updated at least half as often as they hold
+        entities since their last sweep: a sweep then costs O(1) per update, and a store
+        holds at most about twice its live entities. Returns how many were forgotten."""
+        forgotten = 0
+        for store in self._stores:
+            if 2 * store.updates >= len(store.entities):
+                forgotten += store.sweep(self.now)
+        return forgotten
+
+    def memory_report(self, sample: int = 1000) -> dict[str, Any]:
+        """Entities and approximate bytes, per entity key and per store.
+
+        Bytes come from a recursive ``sys.getsizeof`` walk over up to ``sample`` entities
+        of each store, scaled to all of them (keys included, shared strings counted once
+        per store).
+        """
+        stores, by_entity = [], {}
+        for sel in self._selectors:
+            for store in sel.stores:
+                n = len(store.entities)
+                size = approx_size(store.entities, sample)
+                entries = sum(len(e.ts) for e in store.entities.values())
+                stores.append({
+                    "entity": "+".join(sel.entity), "kinds": sorted(sel.kinds or ()), "filter": sel.filter is not None,
+                    "features": [s.name for s in store.specs], "entities": n, "entries": entries, "bytes": size,
+                })  # fmt: skip
+                agg = by_entity.setdefault("+".join(sel.entity), {"entities": 0, "bytes": 0})
+                agg["entities"] = max(agg["entities"], n)  # the same keys recur across stores
+                agg["bytes"] += size
+        for agg in by_entity.values():
+            agg["bytes_per_entity"] = round(agg["bytes"] / agg["entities"]) if agg["entities"] else 0
+        labels = {"count": len(self._labels or ()), "bytes": approx_size(self._labels or {}, sample)}
+        total = sum(s["bytes"] for s in stores) + labels["bytes"]
+        return {"by_entity": by_entity, "stores": stores, "labels": labels, "total_bytes": total}
+
+    # ------------------------------------------------------- crash recovery
+    def snapshot(self) -> bytes:
+        """The whole state as bytes, for :meth:`restore` after a crash."""
+        state = {
+            "format": _SNAPSHOT_FORMAT,
+            "digest": self.feature_set.digest,
+            "lateness": self.lateness,
+            "sweep_every": self.sweep_every,
+            "now": self.now,
+            "events": self.events,
+            "labels": list(self._labels.items()) if self._labels is not None else None,
+            "stores": [store.dump() for store in self._stores],
+        }
+        return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def restore(cls, feature_set: FeatureSet, blob: bytes) -> "FeatureEngine":
+        """An engine in the state :meth:`snapshot` saved, for the same feature set."""
+        try:
+            state = _PlainUnpickler(io.BytesIO(blob)).load()
+        except Exception as exc:  # noqa: BLE001 - any decoding failure means "not a snapshot"
+            raise SnapshotError(f"not a feature engine snapshot: {exc}") from None
+        if not isinstance(state, dict) or state.get("format") != _SNAPSHOT_FORMAT:
+            raise SnapshotError("not a feature engine snapshot (unknown format)")
+        if state["digest"] != feature_set.digest:
+            raise SnapshotError(
+                f"snapshot of feature set {state['digest'][:12]}, not of {feature_set.digest[:12]} "
+                "(the features changed: replay the events instead)"
+            )
+        engine = cls(feature_set, lateness=state["lateness"], sweep_every=state["sweep_every"])
+        engine.now, engine.events = state["now"], state["events"]
+        if engine._labels is not None:
+            engine._labels.update((k, tuple(v)) for k, v in state["labels"])
+        for store, rows in zip(engine._stores, state["stores"], strict=True):
+            store.load(rows)
+        return engine
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Loads only plain data (builtins, and datetimes an event field may hold), so a
+    snapshot cannot run code."""
+
+    _ALLOWED = {("datetime", "datetime"), ("datetime", "date"), ("datetime", "timedelta"), ("datetime", "timezone")}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"snapshots hold plain data only, not {module}.{name}")
+
+
+def _selectors_by_kind(selectors: list[_Selector]) -> dict[str, list[_Selector]]:
+    """For each known event kind, the selectors whose entity fields that kind has."""
+    from fraudwatch.events.model import TYPE_BY_KIND
+
+    plan = {}
+    for kind, cls in TYPE_BY_KIND.items():
+        names = set(cls.model_fields) | {n for n in dir(cls) if isinstance(getattr(cls, n, None), property)}
+        plan[kind] = [s for s in selectors if all(f.split(".")[0] in names for f in s.entity)]
+    return plan

@@ -1,0 +1,290 @@
+"""One feature declared as data: :class:`FeatureSpec`, and the duration forms it accepts.
+
+A base feature aggregates the events of one entity key (``agg`` over ``field`` in an exact
+sliding ``window`` of event time); a derived feature computes ``expr`` over event fields
+and other features.
+
+>>> spec = FeatureSpec("card.declines_10m", entity="card", kinds=("payment.attempt",),
+...                    filter="event.result == 'declined'", agg="count", window="10m")
+>>> spec.entity, spec.window, spec.is_derived
+(('card',), 600.0, False)
+>>> FeatureSpec("card.amount_ratio", expr="event.amount / card.amount_mean_30d").is_derived
+True
+>>> parse_duration("1h"), format_duration(604800.0)
+(3600.0, '7d')
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from typing import Any
+
+from fraudwatch.errors import ValidationFailed
+
+__all__ = [
+    "AGGS",
+    "FeatureSpec",
+    "FeatureSpecError",
+    "LABEL_FIELD",
+    "MAX_WINDOW",
+    "SCALAR_AGGS",
+    "WINDOW_AGGS",
+    "format_duration",
+    "parse_duration",
+]
+
+MAX_WINDOW = 90 * 86400.0
+LABEL_FIELD = "label.fraud"
+# aggregations over every matching event inside the window
+WINDOW_AGGS = frozenset({"count", "sum", "mean", "min", "max", "std", "distinct"})
+# aggregations that only need the first / latest matching event; their window is a lookback
+SCALAR_AGGS = frozenset({"time_since_last", "age", "previous"})
+AGGS = WINDOW_AGGS | SCALAR_AGGS
+NUMERIC_AGGS = frozenset({"sum", "mean", "min", "max", "std"})
+_NEEDS_FIELD = NUMERIC_AGGS | {"distinct", "previous"}
+_NO_FIELD = frozenset({"time_since_last", "age"})
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+_FIELD = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
+_RESERVED_PREFIXES = ("event.", "model.", "label.")
+
+
+class FeatureSpecError(ValidationFailed):
+    """A feature definition that does not fit; the message names the feature and field."""
+
+
+def parse_duration(value: Any, *, what: str = "duration") -> float:
+    """Seconds from a number or a human form: ``"30s"``, ``"10m"``, ``"1h"``, ``"7d"``, ``"2w"``.
+
+    >>> parse_duration("10m"), parse_duration(90), parse_duration("1.5h")
+    (600.0, 90.0, 5400.0)
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{what}: must be seconds or a form like '10m', '1h', '7d', not {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    else:
+        raise ValueError(f"{what}: must be seconds or a form like '10m', '1h', '7d', not {value!r}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{what}: must be a finite number of seconds >= 0, not {value!r}")
+    return seconds
+
+
+def format_duration(seconds: float) -> str | float:
+    """The shortest exact human form (``"7d"``), or the number when no unit divides it.
+
+    >>> format_duration(600.0), format_duration(5400.0), format_duration(86400.0), format_duration(1.5)
+    ('10m', '90m', '24h', 1.5)
+    """
+    for unit in ("d", "h", "m", "s"):  # "30d" and "24h" read best: no weeks, no "1d"
+        count = seconds / _UNITS[unit]
+        if count >= (2 if unit == "d" else 1) and count == int(count):
+            return f"{int(count)}{unit}"
+    return int(seconds) if seconds == int(seconds) else seconds
+
+
+def _names(value: Any, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ValueError(f"{what}: must be a name or a list of names, not {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSpec:
+    """A feature: ``agg`` of ``field`` over the matching events of one ``entity`` key.
+
+    - ``entity``: event fields forming the key, e.g. ``("card",)`` or ``("account", "device")``.
+    - ``kinds``: event kinds that update it (empty: every kind); ``filter``: an expression of
+      the rules language over ``event.*`` that must be exactly true.
+    - ``agg``: one of :data:`AGGS`. ``count`` counts matching events (or those with ``field``
+      present); ``distinct`` counts distinct values of ``field``; ``time_since_last`` and
+      ``previous`` look at the latest matching event before the current one; ``age`` is the
+      time since the first matching event.
+    - ``window``: seconds (or ``"10m"``); the window is ``(t - delay - window, t - delay]``.
+      For ``time_since_last``/``previous``/``age`` it is the lookback (default 90 days): an
+      entity without a matching event for that long is forgotten.
+    - ``delay``: only events older than it count; ``field: label.fraud`` needs a delay and
+      reads the fraud label that arrived for the earlier event (1, else 0).
+    - ``expr``: makes a derived feature, computed from event fields and other features.
+
+    >>> FeatureSpec("card.x", entity="card", agg="sum", window="1h")
+    Traceback (most recent call last):
+    ...
+    fraudwatch.features.spec.FeatureSpecError: feature 'card.x': field: agg 'sum' needs a field
+    """
+
+    name: str
+    entity: tuple[str, ...] = ()
+    agg: str | None = None
+    field: str | None = None
+    window: float | None = None
+    kinds: tuple[str, ...] = ()
+    filter: str | None = None
+    delay: float = 0.0
+    expr: str | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        try:
+            self._normalise()
+        except ValueError as exc:
+            where, _, why = str(exc).partition(": ")
+            raise FeatureSpecError(
+                f"feature {self.name!r}: {where}: {why}", [{"feature": self.name, "field": where, "reason": why}]
+            ) from None
+
+    @property
+    def is_derived(self) -> bool:
+        return self.expr is not None
+
+    @property
+    def is_label(self) -> bool:
+        """True when the feature reads delayed fraud labels."""
+        return self.field == LABEL_FIELD
+
+    def to_dict(self) -> dict[str, Any]:
+        """Canonical plain form: defaults left out, durations in their human form."""
+        out: dict[str, Any] = {"name": self.name}
+        for f in fields(self)[1:]:
+            value = getattr(self, f.name)
+            if value == f.default or value == ():
+                continue
+            if f.name in ("window", "delay"):
+                value = format_duration(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    # ------------------------------------------------------------- validation
+    def _set(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)  # frozen: normalise once, here
+
+    def _normalise(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(f"name: must be dotted lower-case words like 'card.declines_10m', not {self.name!r}")
+        if self.name.startswith(_RESERVED_PREFIXES):
+            raise ValueError(f"name: prefixes {', '.join(_RESERVED_PREFIXES)} are reserved by the rules language")
+        if not isinstance(self.description, str):
+            raise ValueError("description: must be text")
+        if self.expr is not None:
+            return self._check_derived()
+        self._set("entity", _checked_fields(_names(self.entity, "entity"), "entity"))
+        if not self.entity:
+            raise ValueError("entity: a base feature needs one or more event fields as its key")
+        composite = [f for f in self.entity if f in _composite_fields()]
+        if composite:
+            raise ValueError(f"entity: {composite[0]!r} holds a list or record and cannot be a key")
+        self._set("kinds", tuple(sorted(set(_names(self.kinds, "kinds")))))
+        _check_kinds(self.kinds)
+        if self.agg not in AGGS:
+            raise ValueError(f"agg: {self.agg!r} is not one of {', '.join(sorted(AGGS))}")
+        self._check_field()
+        if self.filter is not None and (not isinstance(self.filter, str) or not self.filter.strip()):
+            raise ValueError("filter: must be an expression, e.g. \"event.result == 'declined'\"")
+        self._set("delay", parse_duration(self.delay, what="delay"))
+        if self.delay > MAX_WINDOW:
+            raise ValueError(f"delay: {format_duration(self.delay)} is longer than 90 days")
+        if self.agg in SCALAR_AGGS:
+            if self.delay:
+                raise ValueError(f"delay: agg {self.agg!r} takes no delay")
+            window = MAX_WINDOW if self.window is None else self.window
+        elif self.window is None:
+            raise ValueError(f"window: agg {self.agg!r} needs a window, e.g. '10m', '24h', '30d'")
+        else:
+            window = self.window
+        window = parse_duration(window, what="window")
+        if not 0 < window <= MAX_WINDOW:
+            raise ValueError(f"window: must be more than 0 and at most 90 days, not {format_duration(window)}")
+        self._set("window", window)
+
+    def _check_field(self) -> None:
+        if self.field is not None:
+            _checked_fields((self.field,), "field")
+        if self.field in _composite_fields():
+            raise ValueError(f"field: {self.field!r} holds a list or record; use one of its fields")
+        if self.agg in _NEEDS_FIELD and self.field is None:
+            raise ValueError(f"field: agg {self.agg!r} needs a field")
+        if self.agg in _NO_FIELD and self.field is not None:
+            raise ValueError(f"field: agg {self.agg!r} takes no field")
+        if self.is_label:
+            if self.agg not in NUMERIC_AGGS | {"count"}:
+                raise ValueError(f"field: {LABEL_FIELD} works with count, sum, mean, min, max, std, not {self.agg!r}")
+            if not self.delay:
+                raise ValueError(f"delay: {LABEL_FIELD} needs a delay (labels arrive late), e.g. '7d'")
+
+    def _check_derived(self) -> None:
+        if not isinstance(self.expr, str) or not self.expr.strip():
+            raise ValueError("expr: must be an expression over event fields and features")
+        for f in fields(self):
+            if f.name in ("name", "expr", "description"):
+                continue
+            value = getattr(self, f.name)
+            if value not in (f.default, (), None):
+                raise ValueError(f"{f.name}: a derived feature (expr) takes no {f.name}")
+        self._set("entity", ())
+        self._set("kinds", ())
+
+
+def _checked_fields(names: tuple[str, ...], what: str) -> tuple[str, ...]:
+    for name in names:
+        if not _FIELD.match(name):
+            raise ValueError(f"{what}: {name!r} is not an event field name")
+        if name.split(".")[0] == "scenario":
+            raise ValueError(f"{what}: 'scenario' is the ground truth of simulated data; features never read it")
+        if name != LABEL_FIELD and name.split(".")[0] not in _event_fields():
+            raise ValueError(f"{what}: no event kind has a field {name.split('.')[0]!r}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{what}: repeats a field")
+    return names
+
+
+def _check_kinds(kinds: tuple[str, ...]) -> None:
+    from fraudwatch.events.model import KINDS
+
+    for kind in kinds:
+        if kind not in KINDS:
+            raise ValueError(f"kinds: {kind!r} is not an event kind ({', '.join(KINDS)})")
+
+
+@lru_cache(maxsize=1)
+def _event_fields() -> frozenset[str]:
+    """Field and property names of every event kind (``gift_card_share`` is a property)."""
+    from fraudwatch.events.model import EVENT_TYPES
+
+    names: set[str] = set()
+    for cls in EVENT_TYPES:
+        names.update(cls.model_fields)
+        names.update(n for n in dir(cls) if isinstance(getattr(cls, n, None), property))
+    return frozenset(names)
+
+
+@lru_cache(maxsize=1)
+def _composite_fields() -> frozenset[str]:
+    """Event fields holding lists or records (``items``, ``item``): no key and no statistic
+    takes them whole (``item.sku`` is fine)."""
+    from typing import get_args, get_origin
+
+    from pydantic import BaseModel
+
+    from fraudwatch.events.model import EVENT_TYPES
+
+    def composite(tp: object) -> bool:
+        if get_origin(tp) is list or (isinstance(tp, type) and issubclass(tp, BaseModel)):
+            return True
+        return any(composite(arg) for arg in get_args(tp))
+
+    return frozenset(
+        name for cls in EVENT_TYPES for name, f in cls.model_fields.items() if composite(f.annotation)
+    )

@@ -1,0 +1,362 @@
+"""Exact sliding windows for the features of one selector (entity, kinds, filter) and one
+delay: every entity keeps its matching events once, sorted by time, for the largest window
+plus the delay plus the lateness, and one running statistic per (window, field, kind).
+
+Per entity, entries ``[0, hi)`` are old enough for the delay (``ts <= head - delay``) and
+entries ``[lo[w], hi)`` are inside window ``w``; older entries stay only so a late event
+can still compute its own window exactly.
+
+>>> from types import SimpleNamespace as E
+>>> from fraudwatch.features.spec import FeatureSpec
+>>> specs = [FeatureSpec("card.n_1h", entity="card", agg="count", window="1h"),
+...          FeatureSpec("card.amount_max_1h", entity="card", agg="max", field="amount", window="1h")]
+>>> store = WindowStore(specs, delay=0.0, lateness=600.0, labels={})
+>>> out = {}
+>>> for t, amount in ((0, 500), (1800, 300), (3600, 200)):
+...     store.process("c1", E(amount=amount), float(t), True, out)
+>>> out
+{'card.n_1h': 2, 'card.amount_max_1h': 300}
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fraudwatch.features.access import field_getter, number_getter
+from fraudwatch.features.aggregates import DistinctStat, ExtremeStat, NumStat, aggregate, empty_value
+from fraudwatch.features.spec import LABEL_FIELD, NUMERIC_AGGS, FeatureSpec
+
+__all__ = ["CountStore", "WindowStore"]
+
+_PURGE_BATCH = 32  # drop expired entries in batches: one list shift per batch
+_NO_COLUMNS: list = []  # shared by entities without columns or statistics (never appended to)
+
+
+class _Series:
+    """One entity's entries (parallel lists) and running statistics."""
+
+    __slots__ = ("ts", "cols", "lo", "hi", "head", "acc")
+
+    def __init__(self, ncols: int, lo: list[int]) -> None:
+        self.ts: list[float] = []
+        self.cols: list[list] = [[] for _ in range(ncols)] if ncols else _NO_COLUMNS
+        self.lo = lo.copy()
+        self.hi = 0
+        self.head = float("-inf")
+        self.acc: list = _NO_COLUMNS  # replaced when the store has statistics
+
+
+class WindowStore:
+    """Windowed features (count, sum, mean, min, max, std, distinct) sharing one selector
+    and one ``delay``. ``labels`` maps event ids to ``(fraud, label_time)``."""
+
+    def __init__(self, specs: list[FeatureSpec], delay: float, lateness: float, labels: Mapping) -> None:
+        self.specs = specs
+        self.delay = delay
+        self.labels = labels
+        self.windows: list[float] = sorted({s.window for s in specs})
+        self.retention = max(self.windows) + delay + lateness
+        self.entities: dict[Any, _Series] = {}
+        self.updates = 0  # since the last sweep
+        self._columns: list[tuple[str, bool]] = []  # (field, numeric)
+        self._getters: list[Callable] = []
+        self._label_cols: list[int] = []
+        self._stats: list[list] = [[] for _ in self.windows]  # per window
+        self._width = 0
+        self._stat_index: dict[tuple, Any] = {}
+        self._count_reads: list[tuple[str, int]] = []  # plain counts need no statistic: hi - lo
+        self._acc_readers: list[tuple[str, Callable]] = []  # read the statistics' slots only
+        self._readers: list[tuple[str, Callable]] = []  # read the entity (min/max rescans entries)
+        # sums of squares only where a std reads them
+        self._std_keys = {(self.windows.index(s.window), self._column(s)) for s in specs if s.agg == "std"}
+        for spec in specs:
+            if spec.agg == "count" and spec.field is None:
+                self._count_reads.append((spec.name, self.windows.index(spec.window)))
+            elif spec.agg in ("min", "max"):
+                self._readers.append((spec.name, self._reader(spec)))
+            else:
+                self._acc_readers.append((spec.name, self._reader(spec)))
+        self._empty = {s.name: empty_value(s.agg) for s in specs}
+        # bound closures, looked up once: per window, and of every window for entering entries
+        self._adders = [[(st.add, st.col) for st in stats] for stats in self._stats]
+        self._all_adders = [pair for adders in self._adders for pair in adders]
+        self._removers = [[(st.remove, st.col) for st in stats] for stats in self._stats]
+        # per window: index, length, and whether leaving entries update statistics
+        self._window_items = [(wi, w, bool(self._removers[wi])) for wi, w in enumerate(self.windows)]
+        self._lo0 = [0] * len(self.windows)
+        self._all_windows = range(len(self.windows))
+        self._acc0: list = []
+        for stat in self._stat_index.values():  # creation order: the order of their slots
+            stat.init(self._acc0)
+        self._fresh = [i for i, v in enumerate(self._acc0) if isinstance(v, dict)]  # a dict each
+
+    def __len__(self) -> int:
+        return len(self.entities)
+
+    # ------------------------------------------------------------- building
+    def _column(self, spec: FeatureSpec) -> int:
+        numeric = spec.agg in NUMERIC_AGGS
+        key = (spec.field, numeric)
+        if key not in self._columns:
+            self._columns.append(key)
+            if spec.field == LABEL_FIELD:
+                # holds the event id until the event is old enough, then its 0/1 label
+                self._label_cols.append(len(self._getters))
+                self._getters.append(field_getter("id"))
+            elif numeric:
+                self._getters.append(number_getter(spec.field))
+            else:
+                self._getters.append(field_getter(spec.field))
+        return self._columns.index(key)
+
+    def _stat(self, kind: str, wi: int, col: int) -> Any:
+        key = (kind, wi, col)
+        stat = self._stat_index.get(key)
+        if stat is None:
+            if kind == "num":
+                stat = NumStat(self._width, col, std=(wi, col) in self._std_keys, sums=self._columns[col][1])
+            elif kind == "distinct":
+                stat = DistinctStat(self._width, col)
+            else:
+                stat = ExtremeStat(self._width, col, is_max=kind == "max")
+            self._width += stat.width
+            self._stat_index[key] = stat
+            self._stats[wi].append(stat)
+        return stat
+
+    def _reader(self, spec: FeatureSpec) -> Callable[[Any], Any]:
+        """``acc -> value``, or ``entity -> value`` for min and max."""
+        wi = self.windows.index(spec.window)
+        agg = spec.agg
+        col = self._column(spec)
+        if agg in ("count", "sum", "mean", "std"):
+            return self._stat("num", wi, col).reader(agg)
+        if agg == "distinct":
+            base = self._stat("distinct", wi, col).base
+            return lambda acc: len(acc[base])
+        stat = self._stat(agg, wi, col)
+        return lambda e: stat.value(e.acc, e.cols[col], e.lo[wi], e.hi)
+
+    def _new(self) -> _Series:
+        ent = _Series(len(self._getters), self._lo0)
+        if self._acc0:
+            ent.acc = acc = self._acc0.copy()
+            for i in self._fresh:
+                acc[i] = {}
+        return ent
+
+    # ------------------------------------------------------------ hot path
+    def process(self, key: Any, event: Any, t: float, match: bool, out: dict) -> None:
+        """Insert the event when it ``match``es, then write every feature's value at ``t``."""
+        ent = self.entities.get(key)
+        if match:
+            if ent is None:
+                ent = self.entities[key] = self._new()
+            self.updates += 1
+            if t < ent.head:
+                self._insert_late(ent, event, t)
+                self._read_at(ent, t, out)
+                return
+            ent.ts.append(t)
+            if self._getters:
+                for col, get in zip(ent.cols, self._getters):
+                    col.append(get(event))
+        elif ent is None:
+            out.update(self._empty)
+            return
+        elif t < ent.head:
+            self._read_at(ent, t, out)
+            return
+        # advance the entity to t: entries old enough for the delay enter, old ones leave
+        ent.head = t
+        ts, los = ent.ts, ent.lo
+        cut = t - self.delay
+        hi, n = ent.hi, len(ts)
+        if hi < n and ts[hi] <= cut:
+            if self._label_cols:
+                while hi < n and ts[hi] <= cut:
+                    self._enter(ent, hi, self._all_windows)
+                    hi += 1
+            else:  # the usual case, inline: the entry just appended enters every window
+                cols, acc = ent.cols, ent.acc
+                while hi < n and ts[hi] <= cut:
+                    for add, c in self._all_adders:
+                        v = cols[c][hi]
+                        if v is not None:
+                            add(acc, v)
+                    hi += 1
+            ent.hi = hi
+        for wi, window, stats in self._window_items:
+            lo = los[wi]
+            if lo < hi and ts[lo] <= cut - window:
+                if stats:
+                    self._expire(ent, wi, cut - window)
+                else:  # plain counts only: jump
+                    los[wi] = bisect_right(ts, cut - window, lo, hi)
+        for name, wi in self._count_reads:
+            out[name] = hi - los[wi]
+        acc = ent.acc
+        for name, read in self._acc_readers:
+            out[name] = read(acc)
+        for name, read in self._readers:
+            out[name] = read(ent)
+        if ts and ts[0] <= t - self.retention:
+            self._purge(ent, t - self.retention)  # last: it shifts hi and lo
+
+    def _enter(self, ent: _Series, j: int, windows: range | list) -> None:
+        """Entry ``j`` becomes old enough for the delay: add it to these windows' stats."""
+        cols, acc = ent.cols, ent.acc
+        for c in self._label_cols:
+            cols[c][j] = self._label(cols[c][j], ent.ts[j])
+        for wi in windows:
+            for add, c in self._adders[wi]:
+                v = cols[c][j]
+                if v is not None:
+                    add(acc, v)
+
+    def _expire(self, ent: _Series, wi: int, edge: float) -> None:
+        """Entries at or before ``edge`` leave window ``wi``."""
+        ts, cols, acc = ent.ts, ent.cols, ent.acc
+        lo, hi = ent.lo[wi], ent.hi
+        removers = self._removers[wi]
+        while lo < hi and ts[lo] <= edge:
+            for remove, c in removers:
+                v = cols[c][lo]
+                if v is not None:
+                    remove(acc, v)
+            lo += 1
+        ent.lo[wi] = lo
+
+    def _purge(self, ent: _Series, edge: float) -> None:
+        """Drop entries too old for any window or late event, in batches."""
+        ts = ent.ts
+        k = bisect_right(ts, edge)
+        if k >= _PURGE_BATCH or 2 * k >= len(ts):
+            del ts[:k]
+            for col in ent.cols:
+                del col[:k]
+            ent.hi -= k
+            los = ent.lo
+            for wi in range(len(los)):
+                los[wi] -= k
+
+    def _label(self, event_id: Any, t: float) -> int:
+        # a label dated after the event became old enough does not count, even when the
+        # entity is next touched later; one dated exactly then counts when it came first
+        label = self.labels.get(event_id)
+        return 1 if label is not None and label[0] and label[1] <= t + self.delay else 0
+
+    def _insert_late(self, ent: _Series, event: Any, t: float) -> None:
+        """Put an event older than the entity's latest time at its place, and into the
+        windows (as of the latest time) that cover it."""
+        p = bisect_right(ent.ts, t)
+        ent.ts.insert(p, t)
+        for col, get in zip(ent.cols, self._getters):
+            col.insert(p, get(event))
+        cut = ent.head - self.delay
+        if t > cut:
+            return  # not old enough for the delay yet: enters with a later advance
+        ent.hi += 1
+        inside = []
+        for wi, window in enumerate(self.windows):
+            if t <= cut - window:
+                ent.lo[wi] += 1  # already out of this window: p is before lo
+            else:
+                inside.append(wi)
+        self._enter(ent, p, inside)
+
+    def _read_at(self, ent: _Series, t: float, out: dict) -> None:
+        """Values as of an earlier time ``t`` (a late event), computed from the entries."""
+        ts, cut = ent.ts, t - self.delay
+        hi = bisect_right(ts, cut)
+        for spec in self.specs:
+            lo = bisect_right(ts, cut - spec.window, 0, hi)
+            if spec.agg == "count" and spec.field is None:
+                out[spec.name] = hi - lo
+            else:
+                col = ent.cols[self._columns.index((spec.field, spec.agg in NUMERIC_AGGS))]
+                out[spec.name] = aggregate(spec.agg, col[lo:hi])
+
+    # ------------------------------------------------------- upkeep, state
+    def sweep(self, now: float) -> int:
+        """Forget entities whose every entry is too old to be read again; returns how many."""
+        cutoff = now - self.retention
+        idle = [k for k, e in self.entities.items() if not e.ts or e.ts[-1] <= cutoff]
+        for k in idle:
+            del self.entities[k]
+        self.updates = 0
+        return len(idle)
+
+    def dump(self) -> list:
+        """Plain data (lists, numbers, keys) for a snapshot; statistics are rebuilt on load."""
+        return [(k, e.ts, e.cols, e.lo, e.hi, e.head) for k, e in self.entities.items()]
+
+    def load(self, rows: list) -> None:
+        self.entities.clear()
+        for key, ts, cols, lo, hi, head in rows:
+            ent = self._new()
+            ent.ts, ent.cols, ent.lo, ent.hi, ent.head = list(ts), [list(c) for c in cols], list(lo), hi, head
+            for wi in range(len(self.windows)):
+                for j in range(ent.lo[wi], hi):
+                    for stat in self._stats[wi]:
+                        v = ent.cols[stat.col][j]
+                        if v is not None:
+                            stat.add(ent.acc, v)
+            self.entities[key] = ent
+
+
+class CountStore(WindowStore):
+    """The common case, lean: only plain counts and no delay, so an entry enters every
+    window as it arrives (``hi`` is always the number of entries) and a window's count is
+    ``hi - lo``. Late events and snapshots take the general paths.
+
+    >>> from fraudwatch.features.spec import FeatureSpec
+    >>> store = CountStore([FeatureSpec("card.n_1h", entity="card", agg="count", window="1h")],
+    ...                    delay=0.0, lateness=60.0, labels={})
+    >>> out = {}
+    >>> for t in (0.0, 1800.0, 3600.0):
+    ...     store.process("c1", None, t, True, out)
+    >>> out
+    {'card.n_1h': 2}
+    """
+
+    @staticmethod
+    def fits(specs: list[FeatureSpec], delay: float) -> bool:
+        return not delay and all(s.agg == "count" and s.field is None for s in specs)
+
+    def __init__(self, specs: list[FeatureSpec], delay: float, lateness: float, labels: Mapping) -> None:
+        super().__init__(specs, delay, lateness, labels)
+        self._plan = [(name, wi, self.windows[wi]) for name, wi in self._count_reads]
+
+    def process(self, key: Any, event: Any, t: float, match: bool, out: dict) -> None:
+        ent = self.entities.get(key)
+        if match:
+            if ent is None:
+                ent = self.entities[key] = self._new()
+            self.updates += 1
+            if t < ent.head:
+                self._insert_late(ent, event, t)
+                self._read_at(ent, t, out)
+                return
+            ts = ent.ts
+            ts.append(t)
+            ent.hi = hi = len(ts)
+        elif ent is None:
+            out.update(self._empty)
+            return
+        elif t < ent.head:
+            self._read_at(ent, t, out)
+            return
+        else:
+            ts, hi = ent.ts, ent.hi
+        ent.head = t
+        los = ent.lo
+        for name, wi, window in self._plan:
+            lo = los[wi]
+            if lo < hi and ts[lo] <= t - window:
+                lo = los[wi] = bisect_right(ts, t - window, lo, hi)
+            out[name] = hi - lo
+        if ts and ts[0] <= t - self.retention:
+            self._purge(ent, t - self.retention)
