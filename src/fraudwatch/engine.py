@@ -116,35 +116,26 @@ class Engine:
         model_values: dict[str, float] = {}
         model = self.model
         if model is not None and event.kind in model.kinds:
-            score = model.score(event, values)
-            model_values["score"] = score
-        shadow_scores = {
-            c.version: c.score(event, values) for c in self.challengers if event.kind in c.kinds
-        }
+            score = model_values["score"] = model.score(event, values)
+        shadow_scores = (
+            {c.version: c.score(event, values) for c in self.challengers if event.kind in c.kinds}
+            if self.challengers
+            else {}
+        )
 
-        hits, shadow_hits = self.rules.evaluate(Context(event=event, features=values, model=model_values, lists=self.lists))
+        hits, shadow_hits = self.rules.evaluate(Context(event, values, model_values, self.lists))
         if score is not None:
             for outcome in _THRESHOLD_ORDER:
                 limit = self.thresholds.get(outcome.value)
                 if limit is not None and score >= limit:
                     hits.append(RuleHit(f"model.score>={limit:g}", outcome, {"model.score": round(score, 6)}))
                     break
-        outcome = Outcome.worst(h.outcome for h in hits)
+        outcome = Outcome.worst(h.outcome for h in hits) if hits else Outcome.ALLOW
         reasons = model.explain(event, values) if score is not None and outcome is not Outcome.ALLOW else []
         return Decision(
-            event_id=event.id,
-            kind=event.kind,
-            event_time=event.time.isoformat(),
-            outcome=outcome,
-            score=score,
-            rules=hits,
-            shadow_rules=shadow_hits,
-            reasons=reasons,
-            features=values,
-            versions=self.versions,
-            processing_us=(time.perf_counter() - started) * 1e6,
-            shadow_scores=shadow_scores,
-        )
+            event.id, event.kind, event.time.isoformat(), outcome, score, hits, shadow_hits, reasons, values,
+            self.versions, (time.perf_counter() - started) * 1e6, False, shadow_scores,
+        )  # fmt: skip
 
     def _remember(self, event_id: str, ts: float) -> None:
         self._seen.add(event_id)

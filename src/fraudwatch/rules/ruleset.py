@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from typing import Collection, Iterable, Iterator
 
 from fraudwatch.decisions.model import Outcome, RuleHit
+from fraudwatch.events.model import TYPE_BY_KIND
+from fraudwatch.rules.applicability import requirements
 from fraudwatch.rules.context import Context
 from fraudwatch.rules.errors import RuleSyntaxError
 from fraudwatch.rules.expression import Expression, compile_tree
@@ -46,6 +48,8 @@ from fraudwatch.rules.names import FEATURE, MODEL, namespace_of
 from fraudwatch.rules.parser import Parser
 
 __all__ = ["Rule", "RuleSet", "OUTCOMES", "MAX_RULES"]
+
+MAX_PLANS = 4096  # distinct event shapes remembered; beyond this, plans are made per event
 
 OUTCOMES = {o.value: o for o in Outcome}
 OPTIONS = frozenset({"shadow"})
@@ -75,7 +79,8 @@ class RuleSet:
     ``model_names`` the model outputs read (``score`` for ``model.score``).
     """
 
-    __slots__ = ("rules", "version", "digest", "source", "feature_names", "list_names", "model_names", "_compiled")
+    __slots__ = ("rules", "version", "digest", "source", "feature_names", "list_names", "model_names", "_compiled",
+                 "_needs", "_plans")  # fmt: skip
 
     def __init__(self, rules: Iterable[Rule], version: str, digest: str, source: str = "<rules>"):
         self.rules: tuple[Rule, ...] = tuple(rules)
@@ -86,7 +91,9 @@ class RuleSet:
         self.feature_names = frozenset(n for n in names if not n.startswith("@") and namespace_of(n) == FEATURE)
         self.list_names = frozenset(n[1:] for n in names if n.startswith("@"))
         self.model_names = frozenset(n[len(MODEL) + 1 :] for n in names if namespace_of(n) == MODEL)
-        self._compiled = tuple((r.expression._fn, r) for r in self.rules)
+        self._needs = tuple(requirements(r.expression.tree) for r in self.rules)
+        self._plans: dict[tuple, tuple] = {}  # event shape -> the rules that can fire for it
+        self._compiled = tuple((r.expression._fn, r) for r in self.rules)  # set last: it seals the object
 
     def __setattr__(self, key, value):
         if hasattr(self, "_compiled"):
@@ -133,7 +140,14 @@ class RuleSet:
         Values are collected only for rules that fire."""
         hits: list[RuleHit] = []
         shadow_hits: list[RuleHit] = []
-        for fn, rule in self._compiled:
+        kind = getattr(ctx.event, "kind", None)
+        shape = (kind, tuple(ctx.features))
+        plan = self._plans.get(shape)
+        if plan is None:
+            plan = self._plan(kind, ctx.features)
+            if len(self._plans) < MAX_PLANS:
+                self._plans[shape] = plan
+        for fn, rule in plan:
             try:
                 fired = fn(ctx) is True
             except Exception:  # pragma: no cover - compiled rules do not raise; one bad rule must not stop the rest
@@ -142,6 +156,19 @@ class RuleSet:
                 hit = RuleHit(rule.name, rule.outcome, rule.expression.values(ctx), rule.shadow)
                 (shadow_hits if rule.shadow else hits).append(hit)
         return hits, shadow_hits
+
+    def _plan(self, kind: str | None, features) -> tuple:
+        """The rules that can fire for an event of ``kind`` with these features present;
+        with an unknown kind (a plain object in tests), only features decide."""
+        event_type = TYPE_BY_KIND.get(kind) if kind is not None else None
+        plan = []
+        for compiled, (needs, kinds) in zip(self._compiled, self._needs):
+            if event_type is not None and kinds is not None and kind not in kinds:
+                continue
+            if any(not _can_have(name, features, event_type) for name in needs):
+                continue
+            plan.append(compiled)
+        return tuple(plan)
 
     @staticmethod
     def outcome(hits: Iterable[RuleHit]) -> Outcome:
@@ -169,6 +196,15 @@ class RuleSet:
     def __repr__(self) -> str:
         shadow = sum(r.shadow for r in self.rules)
         return f"RuleSet(version={self.version!r}, rules={len(self.rules)}, shadow={shadow})"
+
+
+def _can_have(name: str, features, event_type) -> bool:
+    if namespace_of(name) == FEATURE:
+        return name in features
+    if event_type is None:  # event.* on an object of unknown shape
+        return True
+    field_name = name.split(".")[1]
+    return field_name in event_type.model_fields or isinstance(getattr(event_type, field_name, None), property)
 
 
 def _parse_rule(parser: Parser, features: frozenset[str] | None, seen: dict[str, int]) -> Rule:
