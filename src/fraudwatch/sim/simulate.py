@@ -1,0 +1,161 @@
+"""Put the world together and write a labeled stream in event-time order.
+
+>>> cfg = SimConfig(seed=1, cardholders=300, days=3, warmup=1)
+>>> events, truth = simulate(cfg)
+>>> events[0]["time"] <= events[-1]["time"], sorted(truth["high_volume"])
+(True, ['family', 'reseller'])
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+import orjson
+
+from fraudwatch.sim import attacks
+from fraudwatch.sim.genuine import genuine_population
+from fraudwatch.sim.world import DAY, Stream, build_merchants, ip_address, iso, make_holder, rng_for
+
+__all__ = ["DEFAULT_MIX", "SimConfig", "parse_mix", "simulate", "write_jsonl", "truth_path"]
+
+# Attack episodes per 10,000 cardholders per 30 days.
+DEFAULT_MIX: dict[str, float] = {
+    "ato_gift_card": 40, "leaked_card": 40, "card_testing": 30, "bin_enumeration": 10,
+    "credential_stuffing": 10, "stored_value_theft": 20,
+}  # fmt: skip
+
+
+def parse_mix(text: str | None) -> dict[str, float]:
+    """``"default"``, ``"none"``, or ``name=rate,...`` (rates per 10,000 cardholders per 30
+    days; names not given keep their default, ``only:`` in front drops the others).
+
+    >>> parse_mix("card_testing=100")["card_testing"], parse_mix("only:card_testing=5")
+    (100.0, {'card_testing': 5.0})
+    """
+    if not text or text == "default":
+        return dict(DEFAULT_MIX)
+    if text == "none":
+        return {}
+    only = text.startswith("only:")
+    mix = {} if only else dict(DEFAULT_MIX)
+    for part in text.removeprefix("only:").split(","):
+        name, sep, rate = part.strip().partition("=")
+        if name not in attacks.SCENARIOS or not sep:
+            raise ValueError(f"mix: {part!r}; expected name=rate with name one of {', '.join(attacks.SCENARIOS)}")
+        try:
+            mix[name] = float(rate)
+        except ValueError:
+            raise ValueError(f"mix: {part!r}: rate must be a number") from None
+        if mix[name] < 0:
+            raise ValueError(f"mix: {part!r}: rate must be >= 0")
+    return mix
+
+
+@dataclass
+class SimConfig:
+    seed: int = 7
+    cardholders: int = 10_000
+    days: int = 30
+    mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
+    start: str = "2026-11-01T00:00:00+09:00"
+    warmup: int = 7  # days of genuine-only history before ``start``, so features have a past
+
+
+def simulate(cfg: SimConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The events (JSON-ready dicts, time order, ids given) and the ground truth."""
+    if cfg.cardholders < 50:
+        raise ValueError("cardholders: at least 50")
+    if cfg.days < 1 or cfg.warmup < 0:
+        raise ValueError("days must be >= 1 and warmup >= 0")
+    start = datetime.fromisoformat(cfg.start).timestamp()
+    begin, end = start - cfg.warmup * DAY, start + cfg.days * DAY
+    stream = Stream()
+    merchants = build_merchants(cfg.seed)
+    rng = rng_for(cfg.seed, "population")
+    cgnat = [ip_address(rng) for _ in range(max(20, cfg.cardholders // 200))]
+    n = cfg.cardholders
+    kinds = ["regular"] * n
+    special = rng.sample(range(n), max(1, n // 10_000) + max(1, n // 2_000))
+    n_resellers = max(1, n // 10_000)
+    for j, i in enumerate(special):
+        kinds[i] = "reseller" if j < n_resellers else "family"
+    for i in rng.sample([i for i in range(n) if kinds[i] == "regular"], n // 20):
+        kinds[i] = "dormant"
+    holders = [make_holder(cfg.seed, i, kinds[i], merchants, cgnat) for i in range(n)]
+    genuine_population(stream, holders, cfg.seed, merchants, cgnat, begin, end)
+    instances = play_attacks(stream, holders, merchants, cgnat, cfg, start, end)
+
+    events: list[dict[str, Any]] = []
+    for number, (ts, _, event) in enumerate(stream.sorted_rows(), start=1):
+        event["id"] = f"ev{number:09d}"
+        out = {"id": event["id"], "time": iso(ts), **event}
+        for ref in ("target", "payment"):
+            if isinstance(out.get(ref), dict):
+                out[ref] = out[ref]["id"]
+        events.append(out)
+    truth = {
+        "config": asdict(cfg),
+        "measure_from": iso(int(start)),
+        "end": iso(int(end)),
+        "high_volume": {
+            kind: [{"account": h.account, "card": h.card.token} for h in holders if h.kind == kind]
+            for kind in ("reseller", "family")
+        },
+        "instances": instances,
+    }
+    return events, truth
+
+
+def play_attacks(stream, holders, merchants, cgnat, cfg: SimConfig, start: float, end: float) -> dict[str, dict]:
+    world = attacks.World(stream, merchants, cgnat)
+    regular = [h for h in holders if h.kind == "regular"]
+    pools = {
+        "dormant": [h for h in holders if h.kind == "dormant"],
+        "regular": regular,
+        "wallet": [h for h in regular if h.wallet],
+    }
+    scale = cfg.cardholders / 10_000 * cfg.days / 30
+    instances: dict[str, dict] = {}
+    for name in attacks.SCENARIOS:
+        rate = cfg.mix.get(name, 0)
+        if rate <= 0:
+            continue
+        rng = rng_for(cfg.seed, "attack", name)
+        count = max(1, round(rate * scale))
+        pool = pools["dormant" if name == "card_testing" else "wallet" if name == "stored_value_theft" else "regular"]
+        victims = rng.sample(pool, min(count, len(pool)))
+        latest = max(start, end - DAY) if name != "card_testing" else max(start, end - 3 * DAY)
+        for k in range(count):
+            tag = f"{name}:{k + 1}"
+            t = int(rng.uniform(start, latest))
+            play = getattr(attacks, name)
+            if name == "credential_stuffing":
+                hit = rng.sample(regular, 3)  # accounts whose owners reused a leaked password
+                play(world, rng, tag, hit, t)
+            else:
+                hit = [victims[k % len(victims)]]
+                play(world, rng, tag, hit[0], t)
+            instances[tag] = {"scenario": name, "start": iso(t),
+                              "victim_accounts": [] if name == "bin_enumeration" else [h.account for h in hit]}  # fmt: skip
+    return instances
+
+
+def write_jsonl(events: list[dict[str, Any]], out: IO[bytes]) -> int:
+    buf = []
+    for e in events:
+        buf.append(orjson.dumps(e))
+        if len(buf) >= 10_000:
+            out.write(b"\n".join(buf) + b"\n")
+            buf.clear()
+    if buf:
+        out.write(b"\n".join(buf) + b"\n")
+    return len(events)
+
+
+def truth_path(events_path: str) -> str:
+    """The ground-truth side file written beside an events file."""
+    stem = events_path[: -len(".jsonl")] if events_path.endswith(".jsonl") else events_path
+    return stem + ".truth.json"
+
