@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 import orjson
 
+from fraudwatch.runtime import tune_gc
+
 _path = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
@@ -76,6 +78,7 @@ def replay_command(events: Path, out: Path, dead_letters: Path | None, features,
     engine = build_engine(features, rules, model)
     dead_letters = dead_letters or out.with_suffix(".dead-letters.jsonl")
     stream, bad = load_events(events, dead_letters)
+    tune_gc()
     counts: dict[str, int] = {}
     duplicates = 0
     started = time.perf_counter()
@@ -104,7 +107,6 @@ def replay_command(events: Path, out: Path, dead_letters: Path | None, features,
 def bench_command(source: Path, limit: int | None, features, rules, model) -> None:
     """Replay SOURCE (JSON Lines, or the handbook's .parquet) through the engine in process
     and print events/s, per-event latency percentiles and memory per entity."""
-    import gc
     import statistics
 
     from fraudwatch.events import parse_event
@@ -117,8 +119,7 @@ def bench_command(source: Path, limit: int | None, features, rules, model) -> No
         stream, _ = load_events(source)
         stream = stream[:limit] if limit else stream
     engine = build_engine(features, rules, model)
-    gc.collect()
-    gc.freeze()  # the loaded events are long-lived: keep them out of every collection, as the service does
+    tune_gc()  # as serve and replay do
     clock = time.perf_counter_ns
     process = engine.process
     latencies = [0] * len(stream)
