@@ -1,0 +1,138 @@
+"""``fraudwatch evaluate``, ``fraudwatch train`` and ``fraudwatch models list|promote|rollback|retire``."""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import datetime, timezone
+
+import click
+
+from fraudwatch.errors import FraudwatchError
+
+DEFAULT_DATA = "../shared/datasets/handbook/transactions.parquet"
+
+
+def _friendly(fn):
+    """fraudwatch errors become one-line ``Error: ...`` messages, not tracebacks."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except FraudwatchError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+def _when(text: str | None) -> float | None:
+    if text is None:
+        return None
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
+
+
+@click.command()
+@click.argument("data", type=click.Path(exists=True, dir_okay=False), default=DEFAULT_DATA)
+@click.option("--feature-set", "feature_sets", multiple=True, default=("handbook_baseline", "handbook_rich"),
+              show_default=True, help="shipped feature set name or YAML path; repeatable")  # fmt: skip
+@click.option("--out", default="reports/handbook", show_default=True, type=click.Path(file_okay=False))
+@click.option("--threads", default=1, show_default=True, help="LightGBM threads (more than 1 is far slower on a loaded machine: OpenMP spin-waits)")
+@click.option("--label-delay-days", default=7.0, show_default=True)
+@click.option("--quick", is_flag=True, help="one grid point (7 leaves, 200 min samples) instead of the grid")
+@_friendly
+def evaluate(data, feature_sets, out, threads, label_delay_days, quick):
+    """Run the Fraud Detection Handbook's prequential protocol on DATA (its transactions.parquet):
+    features replayed through the engine, parameters chosen on 4 validation folds, metrics on 4
+    test folds; writes a Markdown report with ROC/PR plots and a per-transaction score file."""
+    from fraudwatch.models.evaluate import evaluate as run
+
+    grid = {"num_leaves": [7], "min_child_samples": [200]} if quick else None
+    run(data, list(feature_sets), out, grid=grid, threads=threads, label_delay_days=label_delay_days,
+        log=lambda m: click.echo(m, err=True))  # fmt: skip
+
+
+@click.command()
+@click.argument("data", type=click.Path(exists=True, dir_okay=False), default=DEFAULT_DATA)
+@click.option("--feature-set", default="handbook_rich", show_default=True)
+@click.option("--models", "models_dir", default="models", show_default=True, type=click.Path(file_okay=False))
+@click.option("--as-of", help="training time (ISO 8601, UTC if naive); default: the last event of DATA")
+@click.option("--train-days", default=14.0, show_default=True)
+@click.option("--calibration-days", default=3.0, show_default=True)
+@click.option("--label-delay-days", default=7.0, show_default=True, help="labels are known this long after the payment")
+@click.option("--params", default=None, help='LightGBM parameters as JSON, e.g. \'{"num_leaves": 15}\'')
+@click.option("--rounds", default=100, show_default=True)
+@click.option("--threads", default=1, show_default=True)
+@click.option("--version", default=None, help="artifact name (default: feature-set version, date, model digest)")
+@_friendly
+def train(data, feature_set, models_dir, as_of, train_days, calibration_days, label_delay_days, params, rounds, threads, version):
+    """Train a calibrated LightGBM model on DATA (handbook Parquet or a JSONL event file) with
+    features replayed through the engine and labels joined once known; save it under --models."""
+    from fraudwatch.models.train import train as run
+
+    path = run(data, feature_set, models_dir, as_of=_when(as_of), train_days=train_days,
+               calibration_days=calibration_days, label_delay_days=label_delay_days,
+               params=json.loads(params) if params else None, rounds=rounds, threads=threads, version=version,
+               log=lambda m: click.echo(m, err=True))  # fmt: skip
+    click.echo(str(path))
+
+
+@click.group()
+def models():
+    """List, promote and roll back models (a local registry: --models DIR/registry.json)."""
+
+
+_dir = click.option("--models", "models_dir", default="models", show_default=True, type=click.Path(file_okay=False))
+
+
+@models.command("list")
+@_dir
+@_friendly
+def list_(models_dir):
+    """Models with their role (champion / challenger), creation time and metrics."""
+    from fraudwatch.models.registry import ModelRegistry
+
+    reg = ModelRegistry(models_dir)
+    for v in reg.versions():
+        auc = v["metrics"].get("calibration_auc_roc")
+        click.echo(f"{v['role'] or '-':<10} {v['version']:<48} {v['created']:<22} {v['feature_set']:<20} "
+                   f"{'' if auc is None else f'auc {auc:.4f}'}")  # fmt: skip
+
+
+@models.command()
+@_dir
+@click.argument("version")
+@click.option("--challenger", is_flag=True, help="score in shadow beside the champion instead")
+@_friendly
+def promote(models_dir, version, challenger):
+    """Make VERSION the champion (or a shadow challenger)."""
+    from fraudwatch.models.registry import ModelRegistry
+
+    ModelRegistry(models_dir).promote(version, challenger=challenger)
+    click.echo(f"{version} is now {'a challenger' if challenger else 'the champion'}")
+
+
+@models.command()
+@_dir
+@_friendly
+def rollback(models_dir):
+    """Return to the previous champion."""
+    from fraudwatch.models.registry import ModelRegistry
+
+    click.echo(f"{ModelRegistry(models_dir).rollback()} is the champion again")
+
+
+@models.command()
+@_dir
+@click.argument("version")
+@_friendly
+def retire(models_dir, version):
+    """Stop a challenger's shadow scoring."""
+    from fraudwatch.models.registry import ModelRegistry
+
+    ModelRegistry(models_dir).retire(version)
+    click.echo(f"{version} retired")
+
+
+commands = [evaluate, train, models]

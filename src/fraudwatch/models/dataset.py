@@ -1,0 +1,227 @@
+"""Point-in-time training data: replay events through ``FeatureEngine`` and keep, for each
+payment, the feature vector the engine served at that moment.
+
+Nothing is computed from dataset columns: the features are the YAML feature definitions
+evaluated on the raw ``payment.attempt`` and ``label`` events in event-time order, so a
+row can only use events before it and labels that had arrived by then (the engine's
+windows and label delays). Replays are cached on disk as ``.npz`` keyed by the feature
+set's digest, the data's sha256, the label delay and the kept time window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fraudwatch.errors import FraudwatchError
+
+__all__ = [
+    "FeatureMatrix", "Labels", "replay", "load_events", "file_digest", "replay_cached", "featureset_path",
+    "load_feature_set",
+]  # fmt: skip
+
+FEATURESETS = Path(__file__).parent / "featuresets"
+CACHE_FORMAT = "1"
+
+
+@dataclass
+class FeatureMatrix:
+    """Rows: the kept payments in event order; columns: the feature set's features."""
+
+    digest: str
+    names: list[str]
+    ids: np.ndarray  # event ids (str)
+    ts: np.ndarray  # float64 POSIX seconds
+    X: np.ndarray  # float64, NaN where the engine returned None
+
+
+@dataclass
+class Labels:
+    """Every ``label`` event of the stream: target event id, fraud, time it arrived."""
+
+    target: np.ndarray  # str
+    fraud: np.ndarray  # bool
+    ts: np.ndarray  # float64
+
+    def known_fraud(self, ids: np.ndarray, as_of: float) -> np.ndarray:
+        """1 where the latest label that arrived by ``as_of`` says fraud, else 0."""
+        known = self.ts <= as_of
+        latest: dict[str, bool] = {}
+        for t, f in zip(self.target[known].tolist(), self.fraud[known].tolist()):
+            latest[t] = f  # labels are in arrival order: a later one overrides
+        return np.fromiter((latest.get(i, False) for i in ids.tolist()), dtype=np.int8, count=len(ids))
+
+
+def featureset_path(name: str) -> Path:
+    """A shipped feature set by name (``handbook_rich``) or a path to a YAML file."""
+    p = Path(name)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        return p
+    shipped = FEATURESETS / f"{name}.yaml"
+    if shipped.exists():
+        return shipped
+    names = ", ".join(sorted(f.stem for f in FEATURESETS.glob("*.yaml")))
+    raise FraudwatchError(f"no feature set {name!r}: give a YAML path or one of {names}")
+
+
+def load_feature_set(name: str):
+    from fraudwatch.features import FeatureSet
+
+    return FeatureSet.from_yaml(featureset_path(name).read_text())
+
+
+def file_digest(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_events(path: str | Path, label_delay_days: float = 7.0) -> Iterator:
+    """Typed events from the handbook Parquet file (imported with its label delay) or from
+    a JSON Lines event file (already holding its label events; dead letters are skipped)."""
+    from fraudwatch.events.model import parse_event
+
+    path = Path(path)
+    if path.suffix == ".parquet":
+        from fraudwatch.events.handbook import iter_handbook_events
+
+        for d in iter_handbook_events(path, label_delay_days=label_delay_days):
+            yield parse_event(d)
+    else:
+        from fraudwatch.events.io import DeadLetter, read_events
+
+        with open(path, "rb") as f:
+            for e in read_events(f):
+                if not isinstance(e, DeadLetter):
+                    yield e
+
+
+def replay(
+    events: Iterable,
+    feature_sets: Sequence,
+    start: float = -math.inf,
+    end: float = math.inf,
+    kinds: frozenset[str] = frozenset({"payment.attempt"}),
+    lateness: float = 3600.0,
+) -> tuple[list[FeatureMatrix], Labels]:
+    """Run ``events`` (in event-time order) through one ``FeatureEngine`` per feature set and
+    keep the served features of the events of ``kinds`` with ``start <= ts < end``."""
+    from fraudwatch.features import FeatureEngine
+
+    engines = [FeatureEngine(fs, lateness=lateness) for fs in feature_sets]
+    names = [list(fs.names) for fs in feature_sets]
+    rows: list[list[list[float]]] = [[] for _ in feature_sets]
+    ids: list[str] = []
+    times: list[float] = []
+    label_target: list[str] = []
+    label_fraud: list[bool] = []
+    label_ts: list[float] = []
+    nan = math.nan
+    events = iter(events)
+    for event in events:
+        ts = event.ts
+        kind = event.kind
+        keep = kind in kinds and start <= ts < end
+        if kind == "label":
+            label_target.append(event.target)
+            label_fraud.append(event.fraud)
+            label_ts.append(ts)
+        if ts >= end and kind in kinds:
+            # nothing later is kept; labels after ``end`` still matter to training joins
+            for e in events:
+                if e.kind == "label":
+                    label_target.append(e.target)
+                    label_fraud.append(e.fraud)
+                    label_ts.append(e.ts)
+            break
+        for engine, cols, out in zip(engines, names, rows):
+            values = engine.process(event, ts)
+            if keep:
+                get = values.get
+                out.append([nan if (v := get(n)) is None else float(v) for n in cols])
+        if keep:
+            ids.append(event.id)
+            times.append(ts)
+    id_arr = np.array(ids, dtype=str)
+    ts_arr = np.array(times, dtype=np.float64)
+    matrices = [
+        FeatureMatrix(fs.digest, cols, id_arr, ts_arr, np.array(r, dtype=np.float64).reshape(len(r), len(cols)))
+        for fs, cols, r in zip(feature_sets, names, rows)
+    ]
+    labels = Labels(np.array(label_target, dtype=str), np.array(label_fraud, dtype=bool), np.array(label_ts))
+    return matrices, labels
+
+
+def _union(feature_sets: Sequence):
+    """One feature set with the features of all, when shared names mean the same spec."""
+    from fraudwatch.features import FeatureSet
+
+    if len(feature_sets) < 2:
+        return None
+    specs: dict[str, object] = {}
+    for fs in feature_sets:
+        for spec in fs.features:
+            if specs.setdefault(spec.name, spec) != spec:
+                return None
+    return FeatureSet(specs.values(), version="+".join(fs.version for fs in feature_sets))
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("FRAUDWATCH_CACHE", Path.home() / ".cache" / "fraudwatch")) / "features"
+
+
+def _key(*parts) -> str:
+    return hashlib.sha256("|".join(map(str, (CACHE_FORMAT, *parts))).encode()).hexdigest()[:24]
+
+
+def replay_cached(
+    data: str | Path,
+    feature_sets: Sequence,
+    start: float = -math.inf,
+    end: float = math.inf,
+    label_delay_days: float = 7.0,
+    cache: Path | None = None,
+    log=print,
+) -> tuple[list[FeatureMatrix], Labels]:
+    """:func:`replay` of a data file, reading and writing the on-disk cache: the events are
+    replayed once for all the feature sets not cached yet."""
+    cache = cache or cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    data_hash = file_digest(data)
+    paths = [cache / f"features-{_key(fs.digest, data_hash, label_delay_days, start, end)}.npz" for fs in feature_sets]
+    label_path = cache / f"labels-{_key(data_hash, label_delay_days)}.npz"
+    missing = [i for i, p in enumerate(paths) if not p.exists()]
+    if missing or not label_path.exists():
+        todo = [feature_sets[i] for i in missing]
+        log(f"replaying {data} through {len(todo)} feature set(s): {', '.join(fs.version for fs in todo) or '-'}")
+        union = _union(todo)
+        if union is None:
+            matrices, labels = replay(load_events(data, label_delay_days), todo, start, end)
+        else:  # one engine computing every feature once, its columns split per feature set
+            (whole,), labels = replay(load_events(data, label_delay_days), [union], start, end)
+            col = {n: i for i, n in enumerate(whole.names)}
+            matrices = [
+                FeatureMatrix(fs.digest, list(fs.names), whole.ids, whole.ts, whole.X[:, [col[n] for n in fs.names]])
+                for fs in todo
+            ]
+        for i, m in zip(missing, matrices):
+            tmp = paths[i].with_suffix(".tmp.npz")
+            np.savez(tmp, digest=m.digest, names=np.array(m.names), ids=m.ids, ts=m.ts, X=m.X, data_hash=data_hash)
+            os.replace(tmp, paths[i])
+        tmp = label_path.with_suffix(".tmp.npz")
+        np.savez(tmp, target=labels.target, fraud=labels.fraud, ts=labels.ts)
+        os.replace(tmp, label_path)
+    out = []
+    for p in paths:
+        z = np.load(p)
+        out.append(FeatureMatrix(str(z["digest"]), z["names"].tolist(), z["ids"], z["ts"], z["X"]))
+    z = np.load(label_path)
+    return out, Labels(z["target"], z["fraud"], z["ts"])
