@@ -64,6 +64,16 @@ class Scorer(Protocol):
     def explain(self, event: Envelope, features: Mapping[str, Any], top: int = 3) -> list[Reason]: ...
 
 
+class Suppressions(Protocol):
+    """Behaviour the cardholder confirmed as genuine ("yes, it was me"): hits of those
+    rules on that card are waived until the confirmation expires
+    (``fraudwatch.actions.suppression.SuppressionSet``)."""
+
+    def filter(
+        self, card: str | None, ts: float, hits: list[RuleHit], account: str | None = None
+    ) -> tuple[list[RuleHit], list[RuleHit]]: ...
+
+
 _THRESHOLD_ORDER = (Outcome.BLOCK, Outcome.CHALLENGE, Outcome.REVIEW)
 
 
@@ -73,7 +83,8 @@ class Engine:
     ``thresholds`` maps outcome names to model-score thresholds, e.g.
     ``{"block": 0.9, "challenge": 0.6}``: a score at or above one adds a hit named
     ``model.score>=0.9``. ``challengers`` are models that score in shadow beside the
-    champion; their scores are recorded, never enforced.
+    champion; their scores are recorded, never enforced. ``suppressions`` waive rule hits
+    the cardholder has confirmed as genuine behaviour (they move to the shadow hits).
     """
 
     def __init__(
@@ -86,6 +97,7 @@ class Engine:
         thresholds: Mapping[str, float] | None = None,
         lateness: float = 3600.0,
         dedup_horizon: float = DEFAULT_DEDUP_HORIZON,
+        suppressions: Suppressions | None = None,
     ):
         self.feature_set = features
         self.rules = rules
@@ -95,6 +107,7 @@ class Engine:
         self.thresholds = dict(thresholds or {})
         self.lateness = lateness
         self.dedup_horizon = dedup_horizon
+        self.suppressions = suppressions
         self._features = FeatureEngine(features, lateness=lateness)
         self._seen: set[str] = set()
         self._seen_order: deque[tuple[float, str]] = deque()
@@ -130,6 +143,9 @@ class Engine:
                 if limit is not None and score >= limit:
                     hits.append(RuleHit(f"model.score>={limit:g}", outcome, {"model.score": round(score, 6)}))
                     break
+        if hits and self.suppressions is not None:
+            hits, waived = self.suppressions.filter(event.card, ts, hits, account=event.account)
+            shadow_hits.extend(waived)  # recorded with their reason, not enforced
         outcome = Outcome.worst(h.outcome for h in hits) if hits else Outcome.ALLOW
         reasons = model.explain(event, values) if score is not None and outcome is not Outcome.ALLOW else []
         return Decision(

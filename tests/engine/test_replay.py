@@ -106,3 +106,27 @@ def test_model_thresholds_and_challenger_scores():
     assert d.shadow_scores == {"challenger": 0.1} and d.versions["model"] == "champion"
     with pytest.raises(ValueError, match="thresholds.block"):
         engine.set_thresholds({"block": 1.5})
+
+
+def test_confirmed_genuine_behaviour_is_waived_not_forgotten():
+    from fraudwatch.actions.suppression import Suppression, SuppressionSet
+
+    confirmed = SuppressionSet()
+    engine = Engine(features=FeatureSet.from_yaml(FEATURES), rules=RuleSet.parse(RULES, version="t"),
+                    suppressions=confirmed)
+    for i, hour in enumerate((13, 16, 23)):
+        d = engine.process(parse_event(pay(i, hour)))
+    assert d.outcome.value == "block"
+    confirmed.add(Suppression("tok_1", "repeated_declines", since=d_ts(d), until=d_ts(d) + 86400))
+    d = engine.process(parse_event({**pay(4, 23), "time": "2026-11-21T23:30:00+09:00"}))
+    assert d.outcome.value == "allow"
+    waived = [h for h in d.shadow_rules if h.rule == "repeated_declines"]
+    assert waived and "suppressed_until" in waived[0].values
+    other = engine.process(parse_event({**pay(5, 23, card="tok_2")}))
+    assert other.outcome.value == "allow"  # first decline on another card: nothing to waive
+
+
+def d_ts(decision):
+    from datetime import datetime
+
+    return datetime.fromisoformat(decision.event_time).timestamp()
