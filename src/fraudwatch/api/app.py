@@ -1,0 +1,146 @@
+"""``create_app(settings)``: the FastAPI decision service. Nothing is built at import time.
+
+Domain routers are listed in ``ROUTERS`` (a module path each, with a module-level
+``router``); adding a domain is one line. A listed module that does not exist yet is
+skipped. Bodies are limited to ``server.max_body_bytes`` (413) unless the module names
+another ``server`` setting in ``BODY_LIMIT``. Routers find what they need on
+``request.app.state``: ``settings``, ``storage`` (the loop thread's handle), ``service``
+(the :class:`DecisionService`; its current engine is ``app.state.service.engine``),
+``auth`` and ``metrics``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fraudwatch import __version__
+from fraudwatch.api.auth import Authenticator
+from fraudwatch.api.body import JSONResponse
+from fraudwatch.api.definitions import engine_factory
+from fraudwatch.api.events import install_openapi
+from fraudwatch.api.ingest import IngestFastPath
+from fraudwatch.api.metrics import Metrics, MetricsMiddleware
+from fraudwatch.api.service import DecisionService
+from fraudwatch.errors import FraudwatchError, Unauthorized
+from fraudwatch.events import Tokenizer
+from fraudwatch.settings import Settings
+from fraudwatch.storage import open_storage
+
+log = logging.getLogger("fraudwatch.api")
+
+ROUTERS = (
+    "fraudwatch.api.health",
+    "fraudwatch.api.events",
+    "fraudwatch.api.definitions",
+    "fraudwatch.api.lists",
+    "fraudwatch.api.models",
+    "fraudwatch.api.admin",
+    "fraudwatch.actions.views",
+)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    if settings.uses_placeholder_secrets:
+        log.warning("placeholder secrets in use (env: development): never run like this with real data")
+    storage = open_storage(settings)
+    metrics = Metrics()
+    service = DecisionService(
+        storage=storage,
+        engine_factory=engine_factory(settings, storage),
+        tokenizer=Tokenizer(settings.security.token_key.get_secret_value().encode()),
+        metrics=metrics,
+        snapshot_every_events=settings.engine.snapshot_every_events,
+        snapshot_interval_seconds=settings.engine.snapshot_interval_seconds,
+        group_commit_max=settings.storage.group_commit_max,
+        id_filter_capacity=settings.storage.id_filter_capacity,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await service.start()
+        responder = _start_actions(app, service) if settings.server.actions else None
+        try:
+            yield
+        finally:
+            await service.stop()
+            if responder is not None:
+                responder.close()
+            storage.close()
+
+    app = FastAPI(
+        title="fraudwatch decision service",
+        version=__version__,
+        description="Send events, get decisions; manage rules, lists, features and models. "
+        "Authenticate with `Authorization: Bearer <API key>`.",
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+        max_body_size=settings.server.max_body_bytes,
+    )
+    app.state.settings = settings
+    app.state.storage = storage
+    app.state.service = service
+    app.state.metrics = metrics
+    app.state.auth = Authenticator(storage, settings.security.key_pepper.get_secret_value().encode())
+    _install_error_handlers(app)
+    for module_name in ROUTERS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:  # a domain not built yet
+            if exc.name != module_name:
+                raise
+            continue
+        limit = getattr(module, "BODY_LIMIT", None)
+        app.include_router(module.router, max_body_size=getattr(settings.server, limit) if limit else None)
+    install_openapi(app)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(IngestFastPath, state=app.state, limit=settings.server.max_body_bytes)
+    return app
+
+
+def _start_actions(app: FastAPI, service: DecisionService):
+    """The actions domain (alerts, webhooks, answer links) follows the log: every decision,
+    once durable, goes to ``Responder.on_decision`` in a thread of its own."""
+    try:
+        from fraudwatch.actions.views import responder_for
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("fraudwatch.actions", "fraudwatch.actions.views"):
+            raise
+        return None
+    responder = responder_for(app)
+    service.follow("actions", responder.on_decision)
+    return responder
+
+
+def error_body(errors: list[dict]) -> dict:
+    return {"errors": errors}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FraudwatchError)
+    async def fraudwatch_error(request: Request, exc: FraudwatchError):
+        errors = getattr(exc, "errors", None) or [{"loc": "", "msg": str(exc)}]
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        return JSONResponse(error_body(errors), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):  # 404, 405, 413 ...
+        return JSONResponse(error_body([{"loc": "", "msg": str(exc.detail)}]), status_code=exc.status_code,
+                            headers=exc.headers)  # fmt: skip
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError):
+        errors, status = [], 422
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ())]
+            if err.get("type") == "json_invalid":
+                status = 400
+                errors.append({"loc": "body", "msg": f"invalid JSON: {err.get('ctx', {}).get('error', err['msg'])}"})
+                continue
+            errors.append({"loc": ".".join(loc), "msg": err.get("msg", "invalid")})
+        return JSONResponse(error_body(errors), status_code=status)

@@ -1,0 +1,261 @@
+"""Versioned definitions: rule sets and feature sets (validate, create a version, list,
+activate, roll back), and the engine built from the active ones.
+
+Every version is kept; activating one is recorded in the activation history and the audit
+log, so a rollback is "activate the version that was active before".
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, Callable
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from fraudwatch.api.auth import Admin, Principal, Reader
+from fraudwatch.api.models import load_models
+from fraudwatch.errors import Conflict, FraudwatchError, NotFound, ValidationFailed
+from fraudwatch.storage import Activation, AuditRecord, Definition, Storage
+
+RULES, FEATURES = "rules", "features"
+SYSTEM = "system"
+MAX_TEXT = 1_000_000
+
+
+# ------------------------------------------------------------------ parsing
+def parse_rules(text: str, version: str):
+    from fraudwatch.rules import RuleSet
+
+    return RuleSet.parse(text, version=version)
+
+
+def parse_features(text: str, version: str | None = None):
+    from fraudwatch.features import FeatureSet
+
+    fs = FeatureSet.from_yaml(text)
+    if version is not None and fs.version != version:
+        raise ValidationFailed("version mismatch", [{"loc": "version", "msg": f"the text says version {fs.version!r}"}])
+    return fs
+
+
+PARSERS: dict[str, Callable[[str, str | None], Any]] = {RULES: parse_rules, FEATURES: parse_features}
+
+
+def validation_errors(exc: Exception) -> list[dict]:
+    """A definition's errors as ``[{"loc", "msg", "line"?, "column"?, "hint"?}]``."""
+    from fraudwatch.rules import RuleSyntaxError
+
+    if isinstance(exc, RuleSyntaxError):
+        out = []
+        for err in getattr(exc, "errors", None) or [exc]:
+            item = {"loc": f"text:{err.line}:{err.column}", "msg": err.message, "line": err.line, "column": err.column}
+            if err.hint:
+                item["hint"] = err.hint
+            out.append(item)
+        return out
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, list) and errors and all(isinstance(e, dict) for e in errors):
+        return errors
+    return [{"loc": "text", "msg": str(exc)}]
+
+
+def check(kind: str, text: str, version: str | None) -> Any:
+    try:
+        return PARSERS[kind](text, version)
+    except (FraudwatchError, ValueError, TypeError, KeyError) as exc:
+        raise ValidationFailed(f"invalid {kind}", validation_errors(exc)) from None
+
+
+# ------------------------------------------------------------------ the engine
+def _seed_defaults(storage: Storage) -> None:
+    """On first start, store the shipped default rules and features as active versions."""
+    from importlib import resources
+
+    from fraudwatch.policy import DEFAULT_RULES_VERSION, load_features
+
+    seeds = []
+    if storage.active_version(RULES) is None:
+        text = resources.files("fraudwatch.rules").joinpath("default.rules").read_text()
+        seeds.append(Definition(RULES, DEFAULT_RULES_VERSION, text, time.time(), SYSTEM))
+    if storage.active_version(FEATURES) is None:
+        fs = load_features()
+        seeds.append(Definition(FEATURES, fs.version, fs.to_yaml(), time.time(), SYSTEM))
+    if seeds:
+        with storage.unit():
+            for d in seeds:
+                if storage.get_definition(d.kind, d.version) is None:
+                    storage.add_definition(d)
+                storage.activate(Activation(d.kind, d.version, d.created_at, SYSTEM))
+
+
+def active(storage: Storage, kind: str) -> Any:
+    version = storage.active_version(kind)
+    d = storage.get_definition(kind, version)
+    return PARSERS[kind](d.text, version if kind == RULES else None)
+
+
+def engine_factory(settings, storage: Storage) -> Callable[[], Any]:
+    """A function building an engine from the active definitions, lists and model."""
+
+    def build():
+        from fraudwatch.engine import Engine
+        from fraudwatch.rules import ListStore
+
+        _seed_defaults(storage)
+        lists = ListStore({name: storage.list_values(name) or [] for name in storage.list_names()})
+        champion, challengers = load_models(settings.models_dir)
+        thresholds = settings.engine.thresholds or getattr(champion, "thresholds", None)
+        return Engine(
+            features=active(storage, FEATURES), rules=active(storage, RULES), model=champion,
+            challengers=challengers, lists=lists, thresholds=thresholds,
+        )
+
+    return build
+
+
+# ------------------------------------------------------------------ the API
+BODY_LIMIT = "max_admin_body_bytes"  # the server setting limiting this router's bodies
+router = APIRouter(prefix="/v1", tags=["definitions"])
+
+
+class DefinitionText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(..., max_length=MAX_TEXT, description="rule file text, or feature set YAML")
+    version: str | None = Field(
+        None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@+-]+$",
+        description="rules: default v<n>; features: the YAML's own version",
+    )
+
+
+class NewVersion(DefinitionText):
+    activate: bool = False
+
+
+def _view(d: Definition, active_version: str | None, text: bool = False) -> dict:
+    out = {"version": d.version, "created_at": d.created_at, "created_by": d.created_by,
+           "active": d.version == active_version}  # fmt: skip
+    if text:
+        out["text"] = d.text
+    return out
+
+
+async def _apply(request: Request, kind: str, parsed: Any) -> None:
+    service = request.app.state.service
+    if kind == RULES:
+        service.engine.swap_rules(parsed)
+    else:  # a new feature set: rebuild the state by replaying the log under it
+        factory = request.app.state.service.engine_factory
+        await service.rebuild(factory)
+
+
+async def activate(request: Request, kind: str, version: str, who: Principal, action: str) -> dict:
+    storage: Storage = request.app.state.storage
+    d = storage.get_definition(kind, version)
+    if d is None:
+        raise NotFound(f"no {kind} version {version!r}")
+    before = storage.active_version(kind)
+    parsed = check(kind, d.text, version if kind == RULES else None)
+    with storage.unit():
+        storage.activate(Activation(kind, version, time.time(), who.name))
+        storage.add_audit(AuditRecord(time.time(), who.name, action, kind, {"version": before}, {"version": version}))
+    await _apply(request, kind, parsed)
+    return {"kind": kind, "active": version, "previous": before}
+
+
+async def create_version(request: Request, kind: str, text: str, version: str | None, who: Principal,
+                         activate_it: bool) -> dict:  # fmt: skip
+    storage: Storage = request.app.state.storage
+    if kind == RULES:
+        version = version or f"v{len(storage.definitions(kind)) + 1}"
+        check(kind, text, version)
+    else:
+        version = check(kind, text, version).version
+    if storage.get_definition(kind, version) is not None:
+        raise Conflict(f"{kind} version {version!r} exists already")
+    d = Definition(kind, version, text, time.time(), who.name)
+    with storage.unit():
+        storage.add_definition(d)
+        storage.add_audit(AuditRecord(d.created_at, who.name, f"{kind}.create", f"{kind}/{version}", None,
+                                      {"version": version, "text": text}))  # fmt: skip
+    result = _view(d, storage.active_version(kind))
+    if activate_it:
+        await activate(request, kind, version, who, f"{kind}.activate")
+        result["active"] = True
+    return result
+
+
+def _routes(kind: str) -> None:
+    @router.post(f"/{kind}/validate", summary=f"Check {kind} text without storing it", name=f"validate_{kind}")
+    async def validate(body: DefinitionText, who: Admin) -> dict:
+        parsed = check(kind, body.text, body.version if kind == FEATURES else (body.version or "check"))
+        return {"valid": True, "version": getattr(parsed, "version", body.version)}
+
+    @router.post(f"/{kind}/versions", status_code=201, summary=f"Store a new {kind} version",
+                 name=f"create_{kind}_version")  # fmt: skip
+    async def create(request: Request, body: NewVersion, who: Admin) -> dict:
+        return await create_version(request, kind, body.text, body.version, who, body.activate)
+
+    @router.get(f"/{kind}/versions", summary=f"All {kind} versions, oldest first", name=f"list_{kind}_versions")
+    async def versions(request: Request, who: Reader) -> dict:
+        storage: Storage = request.app.state.storage
+        current = storage.active_version(kind)
+        history = [{"version": a.version, "at": a.at, "by": a.by} for a in storage.activations(kind)]
+        return {"active": current, "versions": [_view(d, current) for d in storage.definitions(kind)],
+                "activations": history}  # fmt: skip
+
+    @router.get(f"/{kind}/versions/{{version}}", summary=f"One {kind} version with its text",
+                name=f"get_{kind}_version")  # fmt: skip
+    async def one(request: Request, version: str, who: Reader) -> dict:
+        storage: Storage = request.app.state.storage
+        d = storage.get_definition(kind, version)
+        if d is None:
+            raise NotFound(f"no {kind} version {version!r}")
+        return _view(d, storage.active_version(kind), text=True)
+
+    @router.post(f"/{kind}/versions/{{version}}/activate", summary=f"Make a {kind} version the live one",
+                 name=f"activate_{kind}_version")  # fmt: skip
+    async def activate_version(request: Request, version: str, who: Admin) -> dict:
+        return await activate(request, kind, version, who, f"{kind}.activate")
+
+    @router.post(f"/{kind}/rollback", summary=f"Re-activate the {kind} version that was live before",
+                 name=f"rollback_{kind}")  # fmt: skip
+    async def rollback(request: Request, who: Admin) -> dict:
+        history = [a.version for a in request.app.state.storage.activations(kind)]
+        current = history[-1] if history else None
+        previous = next((v for v in reversed(history) if v != current), None)
+        if previous is None:
+            raise Conflict(f"no earlier {kind} version to roll back to")
+        return await activate(request, kind, previous, who, f"{kind}.rollback")
+
+
+_routes(RULES)
+_routes(FEATURES)
+
+
+class ShadowFlags(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rules: dict[str, bool] = Field(..., min_length=1, description="rule name -> run in shadow (record, never enforce)")
+    version: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@+-]+$")
+
+
+@router.post("/rules/shadow", status_code=201, summary="Set rules' shadow flags: a new, active rules version",
+             responses={422: {"description": "unknown rule"}})  # fmt: skip
+async def set_shadow(request: Request, body: ShadowFlags, who: Admin) -> dict:
+    """Copies the active rule text, adds or removes ``[shadow]`` on the named rules' header
+    lines, stores that as a new version and activates it (so a rollback undoes it)."""
+    storage: Storage = request.app.state.storage
+    current = storage.get_definition(RULES, storage.active_version(RULES))
+    ruleset = parse_rules(current.text, current.version)
+    by_name = {r.name: r for r in ruleset.rules}
+    unknown = sorted(set(body.rules) - set(by_name))
+    if unknown:
+        raise ValidationFailed("unknown rules", [{"loc": f"rules.{n}", "msg": "no such rule in the active version"}
+                                                 for n in unknown])  # fmt: skip
+    lines = current.text.splitlines(keepends=True)
+    for name, shadow in body.rules.items():
+        i = by_name[name].line - 1
+        header = re.compile(rf"^(\s*rule\s+{re.escape(name)})\s*(\[\s*shadow\s*\])?\s*:")
+        lines[i] = header.sub(lambda m: m.group(1) + (" [shadow]" if shadow else "") + ":", lines[i], count=1)
+    return await create_version(request, RULES, "".join(lines), body.version, who, True)

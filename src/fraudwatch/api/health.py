@@ -1,0 +1,28 @@
+"""Liveness, readiness and Prometheus metrics (no key needed: bind to a private interface)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process answers")
+async def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Recovered and able to log events", responses={503: {"description": "not ready"}})
+async def readyz(request: Request, response: Response) -> dict:
+    service = request.app.state.service
+    writer_ok = service.writer is not None and service.writer.failure is None
+    ready = service.ready and writer_ok
+    if not ready:
+        response.status_code = 503
+    return {"ready": ready, "log_position": service.seq, "snapshot_position": service.snapshot_seq}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

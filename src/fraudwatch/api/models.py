@@ -1,0 +1,85 @@
+"""Models: list the registry, promote a champion or a shadow challenger, roll back, retire.
+The registry (``fraudwatch.models.registry``) lives in ``settings.models_dir``; every change
+is applied to the running engine and written to the audit log."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Path as PathParam, Request
+from pydantic import BaseModel, ConfigDict
+
+from fraudwatch.api.auth import Admin, Principal, Reader
+from fraudwatch.storage import AuditRecord
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+
+# a version names a folder in the registry: no separators, no leading dot
+Version = Annotated[str, PathParam(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")]
+
+
+def registry(models_dir: Path):
+    from fraudwatch.models.registry import ModelRegistry
+
+    return ModelRegistry(models_dir)
+
+
+def load_models(models_dir: Path) -> tuple[object | None, list]:
+    """The champion's scorer and the challengers' (none while the registry is empty)."""
+    if not (Path(models_dir) / "registry.json").exists():
+        return None, []
+    reg = registry(models_dir)
+    return reg.load_champion(), reg.load_challengers()
+
+
+def _roles(reg) -> dict:
+    return {"champion": reg.champion, "challengers": reg.challengers}
+
+
+def _change(request: Request, who: Principal, action: str, change) -> dict:
+    state = request.app.state
+    reg = registry(state.settings.models_dir)
+    before = _roles(reg)
+    change(reg)
+    champion, challengers = load_models(state.settings.models_dir)
+    state.service.engine.swap_model(champion, challengers)
+    after = _roles(reg)
+    storage = state.storage
+    with storage.unit():
+        storage.add_audit(AuditRecord(time.time(), who.name, action, "models", before, after))
+    return after
+
+
+@router.get("", summary="Model versions in the registry, with the champion and challengers")
+async def list_models(request: Request, who: Reader) -> dict:
+    models_dir = request.app.state.settings.models_dir
+    if not Path(models_dir).exists():
+        return {"champion": None, "challengers": [], "versions": [], "history": []}
+    reg = registry(models_dir)
+    return {**_roles(reg), "versions": reg.versions(), "history": reg.history}
+
+
+class Promotion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    challenger: bool = False
+
+
+@router.post("/{version}/promote", summary="Make a version the champion, or a shadow challenger",
+             responses={404: {"description": "no such model"}, 409: {"description": "already in that role"}})  # fmt: skip
+async def promote(request: Request, version: Version, body: Promotion, who: Admin) -> dict:
+    action = "models.challenger" if body.challenger else "models.promote"
+    return _change(request, who, action, lambda reg: reg.promote(version, challenger=body.challenger))
+
+
+@router.post("/rollback", summary="Make the previous champion the champion again",
+             responses={409: {"description": "no earlier champion"}})  # fmt: skip
+async def rollback(request: Request, who: Admin) -> dict:
+    return _change(request, who, "models.rollback", lambda reg: reg.rollback())
+
+
+@router.post("/{version}/retire", summary="Stop a challenger's shadow scoring",
+             responses={404: {"description": "not a challenger"}})  # fmt: skip
+async def retire(request: Request, version: Version, who: Admin) -> dict:
+    return _change(request, who, "models.retire", lambda reg: reg.retire(version))

@@ -1,0 +1,116 @@
+"""Group commit: the events of one event-loop tick are handed to one writer thread, which
+writes everything waiting in one transaction and fsyncs once, then wakes the requests.
+
+An event is acknowledged only when the future of its group is done, that is after the
+commit returned. Snapshots go through the same ordered queue, so a snapshot covering log
+position N is written only after the events up to N are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+
+from fraudwatch.storage import LogEntry, Snapshot, Storage
+
+log = logging.getLogger("fraudwatch.api")
+
+_STOP = object()
+
+
+class GroupCommitWriter:
+    def __init__(self, storage: Storage, loop: asyncio.AbstractEventLoop, max_batch: int = 2000, on_commit=None):
+        self._storage = storage  # a handle of its own: used only by the writer thread
+        self._loop = loop
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._group: tuple[list[LogEntry], asyncio.Future] | None = None
+        self.failure: BaseException | None = None
+        self.commits = 0
+        self._on_commit = on_commit  # called in the writer thread with the number of items committed
+        self._thread = threading.Thread(target=self._run, name="fraudwatch-group-commit", daemon=True)
+        self._thread.start()
+
+    def write(self, entry: LogEntry) -> asyncio.Future:
+        """Queue ``entry`` for the group of this tick; the future is done once it is durable."""
+        group = self._group
+        if group is None:
+            group = self._group = ([], self._loop.create_future())
+            self._loop.call_soon(self._flush)
+        group[0].append(entry)
+        return group[1]
+
+    def write_snapshot(self, snapshot: Snapshot) -> asyncio.Future:
+        self._flush()
+        done = self._loop.create_future()
+        self._queue.put(([snapshot], done))
+        return done
+
+    def _flush(self) -> None:
+        if self._group is not None:
+            self._queue.put(self._group)
+            self._group = None
+
+    async def close(self) -> None:
+        self._flush()
+        self._queue.put(_STOP)
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        self._storage.close()
+
+    # ------------------------------------------------------------ writer thread
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            groups, stop, count = [first], False, len(first[0])
+            while count < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                groups.append(item)
+                count += len(item[0])
+            self._commit(groups)
+            if stop:
+                return
+
+    def _commit(self, groups: list) -> None:
+        error: BaseException | None = None
+        try:
+            with self._storage.unit() as st:
+                entries: list[LogEntry] = []
+                for items, _ in groups:
+                    if items and isinstance(items[0], Snapshot):
+                        if entries:
+                            st.append(entries)
+                            entries = []
+                        st.save_snapshot(items[0])
+                    else:
+                        entries.extend(items)
+                if entries:
+                    st.append(entries)
+            self.commits += 1
+            if self._on_commit is not None:
+                self._on_commit(sum(len(items) for items, _ in groups))
+        except BaseException as exc:  # the service stops taking events: see DecisionService
+            log.exception("group commit failed")
+            error = self.failure = exc
+        try:
+            self._loop.call_soon_threadsafe(_resolve, [fut for _, fut in groups], error)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            pass
+
+
+def _resolve(futures: list[asyncio.Future], error: BaseException | None) -> None:
+    for fut in futures:
+        if not fut.done():
+            if error is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(error)

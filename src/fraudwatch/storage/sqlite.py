@@ -1,0 +1,318 @@
+"""SQLite backend: the embedded default. WAL journal, one writer at a time.
+
+Durability: with ``synchronous=FULL`` in WAL mode SQLite fsyncs the WAL at every commit, so
+a committed transaction survives a process crash and a power loss. The service acknowledges
+an event only after the commit of the group it was written in (group commit: one fsync for
+many events). ``NORMAL`` skips that fsync: it survives a process crash (SIGKILL) but may
+lose the last transactions on power loss; it is offered for tests and benchmarks only.
+
+Checkpoints (copying the WAL into the database file, with fsyncs) would run inside
+whichever commit crosses 1000 WAL pages and stall every request waiting on it; automatic
+checkpoints are off and :meth:`maintain` runs a passive one from a background thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from fraudwatch.errors import Conflict, ValidationFailed
+from fraudwatch.storage.base import (
+    ENTITY_FIELDS, Activation, ApiKey, AuditRecord, Definition, Entity, LogEntry, Snapshot, Storage,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events(
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    ts REAL NOT NULL,
+    outcome TEXT,
+    card TEXT, account TEXT, device TEXT, ip TEXT,
+    digest BLOB NOT NULL,
+    event BLOB NOT NULL,
+    decision BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_card ON events(card, seq) WHERE card IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_account ON events(account, seq) WHERE account IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_device ON events(device, seq) WHERE device IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_ip ON events(ip, seq) WHERE ip IS NOT NULL;
+CREATE TABLE IF NOT EXISTS cursors(name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots(seq INTEGER PRIMARY KEY, created_at REAL NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS definitions(
+    kind TEXT NOT NULL, version TEXT NOT NULL, text TEXT NOT NULL,
+    created_at REAL NOT NULL, created_by TEXT NOT NULL, PRIMARY KEY(kind, version));
+CREATE TABLE IF NOT EXISTS activations(
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, version TEXT NOT NULL, at REAL NOT NULL, by TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS lists(name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS list_values(
+    name TEXT NOT NULL REFERENCES lists(name), value TEXT NOT NULL, PRIMARY KEY(name, value)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit(
+    id INTEGER PRIMARY KEY, at REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, before TEXT, after TEXT);
+CREATE TABLE IF NOT EXISTS api_keys(
+    key_id TEXT PRIMARY KEY, name TEXT NOT NULL, scopes TEXT NOT NULL, hash BLOB NOT NULL UNIQUE,
+    created_at REAL NOT NULL, revoked_at REAL);
+"""
+
+_ENTRY_COLUMNS = "seq, id, kind, ts, digest, event, decision, outcome, card, account, device, ip"
+KEEP_SNAPSHOTS = 2
+
+
+class SQLiteStorage(Storage):
+    """
+    >>> import tempfile, os
+    >>> s = SQLiteStorage(os.path.join(tempfile.mkdtemp(), "fw.db"))
+    >>> with s.unit():
+    ...     s.replace_list("blocked_ips", ["10.0.0.1"])
+    >>> s.list_values("blocked_ips")
+    ['10.0.0.1']
+    """
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # autocommit mode: transactions are opened explicitly by unit()
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'FULL' else 'NORMAL'}")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA wal_autocheckpoint=0")  # see maintain()
+        self._lock = threading.RLock()  # one handle is used by one thread at a time
+        self._in_unit = False
+        self._db.executescript(SCHEMA)
+
+    # ------------------------------------------------------------ lifecycle
+    @contextmanager
+    def unit(self) -> Iterator["SQLiteStorage"]:
+        with self._lock:
+            if self._in_unit:
+                raise RuntimeError("units do not nest")
+            self._db.execute("BEGIN IMMEDIATE")
+            self._in_unit = True
+            try:
+                yield self
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._in_unit = False
+
+    def connect(self) -> "SQLiteStorage":
+        return SQLiteStorage(self.path, synchronous=self.synchronous)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def maintain(self) -> None:
+        """Passive WAL checkpoint: never blocks the writer or readers."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _all(self, sql: str, args: tuple | list = ()) -> list:
+        with self._lock:  # a handle may be shared by the event loop and worker threads
+            return self._db.execute(sql, args).fetchall()
+
+    def _one(self, sql: str, args: tuple | list = ()):
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+    def _write(self) -> sqlite3.Connection:
+        if not self._in_unit:
+            raise RuntimeError("writes happen inside 'with storage.unit():'")
+        return self._db
+
+    # ------------------------------------------------------------ event log
+    def append(self, entries: Sequence[LogEntry]) -> None:
+        try:
+            self._write().executemany(
+                f"INSERT INTO events({_ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (e.seq, e.event_id, e.kind, e.ts, e.digest, e.event, e.decision, e.outcome,
+                     e.card, e.account, e.device, e.ip)
+                    for e in entries
+                ],
+            )
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"event id or log position already logged: {exc}") from exc
+
+    def last_seq(self) -> int:
+        return self._one("SELECT coalesce(max(seq), 0) FROM events")[0]
+
+    def entries_after(self, seq: int, limit: int = 1000) -> list[LogEntry]:
+        rows = self._all(f"SELECT {_ENTRY_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
+        return [LogEntry(*r) for r in rows]
+
+    def get_entry(self, event_id: str) -> LogEntry | None:
+        row = self._one(f"SELECT {_ENTRY_COLUMNS} FROM events WHERE id = ?", (event_id,))
+        return LogEntry(*row) if row else None
+
+    def event_ids(self) -> Iterator[str]:
+        position = 0
+        while True:
+            rows = self._all("SELECT seq, id FROM events WHERE seq > ? ORDER BY seq LIMIT 10000", (position,))
+            if not rows:
+                return
+            position = rows[-1][0]
+            yield from (r[1] for r in rows)
+
+    def search(
+        self, entity: Entity, value: str, *, since: float | None = None, until: float | None = None,
+        before_seq: int | None = None, limit: int = 100,
+    ) -> list[LogEntry]:
+        if entity not in ENTITY_FIELDS:
+            raise ValidationFailed(f"cannot search by {entity!r}", [{"loc": "entity", "msg": "unknown entity"}])
+        sql = f"SELECT {_ENTRY_COLUMNS} FROM events WHERE {entity} = ?"
+        args: list = [value]
+        if since is not None:
+            sql += " AND ts >= ?"
+            args.append(since)
+        if until is not None:
+            sql += " AND ts < ?"
+            args.append(until)
+        if before_seq is not None:
+            sql += " AND seq < ?"
+            args.append(before_seq)
+        sql += " ORDER BY seq DESC LIMIT ?"
+        args.append(limit)
+        return [LogEntry(*r) for r in self._all(sql, args)]
+
+    # ------------------------------------------------------------ followers
+    def cursor(self, name: str) -> int | None:
+        row = self._one("SELECT seq FROM cursors WHERE name = ?", (name,))
+        return row[0] if row else None
+
+    def set_cursor(self, name: str, seq: int) -> None:
+        self._write().execute("INSERT OR REPLACE INTO cursors(name, seq) VALUES (?, ?)", (name, seq))
+
+    # ------------------------------------------------------------ snapshots
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        db = self._write()
+        db.execute(
+            "INSERT OR REPLACE INTO snapshots(seq, created_at, data) VALUES (?,?,?)",
+            (snapshot.seq, snapshot.created_at, snapshot.data),
+        )
+        db.execute(
+            "DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)",
+            (KEEP_SNAPSHOTS,),
+        )
+
+    def latest_snapshot(self) -> Snapshot | None:
+        row = self._one("SELECT seq, data, created_at FROM snapshots ORDER BY seq DESC LIMIT 1")
+        return Snapshot(*row) if row else None
+
+    # ------------------------------------------------------------ definitions
+    def add_definition(self, definition: Definition) -> None:
+        d = definition
+        try:
+            self._write().execute(
+                "INSERT INTO definitions(kind, version, text, created_at, created_by) VALUES (?,?,?,?,?)",
+                (d.kind, d.version, d.text, d.created_at, d.created_by),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"{d.kind} version {d.version!r} exists already") from exc
+
+    def get_definition(self, kind: str, version: str) -> Definition | None:
+        row = self._one(
+            "SELECT kind, version, text, created_at, created_by FROM definitions WHERE kind = ? AND version = ?",
+            (kind, version),
+        )
+        return Definition(*row) if row else None
+
+    def definitions(self, kind: str) -> list[Definition]:
+        rows = self._all(
+            "SELECT kind, version, text, created_at, created_by FROM definitions WHERE kind = ? "
+            "ORDER BY created_at, rowid",
+            (kind,),
+        )
+        return [Definition(*r) for r in rows]
+
+    def activate(self, activation: Activation) -> None:
+        a = activation
+        self._write().execute(
+            "INSERT INTO activations(kind, version, at, by) VALUES (?,?,?,?)", (a.kind, a.version, a.at, a.by)
+        )
+
+    def activations(self, kind: str) -> list[Activation]:
+        rows = self._all("SELECT kind, version, at, by FROM activations WHERE kind = ? ORDER BY id", (kind,))
+        return [Activation(*r) for r in rows]
+
+    # ------------------------------------------------------------ lists
+    def list_names(self) -> list[str]:
+        return [r[0] for r in self._all("SELECT name FROM lists ORDER BY name")]
+
+    def list_values(self, name: str) -> list[str] | None:
+        with self._lock:
+            if self._one("SELECT 1 FROM lists WHERE name = ?", (name,)) is None:
+                return None
+            return [r[0] for r in self._all("SELECT value FROM list_values WHERE name = ? ORDER BY value", (name,))]
+
+    def add_values(self, name: str, values: Iterable[str]) -> None:
+        db = self._write()
+        db.execute("INSERT OR IGNORE INTO lists(name) VALUES (?)", (name,))
+        db.executemany("INSERT OR IGNORE INTO list_values(name, value) VALUES (?,?)", [(name, v) for v in values])
+
+    def remove_values(self, name: str, values: Iterable[str]) -> None:
+        self._write().executemany("DELETE FROM list_values WHERE name = ? AND value = ?", [(name, v) for v in values])
+
+    def replace_list(self, name: str, values: Iterable[str]) -> None:
+        db = self._write()
+        db.execute("DELETE FROM list_values WHERE name = ?", (name,))
+        self.add_values(name, values)
+
+    # ------------------------------------------------------------ audit
+    def add_audit(self, record: AuditRecord) -> None:
+        r = record
+        self._write().execute(
+            "INSERT INTO audit(at, actor, action, target, before, after) VALUES (?,?,?,?,?,?)",
+            (r.at, r.actor, r.action, r.target, json.dumps(r.before), json.dumps(r.after)),
+        )
+
+    def audit(self, *, after_id: int = 0, limit: int = 100) -> list[AuditRecord]:
+        rows = self._all(
+            "SELECT at, actor, action, target, before, after, id FROM audit WHERE id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
+        )
+        return [AuditRecord(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), r[6]) for r in rows]
+
+    # ------------------------------------------------------------ API keys
+    def add_key(self, key: ApiKey) -> None:
+        k = key
+        try:
+            self._write().execute(
+                "INSERT INTO api_keys(key_id, name, scopes, hash, created_at, revoked_at) VALUES (?,?,?,?,?,?)",
+                (k.key_id, k.name, " ".join(k.scopes), k.hash, k.created_at, k.revoked_at),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"key {k.key_id!r} exists already") from exc
+
+    @staticmethod
+    def _key(row) -> ApiKey:
+        return ApiKey(row[0], row[1], tuple(row[2].split()), row[3], row[4], row[5])
+
+    def keys(self) -> list[ApiKey]:
+        rows = self._all(
+            "SELECT key_id, name, scopes, hash, created_at, revoked_at FROM api_keys ORDER BY created_at, key_id"
+        )
+        return [self._key(r) for r in rows]
+
+    def key_by_hash(self, digest: bytes) -> ApiKey | None:
+        row = self._one(
+            "SELECT key_id, name, scopes, hash, created_at, revoked_at FROM api_keys WHERE hash = ?", (digest,)
+        )
+        return self._key(row) if row else None
+
+    def revoke_key(self, key_id: str, at: float) -> ApiKey | None:
+        db = self._write()
+        db.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", (at, key_id))
+        row = db.execute(
+            "SELECT key_id, name, scopes, hash, created_at, revoked_at FROM api_keys WHERE key_id = ?", (key_id,)
+        ).fetchone()
+        return self._key(row) if row else None

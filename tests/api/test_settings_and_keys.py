@@ -1,0 +1,58 @@
+"""Settings from file and environment; the keys CLI."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from fraudwatch.settings import load_settings
+
+
+def test_file_then_environment(tmp_path):
+    (tmp_path / "fw.yaml").write_text("server:\n  port: 9001\n  max_body_bytes: 4096\nstorage:\n  synchronous: NORMAL\n")
+    s = load_settings(tmp_path / "fw.yaml", environ={"FRAUDWATCH_SERVER__PORT": "9002", "FRAUDWATCH_DATA_DIR": "/d"})
+    assert (s.server.port, s.server.max_body_bytes, s.storage.synchronous, str(s.data_dir)) == (9002, 4096, "NORMAL", "/d")
+    (tmp_path / "fw.toml").write_text('env = "test"\n[security]\ntoken_key = "0123456789abcdef01"\nkey_pepper = "1234567890123456789"\n')
+    s = load_settings(tmp_path / "fw.toml", environ={})
+    assert s.env == "test" and s.security.key_pepper.get_secret_value() == "1234567890123456789"
+
+
+def test_secrets_stay_strings_and_unknown_keys_are_refused(tmp_path):
+    s = load_settings(environ={"FRAUDWATCH_SECURITY__KEY_PEPPER": "1234567890123456", "FRAUDWATCH_ENV": "production",
+                               "FRAUDWATCH_SECURITY__TOKEN_KEY": "abcdefabcdefabcdef"})  # fmt: skip
+    assert s.security.key_pepper.get_secret_value() == "1234567890123456"
+    with pytest.raises(ValidationError, match="porte"):
+        load_settings(environ={"FRAUDWATCH_SERVER__PORTE": "1"})
+
+
+def test_placeholder_secrets_only_in_development():
+    assert load_settings(environ={}).uses_placeholder_secrets
+    with pytest.raises(ValidationError, match="placeholder"):
+        load_settings(environ={"FRAUDWATCH_ENV": "production"})
+    with pytest.raises(ValidationError, match="key_pepper"):
+        load_settings(environ={"FRAUDWATCH_ENV": "test", "FRAUDWATCH_SECURITY__TOKEN_KEY": "abcdefabcdefabcdef",
+                               "FRAUDWATCH_SECURITY__KEY_PEPPER": "short"})  # fmt: skip
+
+
+def test_serve_refuses_placeholder_secrets_outside_development(make_server):
+    server = make_server(env={"FRAUDWATCH_SECURITY__KEY_PEPPER": "change-me-development-only"})
+    done = server.cli("serve", "--port", "1")
+    assert done.returncode != 0 and "placeholder" in done.stderr
+
+
+def test_keys_cli_create_list_revoke(make_server):
+    server = make_server()
+    key = server.create_key("checkout", "ingest", "read")
+    assert key.startswith("fw_")
+    listed = server.cli("keys", "list").stdout.strip().split("\t")
+    key_id = listed[0]
+    assert listed[1:3] == ["checkout", "ingest,read"] and listed[-1] == "active"
+    assert key not in (server.data_dir / "fraudwatch.db").read_bytes().decode("latin-1")
+    assert server.cli("keys", "revoke", key_id).returncode == 0
+    assert server.cli("keys", "list").stdout.strip().endswith("revoked")
+    missing = server.cli("keys", "revoke", "nope")
+    assert missing.returncode != 0 and "no key" in missing.stderr
+    assert server.cli("keys", "create", "--name", "x", "--scope", "root").returncode != 0
+    server.start()
+    with server.client(key) as c:
+        assert c.post("/v1/events", json={}).status_code == 401

@@ -1,0 +1,171 @@
+"""One suite for the storage interface, run against every backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from fraudwatch.errors import Conflict
+from fraudwatch.storage import Activation, ApiKey, AuditRecord, Definition, LogEntry, Snapshot
+from fraudwatch.storage.memory import MemoryStorage
+from fraudwatch.storage.sqlite import SQLiteStorage
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request, tmp_path):
+    s = MemoryStorage() if request.param == "memory" else SQLiteStorage(tmp_path / "fw.db")
+    yield s
+    s.close()
+
+
+def entry(seq, card="c1", ts=None, account=None):
+    return LogEntry(
+        seq=seq, event_id=f"e{seq}", kind="payment.attempt", ts=ts if ts is not None else 1000.0 + seq,
+        digest=b"d%d" % seq, event=b'{"id":"e%d"}' % seq, decision=b'{"outcome":"allow"}', outcome="allow",
+        card=card, account=account,
+    )
+
+
+def test_writes_need_a_unit(store):
+    with pytest.raises(RuntimeError):
+        store.append([entry(1)])
+
+
+def test_append_read_back_in_log_order(store):
+    with store.unit():
+        store.append([entry(1), entry(2)])
+    with store.unit():
+        store.append([entry(3)])
+    assert store.last_seq() == 3
+    assert [e.seq for e in store.entries_after(1)] == [2, 3]
+    assert store.entries_after(0, limit=2) == [entry(1), entry(2)]
+    assert store.get_entry("e2") == entry(2)
+    assert store.get_entry("nope") is None
+    assert list(store.event_ids()) == ["e1", "e2", "e3"]
+
+
+def test_a_failed_unit_leaves_nothing(store):
+    with store.unit():
+        store.append([entry(1)])
+    with pytest.raises(Conflict):
+        with store.unit():
+            store.add_values("l", ["x"])
+            store.append([entry(2), LogEntry(**{**_asdict(entry(3)), "event_id": "e1"})])
+    assert store.last_seq() == 1
+    assert store.list_values("l") is None
+
+
+def test_duplicate_event_id_conflicts(store):
+    with store.unit():
+        store.append([entry(1)])
+    with pytest.raises(Conflict):
+        with store.unit():
+            store.append([LogEntry(**{**_asdict(entry(2)), "event_id": "e1"})])
+
+
+def test_search_by_entity_time_and_cursor(store):
+    with store.unit():
+        store.append([entry(i, card="a" if i % 2 else "b", account="acc") for i in range(1, 11)])
+    odd = store.search("card", "a")
+    assert [e.seq for e in odd] == [9, 7, 5, 3, 1]
+    page = store.search("card", "a", limit=2)
+    assert [e.seq for e in page] == [9, 7]
+    assert [e.seq for e in store.search("card", "a", before_seq=7, limit=2)] == [5, 3]
+    assert [e.seq for e in store.search("card", "a", since=1003.0, until=1007.0)] == [5, 3]
+    assert [e.seq for e in store.search("account", "acc", limit=3)] == [10, 9, 8]
+    assert store.search("device", "x") == []
+
+
+def test_follower_cursors(store):
+    assert store.cursor("actions") is None
+    with store.unit():
+        store.set_cursor("actions", 5)
+    with store.unit():
+        store.set_cursor("actions", 9)
+        store.set_cursor("other", 1)
+    assert (store.cursor("actions"), store.cursor("other")) == (9, 1)
+
+
+def test_snapshots_keep_the_latest(store):
+    assert store.latest_snapshot() is None
+    for seq in (5, 10, 15):
+        with store.unit():
+            store.save_snapshot(Snapshot(seq=seq, data=b"s%d" % seq, created_at=1.0))
+    snap = store.latest_snapshot()
+    assert (snap.seq, snap.data) == (15, b"s15")
+
+
+def test_definitions_versions_and_activation_history(store):
+    with store.unit():
+        store.add_definition(Definition("rules", "v1", "rule a", 1.0, "alice"))
+        store.add_definition(Definition("rules", "v2", "rule b", 2.0, "alice"))
+        store.add_definition(Definition("features", "v1", "f", 2.0, "bob"))
+    with pytest.raises(Conflict):
+        with store.unit():
+            store.add_definition(Definition("rules", "v1", "other", 3.0, "eve"))
+    assert [d.version for d in store.definitions("rules")] == ["v1", "v2"]
+    assert store.get_definition("rules", "v2").text == "rule b"
+    assert store.get_definition("rules", "v3") is None
+    assert store.active_version("rules") is None
+    with store.unit():
+        store.activate(Activation("rules", "v1", 3.0, "alice"))
+        store.activate(Activation("rules", "v2", 4.0, "alice"))
+    assert store.active_version("rules") == "v2"
+    assert [a.version for a in store.activations("rules")] == ["v1", "v2"]
+    assert store.active_version("features") is None
+
+
+def test_lists(store):
+    with store.unit():
+        store.add_values("ips", ["1.1.1.1", "2.2.2.2"])
+        store.add_values("ips", ["2.2.2.2"])
+        store.replace_list("empty", [])
+    assert store.list_values("ips") == ["1.1.1.1", "2.2.2.2"]
+    assert store.list_values("empty") == []
+    assert store.list_names() == ["empty", "ips"]
+    with store.unit():
+        store.remove_values("ips", ["1.1.1.1", "9.9.9.9"])
+    assert store.list_values("ips") == ["2.2.2.2"]
+    with store.unit():
+        store.replace_list("ips", ["3.3.3.3"])
+    assert store.list_values("ips") == ["3.3.3.3"]
+    assert store.list_values("missing") is None
+
+
+def test_audit_log(store):
+    with store.unit():
+        store.add_audit(AuditRecord(1.0, "alice", "rules.activate", "rules", {"version": "v1"}, {"version": "v2"}))
+        store.add_audit(AuditRecord(2.0, "bob", "lists.add", "lists/ips", ["a"], ["a", "b"]))
+    records = store.audit()
+    assert [(r.actor, r.action, r.before, r.after) for r in records] == [
+        ("alice", "rules.activate", {"version": "v1"}, {"version": "v2"}),
+        ("bob", "lists.add", ["a"], ["a", "b"]),
+    ]
+    assert [r.actor for r in store.audit(after_id=records[0].id)] == ["bob"]
+
+
+def test_api_keys(store):
+    with store.unit():
+        store.add_key(ApiKey("k1", "ingest-bot", ("ingest",), b"h1", 1.0))
+        store.add_key(ApiKey("k2", "ops", ("admin", "read"), b"h2", 2.0))
+    with pytest.raises(Conflict):
+        with store.unit():
+            store.add_key(ApiKey("k3", "dup", ("read",), b"h1", 3.0))
+    assert store.key_by_hash(b"h2").scopes == ("admin", "read")
+    assert store.key_by_hash(b"nope") is None
+    with store.unit():
+        revoked = store.revoke_key("k1", 5.0)
+        assert store.revoke_key("missing", 5.0) is None
+    assert revoked.revoked_at == 5.0
+    assert [(k.key_id, k.revoked_at) for k in store.keys()] == [("k1", 5.0), ("k2", None)]
+
+
+def test_another_handle_sees_committed_writes(store):
+    other = store.connect()
+    with other.unit():
+        other.append([entry(1)])
+    assert store.last_seq() == 1
+    other.close()
+
+
+def _asdict(obj):
+    return {name: getattr(obj, name) for name in obj.__slots__}
