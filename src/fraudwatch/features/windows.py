@@ -290,20 +290,18 @@ class WindowStore:
         return len(idle)
 
     def dump(self) -> list:
-        """Plain data (lists, numbers, keys) for a snapshot; statistics are rebuilt on load."""
-        return [(k, e.ts, e.cols, e.lo, e.hi, e.head) for k, e in self.entities.items()]
+        """Plain data (lists, numbers, keys) for a snapshot. The running statistics are
+        kept as they are, not rebuilt: float sums depend on the order of additions and
+        removals, and a restored engine must give bit-identical values."""
+        return [(k, e.ts, e.cols, e.lo, e.hi, e.head, e.acc) for k, e in self.entities.items()]
 
     def load(self, rows: list) -> None:
         self.entities.clear()
-        for key, ts, cols, lo, hi, head in rows:
+        for key, ts, cols, lo, hi, head, acc in rows:
             ent = self._new()
             ent.ts, ent.cols, ent.lo, ent.hi, ent.head = list(ts), [list(c) for c in cols], list(lo), hi, head
-            for wi in range(len(self.windows)):
-                for j in range(ent.lo[wi], hi):
-                    for stat in self._stats[wi]:
-                        v = ent.cols[stat.col][j]
-                        if v is not None:
-                            stat.add(ent.acc, v)
+            if self._acc0:
+                ent.acc = [dict(v) if isinstance(v, dict) else v for v in acc]
             self.entities[key] = ent
 
 
