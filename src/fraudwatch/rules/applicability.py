@@ -10,7 +10,7 @@ cannot fire, so the rule set skips it. This changes no result, only the work don
 >>> needs, kinds = requirements(parse_expression(
 ...     "event.kind == 'order.placed' and account.gift_orders_1h >= 3 and coalesce(x, 0) < 2"))
 >>> sorted(needs), sorted(kinds)
-(['account.gift_orders_1h'], ['order.placed'])
+(['account.gift_orders_1h', 'event.kind'], ['order.placed'])
 >>> requirements(parse_expression("a > 1 or b > 1"))
 (frozenset(), None)
 """
