@@ -1,1 +1,33 @@
-"""fraudwatch.actions"""
+"""Actions: cardholder alerts with a two-way "was this you?", automated responses, and
+their reliable delivery (signed webhooks and e-mail through a persisted outbox).
+
+Entry points: ``Responder.on_decision(event, decision)`` after every decision,
+``Responder.suppressions`` for the engine, ``fraudwatch.actions.views.router`` for the
+service, ``fraudwatch outbox ...`` for operators. See docs/alerts.md.
+
+Names are imported on first use, so the engine can import
+``fraudwatch.actions.suppression`` (pure) without the database and HTTP parts.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "ACTIONS": "policy", "Policy": "policy", "PolicyError": "policy", "default_policy": "policy",
+    "AnswerResult": "responder", "Responder": "responder",
+    "ActionsSettings": "settings", "SmtpSettings": "settings", "WebhookEndpoint": "settings",
+    "SignatureInvalid": "signing", "sign_webhook": "signing", "verify_webhook": "signing",
+    "MODEL_RULE": "suppression", "Suppression": "suppression", "SuppressionSet": "suppression",
+    "apply_suppressions": "suppression",
+}  # fmt: skip
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fraudwatch.actions' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"fraudwatch.actions.{module}"), name)
+    globals()[name] = value
+    return value

@@ -50,9 +50,10 @@ def create_app(settings: Settings) -> FastAPI:
         log.warning("placeholder secrets in use (env: development): never run like this with real data")
     storage = open_storage(settings)
     metrics = Metrics()
+    suppressions = _suppression_set()
     service = DecisionService(
         storage=storage,
-        engine_factory=engine_factory(settings, storage),
+        engine_factory=engine_factory(settings, storage, suppressions),
         tokenizer=Tokenizer(settings.security.token_key.get_secret_value().encode()),
         metrics=metrics,
         snapshot_every_events=settings.engine.snapshot_every_events,
@@ -86,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.storage = storage
     app.state.service = service
     app.state.metrics = metrics
+    app.state.suppressions = suppressions  # filled from storage and by "yes" answers (actions domain)
     app.state.auth = Authenticator(storage, settings.security.key_pepper.get_secret_value().encode())
     _install_error_handlers(app)
     for module_name in ROUTERS:
@@ -101,6 +103,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(IngestFastPath, state=app.state, limit=settings.server.max_body_bytes)
     return app
+
+
+def _suppression_set():
+    try:
+        from fraudwatch.actions.suppression import SuppressionSet
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("fraudwatch.actions", "fraudwatch.actions.suppression"):
+            raise
+        return None
+    return SuppressionSet()
 
 
 def _start_actions(app: FastAPI, service: DecisionService):

@@ -96,8 +96,10 @@ def active(storage: Storage, kind: str) -> Any:
     return PARSERS[kind](d.text, version if kind == RULES else None)
 
 
-def engine_factory(settings, storage: Storage) -> Callable[[], Any]:
-    """A function building an engine from the active definitions, lists and model."""
+def engine_factory(settings, storage: Storage, suppressions: Any = None) -> Callable[[], Any]:
+    """A function building an engine from the active definitions, lists and model;
+    ``suppressions`` (behaviour confirmed genuine by cardholders) is shared by every
+    engine it builds, so a rebuild keeps them."""
 
     def build():
         from fraudwatch.engine import Engine
@@ -109,7 +111,7 @@ def engine_factory(settings, storage: Storage) -> Callable[[], Any]:
         thresholds = settings.engine.thresholds or getattr(champion, "thresholds", None)
         return Engine(
             features=active(storage, FEATURES), rules=active(storage, RULES), model=champion,
-            challengers=challengers, lists=lists, thresholds=thresholds,
+            challengers=challengers, lists=lists, thresholds=thresholds, suppressions=suppressions,
         )
 
     return build

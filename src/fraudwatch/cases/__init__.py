@@ -1,1 +1,11 @@
-"""fraudwatch.cases"""
+"""Cases: incidents with the events involved, and their status state machine."""
+
+from fraudwatch.cases.model import TRANSITIONS, IllegalTransition, Incident, IncidentStatus, can_move
+from fraudwatch.cases.service import (
+    add_events, create_incident, find_open_incident, get_incident, list_incidents, transition,
+)  # fmt: skip
+
+__all__ = [
+    "IllegalTransition", "Incident", "IncidentStatus", "TRANSITIONS", "can_move",
+    "add_events", "create_incident", "find_open_incident", "get_incident", "list_incidents", "transition",
+]  # fmt: skip

@@ -1,0 +1,130 @@
+"""``fraudwatch outbox list|dead-letters|retry|run``: the operator's view of deliveries.
+
+Settings come from ``FRAUDWATCH_*`` variables (``FRAUDWATCH_ACTIONS_DB``,
+``FRAUDWATCH_WEBHOOK_URL``, ``FRAUDWATCH_WEBHOOK_SECRET``, ``FRAUDWATCH_SMTP_HOST``, ...);
+``--db`` overrides the database path.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+
+def _settings(db: str | None):
+    from fraudwatch.actions.settings import ActionsSettings
+
+    s = ActionsSettings.from_env()
+    return s.model_copy(update={"database": db}) if db else s
+
+
+def _database(db: str | None):
+    from fraudwatch.actions.db import Database
+
+    return Database(_settings(db).database)
+
+
+def _print(messages, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([m.to_dict() for m in messages], indent=2))
+        return
+    if not messages:
+        click.echo("no messages")
+    for m in messages:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(m.created))
+        err = f"  last error: {m.last_error}" if m.last_error else ""
+        click.echo(f"{m.id}  {m.status:9}  {m.channel:7}  {m.type:32}  attempts={m.attempts}  {when}Z{err}")
+
+
+db_option = click.option("--db", default=None, help="actions database (default: $FRAUDWATCH_ACTIONS_DB)")
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Webhook and e-mail deliveries: list, dead letters, retry, run the dispatcher."""
+
+
+@outbox_group.command("list")
+@db_option
+@click.option("--status", type=click.Choice(["pending", "delivered", "dead"]), default=None)
+@click.option("--limit", default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def list_cmd(db, status, limit, as_json) -> None:
+    """List outbox messages, newest first."""
+    from fraudwatch.actions import outbox
+
+    conn = _database(db).connection()
+    if not as_json:
+        click.echo("  ".join(f"{k}={v}" for k, v in outbox.counts(conn).items()))
+    _print(outbox.list_messages(conn, status=status, limit=limit), as_json)
+
+
+@outbox_group.command("dead-letters")
+@db_option
+@click.option("--limit", default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def dead_letters_cmd(db, limit, as_json) -> None:
+    """Messages that ran out of attempts."""
+    from fraudwatch.actions import outbox
+
+    _print(outbox.list_messages(_database(db).connection(), status="dead", limit=limit), as_json)
+
+
+@outbox_group.command("retry")
+@db_option
+@click.argument("ids", nargs=-1)
+@click.option("--all-dead", is_flag=True, help="retry every dead letter")
+def retry_cmd(db, ids, all_dead) -> None:
+    """Send dead letters again (by id, or all with --all-dead)."""
+    from fraudwatch.actions import outbox
+    from fraudwatch.errors import FraudwatchError
+
+    if not ids and not all_dead:
+        raise click.UsageError("give message ids or --all-dead")
+    database = _database(db)
+    try:
+        with database.unit_of_work() as conn:
+            n = outbox.retry_dead(conn, now=time.time()) if all_dead else 0
+            for msg_id in ids:
+                outbox.retry(conn, msg_id, now=time.time())
+                n += 1
+    except FraudwatchError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{n} message(s) queued again")
+
+
+@outbox_group.command("run")
+@db_option
+@click.option("--once", is_flag=True, help="send what is due now, then exit")
+def run_cmd(db, once) -> None:
+    """Run the dispatcher standalone until interrupted."""
+    import logging
+
+    from fraudwatch.actions.db import Database
+    from fraudwatch.actions.dispatcher import Dispatcher
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings(db)
+    dispatcher = Dispatcher(Database(settings.database), settings)
+    if once:
+        total = 0
+        while attempted := dispatcher.run_once():
+            total += attempted
+        dispatcher.stop()
+        click.echo(f"{total} attempt(s) made")
+        return
+    click.echo(f"dispatching from {settings.database} (Ctrl-C to stop)")
+    try:
+        dispatcher.run_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        dispatcher.stop()
+
+
+commands = [outbox_group]
+
+if __name__ == "__main__":  # python -m fraudwatch.actions.cli ... works without the other domains
+    outbox_group()

@@ -1,0 +1,129 @@
+"""The actions domain's own SQLite file: outbox, alerts, subscriptions, suppressions,
+recent events and incidents. One connection per thread, WAL, explicit units of work.
+
+Service functions take a connection and never commit; the caller's ``unit_of_work``
+does, so two service calls can be atomic.
+
+>>> import tempfile, os
+>>> db = Database(os.path.join(tempfile.mkdtemp(), "a.db"))
+>>> with db.unit_of_work() as conn:
+...     _ = conn.execute("INSERT INTO subscriptions(subject, email, usage_alerts, updated)"
+...                      " VALUES ('tok_1', 'a@example.com', 1, 0)")
+>>> db.connection().execute("SELECT email FROM subscriptions").fetchone()[0]
+'a@example.com'
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+from fraudwatch.cases.service import SCHEMA as CASES_SCHEMA
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,                 -- also the idempotency key sent to receivers
+    channel TEXT NOT NULL,               -- webhook | email
+    destination TEXT NOT NULL,           -- endpoint name or e-mail address
+    type TEXT NOT NULL,
+    payload TEXT NOT NULL,               -- JSON
+    created REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | dead
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL NOT NULL,
+    locked_until REAL NOT NULL DEFAULT 0,    -- lease of the dispatcher sending it
+    last_error TEXT,
+    delivered_at REAL,
+    incident TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt);
+CREATE INDEX IF NOT EXISTS outbox_incident ON outbox(incident, status);
+
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    card TEXT,
+    account TEXT,
+    outcome TEXT NOT NULL,
+    rules TEXT NOT NULL,                 -- JSON list of rule names that stopped the event
+    summary TEXT NOT NULL,               -- JSON: amount, currency, merchant, time
+    created REAL NOT NULL,
+    expires REAL NOT NULL,
+    answered_at REAL,
+    answer TEXT
+);
+
+CREATE TABLE IF NOT EXISTS subscriptions (
+    subject TEXT PRIMARY KEY,            -- card token or account id
+    email TEXT,
+    usage_alerts INTEGER NOT NULL DEFAULT 0,
+    updated REAL NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS suppressions (
+    card TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    until REAL NOT NULL,
+    event_id TEXT,
+    created REAL NOT NULL,
+    PRIMARY KEY (card, rule)
+);
+
+CREATE TABLE IF NOT EXISTS recent_events (
+    id TEXT PRIMARY KEY,
+    ts REAL NOT NULL,
+    kind TEXT NOT NULL,
+    card TEXT,
+    account TEXT,
+    data TEXT NOT NULL                   -- JSON of the event
+);
+CREATE INDEX IF NOT EXISTS recent_by_card ON recent_events(card, ts);
+CREATE INDEX IF NOT EXISTS recent_by_account ON recent_events(account, ts);
+"""
+
+
+class Database:
+    """A path to the actions SQLite file; hands each thread its own connection."""
+
+    def __init__(self, path: str):
+        if path == ":memory:":
+            raise ValueError("the actions database needs a file path (threads share it)")
+        self.path = path
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self._local = threading.local()
+        conn = self.connection()
+        conn.executescript(SCHEMA + CASES_SCHEMA)
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            # autocommit mode: transactions are opened explicitly by unit_of_work
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: commits when the block ends, rolls back on error."""
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,244 @@
+"""The response policy: which decisions and answers trigger which actions and alerts.
+
+A YAML file validated once, with errors that name the field:
+
+>>> Policy.from_yaml("version: 1\\nresponses:\\n  - name: x\\n    when: {outcomes: [block]}\\n    actions: [lok_account]\\n")
+Traceback (most recent call last):
+...
+fraudwatch.actions.policy.PolicyError: invalid policy <string>:
+  responses[0].actions[0]: unknown action 'lok_account'; known: cancel_unshipped_orders, force_password_reset, lift_challenge, lock_account, reissue_card, release_payment, revert_profile_changes, revoke_sessions, suspend_card
+>>> p = default_policy()
+>>> p.answers.on_yes.suppress_for
+2592000.0
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from importlib import resources
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from fraudwatch.decisions import Decision, Outcome
+from fraudwatch.errors import ValidationFailed
+
+ACTIONS: tuple[str, ...] = (
+    "suspend_card", "reissue_card", "lock_account", "revoke_sessions", "force_password_reset",
+    "revert_profile_changes", "cancel_unshipped_orders", "release_payment", "lift_challenge",
+)  # fmt: skip
+CARD_ACTIONS = frozenset({"suspend_card", "reissue_card"})
+ACCOUNT_ACTIONS = frozenset(
+    {"lock_account", "revoke_sessions", "force_password_reset", "revert_profile_changes", "cancel_unshipped_orders"}
+)
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> float:
+    """``90``, ``"90s"``, ``"15m"``, ``"24h"``, ``"30d"``, ``"2w"`` -> seconds.
+
+    >>> parse_duration("30d"), parse_duration(90)
+    (2592000.0, 90.0)
+    """
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or text like 15m, 24h, 30d")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", str(value))
+        if not m:
+            raise ValueError(f"{value!r} is not a duration; use seconds or text like 15m, 24h, 30d")
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def _check_action(name: str) -> str:
+    if name not in ACTIONS:
+        raise ValueError(f"unknown action {name!r}; known: {', '.join(sorted(ACTIONS))}")
+    return name
+
+
+ActionName = Annotated[str, BeforeValidator(_check_action)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class When(_Model):
+    """All given conditions must hold; ``rules`` matches if any fired rule matches any pattern."""
+
+    outcomes: list[Outcome] = Field(..., min_length=1)
+    rules: list[str] = Field(default_factory=list, description="rule names or glob patterns (ato_*)")
+    kinds: list[str] = Field(default_factory=list, description="event kinds; empty: any")
+
+    def matches(self, kind: str, decision: Decision) -> bool:
+        if decision.outcome not in self.outcomes:
+            return False
+        if self.kinds and kind not in self.kinds:
+            return False
+        if self.rules:
+            fired = [h.rule for h in decision.rules if not h.shadow]
+            return any(fnmatch.fnmatchcase(r, p) for r in fired for p in self.rules)
+        return True
+
+
+class Response(_Model):
+    name: str = Field(..., min_length=1)
+    when: When
+    actions: list[ActionName] = Field(..., min_length=1)
+    endpoint: str = "default"
+
+
+class UsageAlerts(_Model):
+    """Per-card opt-in: a message for every matching event."""
+
+    enabled: bool = True
+    kinds: list[str] = Field(default_factory=lambda: ["payment.attempt"])
+
+
+class RiskAlerts(_Model):
+    """"Was this you?" with yes/no links."""
+
+    enabled: bool = True
+    outcomes: list[Outcome] = Field(default_factory=lambda: [Outcome.CHALLENGE, Outcome.REVIEW, Outcome.BLOCK])
+    kinds: list[str] = Field(default_factory=lambda: ["payment.attempt"])
+    link_ttl: Duration = 86400.0
+
+
+class Alerts(_Model):
+    endpoint: str | None = Field("default", description="webhook endpoint that also receives alerts; null: e-mail only")
+    usage: UsageAlerts = UsageAlerts()
+    risk: RiskAlerts = RiskAlerts()
+
+
+class YesAnswer(_Model):
+    actions: dict[Outcome, list[ActionName]] = Field(
+        default_factory=lambda: {
+            Outcome.CHALLENGE: ["lift_challenge"], Outcome.REVIEW: ["release_payment"],
+            Outcome.BLOCK: ["release_payment"],
+        }  # fmt: skip
+    )
+    suppress_for: Duration = 30 * 86400.0
+    never_suppress: list[str] = Field(
+        default_factory=lambda: ["blocked_*"], description="rules (names or globs) a cardholder's yes never waives"
+    )
+
+    def suppressible(self, rule: str) -> bool:
+        return not any(fnmatch.fnmatchcase(rule, p) for p in self.never_suppress)
+
+
+class NoAnswer(_Model):
+    actions: list[ActionName] = Field(default_factory=lambda: ["suspend_card"])
+
+
+class Answers(_Model):
+    # not "yes"/"no": YAML 1.1 reads those keys as booleans
+    endpoint: str = "default"
+    on_yes: YesAnswer = YesAnswer()
+    on_no: NoAnswer = NoAnswer()
+
+
+class Policy(_Model):
+    version: Literal[1] = 1
+    lookback: Duration = Field(
+        72 * 3600.0, description="how far back an attack's events are gathered (profile changes, orders)"
+    )
+    alerts: Alerts = Alerts()
+    responses: list[Response] = Field(default_factory=list)
+    answers: Answers = Answers()
+
+    @field_validator("responses")
+    @classmethod
+    def _unique_names(cls, value: list[Response]) -> list[Response]:
+        seen: set[str] = set()
+        for r in value:
+            if r.name in seen:
+                raise ValueError(f"two responses named {r.name!r}")
+            seen.add(r.name)
+        return value
+
+    @classmethod
+    def from_yaml(cls, text: str, source: str = "<string>") -> "Policy":
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise PolicyError(f"invalid policy {source}: not YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise PolicyError(f"invalid policy {source}: expected a mapping at the top")
+        booleans = _boolean_keys(data)
+        if booleans:
+            lines = "\n".join(
+                f"  {b}: a key YAML reads as true/false (yes, no, on, off); answers use on_yes and on_no"
+                for b in booleans
+            )
+            raise PolicyError(f"invalid policy {source}:\n{lines}", [{"field": b, "message": "boolean key"} for b in booleans])
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            errors = [
+                {"field": _path(e["loc"]), "message": e["msg"].removeprefix("Value error, ")}
+                for e in exc.errors()
+            ]
+            lines = "\n".join(f"  {e['field']}: {e['message']}" for e in errors)
+            raise PolicyError(f"invalid policy {source}:\n{lines}", errors) from None
+
+    @classmethod
+    def from_path(cls, path: str) -> "Policy":
+        with open(path, encoding="utf-8") as f:
+            return cls.from_yaml(f.read(), source=path)
+
+    def responses_for(self, kind: str, decision: Decision) -> list[tuple[str, str, str]]:
+        """``(action, endpoint, response name)`` for a decision, first response wins per action."""
+        out: dict[tuple[str, str], str] = {}
+        for r in self.responses:
+            if r.when.matches(kind, decision):
+                for a in r.actions:
+                    out.setdefault((a, r.endpoint), r.name)
+        return [(a, e, n) for (a, e), n in out.items()]
+
+    def endpoints(self) -> set[str]:
+        names = {r.endpoint for r in self.responses} | {self.answers.endpoint}
+        if self.alerts.endpoint:
+            names.add(self.alerts.endpoint)
+        return names
+
+
+class PolicyError(ValidationFailed):
+    """A policy file that does not validate; ``errors`` lists field and message."""
+
+
+def _boolean_keys(node: Any, path: tuple = ()) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if isinstance(k, bool):
+                found.append(_path((*path, str(k).lower())))
+            found += _boolean_keys(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            found += _boolean_keys(v, (*path, i))
+    return found
+
+
+def _path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def default_policy() -> Policy:
+    text = resources.files("fraudwatch.actions").joinpath("default_policy.yaml").read_text(encoding="utf-8")
+    return Policy.from_yaml(text, source="default_policy.yaml")

@@ -1,0 +1,312 @@
+"""The responder: what happens after a decision and after a cardholder's answer.
+
+>>> import tempfile, os
+>>> from fraudwatch.events import parse_event
+>>> from fraudwatch.decisions import Decision, Outcome, RuleHit
+>>> settings = ActionsSettings(database=os.path.join(tempfile.mkdtemp(), "a.db"), token_key="k" * 32)
+>>> r = Responder(settings)
+>>> e = parse_event({"id": "e1", "time": "2026-11-21T13:00:00+09:00", "kind": "payment.attempt",
+...                  "card": "tok_1", "amount": 17600, "currency": "JPY"})
+>>> d = Decision("e1", e.kind, e.time.isoformat(), Outcome.CHALLENGE,
+...              rules=[RuleHit("card_velocity_1d", Outcome.CHALLENGE, {})])
+>>> ids = r.on_decision(e, d, now=e.ts)    # enqueues the risk alert (no webhooks configured: none)
+>>> yes = r.links_for_event("e1")["yes"]
+>>> result = r.answer(yes.rsplit("/", 1)[1], now=e.ts + 60)
+>>> result.answer, [ev.kind for ev in result.events], r.suppressions.active("tok_1", "card_velocity_1d", e.ts + 120) is not None
+('yes', ['label', 'cardholder.answer'], True)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from fraudwatch.actions import outbox
+from fraudwatch.actions.db import Database
+from fraudwatch.actions.dispatcher import Dispatcher
+from fraudwatch.actions.messages import risk_alert, usage_alert
+from fraudwatch.actions.policy import ACCOUNT_ACTIONS, CARD_ACTIONS, Policy, default_policy
+from fraudwatch.actions.service import (
+    attack_context, create_alert, find_subscription, get_alert, prune_events, record_event, summary,
+)  # fmt: skip
+from fraudwatch.actions.settings import ActionsSettings
+from fraudwatch.actions.signing import TokenInvalid, TokenUsed, make_token, read_token
+from fraudwatch.actions.suppression import (
+    Suppression, SuppressionSet, account_key, load_suppressions, save_suppression,
+)  # fmt: skip
+from fraudwatch.cases.service import RECOVERY_KINDS, add_events, create_incident, find_open_incident, record_recovery
+from fraudwatch.decisions import Decision, Outcome
+from fraudwatch.errors import NotFound, ValidationFailed
+from fraudwatch.events.model import CardholderAnswer, Envelope, Label, event_to_dict
+
+log = logging.getLogger(__name__)
+PRUNE_EVERY = 10_000  # decisions between two prunings of the containment lookback
+
+
+@dataclass(slots=True)
+class AnswerResult:
+    alert_id: str
+    event_id: str
+    answer: str
+    events: list[Envelope]                 # the label and cardholder.answer events emitted
+    messages: list[str]                    # outbox ids enqueued
+    incident: str | None = None
+    suppressions: list[Suppression] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alert": self.alert_id, "event": self.event_id, "answer": self.answer,
+            "events": [event_to_dict(e) for e in self.events], "messages": self.messages,
+            "incident": self.incident,
+            "suppressions": [{"card": s.card, "rule": s.rule, "until": s.until} for s in self.suppressions],
+        }  # fmt: skip
+
+
+class Responder:
+    """Public entry point of the actions domain.
+
+    ``on_decision(event, decision)`` after every decision; ``answer(token)`` for a
+    cardholder's answer; ``suppressions`` is the set the engine consults; ``start()``
+    and ``close()`` run the dispatcher thread. ``emit`` receives the label and
+    cardholder.answer events an answer produces (wire it to the engine and event log).
+    """
+
+    def __init__(
+        self,
+        settings: ActionsSettings,
+        *,
+        policy: Policy | None = None,
+        db: Database | None = None,
+        suppressions: SuppressionSet | None = None,
+        emit: Callable[[Envelope], Any] | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.settings = settings
+        self.policy = policy or (Policy.from_path(settings.policy) if settings.policy else default_policy())
+        self.db = db or Database(settings.database)
+        self.clock = clock
+        self.emit = emit
+        self.suppressions = SuppressionSet() if suppressions is None else suppressions
+        # all of them, expired too: replays of past traffic run on event time
+        for s in load_suppressions(self.db.connection()):
+            self.suppressions.add(s)
+        missing = self.policy.endpoints() - set(settings.webhooks)
+        if settings.webhooks and missing:
+            raise ValidationFailed(
+                f"policy sends to webhook endpoint(s) {sorted(missing)} not in settings.webhooks "
+                f"({sorted(settings.webhooks)})"
+            )
+        self._key = settings.token_key.get_secret_value().encode()
+        self.dispatcher = Dispatcher(self.db, settings, clock=clock)
+        self._decisions = 0
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self.dispatcher.start()
+
+    def close(self) -> None:
+        self.dispatcher.stop()
+
+    # ------------------------------------------------------------ decisions
+    def on_decision(self, event: Envelope, decision: Decision, *, now: float | None = None) -> list[str]:
+        """Enqueue the alerts and actions the policy asks for, in one unit of work.
+        Calling it again for the same event enqueues nothing new."""
+        if decision.duplicate:
+            return []
+        now = self.clock() if now is None else now
+        with self.db.unit_of_work() as conn:
+            ids = self.plan(conn, event, decision, now=now)
+            self._decisions += 1
+            if self._decisions % PRUNE_EVERY == 0:
+                prune_events(conn, before=event.ts - 2 * self.policy.lookback)
+        if ids:
+            self.dispatcher.wake()
+        return ids
+
+    def plan(self, conn, event: Envelope, decision: Decision, *, now: float) -> list[str]:
+        """``on_decision`` inside the caller's unit of work (never commits)."""
+        record_event(conn, event)
+        if event.kind in RECOVERY_KINDS:
+            record_recovery(conn, kind=event.kind, event_id=event.id, payment=event.payment, now=now)
+        ids: list[str] = []
+        alerts = self.policy.alerts
+        s = summary(event, decision)
+        risky = alerts.risk.enabled and decision.outcome in alerts.risk.outcomes and event.kind in alerts.risk.kinds
+        if alerts.usage.enabled and event.kind in alerts.usage.kinds and event.card and not risky:
+            # (a risk alert says the same and asks "was this you?": one message, not two)
+            sub = find_subscription(conn, event.card)
+            if sub and sub["usage_alerts"]:
+                ids += self._notify(conn, origin=event.id, type="alert.usage", sub=sub, now=now,
+                                    data={"card": event.card, "event": s}, message=usage_alert(s))  # fmt: skip
+        if risky:
+            ttl = self.settings.link_ttl or alerts.risk.link_ttl
+            alert = create_alert(conn, event, decision, now=now, ttl=ttl)
+            links = self._links(alert)
+            sub = find_subscription(conn, event.card, event.account)
+            data = {"alert": alert["id"], "card": event.card, "account": event.account, "event": s,
+                    "expires": alert["expires"], "links": links}  # fmt: skip
+            ids += self._notify(conn, origin=event.id, type="alert.risk", sub=sub, now=now, data=data,
+                                message=risk_alert(s, yes_url=links["yes"], no_url=links["no"]))  # fmt: skip
+        responses = self.policy.responses_for(event.kind, decision)
+        if responses:
+            context = self._context(conn, event.card, event.account, now=event.ts)
+            cause = {"type": "decision", "event": event.id, "outcome": decision.outcome.value,
+                     "rules": [h.rule for h in decision.rules if not h.shadow]}  # fmt: skip
+            for action, endpoint, name in responses:
+                ids += self._action(conn, action, endpoint=endpoint, origin=event.id, card=event.card,
+                                    account=event.account, cause={**cause, "response": name},
+                                    context=context, now=now)  # fmt: skip
+        return ids
+
+    # ------------------------------------------------------------ answers
+    def check(self, token: str, *, now: float | None = None) -> tuple[str, dict[str, Any]]:
+        """Validate a link without using it: ``(answer, alert summary)``; raises
+        ``TokenInvalid`` (403), ``TokenExpired`` (410) or ``TokenUsed`` (409)."""
+        claims = read_token(self._key, token, now=self.clock() if now is None else now)
+        alert = self._alert(claims.alert_id)
+        if alert["answered_at"] is not None:
+            raise TokenUsed("this alert was already answered")
+        return claims.answer, json.loads(alert["summary"])
+
+    def answer(self, token: str, *, now: float | None = None) -> AnswerResult:
+        """Apply a cardholder's answer once: label, actions, suppressions or incident."""
+        now = self.clock() if now is None else now
+        claims = read_token(self._key, token, now=now)
+        with self.db.unit_of_work() as conn:
+            alert = self._alert(claims.alert_id, conn)
+            used = conn.execute(
+                "UPDATE alerts SET answered_at = ?, answer = ? WHERE id = ? AND answered_at IS NULL",
+                (now, claims.answer, alert["id"]),
+            ).rowcount
+            if used == 0:
+                raise TokenUsed("this alert was already answered")
+            result = self._apply(conn, alert, claims.answer, now=now)
+        for s in result.suppressions:
+            self.suppressions.add(s)
+        if result.messages:
+            self.dispatcher.wake()
+        if self.emit is not None:
+            for e in result.events:
+                try:
+                    self.emit(e)
+                except Exception:  # the answer is recorded; the events are also in the outbox
+                    log.exception("emit of %s %s failed", e.kind, e.id)
+        return result
+
+    def _apply(self, conn, alert, answer: str, *, now: float) -> AnswerResult:
+        event_id, card, account = alert["event_id"], alert["card"], alert["account"]
+        when = datetime.fromtimestamp(now, timezone.utc)
+        refs = {"card": card, "account": account}
+        events: list[Envelope] = [
+            Label(id=f"label-{alert['id']}", time=when, kind="label", target=event_id, fraud=answer == "no",
+                  source="cardholder", **refs),
+            CardholderAnswer(id=f"answer-{alert['id']}", time=when, kind="cardholder.answer", target=event_id,
+                             answer=answer, **refs),
+        ]  # fmt: skip
+        endpoint = self.policy.answers.endpoint
+        ids: list[str] = []
+        for e in events:
+            record_event(conn, e)
+            ids += self._webhook(conn, origin=alert["id"], type=f"event.{e.kind}", endpoint=endpoint,
+                                 data=event_to_dict(e), now=now)  # fmt: skip
+        result = AnswerResult(alert["id"], event_id, answer, events, ids)
+        cause = {"type": "cardholder_answer", "alert": alert["id"], "event": event_id, "answer": answer,
+                 "outcome": alert["outcome"], "rules": json.loads(alert["rules"])}  # fmt: skip
+        original = json.loads(alert["summary"])
+        event_ts = datetime.fromisoformat(original["time"]).timestamp()
+        if answer == "yes":
+            yes = self.policy.answers.on_yes
+            key = card or (account_key(account) if account else None)
+            if key:
+                # The engine compares in event time: the confirmation holds from the
+                # confirmed event on, whatever the wall clock said when the answer came.
+                until = max(now, event_ts) + yes.suppress_for
+                for rule in filter(yes.suppressible, json.loads(alert["rules"])):
+                    s = Suppression(key, rule, since=event_ts, until=until, event_id=event_id)
+                    save_suppression(conn, s)
+                    result.suppressions.append(s)
+            actions = yes.actions.get(Outcome(alert["outcome"]), [])
+            context: dict[str, Any] = {}
+            incident = None
+        else:
+            actions = self.policy.answers.on_no.actions
+            context = self._context(conn, card, account, now=max(now, event_ts))
+            # one attack, one incident: a further "no" joins the card's or account's open incident
+            inc = find_open_incident(conn, card=card, account=account, since=now - self.policy.lookback)
+            if inc is None:
+                inc = create_incident(conn, trigger_event=event_id, events=context["events"], card=card,
+                                      account=account, now=now, note="cardholder answered: not me")  # fmt: skip
+            else:
+                inc = add_events(conn, inc.id, [event_id, *context["events"]], now=now)
+            incident = result.incident = inc.id
+        for action in actions:
+            result.messages += self._action(conn, action, endpoint=endpoint, origin=alert["id"], card=card,
+                                            account=account, cause=cause, context=context, now=now,
+                                            incident=incident)  # fmt: skip
+        return result
+
+    # ------------------------------------------------------------ helpers
+    def links_for_event(self, event_id: str) -> dict[str, str]:
+        """The yes/no links of the alert about an event (for tests and support tools)."""
+        import hashlib
+
+        return self._links(self._alert("al_" + hashlib.sha256(event_id.encode()).hexdigest()[:20]))
+
+    def _links(self, alert) -> dict[str, str]:
+        base = self.settings.public_url.rstrip("/")
+        return {
+            a: f"{base}/v1/answers/{make_token(self._key, alert_id=alert['id'], answer=a, expires=alert['expires'])}"
+            for a in ("yes", "no")
+        }
+
+    def _alert(self, alert_id: str, conn=None):
+        try:
+            return get_alert(conn or self.db.connection(), alert_id)
+        except NotFound:
+            raise TokenInvalid("this link does not belong to any alert") from None
+
+    def _context(self, conn, card, account, *, now: float) -> dict[str, Any]:
+        return attack_context(conn, card=card, account=account, since=now - self.policy.lookback, until=now)
+
+    def _notify(self, conn, *, origin, type, sub, data, message, now) -> list[str]:
+        """A cardholder message: webhook to the alerts endpoint, e-mail if a contact is known."""
+        ids = []
+        if self.policy.alerts.endpoint:
+            ids += self._webhook(conn, origin=origin, type=type, endpoint=self.policy.alerts.endpoint,
+                                 data=data, now=now)  # fmt: skip
+        if sub and sub.get("email") and self.settings.smtp is not None:
+            msg_id = outbox.message_id(origin, type, "email", sub["email"])
+            if outbox.enqueue(conn, id=msg_id, channel="email", destination=sub["email"], type=type,
+                              payload={**message, "event_id": origin}, now=now):  # fmt: skip
+                ids.append(msg_id)
+        return ids
+
+    def _webhook(self, conn, *, origin, type, endpoint, data, now, incident=None) -> list[str]:
+        if not self.settings.webhooks:
+            return []  # webhooks not configured: nothing to send them to
+        msg_id = outbox.message_id(origin, type, "webhook", endpoint)
+        inserted = outbox.enqueue(conn, id=msg_id, channel="webhook", destination=endpoint, type=type,
+                                  payload=data, now=now, incident=incident)  # fmt: skip
+        return [msg_id] if inserted else []
+
+    def _action(self, conn, action, *, endpoint, origin, card, account, cause, context, now, incident=None):
+        if action in CARD_ACTIONS and not card or action in ACCOUNT_ACTIONS and not account:
+            return []
+        data: dict[str, Any] = {"action": action, "card": card, "account": account, "cause": cause,
+                                "incident": incident}  # fmt: skip
+        if action == "revert_profile_changes":
+            if not context.get("profile_changes"):
+                return []
+            data["changes"] = context["profile_changes"]
+        elif action == "cancel_unshipped_orders":
+            if not context.get("orders"):
+                return []
+            data["orders"] = context["orders"]
+        elif action in ("release_payment", "lift_challenge"):
+            data["event"] = cause["event"]
+        return self._webhook(conn, origin=origin, type=f"action.{action}", endpoint=endpoint, data=data,
+                             now=now, incident=incident)  # fmt: skip

@@ -1,0 +1,141 @@
+"""HMAC-SHA256 signatures: webhook messages and the answer links' tokens.
+
+Webhooks are signed over ``f"{timestamp}.{body}"``; a receiver checks the signature and
+refuses timestamps outside its tolerance (replay protection), then de-duplicates on
+the idempotency key.
+
+>>> headers = sign_webhook(b"whsec_test", b'{"id":"msg_1"}', msg_id="msg_1", timestamp=1700000000)
+>>> headers["Fraudwatch-Signature"][:3]
+'v1='
+>>> verify_webhook(b"whsec_test", b'{"id":"msg_1"}', headers, now=1700000010)
+'msg_1'
+
+Answer tokens carry the alert id, the answer and an expiry, signed with the token key:
+
+>>> t = make_token(b"k" * 32, alert_id="al_1", answer="yes", expires=1700003600)
+>>> read_token(b"k" * 32, t, now=1700000000)
+TokenClaims(alert_id='al_1', answer='yes', expires=1700003600)
+>>> read_token(b"x" * 32, t, now=1700000000)
+Traceback (most recent call last):
+...
+fraudwatch.actions.signing.TokenInvalid: link signature is not valid
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Mapping
+
+from fraudwatch.errors import Conflict, Forbidden, FraudwatchError, Unauthorized
+
+SIGNATURE_HEADER = "Fraudwatch-Signature"
+TIMESTAMP_HEADER = "Fraudwatch-Timestamp"
+ID_HEADER = "Fraudwatch-Id"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+DEFAULT_TOLERANCE = 300  # seconds either side of the receiver's clock
+
+
+class SignatureInvalid(Unauthorized):
+    """A webhook whose signature or timestamp does not check out."""
+
+
+class TokenInvalid(Forbidden):
+    """A forged or malformed answer link."""
+
+
+class TokenExpired(FraudwatchError):
+    """An answer link past its expiry."""
+
+    status_code = 410
+
+
+class TokenUsed(Conflict):
+    """An answer link already used (each alert takes one answer)."""
+
+
+def _hmac(key: bytes, data: bytes) -> bytes:
+    return hmac.new(key, data, hashlib.sha256).digest()
+
+
+def sign_webhook(secret: bytes, body: bytes, *, msg_id: str, timestamp: int | None = None) -> dict[str, str]:
+    """The headers to send with ``body``."""
+    ts = str(int(time.time() if timestamp is None else timestamp))
+    signature = _hmac(secret, ts.encode() + b"." + body).hex()
+    return {
+        ID_HEADER: msg_id,
+        IDEMPOTENCY_HEADER: msg_id,
+        TIMESTAMP_HEADER: ts,
+        SIGNATURE_HEADER: f"v1={signature}",
+        "Content-Type": "application/json",
+    }
+
+
+def verify_webhook(
+    secret: bytes,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    tolerance: int = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> str:
+    """Check a received webhook; returns its idempotency key or raises ``SignatureInvalid``."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    ts = lower.get(TIMESTAMP_HEADER.lower(), "")
+    sig = lower.get(SIGNATURE_HEADER.lower(), "")
+    if not ts.isdigit():
+        raise SignatureInvalid(f"missing or malformed {TIMESTAMP_HEADER} header")
+    now = time.time() if now is None else now
+    if abs(now - int(ts)) > tolerance:
+        raise SignatureInvalid(f"timestamp outside the {tolerance}s tolerance (replay?)")
+    expected = _hmac(secret, ts.encode() + b"." + body).hex()
+    # several "v1=" values may be sent during a secret rotation
+    candidates = [part.strip()[3:] for part in sig.split(",") if part.strip().startswith("v1=")]
+    if not any(hmac.compare_digest(expected, c) for c in candidates):
+        raise SignatureInvalid("signature does not match the body")
+    return lower.get(IDEMPOTENCY_HEADER.lower()) or lower.get(ID_HEADER.lower(), "")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    alert_id: str
+    answer: str
+    expires: int
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def make_token(key: bytes, *, alert_id: str, answer: str, expires: float) -> str:
+    payload = _b64(json.dumps({"a": alert_id, "v": answer, "x": int(expires)}, separators=(",", ":")).encode())
+    return payload + "." + _b64(_hmac(key, payload.encode()))
+
+
+def read_token(key: bytes, token: str, *, now: float | None = None) -> TokenClaims:
+    """Check the signature and expiry (not single use: that is the alerts table's job)."""
+    payload, _, sig = token.partition(".")
+    try:
+        ok = hmac.compare_digest(_unb64(sig), _hmac(key, payload.encode()))
+    except (ValueError, TypeError):
+        ok = False
+    if not payload or not ok:
+        raise TokenInvalid("link signature is not valid")
+    try:
+        data = json.loads(_unb64(payload))
+        claims = TokenClaims(alert_id=str(data["a"]), answer=str(data["v"]), expires=int(data["x"]))
+    except (ValueError, KeyError, TypeError) as exc:  # signed by us, so never expected
+        raise TokenInvalid("link payload is malformed") from exc
+    if claims.answer not in ("yes", "no"):
+        raise TokenInvalid("link carries no valid answer")
+    if (time.time() if now is None else now) > claims.expires:
+        raise TokenExpired("this link has expired; contact your card issuer if you did not make this payment")
+    return claims

@@ -1,0 +1,246 @@
+"""HTTP routes of the actions domain (thin: the work is in ``Responder`` and the services).
+
+Public: ``GET /v1/answers/{token}`` shows a confirmation page (link previews fetch GET,
+so GET changes nothing); ``POST`` applies the answer. JSON instead of HTML when the
+client sends ``Accept: application/json``.
+
+Operator (API key with the ``admin`` scope, checked by ``app.state.auth``): the outbox
+and its dead letters, alert subscriptions, suppressions and incidents.
+
+The router finds the ``Responder`` on ``app.state.responder``; if absent it builds one
+from ``app.state.settings`` on first use (see ``responder_for``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from fraudwatch.actions import outbox, service
+from fraudwatch.actions.messages import confirm_page, error_page, result_page
+from fraudwatch.actions.responder import Responder
+from fraudwatch.actions.settings import ActionsSettings
+from fraudwatch.cases import IncidentStatus, get_incident, list_incidents, transition
+from fraudwatch.errors import FraudwatchError, Unauthorized
+
+log = logging.getLogger(__name__)
+_build_lock = threading.Lock()
+
+
+def responder_for(app) -> Responder:
+    """``app.state.responder``, or one built (and started) from ``app.state.settings``:
+    its ``actions`` section if it has one, else ``FRAUDWATCH_*`` variables with the
+    database beside the main one and the link key derived from ``security.token_key``.
+    A ``SuppressionSet`` on ``app.state.suppressions`` (the one given to the engine) is
+    filled with the stored suppressions and kept up to date by the answers."""
+    responder = getattr(app.state, "responder", None)
+    if responder is not None:
+        return responder
+    with _build_lock:
+        responder = getattr(app.state, "responder", None)
+        if responder is None:
+            # app.state.suppressions: the set the service's engine was built with, if any
+            responder = Responder(_settings_from(getattr(app.state, "settings", None)),
+                                  suppressions=getattr(app.state, "suppressions", None))  # fmt: skip
+            responder.start()
+            app.state.responder = responder
+    return responder
+
+
+def _settings_from(settings: Any) -> ActionsSettings:
+    if settings is None:
+        return ActionsSettings.from_env()
+    if isinstance(getattr(settings, "actions", None), ActionsSettings):
+        return settings.actions
+    base = ActionsSettings.from_env().model_dump()
+    base["environment"] = settings.env
+    base["database"] = str(settings.data_dir / "fraudwatch-actions.db")
+    # a separate key for links, derived from the configured one (never the same bytes)
+    root = settings.security.token_key.get_secret_value().encode()
+    base["token_key"] = hmac.new(root, b"fraudwatch answer links", hashlib.sha256).hexdigest()
+    for ep in base.get("webhooks", {}).values():
+        ep["secret"] = ep["secret"].get_secret_value()
+    return ActionsSettings.model_validate(base)
+
+
+def get_responder(request: Request) -> Responder:
+    return responder_for(request.app)
+
+
+def require_operator(request: Request) -> None:
+    """API key with the admin scope, via the service's ``app.state.auth``."""
+    auth = getattr(request.app.state, "auth", None)
+    if auth is None:
+        raise Unauthorized("operator routes need the service's API keys (app.state.auth)")
+    header = request.headers.get("authorization", "")
+    key = header[7:].strip() if header.lower().startswith("bearer ") else None
+    auth.principal(key, "admin")
+
+
+ResponderDep = Annotated[Responder, Depends(get_responder)]
+answers = APIRouter(tags=["answers"])
+admin = APIRouter(tags=["outbox", "alerts", "incidents"], dependencies=[Depends(require_operator)])
+
+
+# ------------------------------------------------------------------ answers (public)
+# the token is in the URL: keep it out of caches, Referer headers and search indexes
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+
+
+def _html(text: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(text, status_code=status, headers=PRIVATE)
+
+
+def _json(data: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(data, status_code=status, headers=PRIVATE)
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _refused(request: Request, exc: FraudwatchError):
+    titles = {403: "This link is not valid", 409: "Already answered", 410: "This link has expired"}
+    if _wants_json(request):
+        return _json({"errors": [{"loc": "token", "msg": str(exc)}]}, exc.status_code)
+    return _html(error_page(titles.get(exc.status_code, "Link refused"), str(exc)), exc.status_code)
+
+
+@answers.get("/v1/answers/{token}", response_model=None)
+def show_answer(token: str, request: Request, responder: ResponderDep):
+    try:
+        answer, summary = responder.check(token)
+    except FraudwatchError as exc:
+        return _refused(request, exc)
+    if _wants_json(request):
+        return _json({"answer": answer, "event": summary, "status": "awaiting confirmation"})
+    return _html(confirm_page(summary, answer=answer, action_url=str(request.url.path)))
+
+
+@answers.post("/v1/answers/{token}", response_model=None)
+async def apply_answer(token: str, request: Request, responder: ResponderDep):
+    try:
+        result = await run_in_threadpool(responder.answer, token)
+    except FraudwatchError as exc:
+        return _refused(request, exc)
+    if responder.emit is None:
+        await _submit_events(request.app, result.events)
+    if _wants_json(request):
+        return _json(result.to_dict())
+    return _html(result_page(result.answer))
+
+
+async def _submit_events(app, events) -> None:
+    """Feed the label and cardholder.answer events to the decision service, if there is one
+    (they are also in the outbox as webhooks, so a failure here loses nothing downstream)."""
+    svc = getattr(app.state, "service", None)
+    if svc is None or not hasattr(svc, "submit"):
+        return
+    for event in events:
+        try:
+            _, decision = svc.submit(event)
+            if not isinstance(decision, bytes):
+                await decision
+        except Exception:
+            log.exception("could not submit %s %s to the decision service", event.kind, event.id)
+
+
+# ------------------------------------------------------------------ outbox (operator)
+@admin.get("/v1/outbox")
+def list_outbox(
+    responder: ResponderDep, status: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> dict[str, Any]:
+    conn = responder.db.connection()
+    return {"counts": outbox.counts(conn),
+            "messages": [m.to_dict() for m in outbox.list_messages(conn, status=status, limit=limit)]}  # fmt: skip
+
+
+@admin.get("/v1/outbox/dead-letters")
+def dead_letters(responder: ResponderDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    msgs = outbox.list_messages(responder.db.connection(), status="dead", limit=limit)
+    return {"messages": [m.to_dict() for m in msgs]}
+
+
+@admin.post("/v1/outbox/dead-letters/retry")
+def retry_all(responder: ResponderDep) -> dict[str, Any]:
+    with responder.db.unit_of_work() as conn:
+        n = outbox.retry_dead(conn, now=time.time())
+    responder.dispatcher.wake()
+    return {"retried": n}
+
+
+@admin.post("/v1/outbox/{msg_id}/retry")
+def retry_one(msg_id: str, responder: ResponderDep) -> dict[str, Any]:
+    with responder.db.unit_of_work() as conn:
+        msg = outbox.retry(conn, msg_id, now=time.time())
+    responder.dispatcher.wake()
+    return msg.to_dict()
+
+
+# ------------------------------------------------------------------ subscriptions (operator)
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str | None = Field(None, max_length=254)
+    usage_alerts: bool = False
+
+
+@admin.put("/v1/alerts/subscriptions/{subject}")
+def put_subscription(subject: str, body: SubscriptionIn, responder: ResponderDep) -> dict[str, Any]:
+    with responder.db.unit_of_work() as conn:
+        return service.set_subscription(conn, subject, email=body.email, usage_alerts=body.usage_alerts,
+                                        now=time.time())  # fmt: skip
+
+
+@admin.get("/v1/alerts/subscriptions/{subject}")
+def read_subscription(subject: str, responder: ResponderDep) -> dict[str, Any]:
+    return service.get_subscription(responder.db.connection(), subject)
+
+
+@admin.delete("/v1/alerts/subscriptions/{subject}", status_code=204)
+def remove_subscription(subject: str, responder: ResponderDep) -> None:
+    with responder.db.unit_of_work() as conn:
+        service.delete_subscription(conn, subject)
+
+
+@admin.get("/v1/suppressions")
+def list_suppressions(responder: ResponderDep, card: str | None = None) -> dict[str, Any]:
+    items = responder.suppressions.for_card(card) if card else list(responder.suppressions)
+    return {"suppressions": [{"card": s.card, "rule": s.rule, "since": s.since, "until": s.until,
+                              "event": s.event_id} for s in items]}  # fmt: skip
+
+
+# ------------------------------------------------------------------ incidents (operator)
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: IncidentStatus
+    note: str = Field("", max_length=2000)
+
+
+@admin.get("/v1/incidents")
+def incidents(responder: ResponderDep, status: IncidentStatus | None = None) -> dict[str, Any]:
+    return {"incidents": [i.to_dict() for i in list_incidents(responder.db.connection(), status=status)]}
+
+
+@admin.get("/v1/incidents/{incident_id}")
+def incident(incident_id: str, responder: ResponderDep) -> dict[str, Any]:
+    return get_incident(responder.db.connection(), incident_id).to_dict()
+
+
+@admin.post("/v1/incidents/{incident_id}/status")
+def move_incident(incident_id: str, body: TransitionIn, responder: ResponderDep) -> dict[str, Any]:
+    with responder.db.unit_of_work() as conn:
+        return transition(conn, incident_id, body.status, now=time.time(), note=body.note).to_dict()
+
+
+router = APIRouter()
+router.include_router(answers)
+router.include_router(admin)

@@ -1,0 +1,229 @@
+"""Cardholder messages through a real SMTP server, answered through the real HTTP router."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from fraudwatch.actions import Responder, outbox
+from fraudwatch.actions.views import router
+from fraudwatch.cases import IncidentStatus, get_incident
+from fraudwatch.errors import FraudwatchError
+
+from .conftest import ADMIN_KEY, Mailbox, Receiver, Server, StaticAuth, free_port, wait_until
+from .helpers import decision, event, settings
+
+async def _error(request, exc):
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse({"errors": [{"loc": "", "msg": str(exc)}]}, status_code=exc.status_code)
+
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture
+def live(tmp_path):
+    """Webhook receiver + SMTP server + the actions router under uvicorn, dispatcher running."""
+    with Receiver() as rec, Mailbox() as mail:
+        port = free_port()
+        responder = Responder(settings(tmp_path, receiver=rec, mailbox=mail, public_url=f"http://127.0.0.1:{port}"))
+        app = FastAPI()
+        app.include_router(router)
+        app.state.responder = responder
+        app.state.auth = StaticAuth()
+        app.add_exception_handler(FraudwatchError, _error)  # as fraudwatch.api's create_app does
+        responder.start()
+        with Server(app, port) as server:
+            yield server, responder, rec, mail
+        responder.close()
+
+
+def _subscribe(server, card="tok_1", usage=False):
+    r = httpx.put(f"{server.url}/v1/alerts/subscriptions/{card}", headers=ADMIN,
+                  json={"email": "holder@example.com", "usage_alerts": usage})  # fmt: skip
+    assert r.status_code == 200, r.text
+
+
+def _links(mail, n=1):
+    msg = wait_until(lambda: len(mail.messages) >= n and mail.messages[n - 1])
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    yes = re.search(r"Yes, it was me:\s+(\S+)", text).group(1)
+    no = re.search(r"No, it wasn't me:\s+(\S+)", text).group(1)
+    assert yes in html and no in html
+    return msg, yes, no
+
+
+def test_yes_link_from_the_email_lifts_the_challenge_and_suppresses_the_rule(live):
+    server, responder, rec, mail = live
+    _subscribe(server)
+    e = event("pay-1")
+    responder.on_decision(e, decision(e, "challenge", "card_velocity_1d"))
+    msg, yes, no = _links(mail)
+    assert msg["To"] == "holder@example.com" and msg["Subject"].startswith("Was this you? 1,000 JPY at giftshop")
+    assert wait_until(lambda: rec.of_type("alert.risk"))[0]["data"]["links"] == {"yes": yes, "no": no}
+
+    page = httpx.get(yes)  # what a link preview would fetch: changes nothing
+    assert page.status_code == 200 and 'method="post"' in page.text and "Yes, it was me" in page.text
+    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+    assert httpx.get(yes, headers=JSON).json()["status"] == "awaiting confirmation"
+    assert responder.suppressions.active("tok_1", "card_velocity_1d", time.time()) is None
+
+    done = httpx.post(yes)
+    assert done.status_code == 200 and "Answer recorded" in done.text
+    s = responder.suppressions.active("tok_1", "card_velocity_1d", time.time() + 29 * 86400)
+    assert s is not None and s.event_id == "pay-1"
+    assert responder.suppressions.active("tok_1", "card_velocity_1d", time.time() + 31 * 86400) is None
+
+    lift = wait_until(lambda: rec.of_type("action.lift_challenge"))[0]["data"]
+    assert lift["event"] == "pay-1" and lift["card"] == "tok_1"
+    label = wait_until(lambda: rec.of_type("event.label"))[0]["data"]
+    assert (label["target"], label["fraud"], label["source"]) == ("pay-1", False, "cardholder")
+    assert wait_until(lambda: rec.of_type("event.cardholder.answer"))[0]["data"]["answer"] == "yes"
+
+    # single use: the same link, and the other answer of the same alert, are refused
+    before = outbox.counts(responder.db.connection())
+    again = httpx.post(yes)
+    assert again.status_code == 409 and "Already answered" in again.text and "Nothing was changed" in again.text
+    assert httpx.post(no, headers=JSON).status_code == 409
+    assert httpx.get(yes).status_code == 409
+    assert sum(outbox.counts(responder.db.connection()).values()) == sum(before.values())
+    assert not rec.of_type("action.suspend_card")
+
+
+def test_no_link_contains_the_attack_and_opens_an_incident(live):
+    server, responder, rec, mail = live
+    _subscribe(server)
+    now = time.time()
+    allow = lambda e: responder.on_decision(e, decision(e, "allow"))  # noqa: E731
+    acct = {"account": "acct_1"}
+    allow(event("p1", "account.profile_changed", at=now - 600, field="language", old_value="ja", new_value="en", **acct))
+    allow(event("p2", "account.profile_changed", at=now - 590, field="email", old_value="h@x", new_value="a@y", **acct))
+    allow(event("p3", "account.2fa_removed", at=now - 580, method="totp", **acct))
+    allow(event("o1", "order.placed", at=now - 500, order="ord-1", amount=1000, currency="JPY", **acct))
+    allow(event("o2", "order.placed", at=now - 400, order="ord-2", amount=1000, currency="JPY", **acct))
+    allow(event("o3", "order.shipped", at=now - 300, order="ord-1", **acct))
+    allow(event("o4", "order.hidden", at=now - 200, order="ord-2", **acct))
+    allow(event("old", "order.placed", at=now - 5 * 86400, order="ord-0", amount=1, currency="JPY", **acct))
+    e = event("pay-2", at=now - 100)
+    responder.on_decision(e, decision(e, "block", "card_velocity_1d"))
+    _, yes, no = _links(mail)
+
+    assert httpx.get(no).status_code == 200
+    result = httpx.post(no, headers=JSON).json()
+    assert result["answer"] == "no" and result["incident"]
+
+    data = {t: wait_until(lambda t=t: rec.of_type(f"action.{t}"))[0]["data"] for t in (
+        "suspend_card", "lock_account", "revoke_sessions", "force_password_reset", "revert_profile_changes",
+        "cancel_unshipped_orders")}  # fmt: skip
+    assert data["suspend_card"]["card"] == "tok_1" and data["lock_account"]["account"] == "acct_1"
+    changes = {c["field"]: c["restore_value"] for c in data["revert_profile_changes"]["changes"]}
+    assert changes == {"language": "ja", "email": "h@x", "2fa": "enrolled"}
+    assert [(o["order"], o["hidden"]) for o in data["cancel_unshipped_orders"]["orders"]] == [("ord-2", True)]
+    assert {d["incident"] for d in data.values()} == {result["incident"]}
+    label = wait_until(lambda: rec.of_type("event.label"))[0]["data"]
+    assert label["fraud"] is True and label["target"] == "pay-2"
+    assert not responder.suppressions.for_card("tok_1")
+
+    url = f"{server.url}/v1/incidents/{result['incident']}"
+    wait_until(lambda: httpx.get(url, headers=ADMIN).json()["status"] == "contained")
+    inc = get_incident(responder.db.connection(), result["incident"])
+    assert {"pay-2", "p1", "p2", "p3", "o1", "o2", "o3", "o4"} <= set(inc.events) and "old" not in inc.events
+    # the status machine refuses illegal moves and records legal ones
+    assert httpx.post(f"{url}/status", headers=ADMIN, json={"status": "open"}).status_code == 409
+    assert httpx.post(f"{url}/status", headers=ADMIN, json={"status": "refunded"}).json()["status"] == "refunded"
+    bad = httpx.post(f"{url}/status", headers=ADMIN, json={"status": "charged_back"})
+    assert bad.status_code == 409 and "allowed: closed" in bad.text
+    closed = httpx.post(f"{url}/status", headers=ADMIN, json={"status": "closed", "note": "refund received"})
+    assert closed.json()["status"] == "closed"
+    assert [h["to"] for h in closed.json()["history"]] == ["open", "contained", "refunded", "closed"]
+    assert get_incident(responder.db.connection(), result["incident"]).status is IncidentStatus.CLOSED
+
+
+def _tamper(link: str) -> str:
+    base, token = link.rsplit("/", 1)
+    payload, sig = token.split(".")
+    return f"{base}/{payload}.{sig[:-2]}{'AA' if sig[-2:] != 'AA' else 'BB'}"
+
+
+def test_forged_expired_and_unknown_links_are_refused_and_change_nothing(live):
+    import base64
+    import json
+
+    from fraudwatch.actions.signing import make_token
+
+    server, responder, rec, mail = live
+    _subscribe(server)
+    e = event("pay-3")
+    responder.on_decision(e, decision(e, "review", "amount_spike"))
+    _, yes, no = _links(mail)
+    # an old alert whose links expired yesterday
+    old = event("pay-old")
+    responder.on_decision(old, decision(old, "review", "amount_spike"), now=time.time() - 2 * 86400)
+    _, old_yes, _ = _links(mail, 2)
+    before = sum(outbox.counts(responder.db.connection()).values())
+
+    forged = _tamper(yes)
+    assert httpx.post(forged).status_code == 403
+    assert "This link is not valid" in httpx.get(forged).text
+    # the answer swapped in the payload without the key: the signature no longer matches
+    base, token = no.rsplit("/", 1)
+    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    payload["v"] = "yes"
+    swapped = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).rstrip(b"=").decode()
+    assert httpx.post(f"{base}/{swapped}.{token.split('.')[1]}", headers=JSON).status_code == 403
+    # signed with another key
+    other = make_token(b"another-key-0123456789abcdef", alert_id=payload["a"], answer="no", expires=payload["x"])
+    assert httpx.post(f"{base}/{other}").status_code == 403
+    # properly signed, but for no alert (e.g. a database restored from backup)
+    key = responder.settings.token_key.get_secret_value().encode()
+    ghost = make_token(key, alert_id="al_nope", answer="no", expires=time.time() + 60)
+    assert httpx.post(f"{base}/{ghost}").status_code == 403
+    assert httpx.post(f"{base}/not-a-token").status_code == 403
+    expired = httpx.post(old_yes, headers=JSON)
+    assert expired.status_code == 410 and "expired" in expired.json()["errors"][0]["msg"]
+    assert httpx.get(old_yes).status_code == 410
+
+    assert sum(outbox.counts(responder.db.connection()).values()) == before  # no new message
+    assert not responder.suppressions.for_card("tok_1")
+    assert responder.db.connection().execute("SELECT count(*) FROM alerts WHERE answered_at IS NOT NULL").fetchone()[0] == 0
+    # the genuine link still works after all that
+    assert httpx.post(yes).status_code == 200
+
+
+def test_usage_alerts_only_for_opted_in_cards(live):
+    server, responder, rec, mail = live
+    _subscribe(server, "tok_1", usage=True)
+    _subscribe(server, "tok_2", usage=False)
+    for n, (card, result) in enumerate([("tok_1", "approved"), ("tok_2", "approved"), ("tok_1", "declined")]):
+        e = event(f"u{n}", card=card, result=result)
+        responder.on_decision(e, decision(e, "allow"))
+    wait_until(lambda: len(mail.messages) >= 2)
+    time.sleep(0.3)
+    subjects = sorted(m["Subject"] for m in mail.messages)
+    assert subjects == ["Card used: 1,000 JPY at giftshop with card ending 4242 (approved)",
+                        "Card used: 1,000 JPY at giftshop with card ending 4242 (declined)"]  # fmt: skip
+    assert {m["data"]["card"] for m in wait_until(lambda: len(rec.of_type("alert.usage")) == 2 and rec.of_type("alert.usage"))} == {"tok_1"}
+
+
+def test_operator_routes_need_the_admin_key_and_retry_dead_letters(live):
+    server, responder, rec, mail = live
+    assert httpx.get(f"{server.url}/v1/outbox").status_code == 401
+    assert httpx.get(f"{server.url}/v1/outbox", headers={"Authorization": "Bearer nope"}).status_code == 401
+    with responder.db.unit_of_work() as conn:
+        outbox.enqueue(conn, id="msg_manual", channel="webhook", destination="default", type="action.lock_account",
+                       payload={"account": "acct_9"}, now=time.time())  # fmt: skip
+        conn.execute("UPDATE outbox SET status = 'dead', attempts = 10, last_error = 'HTTP 500' WHERE id = 'msg_manual'")
+    dead = httpx.get(f"{server.url}/v1/outbox/dead-letters", headers=ADMIN).json()["messages"]
+    assert [m["id"] for m in dead] == ["msg_manual"]
+    assert httpx.post(f"{server.url}/v1/outbox/msg_manual/retry", headers=ADMIN).json()["status"] == "pending"
+    wait_until(lambda: rec.of_type("action.lock_account"))
+    listed = httpx.get(f"{server.url}/v1/outbox", params={"status": "delivered"}, headers=ADMIN).json()
+    assert [m["id"] for m in listed["messages"]] == ["msg_manual"] and listed["counts"]["dead"] == 0
+    assert httpx.post(f"{server.url}/v1/outbox/msg_manual/retry", headers=ADMIN).status_code == 409

@@ -1,0 +1,85 @@
+"""The responder without HTTP: answers, incidents, suppressions by account."""
+
+from __future__ import annotations
+
+from fraudwatch.actions import apply_suppressions, outbox
+from fraudwatch.cases import list_incidents
+
+from .helpers import T0, decision, event, responder
+
+
+def _answer(r, event_id, reply, now):
+    return r.answer(r.links_for_event(event_id)[reply].rsplit("/", 1)[1], now=now)
+
+
+def test_further_no_answers_join_the_open_incident(tmp_path, receiver):
+    r = responder(tmp_path, receiver=receiver)
+    for n in range(3):
+        e = event(f"pay-{n}", at=T0 + n * 60)
+        r.on_decision(e, decision(e, "block", "card_velocity"), now=T0 + n * 60)
+    first = _answer(r, "pay-0", "no", T0 + 200)
+    second = _answer(r, "pay-2", "no", T0 + 300)
+    assert first.incident == second.incident
+    [inc] = list_incidents(r.db.connection())
+    assert inc.events[:1] == ["pay-0"] and {"pay-1", "pay-2"} <= set(inc.events)
+    # the card is suspended once per answer's alert, each message with its own idempotency key
+    suspends = [m for m in outbox.list_messages(r.db.connection()) if m.type == "action.suspend_card"]
+    assert len(suspends) == 2 and len({m.id for m in suspends}) == 2
+
+
+def test_yes_on_an_order_without_card_suppresses_the_rule_for_the_account(tmp_path):
+    r = responder(tmp_path)
+    o = event("ord-1", "order.placed", account="acct_7", order="o1", amount=5000, currency="JPY")
+    r.on_decision(o, decision(o, "review", "hidden_gift_card_orders"), now=T0)
+    result = _answer(r, "ord-1", "yes", T0 + 10)
+    assert [(s.card, s.rule) for s in result.suppressions] == [("account:acct_7", "hidden_gift_card_orders")]
+    later = event("ord-2", "order.placed", at=T0 + 3600, account="acct_7", order="o2", amount=5000, currency="JPY")
+    d = apply_suppressions(decision(later, "review", "hidden_gift_card_orders"), later, r.suppressions)
+    assert d.outcome.value == "allow" and d.shadow_rules[0].values["suppressed_until"] == T0 + 10 + 30 * 86400
+    other = event("ord-3", "order.placed", at=T0 + 3600, account="acct_8", order="o3", amount=5000, currency="JPY")
+    assert apply_suppressions(decision(other, "review", "hidden_gift_card_orders"), other, r.suppressions).outcome.value == "review"
+
+
+def test_suppressions_survive_a_restart(tmp_path):
+    r = responder(tmp_path)
+    e = event("pay-1")
+    r.on_decision(e, decision(e, "challenge", "card_velocity"), now=T0)
+    _answer(r, "pay-1", "yes", T0)
+    again = responder(tmp_path)  # a new process over the same file
+    assert again.suppressions.active("tok_1", "card_velocity", T0 + 86400) is not None
+
+
+def test_duplicate_decisions_and_allowed_events_send_nothing(tmp_path, receiver):
+    r = responder(tmp_path, receiver=receiver)
+    e = event("pay-1")
+    d = decision(e, "block", "card_velocity")
+    d.duplicate = True
+    assert r.on_decision(e, d, now=T0) == []
+    assert r.on_decision(e, decision(e, "allow"), now=T0) == []  # no opt-in: no usage alert
+    assert outbox.counts(r.db.connection())["pending"] == 0
+
+
+def test_refund_of_a_payment_in_a_contained_incident_moves_it_to_refunded(tmp_path):
+    from fraudwatch.cases import IncidentStatus, get_incident, transition
+
+    r = responder(tmp_path)
+    e = event("pay-1")
+    r.on_decision(e, decision(e, "review", "amount_far_above_history"), now=T0)
+    incident = _answer(r, "pay-1", "no", T0 + 60).incident
+    refund = event("ref-1", "payment.refund", at=T0 + 120, payment="pay-1", amount=1000, currency="JPY")
+    r.on_decision(refund, decision(refund, "allow"), now=T0 + 120)
+    assert get_incident(r.db.connection(), incident).status is IncidentStatus.OPEN  # not contained yet
+    with r.db.unit_of_work() as conn:
+        transition(conn, incident, IncidentStatus.CONTAINED, now=T0 + 130)
+    cb = event("cb-1", "chargeback", at=T0 + 200, payment="pay-1", amount=1000, currency="JPY")
+    r.on_decision(cb, decision(cb, "allow"), now=T0 + 200)
+    inc = get_incident(r.db.connection(), incident)
+    assert inc.status is IncidentStatus.CHARGED_BACK and {"ref-1", "cb-1"} <= set(inc.events)
+
+
+def test_yes_never_waives_the_operators_deny_lists(tmp_path):
+    r = responder(tmp_path)
+    e = event("pay-1")
+    r.on_decision(e, decision(e, "block", "blocked_card", "card_velocity"), now=T0)
+    result = _answer(r, "pay-1", "yes", T0)
+    assert [s.rule for s in result.suppressions] == ["card_velocity"]

@@ -1,0 +1,180 @@
+"""Against ``fraudwatch serve`` in a process of its own: events sent to the API reach the
+cardholder by e-mail through the log follower, the links work through the service, and a
+kill of the service in the middle of delivery loses no pending message."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+import yaml
+
+from .conftest import TOKEN_KEY, Mailbox, Receiver, free_port, wait_until
+
+pytest.importorskip("fraudwatch.api.cli")
+pytestmark = pytest.mark.slow
+
+
+class Service:
+    def __init__(self, tmp_path, receiver, mailbox):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        data = tmp_path / "service"
+        config = {
+            "data_dir": str(data),
+            "server": {"port": self.port},
+            "actions": {
+                "database": str(data / "fraudwatch-actions.db"),
+                "public_url": self.url,
+                "token_key": TOKEN_KEY,
+                "webhooks": {"default": {"url": receiver.url, "secret": receiver.secret.decode()}},
+                "smtp": {"host": "127.0.0.1", "port": mailbox.port, "sender": "alerts@fraudwatch.test"},
+                "retry": {"base_delay": 0.05, "max_delay": 0.5, "poll_interval": 0.05, "lease": 2},
+            },
+        }
+        self.config = tmp_path / "fraudwatch.yaml"
+        self.config.write_text(yaml.safe_dump(config))
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("FRAUDWATCH_")}
+        out = subprocess.run(self._cli("keys", "create", "--name", "test", "--scope", "ingest", "--scope", "admin"),
+                             env=self.env, capture_output=True, text=True, check=True)  # fmt: skip
+        self.auth = {"Authorization": f"Bearer {out.stdout.strip()}"}
+        self.process = None
+
+    def _cli(self, *args):
+        return [sys.executable, "-m", "fraudwatch.cli", *args, "--config", str(self.config)]
+
+    def start(self):
+        self.process = subprocess.Popen(self._cli("serve"), env=self.env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)  # fmt: skip
+
+        def ready():
+            try:
+                return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, timeout=60, interval=0.2)
+        return self
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def send(self, **fields):
+        raw = {"time": "2026-11-21T13:00:00+09:00", "kind": "payment.attempt", "amount": 17600, "currency": "JPY",
+               "merchant": "m_1", **fields}  # fmt: skip
+        r = httpx.post(f"{self.url}/v1/events", headers=self.auth, json=raw)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+@pytest.fixture
+def served(tmp_path):
+    with Receiver() as rec, Mailbox() as mail:
+        service = Service(tmp_path, rec, mail)
+        try:
+            yield service.start(), rec, mail
+        finally:
+            service.stop()
+
+
+def _link(mail, n, answer):
+    msg = wait_until(lambda: len(mail.messages) >= n and mail.messages[n - 1], timeout=20)
+    label = "Yes, it was me" if answer == "yes" else "No, it wasn't me"
+    return re.search(rf"{label}:\s+(\S+)", msg.get_body(("plain",)).get_content()).group(1)
+
+
+def test_alert_email_and_answers_through_fraudwatch_serve(served):
+    service, rec, mail = served
+    for card in ("tok_yes", "tok_no"):
+        r = httpx.put(f"{service.url}/v1/alerts/subscriptions/{card}", headers=service.auth,
+                      json={"email": f"{card}@example.com"})  # fmt: skip
+        assert r.status_code == 200, r.text
+    r = httpx.post(f"{service.url}/v1/lists/blocked_cards/add", headers=service.auth,
+                   json={"values": ["tok_yes", "tok_no"]})  # fmt: skip
+    assert r.status_code == 200, r.text
+
+    assert service.send(id="serve-yes", card="tok_yes", account="acct_yes")["outcome"] == "block"
+    yes = _link(mail, 1, "yes")
+    assert yes.startswith(service.url) and mail.messages[0]["To"] == "tok_yes@example.com"
+    assert httpx.get(yes).status_code == 200
+    done = httpx.post(yes, headers={"Accept": "application/json"}).json()
+    assert done["answer"] == "yes" and done["suppressions"] == []  # a deny list is not lifted by a "yes"
+    assert wait_until(lambda: rec.of_type("action.release_payment"))[0]["data"]["event"] == "serve-yes"
+
+    assert service.send(id="serve-no", card="tok_no", account="acct_no")["outcome"] == "block"
+    no = _link(mail, 2, "no")
+    result = httpx.post(no, headers={"Accept": "application/json"}).json()
+    assert result["incident"]
+    assert wait_until(lambda: rec.of_type("action.suspend_card"))[0]["data"]["card"] == "tok_no"
+    incident = httpx.get(f"{service.url}/v1/incidents/{result['incident']}", headers=service.auth).json()
+    assert incident["trigger_event"] == "serve-no"
+    # the answers' labels are in the service's event log
+    for answer, label_id in ((done, done["events"][0]["id"]), (result, result["events"][0]["id"])):
+        logged = httpx.get(f"{service.url}/v1/events/{label_id}", headers=service.auth)
+        assert logged.status_code == 200, logged.text
+        assert logged.json()["event"]["fraud"] is (answer["answer"] == "no")
+    assert httpx.post(no).status_code == 409
+
+
+def test_killing_the_service_mid_delivery_loses_no_message(tmp_path):
+    with Receiver(fail_first=10**6) as rec, Mailbox() as mail:
+        service = Service(tmp_path, rec, mail)
+        try:
+            service.start()
+            httpx.put(f"{service.url}/v1/alerts/subscriptions/tok_k", headers=service.auth,
+                      json={"email": "k@example.com", "usage_alerts": True})  # fmt: skip
+            for n in range(5):
+                service.send(id=f"kill-{n}", card="tok_k", account="acct_k", result="approved")
+            wait_until(lambda: len(rec.requests) >= 10, timeout=20)  # usage alerts failing and retried
+            service.kill()
+            rec.fail_first = 0
+            before = len(rec.applied)
+            assert before == 0
+            service.start()  # a new process over the same files
+            wait_until(lambda: len(rec.of_type("alert.usage")) == 5, timeout=30)
+            assert sorted(m["data"]["event"]["event_id"] for m in rec.of_type("alert.usage")) == [
+                f"kill-{n}" for n in range(5)]  # fmt: skip
+            wait_until(lambda: len(mail.messages) >= 5, timeout=20)
+            assert len(rec.effects) == 5
+        finally:
+            service.stop()
+
+
+def test_a_yes_through_the_service_lets_the_same_behaviour_through_next_time(served):
+    """The reseller's case: challenged once, answers "yes, it was me", and the same
+    behaviour on that card is not stopped again (the service's engine reads the
+    confirmation)."""
+    service, rec, mail = served
+    rules = "rule big_ticket:\n    challenge if event.amount >= 150_000\n"
+    r = httpx.post(f"{service.url}/v1/rules/versions", headers=service.auth,
+                   json={"text": rules, "version": "big-ticket", "activate": True})  # fmt: skip
+    assert r.status_code in (200, 201), r.text
+    r = httpx.put(f"{service.url}/v1/alerts/subscriptions/tok_res", headers=service.auth,
+                  json={"email": "reseller@example.com"})  # fmt: skip
+    assert r.status_code == 200, r.text
+
+    first = service.send(id="res-1", card="tok_res", account="acct_res", amount=180_000)
+    assert first["outcome"] == "challenge"
+    done = httpx.post(_link(mail, 1, "yes"), headers={"Accept": "application/json"}).json()
+    assert done["answer"] == "yes" and [s["rule"] for s in done["suppressions"]] == ["big_ticket"]
+
+    again = service.send(id="res-2", time="2026-11-21T15:00:00+09:00", card="tok_res", account="acct_res",
+                         amount=180_000)  # fmt: skip
+    assert again["outcome"] == "allow"
+    assert [h["rule"] for h in again["shadow_rules"]] == ["big_ticket"]  # waived, still on record
+    other = service.send(id="other-1", card="tok_other", account="acct_other", amount=180_000)
+    assert other["outcome"] == "challenge"  # another card's behaviour is not confirmed
