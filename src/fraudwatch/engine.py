@@ -75,6 +75,7 @@ class Suppressions(Protocol):
 
 
 _THRESHOLD_ORDER = (Outcome.BLOCK, Outcome.CHALLENGE, Outcome.REVIEW)
+_ALLOW = Outcome.ALLOW
 
 
 class Engine:
@@ -119,19 +120,30 @@ class Engine:
     def process(self, event: Envelope) -> Decision:
         started = time.perf_counter()
         ts = event.ts
-        if event.id in self._seen:
-            return Decision(event.id, event.kind, event.time.isoformat(), Outcome.ALLOW, duplicate=True,
+        event_id = event.id
+        seen = self._seen
+        if event_id in seen:
+            return Decision(event_id, event.kind, event.time.isoformat(), Outcome.ALLOW, duplicate=True,
                             versions=self.versions)  # fmt: skip
-        self._remember(event.id, ts)
+        # remember the id (as _remember does, inline: the hot path)
+        seen.add(event_id)
+        self._seen_order.append((ts, event_id))
+        if ts > self._clock:
+            self._clock = ts
+            horizon = ts - self.dedup_horizon
+            order = self._seen_order
+            while order and order[0][0] < horizon:
+                seen.discard(order.popleft()[1])
 
+        kind = event.kind
         values = self._features.process(event, ts)
         score = None
         model_values: dict[str, float] = {}
         model = self.model
-        if model is not None and event.kind in model.kinds:
+        if model is not None and kind in model.kinds:
             score = model_values["score"] = model.score(event, values)
         shadow_scores = (
-            {c.version: c.score(event, values) for c in self.challengers if event.kind in c.kinds}
+            {c.version: c.score(event, values) for c in self.challengers if kind in c.kinds}
             if self.challengers
             else {}
         )
@@ -143,13 +155,16 @@ class Engine:
                 if limit is not None and score >= limit:
                     hits.append(RuleHit(f"model.score>={limit:g}", outcome, {"model.score": round(score, 6)}))
                     break
-        if hits and self.suppressions is not None:
-            hits, waived = self.suppressions.filter(event.card, ts, hits, account=event.account)
-            shadow_hits.extend(waived)  # recorded with their reason, not enforced
-        outcome = Outcome.worst(h.outcome for h in hits) if hits else Outcome.ALLOW
-        reasons = model.explain(event, values) if score is not None and outcome is not Outcome.ALLOW else []
+        if hits:
+            if self.suppressions is not None:
+                hits, waived = self.suppressions.filter(event.card, ts, hits, account=event.account)
+                shadow_hits.extend(waived)  # recorded with their reason, not enforced
+            outcome = Outcome.worst(h.outcome for h in hits) if hits else _ALLOW
+        else:
+            outcome = _ALLOW
+        reasons = model.explain(event, values) if score is not None and outcome is not _ALLOW else []
         return Decision(
-            event.id, event.kind, event.time.isoformat(), outcome, score, hits, shadow_hits, reasons, values,
+            event_id, kind, event.time.isoformat(), outcome, score, hits, shadow_hits, reasons, values,
             self.versions, (time.perf_counter() - started) * 1e6, False, shadow_scores,
         )  # fmt: skip
 

@@ -82,11 +82,12 @@ class NumStat:
     once per entry entering or leaving a window); ``reader(agg)`` gives ``acc -> value``.
     """
 
-    __slots__ = ("base", "col", "add", "remove")
+    __slots__ = ("base", "col", "add", "remove", "std", "sums")
     width = 3
 
     def __init__(self, base: int, col: int, std: bool = False, sums: bool = True) -> None:
         self.base, self.col = base, col
+        self.std, self.sums = std, sums
         n, s, q = base, base + 1, base + 2
 
         def add(acc: list, v: Any) -> None:
@@ -111,6 +112,27 @@ class NumStat:
 
     def init(self, acc: list) -> None:
         acc.extend((0, 0, 0))
+
+    def add_code(self) -> list[str]:
+        """Source lines doing what ``add(acc, v)`` does (for generated hot paths)."""
+        n, s, q = self.base, self.base + 1, self.base + 2
+        lines = [f"acc[{n}] += 1"]
+        if self.sums:
+            lines.append(f"acc[{s}] += v")
+            if self.std:
+                lines.append(f"acc[{q}] += v * v")
+        return lines
+
+    def remove_code(self) -> list[str]:
+        """Source lines doing what ``remove(acc, v)`` does."""
+        n, s, q = self.base, self.base + 1, self.base + 2
+        lines = [f"left = acc[{n}] = acc[{n}] - 1"]
+        if self.sums:
+            lines += ["if left:", f"    acc[{s}] -= v"]
+            if self.std:
+                lines.append(f"    acc[{q}] -= v * v")
+            lines += ["else:", f"    acc[{s}] = acc[{q}] = 0"]
+        return lines
 
     def reader(self, agg: str) -> Callable[[list], Any]:
         n, s, q = self.base, self.base + 1, self.base + 2
@@ -152,6 +174,14 @@ class ExtremeStat:
     def init(self, acc: list) -> None:
         acc.extend((None, False))
 
+    def add_code(self) -> list[str]:
+        b, stale = self.base, self.base + 1
+        return [f"if not acc[{stale}]:", f"    cur = acc[{b}]",
+                f"    if cur is None or v {'>' if self.is_max else '<'} cur:", f"        acc[{b}] = v"]  # fmt: skip
+
+    def remove_code(self) -> list[str]:
+        return [f"if v == acc[{self.base}]:", f"    acc[{self.base + 1}] = True"]
+
     def value(self, acc: list, column: list, lo: int, hi: int) -> Any:
         b = self.base
         if acc[b + 1]:
@@ -186,6 +216,13 @@ class DistinctStat:
 
     def init(self, acc: list) -> None:
         acc.append({})
+
+    def add_code(self) -> list[str]:
+        return [f"counts = acc[{self.base}]", "counts[v] = counts.get(v, 0) + 1"]
+
+    def remove_code(self) -> list[str]:
+        return [f"counts = acc[{self.base}]", "left = counts[v] - 1", "if left:", "    counts[v] = left", "else:",
+                "    del counts[v]"]  # fmt: skip
 
     def value(self, acc: list) -> int:
         return len(acc[self.base])

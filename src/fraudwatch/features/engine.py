@@ -99,6 +99,7 @@ class FeatureEngine:
         self.sweep_every = sweep_every  # events between checks for idle entities
         self.now = float("-inf")  # latest event time seen
         self.events = 0
+        self._context_cls: Any = None
         label_specs = [s for s in feature_set.base if s.is_label]
         self._labels: OrderedDict | None = OrderedDict() if label_specs else None
         # a label is read when its target's entity is next touched after the target became
@@ -107,12 +108,13 @@ class FeatureEngine:
         self._selectors = self._build(feature_set.base)
         self._stores = [store for sel in self._selectors for store in sel.stores]
         self._plan: dict[str, list[tuple]] = {}
+        self._runs: dict[str, Callable] = {}  # per kind: the plan compiled to one function
         for kind, selectors in _selectors_by_kind(self._selectors).items():
             self._plan_for(kind, selectors)
-        # derived: (name, expression, the features it reads)
+        # derived: (name, expression's closure, the features it reads)
         exprs = feature_set.exprs
         self._derived = [
-            (s.name, exprs[s.name], tuple(n for n in exprs[s.name].names if n in feature_set.names))
+            (s.name, _closure(exprs[s.name]), tuple(n for n in exprs[s.name].names if n in feature_set.names))
             for s in feature_set.derived
         ]
         self._context: Callable | None = None
@@ -141,7 +143,69 @@ class FeatureEngine:
             processes = [store.process for store in sel.stores]  # bound once
             by_entity[sel.entity].append((match, sel.filter if match else None, processes))
         plan = self._plan[kind] = list(by_first.values())
+        self._runs[kind] = self._compile(plan)
         return plan
+
+    def _compile(self, plan: list[tuple]) -> Callable:
+        """The plan as one generated function ``(event, ts, out) -> filter context or
+        None``: the same reads, filters and store updates in the same order, without the
+        loops over the plan's nested tuples."""
+        env: dict[str, Any] = {}
+        lines = ["def run(event, ts, out):", "    ctx = None"]
+        for i, (field, get_first, entities) in enumerate(plan):
+            if get_first is None:
+                lines.append(f"    first = getattr(event, {field!r}, None)")
+            else:
+                env[f"g{i}"] = get_first
+                lines.append(f"    first = g{i}(event)")
+            lines.append("    if first is not None:")
+            body: list[str] = []
+            for j, (rest, selectors) in enumerate(entities):
+                pad = "        "
+                if rest is None:
+                    body.append(f"{pad}key = first")
+                else:
+                    env[f"r{i}_{j}"] = rest
+                    body.append(f"{pad}key = r{i}_{j}(event, first)")
+                    body.append(f"{pad}if key is not None:")
+                    pad += "    "
+                calls = []
+                for k, (match, filter_expr, processes) in enumerate(selectors):
+                    name = f"{i}_{j}_{k}"
+                    if filter_expr is not None:
+                        env[f"f{name}"] = _closure(filter_expr)
+                        env["Context"] = self._context_factory()
+                        calls.append(f"{pad}if ctx is None:")
+                        calls.append(f"{pad}    ctx = Context(event=event, features=out, model=None, lists=None)")
+                        calls.append(f"{pad}match = f{name}(ctx) is True")
+                        arg = "match"
+                    else:
+                        arg = "True" if match else "False"
+                    for m, process in enumerate(processes):
+                        env[f"p{name}_{m}"] = process
+                        store = getattr(process, "__self__", None)
+                        if arg == "True" or not isinstance(store, (WindowStore, LastStore)):
+                            calls.append(f"{pad}p{name}_{m}(key, event, ts, {arg}, out)")
+                            continue
+                        # an entity the store does not hold, not updated, reads empty: inline
+                        env[f"e{name}_{m}"], env[f"z{name}_{m}"] = store.entities, store._empty
+                        cond = f"key in e{name}_{m}" if arg == "False" else f"match or key in e{name}_{m}"
+                        calls.append(f"{pad}if {cond}:")
+                        calls.append(f"{pad}    p{name}_{m}(key, event, ts, {arg}, out)")
+                        calls.append(f"{pad}else:")
+                        calls.append(f"{pad}    out.update(z{name}_{m})")
+                body.extend(calls or [f"{pad}pass"])
+            lines.extend(body or ["        pass"])
+        lines.append("    return ctx")
+        exec(compile("\n".join(lines), "<feature plan>", "exec"), env)  # noqa: S102 - our own code
+        return env["run"]
+
+    def _context_factory(self) -> Any:
+        if self._context_cls is None:
+            from fraudwatch.rules import Context
+
+            self._context_cls = Context
+        return self._context_cls
 
     def _build(self, specs: tuple[FeatureSpec, ...]) -> list[_Selector]:
         selectors: dict[tuple, _Selector] = {}
@@ -173,28 +237,11 @@ class FeatureEngine:
         if kind == "label" and self._labels is not None:
             self._label(event, ts)
         out: dict[str, Any] = {}
-        ctx = None
-        plan = self._plan.get(kind)
-        if plan is None:
-            plan = self._plan_for(kind)
-        for field, get_first, entities in plan:
-            first = getattr(event, field, None) if get_first is None else get_first(event)
-            if first is None:
-                continue  # and so every entity key starting with this field
-            for rest, selectors in entities:
-                if rest is None:
-                    key = first
-                else:
-                    key = rest(event, first)
-                    if key is None:
-                        continue
-                for match, filter_expr, processes in selectors:
-                    if filter_expr is not None:
-                        if ctx is None:
-                            ctx = self._context(event=event, features=out, model=None, lists=None)
-                        match = filter_expr(ctx) is True
-                    for process in processes:
-                        process(key, event, ts, match, out)
+        run = self._runs.get(kind)
+        if run is None:
+            self._plan_for(kind)
+            run = self._runs[kind]
+        ctx = run(event, ts, out)
         if self._derived:
             self._compute_derived(event, out, ctx)
         self.events += 1
@@ -322,3 +369,8 @@ def _selectors_by_kind(selectors: list[_Selector]) -> dict[str, list[_Selector]]
         names = set(cls.model_fields) | {n for n in dir(cls) if isinstance(getattr(cls, n, None), property)}
         plan[kind] = [s for s in selectors if all(f.split(".")[0] in names for f in s.entity)]
     return plan
+
+
+def _closure(expr: Any) -> Callable:
+    """A compiled expression's own closure (calling it skips one Python call)."""
+    return getattr(expr, "_fn", expr)

@@ -49,12 +49,23 @@ class LastStore:
         self.lateness = lateness
         self.entities: dict[Any, _Recent] = {}
         self.updates = 0
+        self._floor = float("-inf")  # at most every entity's latest time (-inf: unknown)
         self._fields = list(dict.fromkeys(s.field for s in specs if s.agg == "previous"))
         self._getters: list[Callable] = [field_getter(f) for f in self._fields]
         # (name, what, column): what 0 = time since last, 1 = previous, 2 = age
         what = {"time_since_last": 0, "previous": 1, "age": 2}
         self._plan = [(s.name, what[s.agg], self._fields.index(s.field) if s.field else -1) for s in specs]
         self._empty = {s.name: None for s in specs}
+        # the reads below, generated with the plan unrolled
+        lines = ["def read(ent, ts, before, latest, t, out):", "    edge = t - window",
+                 "    known = before >= 0 and ts[before] > edge", "    alive = latest >= 0 and ts[latest] > edge"]
+        for name, what, col in self._plan:
+            value = ("t - ts[before] if known else None", f"ent.cols[{col}][before] if known else None",
+                     "t - ent.first if alive and ent.first <= t else None")[what]  # fmt: skip
+            lines.append(f"    out[{name!r}] = {value}")
+        env: dict[str, Any] = {"window": window}
+        exec(compile("\n".join(lines), "<last store>", "exec"), env)  # noqa: S102 - our own code
+        self._read = env["read"]
 
     def __len__(self) -> int:
         return len(self.entities)
@@ -67,6 +78,8 @@ class LastStore:
             self.updates += 1
             if ent is None:
                 ent = self.entities[key] = _Recent(len(self._getters), t)
+                if t < self._floor:
+                    self._floor = t
             elif t >= ent.ts[-1] and t - ent.ts[-1] >= window:
                 ent.first = t  # forgotten: age starts again (recent events stay for late ones)
             ts = ent.ts
@@ -90,16 +103,7 @@ class LastStore:
         else:
             ts = ent.ts
             latest = before = bisect_right(ts, t) - 1 if t < ts[-1] else len(ts) - 1
-        edge = t - window
-        known = before >= 0 and ts[before] > edge
-        alive = latest >= 0 and ts[latest] > edge
-        for name, what, col in self._plan:
-            if what == 0:
-                out[name] = t - ts[before] if known else None
-            elif what == 1:
-                out[name] = ent.cols[col][before] if known else None
-            else:
-                out[name] = t - ent.first if alive and ent.first <= t else None
+        self._read(ent, ts, before, latest, t, out)
         if match and len(ts) > 2 and ts[1] <= ts[-1] - self.lateness:
             # keep the events a late one may still follow, and the one just before them
             k = bisect_right(ts, ts[-1] - self.lateness) - 1
@@ -110,10 +114,15 @@ class LastStore:
     def sweep(self, now: float) -> int:
         """Forget entities that every read within the lateness would find forgotten anyway."""
         cutoff = now - self.lateness - self.window
-        idle = [k for k, e in self.entities.items() if e.ts[-1] <= cutoff]
-        for k in idle:
-            del self.entities[k]
         self.updates = 0
+        if cutoff < self._floor:
+            return 0  # every entity has an event after the cutoff
+        entities = self.entities
+        lasts = [e.ts[-1] for e in entities.values()]
+        idle = [k for k, last in zip(entities, lasts) if last <= cutoff]
+        for k in idle:
+            del entities[k]
+        self._floor = min([last for last in lasts if last > cutoff], default=float("inf"))
         return len(idle)
 
     def dump(self) -> list:
@@ -121,6 +130,7 @@ class LastStore:
 
     def load(self, rows: list) -> None:
         self.entities.clear()
+        self._floor = float("-inf")
         for key, ts, cols, first in rows:
             ent = _Recent(0, first)
             ent.ts, ent.cols = list(ts), [list(c) for c in cols]

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from fraudwatch.features.access import field_getter, number_getter
-from fraudwatch.features.aggregates import DistinctStat, ExtremeStat, NumStat, aggregate, empty_value
+from fraudwatch.features.aggregates import DistinctStat, ExtremeStat, NumStat, _std, aggregate, as_number, empty_value
 from fraudwatch.features.spec import LABEL_FIELD, NUMERIC_AGGS, FeatureSpec
 
 __all__ = ["CountStore", "WindowStore"]
@@ -60,6 +60,9 @@ class WindowStore:
         self.retention = max(self.windows) + delay + lateness
         self.entities: dict[Any, _Series] = {}
         self.updates = 0  # since the last sweep
+        # at most the latest entry time of every entity (-inf: unknown), so a sweep that
+        # could find no idle entity skips the scan
+        self._floor = float("-inf")
         self._columns: list[tuple[str, bool]] = []  # (field, numeric)
         self._getters: list[Callable] = []
         self._label_cols: list[int] = []
@@ -71,6 +74,8 @@ class WindowStore:
         self._readers: list[tuple[str, Callable]] = []  # read the entity (min/max rescans entries)
         # sums of squares only where a std reads them
         self._std_keys = {(self.windows.index(s.window), self._column(s)) for s in specs if s.agg == "std"}
+        self._codes: dict[str, str] = {}  # feature -> how the generated reader computes it
+        self._env: dict[str, Any] = {"_std": _std, "bisect_right": bisect_right}
         for spec in specs:
             if spec.agg == "count" and spec.field is None:
                 self._count_reads.append((spec.name, self.windows.index(spec.window)))
@@ -91,6 +96,61 @@ class WindowStore:
         for stat in self._stat_index.values():  # creation order: the order of their slots
             stat.init(self._acc0)
         self._fresh = [i for i, v in enumerate(self._acc0) if isinstance(v, dict)]  # a dict each
+        self._tail = self._compile_tail()
+
+    def _compile_tail(self) -> Callable:
+        """``tail(ent, ts, los, hi, cut, out)``: what :meth:`process` does once entries
+        entered (entries leave the windows, then every feature is read, in ``specs``'
+        order of kinds: plain counts, statistics, min / max), generated with the windows
+        and slots unrolled."""
+        env = self._env
+        env["expire"] = self._expire
+        lines = ["def tail(ent, ts, los, hi, cut, out):"]
+        for wi, window, stats in self._window_items:
+            env[f"w{wi}"] = window
+            lines += [f"    lo = los[{wi}]", f"    if lo < hi and ts[lo] <= cut - w{wi}:"]
+            if stats:  # as _expire does, unrolled
+                lines += [f"        edge = cut - w{wi}", "        cols = ent.cols", "        acc = ent.acc",
+                          "        while lo < hi and ts[lo] <= edge:"]  # fmt: skip
+                for stat in self._stats[wi]:
+                    lines += [f"            v = cols[{stat.col}][lo]", "            if v is not None:"]
+                    lines += ["                " + line for line in stat.remove_code()]
+                lines += ["            lo += 1", f"        los[{wi}] = lo"]
+            else:  # plain counts only: jump
+                lines.append(f"        los[{wi}] = bisect_right(ts, cut - w{wi}, lo, hi)")
+        for name, wi in self._count_reads:
+            lines.append(f"    out[{name!r}] = hi - los[{wi}]")
+        if self._acc_readers or self._readers:
+            lines.append("    acc = ent.acc")
+        for name, _ in self._acc_readers + self._readers:
+            lines.append(f"    out[{name!r}] = {self._codes[name]}")
+        # the event's column values appended, as the getters read them
+        lines += ["def append(cols, event):"]
+        for c, ((field, numeric), get) in enumerate(zip(self._columns, self._getters)):
+            if c in self._label_cols:
+                field, numeric = "id", False
+            if "." in field:
+                env[f"get{c}"] = get
+                lines.append(f"    cols[{c}].append(get{c}(event))")
+            elif numeric:  # as number_getter
+                env["as_number"] = as_number
+                lines += [f"    v = getattr(event, {field!r}, None)", "    cls = v.__class__",
+                          f"    cols[{c}].append(v if cls is int or (cls is float and v == v) else as_number(v))"]  # fmt: skip
+            else:
+                lines.append(f"    cols[{c}].append(getattr(event, {field!r}, None))")
+        if not self._columns:
+            lines.append("    pass")
+        # entries entering every window (no label columns), as the adders do, unrolled
+        lines += ["def enter(ts, cols, acc, hi, n, cut):", "    while hi < n and ts[hi] <= cut:"]
+        for stats in self._stats:
+            for stat in stats:
+                lines += [f"        v = cols[{stat.col}][hi]", "        if v is not None:"]
+                lines += ["            " + line for line in stat.add_code()]
+        lines += ["        hi += 1", "    return hi"]
+        exec(compile("\n".join(lines), "<window store>", "exec"), env)  # noqa: S102 - our own code
+        self._enter_all = env["enter"]
+        self._append = env["append"]
+        return env["tail"]
 
     def __len__(self) -> int:
         return len(self.entities)
@@ -132,11 +192,20 @@ class WindowStore:
         agg = spec.agg
         col = self._column(spec)
         if agg in ("count", "sum", "mean", "std"):
-            return self._stat("num", wi, col).reader(agg)
+            stat = self._stat("num", wi, col)
+            n, s, q = stat.base, stat.base + 1, stat.base + 2
+            self._codes[spec.name] = {
+                "count": f"acc[{n}]", "sum": f"acc[{s}]", "mean": f"acc[{s}] / acc[{n}] if acc[{n}] else None",
+                "std": f"_std(acc[{n}], acc[{s}], acc[{q}])",
+            }[agg]  # fmt: skip
+            return stat.reader(agg)
         if agg == "distinct":
             base = self._stat("distinct", wi, col).base
+            self._codes[spec.name] = f"len(acc[{base}])"
             return lambda acc: len(acc[base])
         stat = self._stat(agg, wi, col)
+        self._env[f"x{len(self._env)}"] = stat.value
+        self._codes[spec.name] = f"x{len(self._env) - 1}(acc, ent.cols[{col}], los[{wi}], hi)"
         return lambda e: stat.value(e.acc, e.cols[col], e.lo[wi], e.hi)
 
     def _new(self) -> _Series:
@@ -154,6 +223,8 @@ class WindowStore:
         if match:
             if ent is None:
                 ent = self.entities[key] = self._new()
+                if t < self._floor:
+                    self._floor = t
             self.updates += 1
             if t < ent.head:
                 self._insert_late(ent, event, t)
@@ -161,8 +232,7 @@ class WindowStore:
                 return
             ent.ts.append(t)
             if self._getters:
-                for col, get in zip(ent.cols, self._getters):
-                    col.append(get(event))
+                self._append(ent.cols, event)
         elif ent is None:
             out.update(self._empty)
             return
@@ -175,35 +245,24 @@ class WindowStore:
         cut = t - self.delay
         hi, n = ent.hi, len(ts)
         if hi < n and ts[hi] <= cut:
-            if self._label_cols:
+            if self._label_cols:  # as _enter does for every window, inline
+                cols, labels, delay = ent.cols, self.labels, self.delay
                 while hi < n and ts[hi] <= cut:
-                    self._enter(ent, hi, self._all_windows)
-                    hi += 1
-            else:  # the usual case, inline: the entry just appended enters every window
-                cols, acc = ent.cols, ent.acc
-                while hi < n and ts[hi] <= cut:
-                    for add, c in self._all_adders:
-                        v = cols[c][hi]
-                        if v is not None:
-                            add(acc, v)
-                    hi += 1
+                    for c in self._label_cols:
+                        col = cols[c]
+                        label = labels.get(col[hi])
+                        col[hi] = 1 if label is not None and label[0] and label[1] <= ts[hi] + delay else 0
+                    hi = self._enter_all(ts, cols, ent.acc, hi, hi + 1, cut)  # this one entry
+            else:  # the usual case: the entry just appended enters every window
+                hi = self._enter_all(ts, ent.cols, ent.acc, hi, n, cut)
             ent.hi = hi
-        for wi, window, stats in self._window_items:
-            lo = los[wi]
-            if lo < hi and ts[lo] <= cut - window:
-                if stats:
-                    self._expire(ent, wi, cut - window)
-                else:  # plain counts only: jump
-                    los[wi] = bisect_right(ts, cut - window, lo, hi)
-        for name, wi in self._count_reads:
-            out[name] = hi - los[wi]
-        acc = ent.acc
-        for name, read in self._acc_readers:
-            out[name] = read(acc)
-        for name, read in self._readers:
-            out[name] = read(ent)
+        self._tail(ent, ts, los, hi, cut, out)
         if ts and ts[0] <= t - self.retention:
-            self._purge(ent, t - self.retention)  # last: it shifts hi and lo
+            # _purge drops a batch once k = bisect_right(ts, edge) >= min(32, ceil(len / 2)):
+            # test that directly rather than calling it for nothing
+            edge = t - self.retention
+            if ts[min(_PURGE_BATCH, (len(ts) + 1) // 2) - 1] <= edge:
+                self._purge(ent, edge)  # last: it shifts hi and lo
 
     def _enter(self, ent: _Series, j: int, windows: range | list) -> None:
         """Entry ``j`` becomes old enough for the delay: add it to these windows' stats."""
@@ -241,6 +300,8 @@ class WindowStore:
             los = ent.lo
             for wi in range(len(los)):
                 los[wi] -= k
+            if not ts:
+                self._floor = float("-inf")  # an entity without entries is idle
 
     def _label(self, event_id: Any, t: float) -> int:
         # a label dated after the event became old enough does not count, even when the
@@ -283,10 +344,16 @@ class WindowStore:
     def sweep(self, now: float) -> int:
         """Forget entities whose every entry is too old to be read again; returns how many."""
         cutoff = now - self.retention
-        idle = [k for k, e in self.entities.items() if not e.ts or e.ts[-1] <= cutoff]
-        for k in idle:
-            del self.entities[k]
         self.updates = 0
+        if cutoff < self._floor:
+            return 0  # every entity has an entry after the cutoff
+        entities = self.entities
+        ninf = float("-inf")
+        lasts = [e.ts[-1] if e.ts else ninf for e in entities.values()]
+        idle = [k for k, last in zip(entities, lasts) if last <= cutoff]
+        for k in idle:
+            del entities[k]
+        self._floor = min([last for last in lasts if last > cutoff], default=float("inf"))
         return len(idle)
 
     def dump(self) -> list:
@@ -297,6 +364,7 @@ class WindowStore:
 
     def load(self, rows: list) -> None:
         self.entities.clear()
+        self._floor = float("-inf")
         for key, ts, cols, lo, hi, head, acc in rows:
             ent = self._new()
             ent.ts, ent.cols, ent.lo, ent.hi, ent.head = list(ts), [list(c) for c in cols], list(lo), hi, head
@@ -333,6 +401,8 @@ class CountStore(WindowStore):
         if match:
             if ent is None:
                 ent = self.entities[key] = self._new()
+                if t < self._floor:
+                    self._floor = t
             self.updates += 1
             if t < ent.head:
                 self._insert_late(ent, event, t)
@@ -357,4 +427,6 @@ class CountStore(WindowStore):
                 lo = los[wi] = bisect_right(ts, t - window, lo, hi)
             out[name] = hi - lo
         if ts and ts[0] <= t - self.retention:
-            self._purge(ent, t - self.retention)
+            edge = t - self.retention
+            if ts[min(_PURGE_BATCH, (len(ts) + 1) // 2) - 1] <= edge:  # else _purge keeps them all
+                self._purge(ent, edge)

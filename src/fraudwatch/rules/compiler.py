@@ -166,11 +166,15 @@ class _Compiler:
         def arith(ctx):
             a = fl(ctx)
             if a.__class__ is not int and a.__class__ is not float:
+                if a is MISSING:
+                    return MISSING
                 a = as_number(a)
                 if a is MISSING:
                     return MISSING
             b = fr(ctx)
             if b.__class__ is not int and b.__class__ is not float:
+                if b is MISSING:
+                    return MISSING
                 b = as_number(b)
                 if b is MISSING:
                     return MISSING
@@ -237,6 +241,8 @@ class _Compiler:
                 a = f(ctx)
                 cls = a.__class__
                 if cls is not str and cls is not int and cls is not float:
+                    if a is MISSING:
+                        return MISSING
                     a = as_number(a)
                     if a is MISSING:
                         return MISSING
@@ -252,6 +258,8 @@ class _Compiler:
             a = f(ctx)
             cls = a.__class__
             if cls is not str and cls is not int and cls is not float:
+                if a is MISSING:
+                    return MISSING
                 a = as_number(a)
                 if a is MISSING:
                     return MISSING
