@@ -17,23 +17,17 @@ _path = click.Path(exists=True, dir_okay=False, path_type=Path)
 def load_events(path: Path, dead_letters: Path | None = None) -> tuple[list, int]:
     """All valid events of a JSON Lines file in event-time order (stable for equal
     times), and the number of dead letters written."""
-    from fraudwatch.events import DeadLetter, read_events
+    from fraudwatch.events.io import describe, read_event_file
 
-    events, bad = [], 0
-    sink = dead_letters.open("wb") if dead_letters else None
-    with path.open("rb") as lines:
-        for item in read_events(lines):
-            if isinstance(item, DeadLetter):
-                bad += 1
-                if sink:
-                    sink.write(orjson.dumps(item.to_dict()) + b"\n")
-                if bad <= 5:
-                    why = "; ".join(f"{e['loc']}: {e['msg']}" for e in item.errors)
-                    click.echo(f"dead letter, line {item.line}: {item.reason}: {why}", err=True)
-            else:
-                events.append(item)
-    if sink:
-        sink.close()
+    bad = 0
+
+    def report(letter) -> None:
+        nonlocal bad
+        bad += 1
+        if bad <= 5:
+            click.echo(f"dead letter, {describe(letter)}", err=True)
+
+    events = list(read_event_file(path, dead_letters, report))
     times = [e.ts for e in events]
     if any(b < a for a, b in zip(times, times[1:])):
         order = sorted(range(len(events)), key=times.__getitem__)
@@ -71,7 +65,7 @@ def policy_options(command):
 @click.argument("events", type=_path)
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="decisions, JSON Lines")
 @click.option("--dead-letters", type=click.Path(dir_okay=False, path_type=Path),
-              help="rejected lines with field and reason (default: OUT with .dead-letters.jsonl)")
+              help="rejected lines with field and reason (default: OUT with .dead-letters.jsonl, made only when there is one)")
 @policy_options
 def replay_command(events: Path, out: Path, dead_letters: Path | None, features, rules, model) -> None:
     """Run an event file through the engine in event-time order and write one decision per event."""

@@ -32,23 +32,17 @@ def schema_command(out: Path | None) -> None:
 @click.option("--dead-letters", type=click.Path(dir_okay=False, path_type=Path), help="write rejected lines here")
 def validate_command(events: Path, dead_letters: Path | None) -> None:
     """Check a JSON Lines event file; print each rejected line's field and reason."""
-    from fraudwatch.events.io import DeadLetter, read_events
+    from fraudwatch.events.io import describe, read_event_file
 
-    good = bad = 0
-    sink = dead_letters.open("wb") if dead_letters else None
-    with events.open("rb") as lines:
-        for item in read_events(lines):
-            if isinstance(item, DeadLetter):
-                bad += 1
-                if sink:
-                    sink.write(orjson.dumps(item.to_dict()) + b"\n")
-                if bad <= 20:
-                    why = "; ".join(f"{e['loc']}: {e['msg']}" for e in item.errors)
-                    click.echo(f"line {item.line}: {item.reason}: {why}", err=True)
-            else:
-                good += 1
-    if sink:
-        sink.close()
+    bad = 0
+
+    def report(letter) -> None:
+        nonlocal bad
+        bad += 1
+        if bad <= 20:
+            click.echo(describe(letter), err=True)
+
+    good = sum(1 for _ in read_event_file(events, dead_letters, report))
     click.echo(f"{good} valid events, {bad} rejected")
     sys.exit(1 if bad else 0)
 

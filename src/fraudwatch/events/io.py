@@ -17,8 +17,9 @@ validation, and redacted from the raw text kept with a dead letter.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 import orjson
@@ -27,7 +28,7 @@ from pydantic import ValidationError
 from fraudwatch.events.model import EVENT_ADAPTER, KINDS, Envelope, event_to_dict
 from fraudwatch.events.pan import Tokenizer, looks_like_pan
 
-__all__ = ["DeadLetter", "read_events", "parse_line", "format_errors", "redact", "dump_event"]
+__all__ = ["DeadLetter", "read_events", "read_event_file", "parse_line", "format_errors", "redact", "dump_event"]
 
 _PAN_CANDIDATE = re.compile(r"(?<![0-9])[0-9][0-9 -]{11,22}[0-9](?![0-9])")
 MAX_LINE_BYTES = 256 * 1024
@@ -98,6 +99,34 @@ def read_events(lines: Iterable[str | bytes], tokenizer: Tokenizer | None = None
         if not text.strip():
             continue
         yield parse_line(text, number, tokenizer)
+
+
+def read_event_file(
+    path: Path, dead_letters: Path | None = None, on_dead_letter: Callable[[DeadLetter], None] | None = None
+) -> Iterator[Envelope]:
+    """The valid events of a JSON Lines file. Each dead letter is written to
+    ``dead_letters`` (the file is made at the first one) and handed to ``on_dead_letter``."""
+    sink = None
+    try:
+        with path.open("rb") as lines:
+            for item in read_events(lines):
+                if not isinstance(item, DeadLetter):
+                    yield item
+                    continue
+                if dead_letters is not None:
+                    sink = sink or dead_letters.open("wb")
+                    sink.write(orjson.dumps(item.to_dict()) + b"\n")
+                if on_dead_letter is not None:
+                    on_dead_letter(item)
+    finally:
+        if sink is not None:
+            sink.close()
+
+
+def describe(letter: DeadLetter) -> str:
+    """``line 7: invalid event: amount: Input should be ...``"""
+    why = "; ".join(f"{e['loc']}: {e['msg']}" for e in letter.errors)
+    return f"line {letter.line}: {letter.reason}: {why}"
 
 
 def dump_event(event: Envelope, out: IO[bytes]) -> None:
