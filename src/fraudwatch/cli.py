@@ -29,13 +29,7 @@ def main() -> None:
 
 
 for _name in DOMAIN_CLI_MODULES:
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as exc:  # a domain not built yet
-        if exc.name != _name:
-            raise
-        continue
-    for _command in getattr(_module, "commands", ()):
+    for _command in importlib.import_module(_name).commands:
         main.add_command(_command)
 
 

@@ -125,7 +125,7 @@ class Engine:
         if event_id in seen:
             return Decision(event_id, event.kind, event.time.isoformat(), Outcome.ALLOW, duplicate=True,
                             versions=self.versions)  # fmt: skip
-        # remember the id (as _remember does, inline: the hot path)
+        # remember the id; forget ids older than the dedup horizon in event time
         seen.add(event_id)
         self._seen_order.append((ts, event_id))
         if ts > self._clock:
@@ -167,16 +167,6 @@ class Engine:
             event_id, kind, event.time.isoformat(), outcome, score, hits, shadow_hits, reasons, values,
             self.versions, (time.perf_counter() - started) * 1e6, False, shadow_scores,
         )  # fmt: skip
-
-    def _remember(self, event_id: str, ts: float) -> None:
-        self._seen.add(event_id)
-        self._seen_order.append((ts, event_id))
-        if ts > self._clock:
-            self._clock = ts
-            horizon = ts - self.dedup_horizon
-            order = self._seen_order
-            while order and order[0][0] < horizon:
-                self._seen.discard(order.popleft()[1])
 
     # ------------------------------------------------------ live changes
     def swap_rules(self, rules: RuleSet) -> None:

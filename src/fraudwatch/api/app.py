@@ -91,12 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.auth = Authenticator(storage, settings.security.key_pepper.get_secret_value().encode())
     _install_error_handlers(app)
     for module_name in ROUTERS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:  # a domain not built yet
-            if exc.name != module_name:
-                raise
-            continue
+        module = importlib.import_module(module_name)
         limit = getattr(module, "BODY_LIMIT", None)
         app.include_router(module.router, max_body_size=getattr(settings.server, limit) if limit else None)
     install_openapi(app)
@@ -106,24 +101,16 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def _suppression_set():
-    try:
-        from fraudwatch.actions.suppression import SuppressionSet
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("fraudwatch.actions", "fraudwatch.actions.suppression"):
-            raise
-        return None
+    from fraudwatch.actions.suppression import SuppressionSet
+
     return SuppressionSet()
 
 
 def _start_actions(app: FastAPI, service: DecisionService):
     """The actions domain (alerts, webhooks, answer links) follows the log: every decision,
     once durable, goes to ``Responder.on_decision`` in a thread of its own."""
-    try:
-        from fraudwatch.actions.views import responder_for
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("fraudwatch.actions", "fraudwatch.actions.views"):
-            raise
-        return None
+    from fraudwatch.actions.views import responder_for
+
     responder = responder_for(app)
     service.follow("actions", responder.on_decision)
     return responder
