@@ -123,7 +123,7 @@ class Engine:
         event_id = event.id
         seen = self._seen
         if event_id in seen:
-            return Decision(event_id, event.kind, event.time.isoformat(), Outcome.ALLOW, duplicate=True,
+            return Decision(event_id, event.kind, event.time, Outcome.ALLOW, duplicate=True,
                             versions=self.versions)  # fmt: skip
         # remember the id; forget ids older than the dedup horizon in event time
         seen.add(event_id)
@@ -164,7 +164,7 @@ class Engine:
             outcome = _ALLOW
         reasons = model.explain(event, values) if score is not None and outcome is not _ALLOW else []
         return Decision(
-            event_id, kind, event.time.isoformat(), outcome, score, hits, shadow_hits, reasons, values,
+            event_id, kind, event.time, outcome, score, hits, shadow_hits, reasons, values,
             self.versions, (time.perf_counter() - started) * 1e6, False, shadow_scores,
         )  # fmt: skip
 

@@ -37,7 +37,7 @@ def event(id: str, kind: str = "payment.attempt", *, at: float = T0, **fields):
 
 def decision(e, outcome: str, *rules: str) -> Decision:
     o = Outcome(outcome)
-    return Decision(e.id, e.kind, e.time.isoformat(), o, rules=[RuleHit(r, o, {"x": 1}) for r in rules])
+    return Decision(e.id, e.kind, e.time, o, rules=[RuleHit(r, o, {"x": 1}) for r in rules])
 
 
 def responder(tmp_path, **kw) -> Responder:

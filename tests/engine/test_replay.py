@@ -127,9 +127,7 @@ def test_confirmed_genuine_behaviour_is_waived_not_forgotten():
 
 
 def d_ts(decision):
-    from datetime import datetime
-
-    return datetime.fromisoformat(decision.event_time).timestamp()
+    return decision.event_time.timestamp()
 
 
 def test_restored_engine_is_bit_identical_on_float_statistics():

@@ -43,6 +43,8 @@ def kitchen_sink(age_window: float) -> FeatureSet:
         S("card.frauds_100", entity="card", kinds=PAY, agg="sum", field="label.fraud", window=100, delay=20),
         S("card.account_payments_30", entity=("card", "account"), kinds=PAY, agg="count", window=30),
         S("card.same_amount_100", entity=("card", "amount"), kinds=PAY, agg="count", window=100),
+        S("card.declined_same_amount_30_late", entity=("card", "amount"), kinds=PAY, filter=DECLINED, agg="count",
+          window=30, delay=20),
         S("card.seconds_since_last", entity="card", kinds=PAY, agg="time_since_last", window=100),
         S("card.previous_amount", entity="card", kinds=PAY, agg="previous", field="amount", window=100),
         S("card.previous_result", entity="card", kinds=PAY, agg="previous", field="result", window=30),

@@ -28,7 +28,7 @@ class Scripted:
     def process(self, event) -> Decision:
         outcome = self.outcomes.get(event.id, Outcome.ALLOW)
         hits = [RuleHit("r_" + outcome.value, outcome, {})] if outcome is not Outcome.ALLOW else []
-        return Decision(event.id, event.kind, event.time.isoformat(), outcome, rules=hits)
+        return Decision(event.id, event.kind, event.time, outcome, rules=hits)
 
 
 def test_counts_what_got_through_before_the_first_block_or_challenge():

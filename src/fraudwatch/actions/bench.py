@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     events = [payment(i, f"tok_{i % 500}") for i in range(opts.events)]
     started = time.perf_counter()
     for e in events:
-        responder.on_decision(e, Decision(e.id, e.kind, e.time.isoformat(), Outcome.ALLOW))
+        responder.on_decision(e, Decision(e.id, e.kind, e.time, Outcome.ALLOW))
     elapsed = time.perf_counter() - started
     print(f"on_decision, allowed event, no subscription: {elapsed / len(events) * 1e6:.0f} us/event "
           f"({len(events) / elapsed:.0f} events/s, one SQLite transaction each)")  # fmt: skip
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     for i in range(opts.alerts):
         e = payment(opts.events + i, "tok_alert")
         sent[e.id] = time.perf_counter()
-        responder.on_decision(e, Decision(e.id, e.kind, e.time.isoformat(), Outcome.ALLOW))
+        responder.on_decision(e, Decision(e.id, e.kind, e.time, Outcome.ALLOW))
         time.sleep(0.01)
     deadline = time.time() + 30
     while time.time() < deadline and len(received) < 2 * opts.alerts:

@@ -7,7 +7,7 @@
 >>> r = Responder(settings)
 >>> e = parse_event({"id": "e1", "time": "2026-11-21T13:00:00+09:00", "kind": "payment.attempt",
 ...                  "card": "tok_1", "amount": 17600, "currency": "JPY"})
->>> d = Decision("e1", e.kind, e.time.isoformat(), Outcome.CHALLENGE,
+>>> d = Decision("e1", e.kind, e.time, Outcome.CHALLENGE,
 ...              rules=[RuleHit("card_velocity_1d", Outcome.CHALLENGE, {})])
 >>> ids = r.on_decision(e, d, now=e.ts)    # enqueues the risk alert (no webhooks configured: none)
 >>> yes = r.links_for_event("e1")["yes"]

@@ -111,7 +111,7 @@ def apply_suppressions(decision: Decision, event, suppressions: SuppressionSet |
     >>> from fraudwatch.events import parse_event
     >>> e = parse_event({"id": "e2", "time": "2026-11-21T13:00:00+09:00", "kind": "payment.attempt",
     ...                  "card": "tok_1", "amount": 1000, "currency": "JPY"})
-    >>> d = Decision("e2", e.kind, e.time.isoformat(), Outcome.CHALLENGE,
+    >>> d = Decision("e2", e.kind, e.time, Outcome.CHALLENGE,
     ...              rules=[RuleHit("card_velocity_1d", Outcome.CHALLENGE, {})])
     >>> s = SuppressionSet([Suppression("tok_1", "card_velocity_1d", since=0.0, until=e.ts + 1)])
     >>> apply_suppressions(d, e, s).outcome, [h.rule for h in apply_suppressions(d, e, s).shadow_rules]

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -61,9 +62,13 @@ class Reason:
 
 @dataclass(slots=True)
 class Decision:
+    """The engine's answer for one event. ``event_time`` is the event's own time: JSON
+    carries it as ISO 8601 text (``to_dict``, and orjson's dataclass support, give the
+    same text), formatted only when a decision is written out."""
+
     event_id: str
     kind: str
-    event_time: str
+    event_time: datetime
     outcome: Outcome
     score: float | None = None
     rules: list[RuleHit] = field(default_factory=list)
@@ -77,6 +82,7 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["event_time"] = self.event_time.isoformat()
         d["outcome"] = self.outcome.value
         for key in ("rules", "shadow_rules"):
             for hit in d[key]:
@@ -86,6 +92,7 @@ class Decision:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Decision":
         d = dict(d)
+        d["event_time"] = datetime.fromisoformat(d["event_time"])
         d["outcome"] = Outcome(d["outcome"])
         for key in ("rules", "shadow_rules"):
             d[key] = [RuleHit(**{**h, "outcome": Outcome(h["outcome"])}) for h in d.get(key, [])]

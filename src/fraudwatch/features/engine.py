@@ -41,10 +41,11 @@ from fraudwatch.features.latest import LastStore
 from fraudwatch.features.memory import approx_size
 from fraudwatch.features.spec import SCALAR_AGGS, FeatureSpec
 from fraudwatch.features.windows import CountStore, WindowStore
+from fraudwatch.rules.inline import filter_function, value_function
 
 __all__ = ["FeatureEngine", "SnapshotError"]
 
-_SNAPSHOT_FORMAT = 1
+_SNAPSHOT_FORMAT = 2  # 2: counts per (entity, value) live in the entity's store
 _MAX_LABELS = 2_000_000
 
 
@@ -111,12 +112,14 @@ class FeatureEngine:
         self._runs: dict[str, Callable] = {}  # per kind: the plan compiled to one function
         for kind, selectors in _selectors_by_kind(self._selectors).items():
             self._plan_for(kind, selectors)
-        # derived: (name, expression's closure, the features it reads)
+        # derived: (name, expression's closure, the features it reads, the generated
+        # function for plain arithmetic or None)
         exprs = feature_set.exprs
         self._derived = [
-            (s.name, _closure(exprs[s.name]), tuple(n for n in exprs[s.name].names if n in feature_set.names))
+            (s.name, _closure(exprs[s.name]), tuple(n for n in exprs[s.name].names if n in feature_set.names),
+             value_function(exprs[s.name].tree))
             for s in feature_set.derived
-        ]
+        ]  # fmt: skip
         self._context: Callable | None = None
         self._missing: Any = None
         if self._derived or any(sel.filter is not None for sel in self._selectors):
@@ -173,18 +176,23 @@ class FeatureEngine:
                 for k, (match, filter_expr, processes) in enumerate(selectors):
                     name = f"{i}_{j}_{k}"
                     if filter_expr is not None:
-                        env[f"f{name}"] = _closure(filter_expr)
-                        env["Context"] = self._context_factory()
-                        calls.append(f"{pad}if ctx is None:")
-                        calls.append(f"{pad}    ctx = Context(event=event, features=out, model=None, lists=None)")
-                        calls.append(f"{pad}match = f{name}(ctx) is True")
+                        fires = filter_function(filter_expr.tree)
+                        if fires is not None:  # reads the event directly
+                            env[f"f{name}"] = fires
+                            calls.append(f"{pad}match = f{name}(event)")
+                        else:
+                            env[f"f{name}"] = _closure(filter_expr)
+                            env["Context"] = self._context_factory()
+                            calls.append(f"{pad}if ctx is None:")
+                            calls.append(f"{pad}    ctx = Context(event=event, features=out, model=None, lists=None)")
+                            calls.append(f"{pad}match = f{name}(ctx) is True")
                         arg = "match"
                     else:
                         arg = "True" if match else "False"
                     for m, process in enumerate(processes):
                         env[f"p{name}_{m}"] = process
                         store = getattr(process, "__self__", None)
-                        if arg == "True" or not isinstance(store, (WindowStore, LastStore)):
+                        if arg == "True" or not isinstance(store, (WindowStore, LastStore)) or getattr(store, "by_value", None):
                             calls.append(f"{pad}p{name}_{m}(key, event, ts, {arg}, out)")
                             continue
                         # an entity the store does not hold, not updated, reads empty: inline
@@ -210,11 +218,16 @@ class FeatureEngine:
     def _build(self, specs: tuple[FeatureSpec, ...]) -> list[_Selector]:
         selectors: dict[tuple, _Selector] = {}
         groups: dict[tuple, list[FeatureSpec]] = {}
+        by_value: dict[str, str] = {}
         for spec in specs:
-            sel_key = (spec.entity, spec.kinds, spec.filter)
+            entity = spec.entity
+            if spec.agg == "count" and spec.field is None and len(entity) > 1:
+                # a count per (card, amount) is counted in the card's entity, by amount
+                entity, by_value[spec.name] = entity[:-1], entity[-1]
+            sel_key = (entity, spec.kinds, spec.filter)
             if sel_key not in selectors:
                 expr = self.feature_set.filters[spec.filter] if spec.filter is not None else None
-                selectors[sel_key] = _Selector(spec.entity, spec.kinds, expr)
+                selectors[sel_key] = _Selector(entity, spec.kinds, expr)
             store_key = (sel_key, spec.agg in SCALAR_AGGS, spec.window if spec.agg in SCALAR_AGGS else spec.delay)
             groups.setdefault(store_key, []).append(spec)
         labels = self._labels if self._labels is not None else {}
@@ -222,8 +235,11 @@ class FeatureEngine:
             if scalar:
                 store: WindowStore | LastStore = LastStore(group, window=when, lateness=self.lateness)
             else:
-                kind = CountStore if CountStore.fits(group, when) else WindowStore
-                store = kind(group, delay=when, lateness=self.lateness, labels=labels)
+                counted = {s.name: by_value[s.name] for s in group if s.name in by_value}
+                if not counted and CountStore.fits(group, when):
+                    store = CountStore(group, delay=when, lateness=self.lateness, labels=labels)
+                else:
+                    store = WindowStore(group, delay=when, lateness=self.lateness, labels=labels, by_value=counted)
             selectors[sel_key].stores.append(store)
         return list(selectors.values())
 
@@ -250,16 +266,19 @@ class FeatureEngine:
         return out
 
     def _compute_derived(self, event: Any, out: dict[str, Any], ctx: Any) -> None:
-        if ctx is None:  # filters (which read only the event) share the same context
-            ctx = self._context(event=event, features=out, model=None, lists=None)
         missing = self._missing
-        for name, expr, refs in self._derived:
+        for name, expr, refs, value in self._derived:
             for ref in refs:
                 if ref not in out:
                     break  # reads a feature that does not apply to this event
             else:
-                value = expr(ctx)
-                out[name] = None if value is missing else value
+                if value is not None:
+                    out[name] = value(event, out)
+                    continue
+                if ctx is None:  # filters (which read only the event) share the same context
+                    ctx = self._context(event=event, features=out, model=None, lists=None)
+                v = expr(ctx)
+                out[name] = None if v is missing else v
 
     def _label(self, event: Any, ts: float) -> None:
         labels = self._labels
@@ -275,14 +294,9 @@ class FeatureEngine:
 
     # ------------------------------------------------------------------ upkeep
     def sweep(self) -> int:
-        """Forget idle entities in stores updated at least half as often as they hold
-        entities since their last sweep: a sweep then costs O(1) per update, and a store
-        holds at most about twice its live entities. Returns how many were forgotten."""
-        forgotten = 0
-        for store in self._stores:
-            if 2 * store.updates >= len(store.entities):
-                forgotten += store.sweep(self.now)
-        return forgotten
+        """Forget idle entities (see ``expiry.py``: the cost is per expiring entity, not
+        per held one). Returns how many were forgotten."""
+        return sum(store.sweep(self.now) for store in self._stores)
 
     def memory_report(self, sample: int = 1000) -> dict[str, Any]:
         """Entities and approximate bytes, per entity key and per store.
@@ -295,7 +309,7 @@ class FeatureEngine:
         for sel in self._selectors:
             for store in sel.stores:
                 n = len(store.entities)
-                size = approx_size(store.entities, sample)
+                size = approx_size(store.entities, sample) + store.expiry.nbytes()
                 entries = sum(len(e.ts) for e in store.entities.values())
                 stores.append({
                     "entity": "+".join(sel.entity), "kinds": sorted(sel.kinds or ()), "filter": sel.filter is not None,

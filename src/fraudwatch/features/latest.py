@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fraudwatch.features.access import field_getter
+from fraudwatch.features.expiry import ExpiryQueue
 from fraudwatch.features.spec import FeatureSpec
 
 __all__ = ["LastStore"]
@@ -40,6 +41,10 @@ class _Recent:
         self.first = first
 
 
+def _latest(ent: _Recent) -> float:
+    return ent.ts[-1]
+
+
 class LastStore:
     """``time_since_last``, ``previous`` and ``age`` features sharing a selector and window."""
 
@@ -48,8 +53,7 @@ class LastStore:
         self.window = window
         self.lateness = lateness
         self.entities: dict[Any, _Recent] = {}
-        self.updates = 0
-        self._floor = float("-inf")  # at most every entity's latest time (-inf: unknown)
+        self.expiry = ExpiryQueue()
         self._fields = list(dict.fromkeys(s.field for s in specs if s.agg == "previous"))
         self._getters: list[Callable] = [field_getter(f) for f in self._fields]
         # (name, what, column): what 0 = time since last, 1 = previous, 2 = age
@@ -75,11 +79,9 @@ class LastStore:
         ent = self.entities.get(key)
         window = self.window
         if match:
-            self.updates += 1
             if ent is None:
                 ent = self.entities[key] = _Recent(len(self._getters), t)
-                if t < self._floor:
-                    self._floor = t
+                self.expiry.add(t, key)
             elif t >= ent.ts[-1] and t - ent.ts[-1] >= window:
                 ent.first = t  # forgotten: age starts again (recent events stay for late ones)
             ts = ent.ts
@@ -113,25 +115,15 @@ class LastStore:
 
     def sweep(self, now: float) -> int:
         """Forget entities that every read within the lateness would find forgotten anyway."""
-        cutoff = now - self.lateness - self.window
-        self.updates = 0
-        if cutoff < self._floor:
-            return 0  # every entity has an event after the cutoff
-        entities = self.entities
-        lasts = [e.ts[-1] for e in entities.values()]
-        idle = [k for k, last in zip(entities, lasts) if last <= cutoff]
-        for k in idle:
-            del entities[k]
-        self._floor = min([last for last in lasts if last > cutoff], default=float("inf"))
-        return len(idle)
+        return self.expiry.sweep(self.entities, now - self.lateness - self.window, now, _latest)
 
     def dump(self) -> list:
         return [(k, e.ts, e.cols, e.first) for k, e in self.entities.items()]
 
     def load(self, rows: list) -> None:
         self.entities.clear()
-        self._floor = float("-inf")
         for key, ts, cols, first in rows:
             ent = _Recent(0, first)
             ent.ts, ent.cols = list(ts), [list(c) for c in cols]
             self.entities[key] = ent
+        self.expiry.rebuild(self.entities, _latest)

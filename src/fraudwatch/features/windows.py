@@ -26,6 +26,7 @@ from typing import Any
 
 from fraudwatch.features.access import field_getter, number_getter
 from fraudwatch.features.aggregates import DistinctStat, ExtremeStat, NumStat, _std, aggregate, as_number, empty_value
+from fraudwatch.features.expiry import ExpiryQueue
 from fraudwatch.features.spec import LABEL_FIELD, NUMERIC_AGGS, FeatureSpec
 
 __all__ = ["CountStore", "WindowStore"]
@@ -48,21 +49,33 @@ class _Series:
         self.acc: list = _NO_COLUMNS  # replaced when the store has statistics
 
 
+def _latest_entry(ent: _Series) -> float:
+    return ent.ts[-1] if ent.ts else float("-inf")
+
+
 class WindowStore:
     """Windowed features (count, sum, mean, min, max, std, distinct) sharing one selector
-    and one ``delay``. ``labels`` maps event ids to ``(fraud, label_time)``."""
+    and one ``delay``. ``labels`` maps event ids to ``(fraud, label_time)``.
 
-    def __init__(self, specs: list[FeatureSpec], delay: float, lateness: float, labels: Mapping) -> None:
+    ``by_value`` maps the names of plain counts whose entity key adds one more field to
+    the store's (``[card, amount]`` in a ``card`` store) to that field: such a count is
+    the number of entries whose field equals the event's, read from a distinct-values
+    statistic, so the store needs no entity per (card, amount) pair. It is absent when
+    the event has no value for the field, as the pair's entity would be.
+    """
+
+    def __init__(
+        self, specs: list[FeatureSpec], delay: float, lateness: float, labels: Mapping,
+        by_value: Mapping[str, str] | None = None,
+    ) -> None:  # fmt: skip
         self.specs = specs
+        self.by_value = dict(by_value or {})
         self.delay = delay
         self.labels = labels
         self.windows: list[float] = sorted({s.window for s in specs})
         self.retention = max(self.windows) + delay + lateness
         self.entities: dict[Any, _Series] = {}
-        self.updates = 0  # since the last sweep
-        # at most the latest entry time of every entity (-inf: unknown), so a sweep that
-        # could find no idle entity skips the scan
-        self._floor = float("-inf")
+        self.expiry = ExpiryQueue()
         self._columns: list[tuple[str, bool]] = []  # (field, numeric)
         self._getters: list[Callable] = []
         self._label_cols: list[int] = []
@@ -76,14 +89,21 @@ class WindowStore:
         self._std_keys = {(self.windows.index(s.window), self._column(s)) for s in specs if s.agg == "std"}
         self._codes: dict[str, str] = {}  # feature -> how the generated reader computes it
         self._env: dict[str, Any] = {"_std": _std, "bisect_right": bisect_right}
+        # (feature, field getter, window, column, the counts' slot)
+        self._value_reads: list[tuple[str, Callable, int, int, int]] = []
         for spec in specs:
-            if spec.agg == "count" and spec.field is None:
+            if spec.name in self.by_value:
+                field = self.by_value[spec.name]
+                wi, col = self.windows.index(spec.window), self._column(field=field)
+                base = self._stat("distinct", wi, col).base
+                self._value_reads.append((spec.name, field_getter(field), wi, col, base))
+            elif spec.agg == "count" and spec.field is None:
                 self._count_reads.append((spec.name, self.windows.index(spec.window)))
             elif spec.agg in ("min", "max"):
                 self._readers.append((spec.name, self._reader(spec)))
             else:
                 self._acc_readers.append((spec.name, self._reader(spec)))
-        self._empty = {s.name: empty_value(s.agg) for s in specs}
+        self._empty = {s.name: empty_value(s.agg) for s in specs if s.name not in self.by_value}
         # bound closures, looked up once: per window, and of every window for entering entries
         self._adders = [[(st.add, st.col) for st in stats] for stats in self._stats]
         self._all_adders = [pair for adders in self._adders for pair in adders]
@@ -105,7 +125,7 @@ class WindowStore:
         and slots unrolled."""
         env = self._env
         env["expire"] = self._expire
-        lines = ["def tail(ent, ts, los, hi, cut, out):"]
+        lines = ["def tail(ent, ts, los, hi, cut, out, event):"]
         for wi, window, stats in self._window_items:
             env[f"w{wi}"] = window
             lines += [f"    lo = los[{wi}]", f"    if lo < hi and ts[lo] <= cut - w{wi}:"]
@@ -120,10 +140,14 @@ class WindowStore:
                 lines.append(f"        los[{wi}] = bisect_right(ts, cut - w{wi}, lo, hi)")
         for name, wi in self._count_reads:
             lines.append(f"    out[{name!r}] = hi - los[{wi}]")
-        if self._acc_readers or self._readers:
+        if self._acc_readers or self._readers or self._value_reads:
             lines.append("    acc = ent.acc")
         for name, _ in self._acc_readers + self._readers:
             lines.append(f"    out[{name!r}] = {self._codes[name]}")
+        for i, (name, get, _, _, base) in enumerate(self._value_reads):
+            env[f"value{i}"] = get
+            lines += [f"    v = value{i}(event)", "    if v is not None:",
+                      f"        out[{name!r}] = acc[{base}].get(v, 0)"]  # fmt: skip
         # the event's column values appended, as the getters read them
         lines += ["def append(cols, event):"]
         for c, ((field, numeric), get) in enumerate(zip(self._columns, self._getters)):
@@ -156,19 +180,22 @@ class WindowStore:
         return len(self.entities)
 
     # ------------------------------------------------------------- building
-    def _column(self, spec: FeatureSpec) -> int:
-        numeric = spec.agg in NUMERIC_AGGS
-        key = (spec.field, numeric)
+    def _column(self, spec: FeatureSpec | None = None, field: str | None = None, numeric: bool = False) -> int:
+        """The column of ``spec``'s field (numbers only for numeric aggregations), or of
+        ``field`` as given."""
+        if spec is not None:
+            field, numeric = spec.field, spec.agg in NUMERIC_AGGS
+        key = (field, numeric)
         if key not in self._columns:
             self._columns.append(key)
-            if spec.field == LABEL_FIELD:
+            if field == LABEL_FIELD:
                 # holds the event id until the event is old enough, then its 0/1 label
                 self._label_cols.append(len(self._getters))
                 self._getters.append(field_getter("id"))
             elif numeric:
-                self._getters.append(number_getter(spec.field))
+                self._getters.append(number_getter(field))
             else:
-                self._getters.append(field_getter(spec.field))
+                self._getters.append(field_getter(field))
         return self._columns.index(key)
 
     def _stat(self, kind: str, wi: int, col: int) -> Any:
@@ -223,21 +250,21 @@ class WindowStore:
         if match:
             if ent is None:
                 ent = self.entities[key] = self._new()
-                if t < self._floor:
-                    self._floor = t
-            self.updates += 1
+                self.expiry.add(t, key)
             if t < ent.head:
                 self._insert_late(ent, event, t)
-                self._read_at(ent, t, out)
+                self._read_at(ent, t, out, event)
                 return
             ent.ts.append(t)
             if self._getters:
                 self._append(ent.cols, event)
         elif ent is None:
             out.update(self._empty)
+            if self._value_reads:
+                self._empty_by_value(event, out)
             return
         elif t < ent.head:
-            self._read_at(ent, t, out)
+            self._read_at(ent, t, out, event)
             return
         # advance the entity to t: entries old enough for the delay enter, old ones leave
         ent.head = t
@@ -256,7 +283,7 @@ class WindowStore:
             else:  # the usual case: the entry just appended enters every window
                 hi = self._enter_all(ts, ent.cols, ent.acc, hi, n, cut)
             ent.hi = hi
-        self._tail(ent, ts, los, hi, cut, out)
+        self._tail(ent, ts, los, hi, cut, out, event)
         if ts and ts[0] <= t - self.retention:
             # _purge drops a batch once k = bisect_right(ts, edge) >= min(32, ceil(len / 2)):
             # test that directly rather than calling it for nothing
@@ -300,8 +327,6 @@ class WindowStore:
             los = ent.lo
             for wi in range(len(los)):
                 los[wi] -= k
-            if not ts:
-                self._floor = float("-inf")  # an entity without entries is idle
 
     def _label(self, event_id: Any, t: float) -> int:
         # a label dated after the event became old enough does not count, even when the
@@ -328,11 +353,22 @@ class WindowStore:
                 inside.append(wi)
         self._enter(ent, p, inside)
 
-    def _read_at(self, ent: _Series, t: float, out: dict) -> None:
+    def _empty_by_value(self, event: Any, out: dict) -> None:
+        for name, get, *_ in self._value_reads:
+            if get(event) is not None:
+                out[name] = 0
+
+    def _read_at(self, ent: _Series, t: float, out: dict, event: Any) -> None:
         """Values as of an earlier time ``t`` (a late event), computed from the entries."""
         ts, cut = ent.ts, t - self.delay
         hi = bisect_right(ts, cut)
+        for name, get, wi, col, _ in self._value_reads:
+            v = get(event)
+            if v is not None:  # list.count compares as the counts' dict does: identity, then ==
+                out[name] = ent.cols[col][bisect_right(ts, cut - self.windows[wi], 0, hi) : hi].count(v)
         for spec in self.specs:
+            if spec.name in self.by_value:
+                continue
             lo = bisect_right(ts, cut - spec.window, 0, hi)
             if spec.agg == "count" and spec.field is None:
                 out[spec.name] = hi - lo
@@ -343,18 +379,7 @@ class WindowStore:
     # ------------------------------------------------------- upkeep, state
     def sweep(self, now: float) -> int:
         """Forget entities whose every entry is too old to be read again; returns how many."""
-        cutoff = now - self.retention
-        self.updates = 0
-        if cutoff < self._floor:
-            return 0  # every entity has an entry after the cutoff
-        entities = self.entities
-        ninf = float("-inf")
-        lasts = [e.ts[-1] if e.ts else ninf for e in entities.values()]
-        idle = [k for k, last in zip(entities, lasts) if last <= cutoff]
-        for k in idle:
-            del entities[k]
-        self._floor = min([last for last in lasts if last > cutoff], default=float("inf"))
-        return len(idle)
+        return self.expiry.sweep(self.entities, now - self.retention, now, _latest_entry)
 
     def dump(self) -> list:
         """Plain data (lists, numbers, keys) for a snapshot. The running statistics are
@@ -364,13 +389,13 @@ class WindowStore:
 
     def load(self, rows: list) -> None:
         self.entities.clear()
-        self._floor = float("-inf")
         for key, ts, cols, lo, hi, head, acc in rows:
             ent = self._new()
             ent.ts, ent.cols, ent.lo, ent.hi, ent.head = list(ts), [list(c) for c in cols], list(lo), hi, head
             if self._acc0:
                 ent.acc = [dict(v) if isinstance(v, dict) else v for v in acc]
             self.entities[key] = ent
+        self.expiry.rebuild(self.entities, _latest_entry)
 
 
 class CountStore(WindowStore):
@@ -401,12 +426,10 @@ class CountStore(WindowStore):
         if match:
             if ent is None:
                 ent = self.entities[key] = self._new()
-                if t < self._floor:
-                    self._floor = t
-            self.updates += 1
+                self.expiry.add(t, key)
             if t < ent.head:
                 self._insert_late(ent, event, t)
-                self._read_at(ent, t, out)
+                self._read_at(ent, t, out, event)
                 return
             ts = ent.ts
             ts.append(t)
@@ -415,7 +438,7 @@ class CountStore(WindowStore):
             out.update(self._empty)
             return
         elif t < ent.head:
-            self._read_at(ent, t, out)
+            self._read_at(ent, t, out, event)
             return
         else:
             ts, hi = ent.ts, ent.hi

@@ -13,6 +13,13 @@ cannot fire, so the rule set skips it. This changes no result, only the work don
 (['account.gift_orders_1h', 'event.kind'], ['order.placed'])
 >>> requirements(parse_expression("a > 1 or b > 1"))
 (frozenset(), None)
+
+Once the plan knows the kind, the ``event.kind`` tests that hold for it are dropped from
+the condition (true ``and`` x fires exactly when x does):
+
+>>> from fraudwatch.rules.nodes import to_text
+>>> to_text(for_kind(parse_expression("event.kind == 'order.placed' and x >= 3 and y < 2"), "order.placed"))
+'((x >= 3) and (y < 2))'
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from fraudwatch.rules.nodes import (
     Unary,
 )
 
-__all__ = ["requirements"]
+__all__ = ["requirements", "for_kind"]
 
 _EMPTY: frozenset = frozenset()
 
@@ -89,4 +96,43 @@ def _kinds(node: Node) -> frozenset[str] | None:
         and isinstance(node.container, ListLiteral)
     ):
         return frozenset(v for v in node.container.items if isinstance(v, str))
+    return None
+
+
+def for_kind(tree: Node, kind: str) -> Node | None:
+    """``tree`` without its top-level ``and`` parts that only test ``event.kind`` and hold
+    for ``kind``; None when nothing is dropped, a true literal when nothing remains."""
+    parts: list[Node] = []
+    stack = [tree]
+    while stack:  # the and-chain's parts, in order
+        node = stack.pop()
+        if isinstance(node, Binary) and node.op == "and":
+            stack += (node.right, node.left)
+        else:
+            parts.append(node)
+    kept = [p for p in parts if not _holds_for(p, kind)]
+    if len(kept) == len(parts):
+        return None
+    if not kept:
+        return Literal(True)
+    rest = kept[-1]
+    for part in reversed(kept[:-1]):
+        rest = Binary("and", part, rest)
+    return rest
+
+
+def _holds_for(node: Node, kind: str) -> bool:
+    """Whether ``node`` only tests ``event.kind`` and is true for ``kind``."""
+    kinds = _kind_test(node)
+    return kinds is not None and kind in kinds
+
+
+def _kind_test(node: Node) -> frozenset[str] | None:
+    """The kinds ``node`` is true for when it is a plain test of ``event.kind``
+    (``==``, ``in``, or an ``or`` of those), else None."""
+    if isinstance(node, Binary) and node.op == "or":
+        left, right = _kind_test(node.left), _kind_test(node.right)
+        return None if left is None or right is None else left | right
+    if (isinstance(node, Binary) and node.op == "==") or isinstance(node, Membership):
+        return _kinds(node)
     return None

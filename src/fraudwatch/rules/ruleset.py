@@ -39,7 +39,8 @@ from typing import Collection, Iterable, Iterator
 
 from fraudwatch.decisions.model import Outcome, RuleHit
 from fraudwatch.events.model import TYPE_BY_KIND
-from fraudwatch.rules.applicability import requirements
+from fraudwatch.rules.applicability import for_kind, requirements
+from fraudwatch.rules.compiler import compile_node
 from fraudwatch.rules.context import Context
 from fraudwatch.rules.errors import RuleSyntaxError
 from fraudwatch.rules.expression import Expression, compile_tree
@@ -80,7 +81,7 @@ class RuleSet:
     """
 
     __slots__ = ("rules", "version", "digest", "source", "feature_names", "list_names", "model_names", "_compiled",
-                 "_needs", "_plans")  # fmt: skip
+                 "_needs", "_plans", "_for_kind")  # fmt: skip
 
     def __init__(self, rules: Iterable[Rule], version: str, digest: str, source: str = "<rules>"):
         self.rules: tuple[Rule, ...] = tuple(rules)
@@ -93,6 +94,7 @@ class RuleSet:
         self.model_names = frozenset(n[len(MODEL) + 1 :] for n in names if namespace_of(n) == MODEL)
         self._needs = tuple(requirements(r.expression.tree) for r in self.rules)
         self._plans: dict[tuple, tuple] = {}  # event shape -> the rules that can fire for it
+        self._for_kind: dict[tuple[int, str], object] = {}  # (rule, kind) -> condition without its kind tests
         self._compiled = tuple((r.expression._fn, r) for r in self.rules)  # set last: it seals the object
 
     def __setattr__(self, key, value):
@@ -162,12 +164,17 @@ class RuleSet:
         with an unknown kind (a plain object in tests), only features decide."""
         event_type = TYPE_BY_KIND.get(kind) if kind is not None else None
         plan = []
-        for compiled, (needs, kinds) in zip(self._compiled, self._needs):
+        for i, ((fn, rule), (needs, kinds)) in enumerate(zip(self._compiled, self._needs)):
             if event_type is not None and kinds is not None and kind not in kinds:
                 continue
             if any(not _can_have(name, features, event_type) for name in needs):
                 continue
-            plan.append(compiled)
+            if event_type is not None:  # the kind is known: its own tests need not run
+                if (i, kind) not in self._for_kind:
+                    rest = for_kind(rule.expression.tree, kind)
+                    self._for_kind[i, kind] = fn if rest is None else compile_node(rest, _cannot_fail)
+                fn = self._for_kind[i, kind]
+            plan.append((fn, rule))
         return tuple(plan)
 
     @staticmethod
@@ -196,6 +203,10 @@ class RuleSet:
     def __repr__(self) -> str:
         shadow = sum(r.shadow for r in self.rules)
         return f"RuleSet(version={self.version!r}, rules={len(self.rules)}, shadow={shadow})"
+
+
+def _cannot_fail(*args):  # pragma: no cover - the rule compiled once already
+    raise AssertionError("a rule that compiled once failed to compile again")
 
 
 def _can_have(name: str, features, event_type) -> bool:

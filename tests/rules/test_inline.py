@@ -1,0 +1,74 @@
+"""The generated filter and value functions give exactly what the compiled closures give."""
+
+from decimal import Decimal
+from types import SimpleNamespace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fraudwatch.rules.context import Context
+from fraudwatch.rules.expression import compile_expression
+from fraudwatch.rules.inline import filter_function, value_function
+from fraudwatch.rules.nodes import Literal
+from fraudwatch.rules.values import MISSING
+
+ODD_VALUES = [None, True, False, 0, 1, -3, 1000, 10**400, 0.0, -0.0, 2.5, float("nan"), float("inf"), "declined",
+              "approved", "", "1000", Decimal("7.5")]  # fmt: skip
+values = st.sampled_from(ODD_VALUES)
+
+filter_atoms = st.sampled_from([
+    "event.result == 'declined'", "event.result != 'declined'", "event.result < 'b'", "event.amount >= 1000",
+    "event.amount < 2.5", "event.amount == 0", "event.amount != 1", "not event.success", "event.success",
+    "event.result in ('approved', 'declined')", "event.amount > -3",
+])  # fmt: skip
+
+
+@st.composite
+def conditions(draw, depth: int = 0) -> str:
+    if depth >= 3 or draw(st.booleans()):
+        return draw(filter_atoms)
+    op = draw(st.sampled_from(["and", "or"]))
+    return f"({draw(conditions(depth + 1))} {op} {draw(conditions(depth + 1))})"
+
+
+@st.composite
+def arithmetic(draw, depth: int = 0) -> str:
+    if depth >= 3 or (depth and draw(st.booleans())):  # an operation at the top
+        # no literal 0: a constant zero divisor is a syntax error (features may be 0)
+        return draw(st.sampled_from(["event.amount", "card.a", "card.b", "2", "0.5", "1000"]))
+    if draw(st.integers(0, 5)) == 0:
+        return f"-({draw(arithmetic(depth + 1))})"
+    op = draw(st.sampled_from(["+", "-", "*", "/", "%"]))
+    return f"({draw(arithmetic(depth + 1))} {op} {draw(arithmetic(depth + 1))})"
+
+
+@settings(max_examples=400, deadline=None)
+@given(conditions(), values, values, values)
+def test_a_generated_filter_fires_exactly_when_the_closure_is_true(text, result, amount, success):
+    expr = compile_expression(text)
+    fires = filter_function(expr.tree)
+    assert fires is not None, text
+    event = SimpleNamespace(result=result, amount=amount, success=success)
+    assert fires(event) is (expr(Context(event=event)) is True)
+
+
+@settings(max_examples=400, deadline=None)
+@given(arithmetic(), values, values, values)
+def test_a_generated_value_equals_the_closure(text, amount, a, b):
+    expr = compile_expression(text)
+    value = value_function(expr.tree)
+    if value is None:  # folded to a constant by the parser
+        assert isinstance(expr.tree, Literal), text
+        return
+    event, features = SimpleNamespace(amount=amount), {"card.a": a, "card.b": b}
+    expected = expr(Context(event=event, features=features))
+    got = value(event, features)
+    assert repr(got) == repr(None if expected is MISSING else expected), text
+
+
+def test_other_shapes_are_left_to_the_closures():
+    for text in ("coalesce(event.amount, 0) >= 3", "card.declines_10m >= 3", "event.item.category == 'gift'",
+                 "event.result not in ('a', 'b')", "event.ip in @blocked_ips", "not (event.amount > 3)"):  # fmt: skip
+        assert filter_function(compile_expression(text).tree) is None, text
+    for text in ("coalesce(card.a, 0) + 1", "event.amount > 3", "model.score * 2"):
+        assert value_function(compile_expression(text).tree) is None, text
