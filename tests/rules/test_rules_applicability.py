@@ -1,4 +1,4 @@
-"""Skipping rules that cannot fire never changes the result."""
+"""Skipping rules that cannot fire, and the kind tests a plan decides, never changes the result."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +16,9 @@ EVENTS = [
     {"kind": "account.login", "success": True},
     {"kind": "order.placed", "order": "o1", "amount": 3000, "currency": "JPY"},
     {"kind": "account.profile_changed", "field": "language", "new_value": "en"},
+    {"kind": "account.payment_method_added"},  # rules guarded by `event.kind == A or event.kind == B`
+    {"kind": "cart.item_added", "item": {"sku": "s1", "category": "digital_gift_card", "unit_price": 1000}},
+    {"kind": "payment.attempt", "amount": 1000, "currency": "JPY", "channel": "wallet", "decline_reason": "stolen_card"},
 ]  # fmt: skip
 
 
