@@ -376,11 +376,11 @@ class _PlainUnpickler(pickle.Unpickler):
 
 def _selectors_by_kind(selectors: list[_Selector]) -> dict[str, list[_Selector]]:
     """For each known event kind, the selectors whose entity fields that kind has."""
-    from fraudwatch.events.model import TYPE_BY_KIND
+    from fraudwatch.events.model import TYPE_BY_KIND, attributes
 
     plan = {}
     for kind, cls in TYPE_BY_KIND.items():
-        names = set(cls.model_fields) | {n for n in dir(cls) if isinstance(getattr(cls, n, None), property)}
+        names = attributes(cls)
         plan[kind] = [s for s in selectors if all(f.split(".")[0] in names for f in s.entity)]
     return plan
 

@@ -261,13 +261,9 @@ def _check_kinds(kinds: tuple[str, ...]) -> None:
 @lru_cache(maxsize=1)
 def _event_fields() -> frozenset[str]:
     """Field and property names of every event kind (``gift_card_share`` is a property)."""
-    from fraudwatch.events.model import EVENT_TYPES
+    from fraudwatch.events.model import EVENT_TYPES, attributes
 
-    names: set[str] = set()
-    for cls in EVENT_TYPES:
-        names.update(cls.model_fields)
-        names.update(n for n in dir(cls) if isinstance(getattr(cls, n, None), property))
-    return frozenset(names)
+    return frozenset().union(*(attributes(cls) for cls in EVENT_TYPES))
 
 
 @lru_cache(maxsize=1)

@@ -136,6 +136,7 @@ def _number(node: Node, src: _Source) -> str:
         else:
             raise _Unsupported
         src.lines += [f"if {v}.__class__ is not int and ({v}.__class__ is not float or {v} != {v}):",
+                      f"    if {v} is None:", "        return None",  # before as_number's isinstance checks
                       f"    {v} = as_number({v})", f"    if {v} is MISSING:", "        return None"]  # fmt: skip
         return v
     if isinstance(node, Unary) and node.op == "-":

@@ -73,15 +73,13 @@ def _merge(a: Any, b: Any) -> Any:
 @lru_cache(maxsize=1)
 def event_schema() -> dict[str, Any]:
     """Field name -> static type over all event kinds (a dict for nested records)."""
-    from fraudwatch.events.model import EVENT_TYPES  # late: keeps import order free
+    from fraudwatch.events.model import EVENT_TYPES, computed_fields  # late: keeps import order free
 
     schema: dict[str, Any] = {}
     for cls in EVENT_TYPES:
         fields = {name: _type_of_annotation(f.annotation) for name, f in cls.model_fields.items()}
-        for attr in dir(cls):
-            # computed properties such as ts and gift_card_share are values too
-            if not attr.startswith(("_", "model_")) and isinstance(getattr(cls, attr, None), property):
-                fields[attr] = NUMBER if attr in ("ts", "gift_card_share") else ANY
+        for attr in computed_fields(cls):  # ts and gift_card_share are values too
+            fields[attr] = NUMBER if attr in ("ts", "gift_card_share") else ANY
         fields.pop("scenario", None)  # ground truth of simulated data: rules must never read it
         for name, kind in fields.items():
             schema[name] = _merge(schema[name], kind) if name in schema else kind

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Collection, Iterable, Iterator
 
 from fraudwatch.decisions.model import Outcome, RuleHit
-from fraudwatch.events.model import TYPE_BY_KIND
+from fraudwatch.events.model import TYPE_BY_KIND, attributes
 from fraudwatch.rules.applicability import for_kind, requirements
 from fraudwatch.rules.compiler import compile_node
 from fraudwatch.rules.context import Context
@@ -214,8 +214,7 @@ def _can_have(name: str, features, event_type) -> bool:
         return name in features
     if event_type is None:  # event.* on an object of unknown shape
         return True
-    field_name = name.split(".")[1]
-    return field_name in event_type.model_fields or isinstance(getattr(event_type, field_name, None), property)
+    return name.split(".")[1] in attributes(event_type)
 
 
 def _parse_rule(parser: Parser, features: frozenset[str] | None, seen: dict[str, int]) -> Rule:
