@@ -1,9 +1,11 @@
 """Event model, JSON Lines with dead letters, PAN tokenization, JSON Schema."""
 
 import json
+from datetime import datetime, timezone
 
 import jsonschema
 import pytest
+from pydantic import ValidationError
 
 from fraudwatch.events import (
     KINDS,
@@ -148,3 +150,14 @@ def test_documented_schema_is_the_generated_one():
     assert json.loads(documented.read_text()) == json.loads(json.dumps(json_schema())), (
         "docs/event.schema.json is stale: run `fraudwatch events schema --out docs/event.schema.json`"
     )
+
+
+def test_a_field_of_another_kind_reads_none_but_is_never_accepted_or_written():
+    login = parse_event({"id": "l1", "time": "2026-11-21T13:00:00+09:00", "kind": "account.login", "account": "a1",
+                         "success": True})  # fmt: skip
+    assert login.amount is None and login.decline_reason is None  # payment fields, read by shared hot paths
+    assert "amount" not in login.model_dump() and "amount" not in login.model_dump_json()
+    with pytest.raises(ValidationError, match="amount"):
+        parse_event({"id": "l2", "time": "2026-11-21T13:00:00+09:00", "kind": "account.login", "account": "a1",
+                     "success": True, "amount": 1000})  # fmt: skip
+    assert login.ts == datetime(2026, 11, 21, 4, tzinfo=timezone.utc).timestamp()
