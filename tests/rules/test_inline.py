@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from fraudwatch.rules.context import Context
 from fraudwatch.rules.expression import compile_expression
-from fraudwatch.rules.inline import filter_function, value_function
+from fraudwatch.rules.inline import filter_function, rules_function, value_function
 from fraudwatch.rules.nodes import Literal
 from fraudwatch.rules.values import MISSING
 
@@ -29,6 +29,31 @@ def conditions(draw, depth: int = 0) -> str:
         return draw(filter_atoms)
     op = draw(st.sampled_from(["and", "or"]))
     return f"({draw(conditions(depth + 1))} {op} {draw(conditions(depth + 1))})"
+
+
+rule_atoms = st.sampled_from([
+    "card.n >= 3", "card.n < 2.5", "card.n == 0", "card.n != 1", "card.s == 'x'", "card.s > 'a'", "card.b",
+    "not card.b", "card.s in ('x', 'y')", "coalesce(card.n, 0) >= 2", "model.score >= 0.5", "event.result is not missing",
+    "event.result != event.decline_reason", "not (card.n > 3)", "event.amount >= 1000", "event.result == 'declined'",
+])  # fmt: skip
+
+
+@st.composite
+def rule_conditions(draw, depth: int = 0) -> str:
+    if depth >= 3 or draw(st.booleans()):
+        return draw(rule_atoms)
+    op = draw(st.sampled_from(["and", "or"]))
+    return f"({draw(rule_conditions(depth + 1))} {op} {draw(rule_conditions(depth + 1))})"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(rule_conditions(), min_size=1, max_size=4), values, values, values, values, values)
+def test_generated_rules_fire_exactly_when_their_closures_are_true(texts, n, s, b, result, score):
+    exprs = [compile_expression(t) for t in texts]
+    fired = rules_function([e.tree for e in exprs])
+    ctx = Context(event=SimpleNamespace(result=result, amount=n, decline_reason=s), features={"card.n": n, "card.s": s, "card.b": b},
+                  model={"score": score})  # fmt: skip
+    assert fired(ctx) == [i for i, e in enumerate(exprs) if e(ctx) is True]
 
 
 @st.composite

@@ -1,9 +1,10 @@
-"""Python functions generated from the commonest shapes of expression, for the feature
-engine's hot path: a filter that reads only the event (``event.result == 'declined'``)
-and a derived feature that is arithmetic over names and numbers
-(``event.amount / card.amount_mean_30d``). Each gives exactly what the compiled closures
-give (``compiler.py``), without building a Context or calling a closure per node; any
-other shape returns None and the closures are used.
+"""Python functions generated from checked expressions, for the hot paths: a filter that
+reads only the event (``event.result == 'declined'``), a derived feature that is
+arithmetic over names and numbers (``event.amount / card.amount_mean_30d``), and all the
+rules that can fire for one event shape in one function. Each gives exactly what the
+compiled closures give (``compiler.py``), without building a Context or calling a closure
+per node. A filter or value of another shape gets None (the closures are used); a rule's
+part of another shape calls its closure.
 
 The generated text holds no text of the rule: field and feature names are emitted with
 ``repr``, literals are numbers emitted with ``repr`` or strings looked up in the
@@ -24,12 +25,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from fraudwatch.rules.compiler import compile_node
 from fraudwatch.rules.fastpath import _slow
 from fraudwatch.rules.names import EVENT, FEATURE, namespace_of
 from fraudwatch.rules.nodes import ARITHMETIC, COMPARISONS, Binary, ListLiteral, Literal, Membership, Name, Node, Unary
 from fraudwatch.rules.values import MISSING, as_number
 
-__all__ = ["filter_function", "value_function"]
+__all__ = ["filter_function", "rules_function", "value_function"]
 
 
 class _Unsupported(Exception):
@@ -37,7 +39,11 @@ class _Unsupported(Exception):
 
 
 class _Source:
-    def __init__(self) -> None:
+    """Generated lines and the globals they use. ``closures``: parts of other shapes call
+    their compiled closure (the function has a ``ctx``) instead of failing."""
+
+    def __init__(self, closures: bool = False) -> None:
+        self.closures = closures
         self.lines: list[str] = []
         self.env: dict[str, Any] = {"MISSING": MISSING, "as_number": as_number, "_slow": _slow}
         self.count = 0
@@ -64,7 +70,15 @@ def _event_field(node: Node) -> str:
     raise _Unsupported
 
 
-# ------------------------------------------------------------------ filters
+def _read(node: Node, src: _Source) -> str:
+    """How to read a name as the closures do before comparing: an event field, or a
+    feature when the function has them."""
+    if src.closures and isinstance(node, Name) and namespace_of(node.name) == FEATURE:
+        return f"features.get({node.name!r})"
+    return f"getattr(event, {_event_field(node)!r}, None)"
+
+
+# ------------------------------------------------------------------ conditions
 def filter_function(tree: Node) -> Callable[[Any], bool] | None:
     """``event -> bool``: whether the condition is exactly true (a filter matches), or
     None when the condition has another shape."""
@@ -76,18 +90,51 @@ def filter_function(tree: Node) -> Callable[[Any], bool] | None:
     return src.build("def fires(event):", [f"return {test}"], "fires")
 
 
+def rules_function(conditions: list[Node]) -> Callable[[Any], list[int]]:
+    """``ctx -> [i, ...]``: the indexes of the conditions that are exactly true, in one
+    function; the parts of other shapes (function calls, ``model.score``, lists) call
+    their compiled closures.
+
+    >>> from types import SimpleNamespace as Event
+    >>> from fraudwatch.rules.context import Context
+    >>> from fraudwatch.rules.parser import parse_expression
+    >>> fired = rules_function([parse_expression("card.declines_10m >= 5"),
+    ...                         parse_expression("coalesce(card.approved_30d, 0) == 0 and event.amount >= 10000")])
+    >>> fired(Context(event=Event(amount=17600), features={"card.declines_10m": 5}))
+    [0, 1]
+    """
+    src = _Source(closures=True)
+    body = ["event = ctx.event", "features = ctx.features", "fired = []"]
+    for i, tree in enumerate(conditions):
+        body += [f"if {_fires(tree, src)}:", f"    fired.append({i})"]
+    return src.build("def rules(ctx):", [*body, "return fired"], "rules")
+
+
 def _fires(node: Node, src: _Source) -> str:
     """A Python expression that is True exactly when ``node`` is true."""
+    try:
+        return _fires_inline(node, src)
+    except _Unsupported:
+        if not src.closures:
+            raise
+        return f"({src.constant(compile_node(node, _never))}(ctx) is True)"
+
+
+def _never(*args: Any) -> Exception:  # pragma: no cover - the tree compiled once already
+    raise AssertionError("a checked tree failed to compile again")
+
+
+def _fires_inline(node: Node, src: _Source) -> str:
     if isinstance(node, Binary) and node.op in ("and", "or"):
         # Kleene: 'and' is true when both parts are true, 'or' when either is
         return f"({_fires(node.left, src)} {node.op} {_fires(node.right, src)})"
     if isinstance(node, Unary) and node.op == "not" and isinstance(node.operand, Name):
-        return f"(getattr(event, {_event_field(node.operand)!r}, None) is False)"
+        return f"({_read(node.operand, src)} is False)"
     if isinstance(node, Name):
-        return f"(getattr(event, {_event_field(node)!r}, None) is True)"
+        return f"({_read(node, src)} is True)"
     if isinstance(node, Binary) and node.op in COMPARISONS and isinstance(node.right, Literal):
-        field, c, v = _event_field(node.left), node.right.value, src.var()
-        read = f"({v} := getattr(event, {field!r}, None))"
+        c, v = node.right.value, src.var()
+        read = f"({v} := {_read(node.left, src)})"
         if c.__class__ is str:  # as compare_str and event_string_equals
             return f"({read}.__class__ is str and {v} {node.op} {src.constant(c)})"
         if c.__class__ in (int, float):  # as feature_compare / getter_compare
@@ -101,7 +148,7 @@ def _fires(node: Node, src: _Source) -> str:
     ):  # strings only: a value of another type is never in the list, as in_literal finds
         v = src.var()
         items = src.constant(frozenset(node.container.items))
-        return f"(({v} := getattr(event, {_event_field(node.operand)!r}, None)).__class__ is str and {v} in {items})"
+        return f"(({v} := {_read(node.operand, src)}).__class__ is str and {v} in {items})"
     raise _Unsupported
 
 

@@ -40,10 +40,10 @@ from typing import Collection, Iterable, Iterator
 from fraudwatch.decisions.model import Outcome, RuleHit
 from fraudwatch.events.model import TYPE_BY_KIND, attributes
 from fraudwatch.rules.applicability import for_kind, requirements
-from fraudwatch.rules.compiler import compile_node
 from fraudwatch.rules.context import Context
 from fraudwatch.rules.errors import RuleSyntaxError
 from fraudwatch.rules.expression import Expression, compile_tree
+from fraudwatch.rules.inline import rules_function
 from fraudwatch.rules.lexer import KEYWORDS
 from fraudwatch.rules.names import FEATURE, MODEL, namespace_of
 from fraudwatch.rules.parser import Parser
@@ -80,8 +80,8 @@ class RuleSet:
     ``model_names`` the model outputs read (``score`` for ``model.score``).
     """
 
-    __slots__ = ("rules", "version", "digest", "source", "feature_names", "list_names", "model_names", "_compiled",
-                 "_needs", "_plans", "_for_kind")  # fmt: skip
+    __slots__ = ("rules", "version", "digest", "source", "feature_names", "list_names", "model_names", "_sealed",
+                 "_needs", "_plans")  # fmt: skip
 
     def __init__(self, rules: Iterable[Rule], version: str, digest: str, source: str = "<rules>"):
         self.rules: tuple[Rule, ...] = tuple(rules)
@@ -94,11 +94,10 @@ class RuleSet:
         self.model_names = frozenset(n[len(MODEL) + 1 :] for n in names if namespace_of(n) == MODEL)
         self._needs = tuple(requirements(r.expression.tree) for r in self.rules)
         self._plans: dict[tuple, tuple] = {}  # event shape -> the rules that can fire for it
-        self._for_kind: dict[tuple[int, str], object] = {}  # (rule, kind) -> condition without its kind tests
-        self._compiled = tuple((r.expression._fn, r) for r in self.rules)  # set last: it seals the object
+        self._sealed = True  # set last
 
     def __setattr__(self, key, value):
-        if hasattr(self, "_compiled"):
+        if hasattr(self, "_sealed"):
             raise AttributeError("RuleSet is immutable; parse a new one")
         object.__setattr__(self, key, value)
 
@@ -146,36 +145,41 @@ class RuleSet:
         shape = (kind, tuple(ctx.features))
         plan = self._plans.get(shape)
         if plan is None:
-            plan = self._plan(kind, ctx.features)
+            # beyond MAX_PLANS shapes, a plan per event: too many to generate code for each
+            plan = self._plan(kind, ctx.features, generate=len(self._plans) < MAX_PLANS)
             if len(self._plans) < MAX_PLANS:
                 self._plans[shape] = plan
-        for fn, rule in plan:
-            try:
-                fired = fn(ctx) is True
-            except Exception:  # pragma: no cover - compiled rules do not raise; one bad rule must not stop the rest
-                continue
-            if fired:
-                hit = RuleHit(rule.name, rule.outcome, rule.expression.values(ctx), rule.shadow)
-                (shadow_hits if rule.shadow else hits).append(hit)
+        fired, rules = plan
+        try:
+            indexes = fired(ctx)
+        except Exception:  # pragma: no cover - generated code does not raise; if it did, rule by rule
+            indexes = [i for i, rule in enumerate(rules) if _fires_alone(rule, ctx)]
+        for i in indexes:
+            rule = rules[i]
+            hit = RuleHit(rule.name, rule.outcome, rule.expression.values(ctx), rule.shadow)
+            (shadow_hits if rule.shadow else hits).append(hit)
         return hits, shadow_hits
 
-    def _plan(self, kind: str | None, features) -> tuple:
-        """The rules that can fire for an event of ``kind`` with these features present;
-        with an unknown kind (a plain object in tests), only features decide."""
+    def _plan(self, kind: str | None, features, generate: bool = True) -> tuple:
+        """``(fired, rules)``: the rules that can fire for an event of ``kind`` with these
+        features present, and one generated function giving which of them do (their
+        conditions without the kind tests the kind decides). With an unknown kind (a plain
+        object in tests), only features decide."""
         event_type = TYPE_BY_KIND.get(kind) if kind is not None else None
-        plan = []
-        for i, ((fn, rule), (needs, kinds)) in enumerate(zip(self._compiled, self._needs)):
+        rules, conditions = [], []
+        for rule, (needs, kinds) in zip(self.rules, self._needs):
             if event_type is not None and kinds is not None and kind not in kinds:
                 continue
             if any(not _can_have(name, features, event_type) for name in needs):
                 continue
-            if event_type is not None:  # the kind is known: its own tests need not run
-                if (i, kind) not in self._for_kind:
-                    rest = for_kind(rule.expression.tree, kind)
-                    self._for_kind[i, kind] = fn if rest is None else compile_node(rest, _cannot_fail)
-                fn = self._for_kind[i, kind]
-            plan.append((fn, rule))
-        return tuple(plan)
+            tree = rule.expression.tree
+            if event_type is not None:
+                tree = for_kind(tree, kind) or tree
+            rules.append(rule)
+            conditions.append(tree)
+        if not generate:
+            return lambda ctx: [i for i, rule in enumerate(rules) if rule.expression(ctx) is True], tuple(rules)
+        return rules_function(conditions), tuple(rules)
 
     @staticmethod
     def outcome(hits: Iterable[RuleHit]) -> Outcome:
@@ -205,8 +209,11 @@ class RuleSet:
         return f"RuleSet(version={self.version!r}, rules={len(self.rules)}, shadow={shadow})"
 
 
-def _cannot_fail(*args):  # pragma: no cover - the rule compiled once already
-    raise AssertionError("a rule that compiled once failed to compile again")
+def _fires_alone(rule: Rule, ctx: Context) -> bool:  # pragma: no cover - see evaluate
+    try:
+        return rule.expression(ctx) is True
+    except Exception:  # one bad rule must not stop the rest
+        return False
 
 
 def _can_have(name: str, features, event_type) -> bool:
