@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fraudwatch.rules import ListStore
 from fraudwatch.rules.context import Context
 from fraudwatch.rules.expression import compile_expression
 from fraudwatch.rules.inline import filter_function, rules_function, value_function
@@ -35,6 +36,7 @@ rule_atoms = st.sampled_from([
     "card.n >= 3", "card.n < 2.5", "card.n == 0", "card.n != 1", "card.s == 'x'", "card.s > 'a'", "card.b",
     "not card.b", "card.s in ('x', 'y')", "coalesce(card.n, 0) >= 2", "model.score >= 0.5", "event.result is not missing",
     "event.result != event.decline_reason", "not (card.n > 3)", "event.amount >= 1000", "event.result == 'declined'",
+    "event.result in @results", "card.n in @numbers", "event.amount not in @numbers",
 ])  # fmt: skip
 
 
@@ -51,8 +53,11 @@ def rule_conditions(draw, depth: int = 0) -> str:
 def test_generated_rules_fire_exactly_when_their_closures_are_true(texts, n, s, b, result, score):
     exprs = [compile_expression(t) for t in texts]
     fired = rules_function([e.tree for e in exprs])
-    ctx = Context(event=SimpleNamespace(result=result, amount=n, decline_reason=s), features={"card.n": n, "card.s": s, "card.b": b},
-                  model={"score": score})  # fmt: skip
+    lists = ListStore()
+    lists.replace("results", ["declined"])
+    lists.replace("numbers", [0, 1000, 2.5])
+    ctx = Context(event=SimpleNamespace(result=result, amount=n, decline_reason=s),
+                  features={"card.n": n, "card.s": s, "card.b": b}, model={"score": score}, lists=lists)  # fmt: skip
     assert fired(ctx) == [i for i, e in enumerate(exprs) if e(ctx) is True]
 
 

@@ -149,6 +149,9 @@ def _fires_inline(node: Node, src: _Source) -> str:
         v = src.var()
         items = src.constant(frozenset(node.container.items))
         return f"(({v} := {_read(node.operand, src)}).__class__ is str and {v} in {items})"
+    if isinstance(node, Membership) and not node.negated and src.closures:
+        # `event.ip in @blocked_ips`: an absent value is missing, never in a list; else the closure
+        return f"({_read(node.operand, src)} is not None and {src.constant(compile_node(node, _never))}(ctx) is True)"
     raise _Unsupported
 
 
