@@ -132,9 +132,9 @@ class WindowStore:
             if stats:  # as _expire does, unrolled
                 lines += [f"        edge = cut - w{wi}", "        cols = ent.cols", "        acc = ent.acc",
                           "        while lo < hi and ts[lo] <= edge:"]  # fmt: skip
-                for stat in self._stats[wi]:
-                    lines += [f"            v = cols[{stat.col}][lo]", "            if v is not None:"]
-                    lines += ["                " + line for line in stat.remove_code()]
+                for col, stats in self._stats_by_column(self._stats[wi]):
+                    lines += [f"            v = cols[{col}][lo]", "            if v is not None:"]
+                    lines += ["                " + line for stat in stats for line in stat.remove_code()]
                 lines += ["            lo += 1", f"        los[{wi}] = lo"]
             else:  # plain counts only: jump
                 lines.append(f"        los[{wi}] = bisect_right(ts, cut - w{wi}, lo, hi)")
@@ -144,10 +144,11 @@ class WindowStore:
             lines.append("    acc = ent.acc")
         for name, _ in self._acc_readers + self._readers:
             lines.append(f"    out[{name!r}] = {self._codes[name]}")
-        for i, (name, get, _, _, base) in enumerate(self._value_reads):
-            env[f"value{i}"] = get
-            lines += [f"    v = value{i}(event)", "    if v is not None:",
-                      f"        out[{name!r}] = acc[{base}].get(v, 0)"]  # fmt: skip
+        for name, _, _, col, base in self._value_reads:
+            field = self._columns[col][0]
+            env[f"get{col}"] = self._getters[col]
+            read = f"getattr(event, {field!r}, None)" if "." not in field else f"get{col}(event)"
+            lines += [f"    v = {read}", "    if v is not None:", f"        out[{name!r}] = acc[{base}].get(v, 0)"]
         # the event's column values appended, as the getters read them
         lines += ["def append(cols, event):"]
         for c, ((field, numeric), get) in enumerate(zip(self._columns, self._getters)):
@@ -165,16 +166,24 @@ class WindowStore:
         if not self._columns:
             lines.append("    pass")
         # entries entering every window (no label columns), as the adders do, unrolled
+        # (each statistic has its own slots, so grouping them by column changes no value)
         lines += ["def enter(ts, cols, acc, hi, n, cut):", "    while hi < n and ts[hi] <= cut:"]
-        for stats in self._stats:
-            for stat in stats:
-                lines += [f"        v = cols[{stat.col}][hi]", "        if v is not None:"]
-                lines += ["            " + line for line in stat.add_code()]
+        for col, stats in self._stats_by_column(stat for stats in self._stats for stat in stats):
+            lines += [f"        v = cols[{col}][hi]", "        if v is not None:"]
+            lines += ["            " + line for stat in stats for line in stat.add_code()]
         lines += ["        hi += 1", "    return hi"]
         exec(compile("\n".join(lines), "<window store>", "exec"), env)  # noqa: S102 - our own code
         self._enter_all = env["enter"]
         self._append = env["append"]
         return env["tail"]
+
+    @staticmethod
+    def _stats_by_column(stats) -> list[tuple[int, list]]:
+        """Statistics grouped by the column they read, in their order of first use."""
+        by_column: dict[int, list] = {}
+        for stat in stats:
+            by_column.setdefault(stat.col, []).append(stat)
+        return list(by_column.items())
 
     def __len__(self) -> int:
         return len(self.entities)
@@ -232,7 +241,9 @@ class WindowStore:
             return lambda acc: len(acc[base])
         stat = self._stat(agg, wi, col)
         self._env[f"x{len(self._env)}"] = stat.value
-        self._codes[spec.name] = f"x{len(self._env) - 1}(acc, ent.cols[{col}], los[{wi}], hi)"
+        # the kept extreme while it is not stale, else the rescan
+        self._codes[spec.name] = (f"x{len(self._env) - 1}(acc, ent.cols[{col}], los[{wi}], hi) "
+                                  f"if acc[{stat.base + 1}] else acc[{stat.base}]")  # fmt: skip
         return lambda e: stat.value(e.acc, e.cols[col], e.lo[wi], e.hi)
 
     def _new(self) -> _Series:
