@@ -208,3 +208,14 @@ def test_bin_enumeration_and_credential_stuffing():
         got = s.send(10 + i, "account.login", account=f"victim{i}", ip="9.9.9.9", success=False)
     assert got["ip.distinct_accounts_failed_login_1h"] == 6 and got["ip.failed_logins_1h"] == 6
     assert got["account.failed_logins_1h"] == 1
+
+
+def test_an_entity_in_use_longer_than_its_retention_is_kept_and_forgotten_once_idle():
+    fs = FeatureSet([FeatureSpec("card.n_1h", entity="card", agg="count", window="1h")])
+    engine = FeatureEngine(fs, lateness=60, sweep_every=1)
+    for i in range(48):  # every 30 minutes for a day: queued once, checked every retention
+        out = engine.process(ev(kind="payment.attempt", card="steady"), i * 1800.0)
+        assert out["card.n_1h"] == (1 if i == 0 else 2)
+    assert engine.memory_report()["by_entity"]["card"]["entities"] == 1
+    engine.process(ev(kind="payment.attempt", card="other"), 48 * 1800.0 + 2 * 3660)  # two retentions later
+    assert engine.memory_report()["by_entity"]["card"]["entities"] == 1  # only "other"
