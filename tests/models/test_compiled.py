@@ -83,3 +83,24 @@ def test_missing_compiler_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
     with pytest.raises(CompilerMissing, match="compiled=False"):
         CompiledEnsemble(model, directory=tmp_path / "so")
+
+
+def test_compiled_treeshap_equals_the_python_reference_on_deep_trees(tmp_path):
+    # deep, narrow trees over few features: long paths that split on the same feature
+    # again (the path's unwind), leaves where x follows few or all of the splits
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(3000, 4))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = (np.sin(3 * np.nan_to_num(X[:, 0])) + np.nan_to_num(X[:, 1]) ** 2 + rng.normal(size=3000) * 0.3 > 1).astype(int)
+    params = {"objective": "binary", "num_leaves": 40, "max_depth": -1, "min_child_samples": 3, "learning_rate": 0.3,
+              "verbose": -1, "num_threads": 1, "seed": 7}  # fmt: skip
+    booster = lgb.train(params, lgb.Dataset(X, y), 20)
+    model = TreeEnsemble.from_model_string(booster.model_to_string())
+    assert model.max_depth >= 10
+    compiled = CompiledEnsemble(model, directory=tmp_path)
+    rows = rng.normal(size=(40, 4)) * 2
+    rows[rng.random(rows.shape) < 0.2] = np.nan
+    got = np.array([compiled.contrib(x) for x in rows])
+    reference = np.array([model.contrib(x) for x in rows])
+    np.testing.assert_allclose(got, reference, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got, booster.predict(rows, pred_contrib=True), rtol=1e-9, atol=1e-9)

@@ -1,7 +1,8 @@
 """Benchmark: ``python -m fraudwatch.actions.bench [--alerts 200] [--events 5000]``.
 
 Prints (1) the overhead of ``Responder.on_decision`` per event on the hot path (allowed
-events, no subscription) and (2) the latency from ``on_decision`` to a usage alert
+events, no subscription), and of ``Responder.on_logged`` on the same kind of events in
+pages of 8 log entries (as the decision service's log follower hands them over), and (2) the latency from ``on_decision`` to a usage alert
 reaching a local webhook receiver and a local SMTP server (aiosmtpd), with the
 dispatcher running as a background thread.
 """
@@ -89,6 +90,23 @@ def main(argv: list[str] | None = None) -> None:
     elapsed = time.perf_counter() - started
     print(f"on_decision, allowed event, no subscription: {elapsed / len(events) * 1e6:.0f} us/event "
           f"({len(events) / elapsed:.0f} events/s, one SQLite transaction each)")  # fmt: skip
+    # the same events as the decision service's log follower hands them over: pages of log entries
+    import orjson
+
+    from fraudwatch.storage import LogEntry
+
+    def entry(seq: int, e) -> LogEntry:
+        d = Decision(e.id, e.kind, e.time, Outcome.ALLOW)
+        return LogEntry(seq, e.id, e.kind, e.ts, b"", e.__pydantic_serializer__.to_json(e, exclude_none=True),
+                        orjson.dumps(d), d.outcome.value, e.card)  # fmt: skip
+
+    entries = [entry(n, payment(opts.events + opts.alerts + n, f"tok_{n % 500}")) for n in range(opts.events)]
+    started = time.perf_counter()
+    for page in range(0, len(entries), 8):
+        responder.on_logged(entries[page : page + 8])
+    elapsed = time.perf_counter() - started
+    print(f"on_logged, the same in pages of 8 log entries: {elapsed / len(entries) * 1e6:.0f} us/event "
+          f"({len(entries) / elapsed:.0f} events/s)")  # fmt: skip
 
     # (2) usage alerts to an opted-in card, one at a time
     with responder.db.unit_of_work() as conn:

@@ -111,16 +111,24 @@ class Database:
         return conn
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: commits when the block ends, rolls back on error."""
+    def unit_of_work(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction: commits when the block ends, rolls back on error.
+        ``durable``: the commit is fsynced (survives a power loss, not only a crash of the
+        process), for work whose source then forgets it, such as a page of the event log."""
         conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
+        if durable:
+            conn.execute("PRAGMA synchronous=FULL")
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            if durable:
+                conn.execute("PRAGMA synchronous=NORMAL")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -80,10 +80,12 @@ class When(_Model):
     rules: list[str] = Field(default_factory=list, description="rule names or glob patterns (ato_*)")
     kinds: list[str] = Field(default_factory=list, description="event kinds; empty: any")
 
+    def may_match(self, kind: str, outcome: Outcome) -> bool:
+        """Whether a decision of this kind and outcome can match, whatever rules fired."""
+        return outcome in self.outcomes and (not self.kinds or kind in self.kinds)
+
     def matches(self, kind: str, decision: Decision) -> bool:
-        if decision.outcome not in self.outcomes:
-            return False
-        if self.kinds and kind not in self.kinds:
+        if not self.may_match(kind, decision.outcome):
             return False
         if self.rules:
             fired = [h.rule for h in decision.rules if not h.shadow]
@@ -112,6 +114,9 @@ class RiskAlerts(_Model):
     outcomes: list[Outcome] = Field(default_factory=lambda: [Outcome.CHALLENGE, Outcome.REVIEW, Outcome.BLOCK])
     kinds: list[str] = Field(default_factory=lambda: ["payment.attempt"])
     link_ttl: Duration = 86400.0
+
+    def applies(self, kind: str, outcome: Outcome) -> bool:
+        return self.enabled and outcome in self.outcomes and kind in self.kinds
 
 
 class Alerts(_Model):
@@ -204,6 +209,11 @@ class Policy(_Model):
                 for a in r.actions:
                     out.setdefault((a, r.endpoint), r.name)
         return [(a, e, n) for (a, e), n in out.items()]
+
+    def may_act(self, kind: str, outcome: Outcome) -> bool:
+        """Whether a decision of this kind and outcome can raise a risk alert or a response
+        (usage alerts depend on the card's subscription, not on the decision)."""
+        return self.alerts.risk.applies(kind, outcome) or any(r.when.may_match(kind, outcome) for r in self.responses)
 
     def endpoints(self) -> set[str]:
         names = {r.endpoint for r in self.responses} | {self.answers.endpoint}

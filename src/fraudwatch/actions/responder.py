@@ -23,7 +23,9 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
+
+import orjson
 
 from fraudwatch.actions import outbox
 from fraudwatch.actions.db import Database
@@ -31,7 +33,8 @@ from fraudwatch.actions.dispatcher import Dispatcher
 from fraudwatch.actions.messages import risk_alert, usage_alert
 from fraudwatch.actions.policy import ACCOUNT_ACTIONS, CARD_ACTIONS, Policy, default_policy
 from fraudwatch.actions.service import (
-    attack_context, create_alert, find_subscription, get_alert, prune_events, record_event, summary,
+    attack_context, create_alert, find_subscription, get_alert, prune_events, record_event, record_events, summary,
+    usage_subscribers,
 )  # fmt: skip
 from fraudwatch.actions.settings import ActionsSettings
 from fraudwatch.actions.signing import TokenInvalid, TokenUsed, make_token, read_token
@@ -41,7 +44,9 @@ from fraudwatch.actions.suppression import (
 from fraudwatch.cases.service import RECOVERY_KINDS, add_events, create_incident, find_open_incident, record_recovery
 from fraudwatch.decisions import Decision, Outcome
 from fraudwatch.errors import NotFound, ValidationFailed
+from fraudwatch.events import EVENT_ADAPTER
 from fraudwatch.events.model import CardholderAnswer, Envelope, Label, event_to_dict
+from fraudwatch.storage import LogEntry
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 10_000  # decisions between two prunings of the containment lookback
@@ -120,12 +125,57 @@ class Responder:
         now = self.clock() if now is None else now
         with self.db.unit_of_work() as conn:
             ids = self.plan(conn, event, decision, now=now)
-            self._decisions += 1
-            if self._decisions % PRUNE_EVERY == 0:
-                prune_events(conn, before=event.ts - 2 * self.policy.lookback)
+            self._counted(conn, 1, event.ts)
         if ids:
             self.dispatcher.wake()
         return ids
+
+    def on_logged(self, entries: Sequence[LogEntry], *, now: float | None = None) -> list[str]:
+        """``on_decision`` for a page of the decision service's log, in one unit of work.
+
+        Most decisions trigger nothing: their events are only kept for the containment
+        lookback, stored from the log's JSON without parsing. An entry is parsed and
+        planned only when something may follow from it: its kind and outcome can raise a
+        risk alert or a response (``Policy.may_act``), it is a refund, reversal or
+        chargeback, or its card opted in to usage alerts. Entries are handled in log
+        order, so each sees the same lookback as with ``on_decision``."""
+        if not entries:
+            return []
+        now = self.clock() if now is None else now
+        usage = self.policy.alerts.usage
+        ids: list[str] = []
+        # durable: the follower stores its position after this, and must not find it
+        # ahead of what a power loss left of the alerts
+        with self.db.unit_of_work(durable=True) as conn:
+            subscribed = usage_subscribers(
+                conn, [e.card for e in entries if usage.enabled and e.card and e.kind in usage.kinds]
+            )
+            keep: list[tuple] = []
+            for e in entries:
+                if b'"duplicate":true' in e.decision and orjson.loads(e.decision).get("duplicate"):
+                    continue  # (the text alone could be a feature named "duplicate")
+                if not (
+                    e.outcome is None or e.kind in RECOVERY_KINDS or e.card in subscribed
+                    or self.policy.may_act(e.kind, Outcome(e.outcome))
+                ):  # fmt: skip
+                    keep.append((e.event_id, e.ts, e.kind, e.card, e.account, e.event.decode()))
+                    continue
+                record_events(conn, keep)  # the events logged before this one, for its lookback
+                keep = []
+                decision = Decision.from_dict(orjson.loads(e.decision))
+                ids += self.plan(conn, EVENT_ADAPTER.validate_json(e.event), decision, now=now)
+            record_events(conn, keep)
+            self._counted(conn, len(entries), entries[-1].ts)
+        if ids:
+            self.dispatcher.wake()
+        return ids
+
+    def _counted(self, conn, decisions: int, ts: float) -> None:
+        """Prune the containment lookback every ``PRUNE_EVERY`` decisions."""
+        before = self._decisions
+        self._decisions += decisions
+        if before // PRUNE_EVERY != self._decisions // PRUNE_EVERY:
+            prune_events(conn, before=ts - 2 * self.policy.lookback)
 
     def plan(self, conn, event: Envelope, decision: Decision, *, now: float) -> list[str]:
         """``on_decision`` inside the caller's unit of work (never commits)."""
@@ -135,7 +185,7 @@ class Responder:
         ids: list[str] = []
         alerts = self.policy.alerts
         s = summary(event, decision)
-        risky = alerts.risk.enabled and decision.outcome in alerts.risk.outcomes and event.kind in alerts.risk.kinds
+        risky = alerts.risk.applies(event.kind, decision.outcome)
         if alerts.usage.enabled and event.kind in alerts.usage.kinds and event.card and not risky:
             # (a risk alert says the same and asks "was this you?": one message, not two)
             sub = find_subscription(conn, event.card)

@@ -97,12 +97,28 @@ def get_alert(conn: sqlite3.Connection, alert_id: str) -> sqlite3.Row:
 
 
 def record_event(conn: sqlite3.Connection, event: Envelope) -> None:
-    """Keep events of a card or account for the containment lookback."""
-    if event.card or event.account:
-        conn.execute(
-            "INSERT OR IGNORE INTO recent_events(id, ts, kind, card, account, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (event.id, event.ts, event.kind, event.card, event.account, json.dumps(event_to_dict(event))),
-        )
+    """Keep an event of a card or account for the containment lookback."""
+    record_events(conn, [(event.id, event.ts, event.kind, event.card, event.account, json.dumps(event_to_dict(event)))])
+
+
+def record_events(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    """Keep events for the containment lookback: ``(id, ts, kind, card, account, event
+    JSON)`` rows; those with neither card nor account are not kept."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO recent_events(id, ts, kind, card, account, data) VALUES (?, ?, ?, ?, ?, ?)",
+        [r for r in rows if r[3] or r[4]],
+    )
+
+
+def usage_subscribers(conn: sqlite3.Connection, cards: list[str]) -> set[str]:
+    """Those of ``cards`` that opted in to usage alerts (one query for many cards)."""
+    if not cards:
+        return set()
+    rows = conn.execute(
+        "SELECT subject FROM subscriptions WHERE usage_alerts != 0 AND subject IN (SELECT value FROM json_each(?))",
+        (json.dumps(cards),),
+    )
+    return {r[0] for r in rows}
 
 
 def prune_events(conn: sqlite3.Connection, *, before: float) -> int:

@@ -86,9 +86,10 @@ class DecisionService:
         self.ready = True
 
     def follow(self, name: str, handle) -> LogFollower:
-        """Hand every event logged from now on, with its decision, to ``handle(event,
-        decision)`` in a thread of its own (see :mod:`fraudwatch.api.follower`)."""
-        follower = LogFollower(name, self.storage.connect(), handle)
+        """Hand every event logged from now on, with its decision, to ``handle(entries)``
+        (pages of ``LogEntry``, in log order) in a thread of its own (see
+        :mod:`fraudwatch.api.follower`)."""
+        follower = LogFollower(name, self.storage.connect(durable=False), handle)
         self._followers.append(follower)
         return follower
 

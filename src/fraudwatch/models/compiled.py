@@ -23,7 +23,7 @@ from fraudwatch.models.trees import TreeEnsemble
 
 __all__ = ["CompiledEnsemble", "CompilerMissing", "compile_ensemble", "cache_dir"]
 
-CODEGEN_VERSION = "1"
+CODEGEN_VERSION = "2"
 
 
 class CompilerMissing(FraudwatchError):
@@ -73,11 +73,16 @@ void fw_raw_batch(const double *x, int64_t n, double *out) {
 
 static inline double count_of(int32_t node) { return node >= 0 ? NODE_COUNT[node] : LEAF_COUNT[~node]; }
 
+/* The path algebra of TreeSHAP (Lundberg et al., as in LightGBM) with the ratios of
+   depths read from tables (RATIO_UP[d][i] = (i+1)/(d+1), RATIO_DOWN[d][i] = (d-i)/(d+1),
+   RATIO_SUM[d][i] = (d+1)/(i+1), RATIO_COLD[d][i] = (d+1)/(d-i)): a multiplication where
+   the reference divides, in the loops that run leaves x depth^2 times per tree. */
 static void extend_path(PathElement *p, int d, double zero, double one, int32_t feature) {
     p[d].feature = feature; p[d].zero = zero; p[d].one = one; p[d].pweight = d == 0 ? 1.0 : 0.0;
+    const double *up = RATIO_UP[d], *down = RATIO_DOWN[d];
     for (int i = d - 1; i >= 0; --i) {
-        p[i + 1].pweight += one * p[i].pweight * (i + 1) / (double)(d + 1);
-        p[i].pweight = zero * p[i].pweight * (d - i) / (double)(d + 1);
+        p[i + 1].pweight += one * p[i].pweight * up[i];
+        p[i].pweight = zero * p[i].pweight * down[i];
     }
 }
 
@@ -96,17 +101,15 @@ static void unwind_path(PathElement *p, int d, int index) {
     for (int i = index; i < d; ++i) { p[i].feature = p[i + 1].feature; p[i].zero = p[i + 1].zero; p[i].one = p[i + 1].one; }
 }
 
+/* The weight of path element `index` with one != 0 (a split x follows): O(d). */
 static double unwound_sum(const PathElement *p, int d, int index) {
-    const double one = p[index].one, zero = p[index].zero;
+    const double zero = p[index].zero, inv_one = 1.0 / p[index].one;
+    const double *sum = RATIO_SUM[d], *down = RATIO_DOWN[d];
     double next_one = p[d].pweight, total = 0.0;
     for (int i = d - 1; i >= 0; --i) {
-        if (one != 0) {
-            const double tmp = next_one * (d + 1) / (double)((i + 1) * one);
-            total += tmp;
-            next_one = p[i].pweight - tmp * zero * ((d - i) / (double)(d + 1));
-        } else {
-            total += (p[i].pweight / zero) / ((d - i) / (double)(d + 1));
-        }
+        const double tmp = next_one * sum[i] * inv_one;
+        total += tmp;
+        next_one = p[i].pweight - tmp * zero * down[i];
     }
     return total;
 }
@@ -118,8 +121,14 @@ static void tree_shap(const double *x, double *phi, int32_t node, int d, PathEle
     extend_path(p, d, zero, one, feature);
     if (node < 0) {
         const double value = LEAF_VALUE[~node];
+        /* for an element with one == 0 (a split x does not follow) the reference's
+           unwound sum is sum_i pweight[i] * (d+1)/(d-i) / zero: the sum is shared by all
+           such elements, so it is computed once per leaf instead of once per element */
+        double cold = 0.0;
+        const double *ratio_cold = RATIO_COLD[d];
+        for (int i = 0; i < d; ++i) cold += p[i].pweight * ratio_cold[i];
         for (int i = 1; i <= d; ++i) {
-            const double w = unwound_sum(p, d, i);
+            const double w = p[i].one != 0 ? unwound_sum(p, d, i) : cold / p[i].zero;
             phi[p[i].feature] += w * (p[i].one - p[i].zero) * value;
         }
         return;
@@ -181,7 +190,24 @@ def generate_c(model: TreeEnsemble) -> str:
         _array("double", "LEAF_COUNT", model.leaf_count, hexf),
         _array("double", "NODE_COUNT", model.node_count, hexf),
         _array("double", "EXPECTED", model.expected, hexf),
+        _ratio_tables(model.max_depth + 2),
         _SOURCE,
+    ])  # fmt: skip
+
+
+def _ratio_tables(n: int) -> str:
+    """The depth ratios of TreeSHAP's path algebra as ``n x n`` tables (see ``_SOURCE``),
+    exact double literals of the divisions the reference does."""
+
+    def table(name: str, ratio) -> str:
+        rows = ",".join("{" + ",".join(_hex(ratio(d, i)) for i in range(n)) + "}" for d in range(n))
+        return f"static const double {name}[{n}][{n}] = {{{rows}}};\n"
+
+    return "".join([
+        table("RATIO_UP", lambda d, i: (i + 1) / (d + 1)),
+        table("RATIO_DOWN", lambda d, i: (d - i) / (d + 1)),
+        table("RATIO_SUM", lambda d, i: (d + 1) / (i + 1)),
+        table("RATIO_COLD", lambda d, i: (d + 1) / (d - i) if i < d else 0.0),
     ])  # fmt: skip
 
 

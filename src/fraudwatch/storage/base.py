@@ -100,7 +100,10 @@ class Storage(ABC):
         """One transaction: commits when the block ends, rolls back if it raises."""
 
     @abstractmethod
-    def connect(self) -> "Storage": ...
+    def connect(self, durable: bool = True) -> "Storage":
+        """Another handle. ``durable=False``: its commits are not flushed to disk on their
+        own (they are with the next durable commit); for what is only redone if lost after
+        a power failure, such as a follower's position."""
 
     @abstractmethod
     def close(self) -> None: ...

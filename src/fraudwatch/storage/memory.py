@@ -57,7 +57,7 @@ class MemoryStorage(Storage):
             finally:
                 self._in_unit = False
 
-    def connect(self) -> "MemoryStorage":
+    def connect(self, durable: bool = True) -> "MemoryStorage":
         return MemoryStorage((self._state, self._lock))
 
     def close(self) -> None:
