@@ -61,6 +61,10 @@ class StorageSettings(_Section):
         "FULL", description="FULL: every group commit fsyncs the WAL before events are acknowledged"
     )
     group_commit_max: int = Field(2000, ge=1, description="most events in one transaction")
+    wal_limit_mb: float = Field(
+        256, gt=0, description="SQLite WAL size that makes it start over (a pause of the writer of a few ms; "
+        "smaller: less disk, more pauses)",
+    )  # fmt: skip
     id_filter_capacity: int = Field(
         10_000_000, ge=1000, description="event ids the in-memory Bloom filter holds at ~1% false positives (1.25 bytes each)"
     )

@@ -60,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
         snapshot_interval_seconds=settings.engine.snapshot_interval_seconds,
         group_commit_max=settings.storage.group_commit_max,
         id_filter_capacity=settings.storage.id_filter_capacity,
+        wal_limit_bytes=int(settings.storage.wal_limit_mb * 2**20),
     )
 
     @asynccontextmanager

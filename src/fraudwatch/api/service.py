@@ -46,7 +46,7 @@ class DecisionService:
     def __init__(
         self, *, storage: Storage, engine_factory: Callable[[], Any], tokenizer: Tokenizer, metrics: Metrics,
         snapshot_every_events: int = 50_000, snapshot_interval_seconds: float = 60.0, group_commit_max: int = 2000,
-        id_filter_capacity: int = 10_000_000,
+        id_filter_capacity: int = 10_000_000, wal_limit_bytes: int = 256 * 2**20,
     ):
         self.storage = storage
         self.engine_factory = engine_factory
@@ -55,6 +55,7 @@ class DecisionService:
         self.snapshot_every_events = snapshot_every_events
         self.snapshot_interval_seconds = snapshot_interval_seconds
         self.group_commit_max = group_commit_max
+        self.wal_limit_bytes = wal_limit_bytes
         self.engine: Any = None
         self.writer: GroupCommitWriter | None = None
         self.ready = False
@@ -279,6 +280,20 @@ class DecisionService:
             raise RuntimeError(f"the snapshot process failed (exit code {code})")
         return data
 
+    async def _checkpoint(self, loop, housekeeping: Storage) -> None:
+        """Copy the WAL into the database in the background (blocking no one). Once the WAL
+        is larger than ``wal_limit_bytes``: again until little is left to copy, then the
+        rest in the writer thread, so the WAL starts over (see ``writer.py``)."""
+        wal = await loop.run_in_executor(None, housekeeping.maintain)
+        if wal <= self.wal_limit_bytes or self.writer is None:
+            return
+        for _ in range(3):
+            started = time.monotonic()
+            await loop.run_in_executor(None, housekeeping.maintain)
+            if time.monotonic() - started < 0.005:
+                break
+        self.writer.request_checkpoint()
+
     async def _periodic(self) -> None:
         """Once a second: storage housekeeping (a WAL checkpoint, in a worker thread) and a
         snapshot when enough events came since the last one."""
@@ -290,7 +305,7 @@ class DecisionService:
                 self.metrics.log_position.set(self.seq)
                 _freeze_long_lived(full=False)
                 try:
-                    await loop.run_in_executor(None, housekeeping.maintain)
+                    await self._checkpoint(loop, housekeeping)
                     behind = self.seq - self.snapshot_seq
                     due = time.monotonic() - self._last_snapshot_at >= self.snapshot_interval_seconds
                     if behind >= self.snapshot_every_events or (behind and due):

@@ -108,9 +108,10 @@ class Storage(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def maintain(self) -> None:
+    def maintain(self) -> int:
         """Housekeeping, called about once a second from a background thread (SQLite:
-        WAL checkpoint). Nothing by default."""
+        WAL checkpoint). Returns the bytes of write-ahead log still in use (0: none)."""
+        return 0
 
     # event log and decisions
     @abstractmethod

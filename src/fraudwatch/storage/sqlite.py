@@ -89,6 +89,7 @@ class SQLiteStorage(Storage):
         self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'FULL' else 'NORMAL'}")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA wal_autocheckpoint=0")  # see maintain()
+        self._page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
         self._lock = threading.RLock()  # one handle is used by one thread at a time
         self._in_unit = False
         self._db.executescript(SCHEMA)
@@ -117,10 +118,13 @@ class SQLiteStorage(Storage):
     def close(self) -> None:
         self._db.close()
 
-    def maintain(self) -> None:
-        """Passive WAL checkpoint: never blocks the writer or readers."""
+    def maintain(self) -> int:
+        """Passive WAL checkpoint: never blocks the writer or readers. Returns the WAL's
+        size in bytes (it starts over only after a checkpoint with no commit running:
+        see ``GroupCommitWriter.request_checkpoint``)."""
         with self._lock:
-            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            _, frames, _ = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return max(frames, 0) * self._page_size
 
     def _all(self, sql: str, args: tuple | list = ()) -> list:
         with self._lock:  # a handle may be shared by the event loop and worker threads
