@@ -80,3 +80,20 @@ def test_a_failing_page_is_handed_over_event_by_event_and_only_the_bad_event_is_
     follower.close()
     assert handle.handled() == ["ev-1", "ev-2", "ev-4", "ev-5"]
     assert storage.cursor("t") == 5
+
+
+def test_the_handlers_work_is_synced_before_each_stored_position(tmp_path):
+    storage = SQLiteStorage(tmp_path / "fw.db")
+    handle = Recorder()
+    synced: list[tuple[int, int | None]] = []  # (entries handled, position stored) at each sync
+
+    def sync() -> None:
+        synced.append((len(handle.handled()), storage.cursor("t")))
+
+    follower = LogFollower("t", storage.connect(durable=False), handle, sync=sync)
+    _log(storage, 1, 10)
+    follower.notify()
+    _wait(lambda: len(handle.handled()) == 10)
+    follower.close()
+    assert storage.cursor("t") == 10
+    assert synced and synced[-1] == (10, 0)  # all ten synced while the stored position was still 0

@@ -126,7 +126,7 @@ def _start_actions(app: FastAPI, service: DecisionService):
     from fraudwatch.actions.views import responder_for
 
     responder = responder_for(app)
-    service.follow("actions", responder.on_logged)
+    service.follow("actions", responder.on_logged, sync=responder.sync)
     return responder
 
 

@@ -86,11 +86,11 @@ class DecisionService:
         self._periodic_task = asyncio.create_task(self._periodic())
         self.ready = True
 
-    def follow(self, name: str, handle) -> LogFollower:
+    def follow(self, name: str, handle, sync=None) -> LogFollower:
         """Hand every event logged from now on, with its decision, to ``handle(entries)``
         (pages of ``LogEntry``, in log order) in a thread of its own (see
         :mod:`fraudwatch.api.follower`)."""
-        follower = LogFollower(name, self.storage.connect(durable=False), handle)
+        follower = LogFollower(name, self.storage.connect(durable=False), handle, sync)
         self._followers.append(follower)
         return follower
 
