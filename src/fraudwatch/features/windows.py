@@ -104,14 +104,11 @@ class WindowStore:
             else:
                 self._acc_readers.append((spec.name, self._reader(spec)))
         self._empty = {s.name: empty_value(s.agg) for s in specs if s.name not in self.by_value}
-        # bound closures, looked up once: per window, and of every window for entering entries
+        # bound closures per window, for a late entry entering the windows that cover it (_enter)
         self._adders = [[(st.add, st.col) for st in stats] for stats in self._stats]
-        self._all_adders = [pair for adders in self._adders for pair in adders]
-        self._removers = [[(st.remove, st.col) for st in stats] for stats in self._stats]
         # per window: index, length, and whether leaving entries update statistics
-        self._window_items = [(wi, w, bool(self._removers[wi])) for wi, w in enumerate(self.windows)]
+        self._window_items = [(wi, w, bool(self._stats[wi])) for wi, w in enumerate(self.windows)]
         self._lo0 = [0] * len(self.windows)
-        self._all_windows = range(len(self.windows))
         self._acc0: list = []
         for stat in self._stat_index.values():  # creation order: the order of their slots
             stat.init(self._acc0)
@@ -124,12 +121,11 @@ class WindowStore:
         order of kinds: plain counts, statistics, min / max), generated with the windows
         and slots unrolled."""
         env = self._env
-        env["expire"] = self._expire
         lines = ["def tail(ent, ts, los, hi, cut, out, event):"]
         for wi, window, stats in self._window_items:
             env[f"w{wi}"] = window
             lines += [f"    lo = los[{wi}]", f"    if lo < hi and ts[lo] <= cut - w{wi}:"]
-            if stats:  # as _expire does, unrolled
+            if stats:  # entries leave the statistics, unrolled
                 lines += [f"        edge = cut - w{wi}", "        cols = ent.cols", "        acc = ent.acc",
                           "        while lo < hi and ts[lo] <= edge:"]  # fmt: skip
                 for col, stats in self._stats_by_column(self._stats[wi]):
@@ -312,19 +308,6 @@ class WindowStore:
                 v = cols[c][j]
                 if v is not None:
                     add(acc, v)
-
-    def _expire(self, ent: _Series, wi: int, edge: float) -> None:
-        """Entries at or before ``edge`` leave window ``wi``."""
-        ts, cols, acc = ent.ts, ent.cols, ent.acc
-        lo, hi = ent.lo[wi], ent.hi
-        removers = self._removers[wi]
-        while lo < hi and ts[lo] <= edge:
-            for remove, c in removers:
-                v = cols[c][lo]
-                if v is not None:
-                    remove(acc, v)
-            lo += 1
-        ent.lo[wi] = lo
 
     def _purge(self, ent: _Series, edge: float) -> None:
         """Drop entries too old for any window or late event, in batches."""
