@@ -274,6 +274,7 @@ EVENT_TYPES: tuple[type[Envelope], ...] = (
 KINDS: tuple[str, ...] = tuple(t.model_fields["kind"].annotation.__args__[0] for t in EVENT_TYPES)
 TYPE_BY_KIND: dict[str, type[Envelope]] = dict(zip(KINDS, EVENT_TYPES))
 
+
 @lru_cache(maxsize=None)
 def computed_fields(cls: type[Envelope]) -> frozenset[str]:
     """The values an event kind computes from its fields (``ts``, ``gift_card_share``)."""
