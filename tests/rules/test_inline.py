@@ -25,11 +25,12 @@ filter_atoms = st.sampled_from([
 
 
 @st.composite
-def conditions(draw, depth: int = 0) -> str:
+def conditions(draw, atoms=filter_atoms, depth: int = 0) -> str:
+    """Atoms joined by and / or, nested up to three deep."""
     if depth >= 3 or draw(st.booleans()):
-        return draw(filter_atoms)
+        return draw(atoms)
     op = draw(st.sampled_from(["and", "or"]))
-    return f"({draw(conditions(depth + 1))} {op} {draw(conditions(depth + 1))})"
+    return f"({draw(conditions(atoms, depth + 1))} {op} {draw(conditions(atoms, depth + 1))})"
 
 
 rule_atoms = st.sampled_from([
@@ -40,16 +41,8 @@ rule_atoms = st.sampled_from([
 ])  # fmt: skip
 
 
-@st.composite
-def rule_conditions(draw, depth: int = 0) -> str:
-    if depth >= 3 or draw(st.booleans()):
-        return draw(rule_atoms)
-    op = draw(st.sampled_from(["and", "or"]))
-    return f"({draw(rule_conditions(depth + 1))} {op} {draw(rule_conditions(depth + 1))})"
-
-
 @settings(max_examples=400, deadline=None)
-@given(st.lists(rule_conditions(), min_size=1, max_size=4), values, values, values, values, values)
+@given(st.lists(conditions(rule_atoms), min_size=1, max_size=4), values, values, values, values, values)
 def test_generated_rules_fire_exactly_when_their_closures_are_true(texts, n, s, b, result, score):
     exprs = [compile_expression(t) for t in texts]
     fired = rules_function([e.tree for e in exprs])
