@@ -67,9 +67,6 @@ class ExpiryQueue:
         for key in sorted(entities, key=lambda k: last(entities[k])):
             self.add(last(entities[key]), key)
 
-    def __len__(self) -> int:
-        return len(self.keys)
-
     def nbytes(self) -> int:
         """The two deques' own memory (the times and keys are shared with the entities)."""
         return self.times.__sizeof__() + self.keys.__sizeof__()
