@@ -38,16 +38,28 @@ def _free_port() -> int:
 
 
 def _cpu_seconds(pid: int) -> dict[str, float]:
-    """CPU seconds of a process's event-loop thread and of its other threads (Linux)."""
+    """CPU seconds of a process's event-loop thread, of its other threads and of its
+    child processes (the log followers) (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
     out: dict[str, float] = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
+
+    def add(name: str, stat: Path) -> None:
         try:
-            rest = task.joinpath("stat").read_text().rsplit(")", 1)[1]
+            fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
-            continue
-        name = "event loop" if task.name == str(pid) else "writer and other threads"
-        fields = rest.split()
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            return
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        add("event loop" if task.name == str(pid) else "writer and other threads", task / "stat")
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and proc.name != str(pid):
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue
+            if ppid == pid:
+                add("follower processes", proc / "stat")
     return out
 
 
@@ -128,7 +140,7 @@ def main() -> None:
               f"{r['p999_us'] / 1e3:.2f} / {r['max_us'] / 1e3:.2f} ms")
         print(f"errors             {r['errors']} (non-2xx {r['non2xx']})")
         print(f"server CPU         {cpu / max(r['requests'], 1) * 1e6:.0f} us per decision "
-              f"({cpu / seconds * 100:.0f}% of one core); by thread: "
+              f"({cpu / seconds * 100:.0f}% of one core); by thread or process: "
               + ", ".join(f"{n} {t / max(r['requests'], 1) * 1e6:.0f} us" for n, t in sorted(threads.items()) if t > 0))
         if commits:
             print(f"group commits      {float(commits.group(1)):,.0f} (all runs)")

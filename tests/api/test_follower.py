@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from functools import partial
+from pathlib import Path
 
-from fraudwatch.api.follower import LogFollower
+from fraudwatch.api.follower import FollowerProcess, LogFollower, register
 from fraudwatch.storage import LogEntry
 from fraudwatch.storage.sqlite import SQLiteStorage
 
@@ -97,3 +103,72 @@ def test_the_handlers_work_is_synced_before_each_stored_position(tmp_path):
     follower.close()
     assert storage.cursor("t") == 10
     assert synced and synced[-1] == (10, 0)  # all ten synced while the stored position was still 0
+
+
+class FileHandler:
+    """A follower handler for a child process: appends the ids it is handed to a file."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def on_logged(self, entries) -> None:
+        with open(self.path, "a") as f:
+            f.writelines(e.event_id + "\n" for e in entries)
+
+    def sync(self) -> None:
+        pass
+
+    def close(self) -> None:
+        with open(self.path, "a") as f:
+            f.write("closed\n")
+
+
+def _lines(path) -> list[str]:
+    return path.read_text().split() if path.exists() else []
+
+
+def test_a_follower_process_gets_what_was_logged_while_it_started_and_stops_in_order(tmp_path):
+    storage = SQLiteStorage(tmp_path / "fw.db")
+    _log(storage, 1, 2)
+    register(storage, "p")  # at the end of the log: ev-1 and ev-2 are the past
+    out = tmp_path / "handled.txt"
+    follower = FollowerProcess("p", storage.opener(), partial(FileHandler, str(out)))
+    _log(storage, 3, 4)  # most likely before the child has even imported fraudwatch
+    _wait(lambda: _lines(out) == ["ev-3", "ev-4"], timeout=30)
+    _log(storage, 5, 5)
+    _wait(lambda: _lines(out)[-1:] == ["ev-5"])
+    follower.close()
+    assert _lines(out) == ["ev-3", "ev-4", "ev-5", "closed"]
+    assert storage.cursor("p") == 5
+
+
+PARENT = """
+import sys, time
+from functools import partial
+from fraudwatch.api.follower import FollowerProcess, register
+from fraudwatch.storage.sqlite import SQLiteStorage
+sys.path.insert(0, sys.argv[2])
+from test_follower import FileHandler
+storage = SQLiteStorage(sys.argv[1] + "/fw.db")
+register(storage, "p")
+f = FollowerProcess("p", storage.opener(), partial(FileHandler, sys.argv[1] + "/handled.txt"))
+print(f._process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_follower_process_dies_with_the_service(tmp_path):
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path), str(Path(__file__).parent)],
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(10)
+
+    def gone() -> bool:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return True
+        return Path(f"/proc/{child}/stat").read_text().split(")")[1].split()[0] == "Z"  # not yet reaped
+
+    _wait(gone, timeout=10)

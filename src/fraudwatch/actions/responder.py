@@ -71,6 +71,14 @@ class AnswerResult:
         }  # fmt: skip
 
 
+def started_responder(settings: ActionsSettings) -> "Responder":
+    """A responder with its dispatcher running: the decision service's actions follower
+    builds one in its own process (several dispatchers may share one outbox)."""
+    responder = Responder(settings)
+    responder.start()
+    return responder
+
+
 class Responder:
     """Public entry point of the actions domain.
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import logging
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -122,11 +123,13 @@ def _suppression_set():
 
 def _start_actions(app: FastAPI, service: DecisionService):
     """The actions domain (alerts, webhooks, answer links) follows the log: every decision,
-    once durable, goes to ``Responder.on_logged`` (pages of log entries) in a thread of its own."""
+    once durable, goes to ``Responder.on_logged`` (pages of log entries) in a follower
+    process. This process keeps a responder of its own for the answers and the views."""
+    from fraudwatch.actions.responder import started_responder
     from fraudwatch.actions.views import responder_for
 
     responder = responder_for(app)
-    service.follow("actions", responder.on_logged, sync=responder.sync)
+    service.follow("actions", partial(started_responder, responder.settings))
     return responder
 
 

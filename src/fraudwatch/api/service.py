@@ -25,7 +25,7 @@ from typing import Any, Awaitable, Callable
 import orjson
 from pydantic import ValidationError
 
-from fraudwatch.api.follower import LogFollower
+from fraudwatch.api.follower import FollowerProcess, LogFollower, LoggedHandler, register
 from fraudwatch.api.idfilter import IdFilter
 from fraudwatch.api.metrics import Metrics
 from fraudwatch.api.writer import GroupCommitWriter
@@ -66,7 +66,8 @@ class DecisionService:
         self._logged = IdFilter(id_filter_capacity)  # rebuilt from the log at start
         self._gate: asyncio.Event | None = None  # set while events flow; cleared during a rebuild
         self._periodic_task: asyncio.Task | None = None
-        self._followers: list[LogFollower] = []
+        self._followers: list[LogFollower | FollowerProcess] = []
+        self._handlers: list[LoggedHandler] = []  # of the followers in threads
         self._last_snapshot_at = time.monotonic()
 
     # ------------------------------------------------------------ lifecycle
@@ -86,13 +87,20 @@ class DecisionService:
         self._periodic_task = asyncio.create_task(self._periodic())
         self.ready = True
 
-    def follow(self, name: str, handle, sync=None) -> LogFollower:
-        """Hand every event logged from now on, with its decision, to ``handle(entries)``
-        (pages of ``LogEntry``, in log order) in a thread of its own (see
+    def follow(self, name: str, make_handler: Callable[[], LoggedHandler]) -> None:
+        """Hand every event logged from now on, with its decision, to
+        ``make_handler().on_logged(entries)`` (pages of ``LogEntry``, in log order), in a
+        process of its own when the storage allows it, else in a thread (see
         :mod:`fraudwatch.api.follower`)."""
-        follower = LogFollower(name, self.storage.connect(durable=False), handle, sync)
-        self._followers.append(follower)
-        return follower
+        register(self.storage, name)  # before the child starts: nothing logged meanwhile is skipped
+        opener = self.storage.opener()
+        if opener is not None:
+            self._followers.append(FollowerProcess(name, opener, make_handler))
+            return
+        handler = make_handler()
+        self._followers.append(LogFollower(name, self.storage.connect(durable=False), handler.on_logged,
+                                           sync=handler.sync))  # fmt: skip
+        self._handlers.append(handler)
 
     def _committed(self, count: int) -> None:  # in the writer thread
         self.metrics.group_commit_events.observe(count)
@@ -112,6 +120,8 @@ class DecisionService:
             await self.writer.close()
         for follower in self._followers:
             await asyncio.get_running_loop().run_in_executor(None, follower.close)
+        for handler in self._handlers:
+            handler.close()
 
     def _recover(self, engine_factory) -> tuple[Any, int]:
         self._logged = IdFilter(self.id_filter_capacity)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Literal, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
 
 ENTITY_FIELDS = ("card", "account", "device", "ip")
 Entity = Literal["card", "account", "device", "ip"]
@@ -107,6 +107,11 @@ class Storage(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def opener(self) -> Callable[[], "Storage"] | None:
+        """A picklable callable that opens a ``connect(durable=False)`` handle in another
+        process (for a log follower there); None when the data lives in this process only."""
+        return None
 
     def maintain(self) -> int:
         """Housekeeping, called about once a second from a background thread (SQLite:

@@ -17,8 +17,9 @@ import json
 import sqlite3
 import threading
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from fraudwatch.errors import Conflict, ValidationFailed
 from fraudwatch.storage.base import (
@@ -117,6 +118,9 @@ class SQLiteStorage(Storage):
 
     def close(self) -> None:
         self._db.close()
+
+    def opener(self) -> Callable[[], "SQLiteStorage"]:
+        return partial(SQLiteStorage, self.path, synchronous="NORMAL")
 
     def maintain(self) -> int:
         """Passive WAL checkpoint: never blocks the writer or readers. Returns the WAL's
