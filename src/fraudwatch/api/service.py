@@ -299,7 +299,7 @@ class DecisionService:
             return
         for _ in range(3):
             started = time.monotonic()
-            await loop.run_in_executor(None, housekeeping.maintain)
+            await loop.run_in_executor(None, housekeeping.checkpoint)
             if time.monotonic() - started < 0.005:
                 break
         self.writer.request_checkpoint()

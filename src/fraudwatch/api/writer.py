@@ -96,7 +96,7 @@ class GroupCommitWriter:
             if self._checkpoint.is_set():
                 self._checkpoint.clear()
                 try:
-                    self._storage.maintain()
+                    self._storage.checkpoint()
                 except Exception:  # the WAL is copied by the next one
                     log.exception("WAL checkpoint failed")
 

@@ -115,7 +115,12 @@ class Storage(ABC):
 
     def maintain(self) -> int:
         """Housekeeping, called about once a second from a background thread (SQLite:
-        WAL checkpoint). Returns the bytes of write-ahead log still in use (0: none)."""
+        WAL checkpoint, compression dictionary). Returns what ``checkpoint`` returns."""
+        return self.checkpoint()
+
+    def checkpoint(self) -> int:
+        """Copy the write-ahead log into the store, if there is one. Returns the bytes of
+        write-ahead log still in use (0: none)."""
         return 0
 
     # event log and decisions
