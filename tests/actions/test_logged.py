@@ -9,8 +9,10 @@ from types import SimpleNamespace
 import orjson
 
 from fraudwatch.actions import Responder
+from fraudwatch.actions.history import LogHistory
 from fraudwatch.actions.service import set_subscription
 from fraudwatch.storage import LogEntry
+from fraudwatch.storage.sqlite import SQLiteStorage
 
 from .helpers import T0, decision, event, settings
 
@@ -38,6 +40,8 @@ def _stream():
         (pay("pay-3", 100), "block", ("card_testing_same_amount",)),  # card testing: suspend
         (event("ref-1", "payment.refund", at=T0 + 110, payment="pay-2", amount=1000, currency="JPY"), "allow", ()),
         (pay("late-1", 20, card="tok_bg1"), "allow", ()),  # logged after later events: event time runs back
+        (event("prof-2", "account.profile_changed", at=T0 + 85, account="acct_1", field="email",
+               old_value="a@example.com", new_value="b@example.com"), "allow", ()),  # after the takeover's window was read
     ]
     for e, outcome, rules in steps:
         pairs.append((e, decision(e, outcome, *rules)))
@@ -101,3 +105,21 @@ def test_a_page_handed_over_again_after_a_crash_sends_nothing_twice(tmp_path):
     before = _state(r)
     assert first and r.on_logged(entries, now=T0 + 600) == []
     assert _state(r) == before
+
+
+def test_reading_the_lookback_from_the_log_does_what_the_kept_copy_does(tmp_path):
+    pairs = _stream()
+    kept = _responder(tmp_path / "a")
+    entries = _entries(pairs)
+    kept.on_logged(entries, now=T0 + 500)
+    log = SQLiteStorage(tmp_path / "fw.db")
+    with log.unit():
+        log.append(entries)  # all of it first: the follower reads a log that is ahead of it
+    from_log = Responder(settings(tmp_path / "b", receiver=NO_DELIVERY), history=LogHistory(log))
+    with from_log.db.unit_of_work() as conn:
+        set_subscription(conn, "tok_sub", email=None, usage_alerts=True, now=T0)
+    for start in range(0, len(entries), 7):
+        from_log.on_logged(entries[start : start + 7], now=T0 + 500)
+    expected = _state(kept)
+    assert expected["recent"]
+    assert _state(from_log) == {**expected, "recent": []}  # the same alerts, actions and incidents

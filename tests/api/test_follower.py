@@ -108,7 +108,7 @@ def test_the_handlers_work_is_synced_before_each_stored_position(tmp_path):
 class FileHandler:
     """A follower handler for a child process: appends the ids it is handed to a file."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, log=None):
         self.path = path
 
     def on_logged(self, entries) -> None:

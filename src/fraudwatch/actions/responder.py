@@ -30,11 +30,11 @@ import orjson
 from fraudwatch.actions import outbox
 from fraudwatch.actions.db import Database
 from fraudwatch.actions.dispatcher import Dispatcher
+from fraudwatch.actions.history import History, LogHistory, TableHistory
 from fraudwatch.actions.messages import risk_alert, usage_alert
 from fraudwatch.actions.policy import ACCOUNT_ACTIONS, CARD_ACTIONS, Policy, default_policy
 from fraudwatch.actions.service import (
-    attack_context, create_alert, find_subscription, get_alert, prune_events, record_event, record_events, summary,
-    usage_subscribers,
+    attack_context, create_alert, find_subscription, get_alert, summary, usage_subscribers,
 )  # fmt: skip
 from fraudwatch.actions.settings import ActionsSettings
 from fraudwatch.actions.signing import TokenInvalid, TokenUsed, make_token, read_token
@@ -46,7 +46,7 @@ from fraudwatch.decisions import Decision, Outcome
 from fraudwatch.errors import NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER
 from fraudwatch.events.model import CardholderAnswer, Envelope, Label, event_to_dict
-from fraudwatch.storage import LogEntry
+from fraudwatch.storage import LogEntry, Storage
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 10_000  # decisions between two prunings of the containment lookback
@@ -71,10 +71,11 @@ class AnswerResult:
         }  # fmt: skip
 
 
-def started_responder(settings: ActionsSettings) -> "Responder":
-    """A responder with its dispatcher running: the decision service's actions follower
-    builds one in its own process (several dispatchers may share one outbox)."""
-    responder = Responder(settings)
+def started_responder(settings: ActionsSettings, log: Storage) -> "Responder":
+    """A responder with its dispatcher running that reads the lookback from ``log``: the
+    decision service's actions follower builds one in its own process (several
+    dispatchers may share one outbox)."""
+    responder = Responder(settings, history=LogHistory(log))
     responder.start()
     return responder
 
@@ -97,12 +98,14 @@ class Responder:
         suppressions: SuppressionSet | None = None,
         emit: Callable[[Envelope], Any] | None = None,
         clock: Callable[[], float] = time.time,
+        history: History | None = None,
     ):
         self.settings = settings
         self.policy = policy or (Policy.from_path(settings.policy) if settings.policy else default_policy())
         self.db = db or Database(settings.database)
         self.clock = clock
         self.emit = emit
+        self.history = TableHistory() if history is None else history  # see actions/history.py
         self.suppressions = SuppressionSet() if suppressions is None else suppressions
         # all of them, expired too: replays of past traffic run on event time
         for s in load_suppressions(self.db.connection()):
@@ -142,15 +145,17 @@ class Responder:
         """``on_decision`` for a page of the decision service's log, in one unit of work.
 
         Most decisions trigger nothing: their events are only kept for the containment
-        lookback, stored from the log's JSON without parsing. An entry is parsed and
-        planned only when something may follow from it: its kind and outcome can raise a
-        risk alert or a response (``Policy.may_act``), it is a refund, reversal or
-        chargeback, or its card opted in to usage alerts. Entries are handled in log
-        order, so each sees the same lookback as with ``on_decision``."""
+        lookback (by a ``TableHistory``, from the log's JSON without parsing; a
+        ``LogHistory`` reads them from the log itself). An entry is parsed and planned
+        only when something may follow from it: its kind and outcome can raise a risk
+        alert or a response (``Policy.may_act``), it is a refund, reversal or chargeback,
+        or its card opted in to usage alerts. Entries are handled in log order, so each
+        sees the same lookback as with ``on_decision``."""
         if not entries:
             return []
         now = self.clock() if now is None else now
         usage = self.policy.alerts.usage
+        keeps = self.history.keeps
         ids: list[str] = []
         # not fsynced on its own: the follower calls sync() before it stores its position
         with self.db.unit_of_work() as conn:
@@ -165,13 +170,14 @@ class Responder:
                     e.outcome is None or e.kind in RECOVERY_KINDS or e.card in subscribed
                     or self.policy.may_act(e.kind, Outcome(e.outcome))
                 ):  # fmt: skip
-                    keep.append((e.event_id, e.ts, e.kind, e.card, e.account, e.event.decode()))
+                    if keeps:
+                        keep.append((e.event_id, e.ts, e.kind, e.card, e.account, e.event.decode()))
                     continue
-                record_events(conn, keep)  # the events logged before this one, for its lookback
+                self.history.record(conn, keep)  # the events logged before this one, for its lookback
                 keep = []
                 decision = Decision.from_dict(orjson.loads(e.decision))
-                ids += self.plan(conn, EVENT_ADAPTER.validate_json(e.event), decision, now=now)
-            record_events(conn, keep)
+                ids += self.plan(conn, EVENT_ADAPTER.validate_json(e.event), decision, now=now, seq=e.seq)
+            self.history.record(conn, keep)
             self._counted(conn, len(entries), entries[-1].ts)
         if ids:
             self.dispatcher.wake()
@@ -187,11 +193,17 @@ class Responder:
         before = self._decisions
         self._decisions += decisions
         if before // PRUNE_EVERY != self._decisions // PRUNE_EVERY:
-            prune_events(conn, before=ts - 2 * self.policy.lookback)
+            self.history.prune(conn, before=ts - 2 * self.policy.lookback)
 
-    def plan(self, conn, event: Envelope, decision: Decision, *, now: float) -> list[str]:
-        """``on_decision`` inside the caller's unit of work (never commits)."""
-        record_event(conn, event)
+    def _record(self, conn, event: Envelope) -> None:
+        if self.history.keeps:
+            self.history.record(conn, [(event.id, event.ts, event.kind, event.card, event.account,
+                                        json.dumps(event_to_dict(event)))])  # fmt: skip
+
+    def plan(self, conn, event: Envelope, decision: Decision, *, now: float, seq: int | None = None) -> list[str]:
+        """``on_decision`` inside the caller's unit of work (never commits). ``seq``: the
+        event's log position, when it comes from the log (its lookback ends there)."""
+        self._record(conn, event)
         if event.kind in RECOVERY_KINDS:
             record_recovery(conn, kind=event.kind, event_id=event.id, payment=event.payment, now=now)
         ids: list[str] = []
@@ -215,7 +227,8 @@ class Responder:
                                 message=risk_alert(s, yes_url=links["yes"], no_url=links["no"]))  # fmt: skip
         responses = self.policy.responses_for(event.kind, decision)
         if responses:
-            context = self._context(conn, event.card, event.account, now=event.ts)
+            upto = None if seq is None else seq + 1
+            context = self._context(conn, event.card, event.account, now=event.ts, before_seq=upto)
             cause = {"type": "decision", "event": event.id, "outcome": decision.outcome.value,
                      "rules": [h.rule for h in decision.rules if not h.shadow]}  # fmt: skip
             for action, endpoint, name in responses:
@@ -272,7 +285,7 @@ class Responder:
         endpoint = self.policy.answers.endpoint
         ids: list[str] = []
         for e in events:
-            record_event(conn, e)
+            self._record(conn, e)
             ids += self._webhook(conn, origin=alert["id"], type=f"event.{e.kind}", endpoint=endpoint,
                                  data=event_to_dict(e), now=now)  # fmt: skip
         result = AnswerResult(alert["id"], event_id, answer, events, ids)
@@ -331,8 +344,9 @@ class Responder:
         except NotFound:
             raise TokenInvalid("this link does not belong to any alert") from None
 
-    def _context(self, conn, card, account, *, now: float) -> dict[str, Any]:
-        return attack_context(conn, card=card, account=account, since=now - self.policy.lookback, until=now)
+    def _context(self, conn, card, account, *, now: float, before_seq: int | None = None) -> dict[str, Any]:
+        return attack_context(conn, self.history, card=card, account=account, since=now - self.policy.lookback,
+                              until=now, before_seq=before_seq)  # fmt: skip
 
     def _notify(self, conn, *, origin, type, sub, data, message, now) -> list[str]:
         """A cardholder message: webhook to the alerts endpoint, e-mail if a contact is known."""

@@ -7,8 +7,9 @@ import json
 import sqlite3
 from typing import Any
 
+from fraudwatch.actions.history import History
 from fraudwatch.decisions import Decision, Outcome
-from fraudwatch.events.model import Envelope, event_to_dict
+from fraudwatch.events.model import Envelope
 from fraudwatch.errors import NotFound, ValidationFailed
 
 # ------------------------------------------------------------------ subscriptions
@@ -96,20 +97,6 @@ def get_alert(conn: sqlite3.Connection, alert_id: str) -> sqlite3.Row:
 # ------------------------------------------------------------------ recent events (attack context)
 
 
-def record_event(conn: sqlite3.Connection, event: Envelope) -> None:
-    """Keep an event of a card or account for the containment lookback."""
-    record_events(conn, [(event.id, event.ts, event.kind, event.card, event.account, json.dumps(event_to_dict(event)))])
-
-
-def record_events(conn: sqlite3.Connection, rows: list[tuple]) -> None:
-    """Keep events for the containment lookback: ``(id, ts, kind, card, account, event
-    JSON)`` rows; those with neither card nor account are not kept."""
-    conn.executemany(
-        "INSERT OR IGNORE INTO recent_events(id, ts, kind, card, account, data) VALUES (?, ?, ?, ?, ?, ?)",
-        [r for r in rows if r[3] or r[4]],
-    )
-
-
 def usage_subscribers(conn: sqlite3.Connection, cards: list[str]) -> set[str]:
     """Those of ``cards`` that opted in to usage alerts (one query for many cards)."""
     if not cards:
@@ -121,46 +108,37 @@ def usage_subscribers(conn: sqlite3.Connection, cards: list[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
-def prune_events(conn: sqlite3.Connection, *, before: float) -> int:
-    return conn.execute("DELETE FROM recent_events WHERE ts < ?", (before,)).rowcount
-
-
 def attack_context(
-    conn: sqlite3.Connection, *, card: str | None, account: str | None, since: float, until: float
-) -> dict[str, Any]:
+    conn: sqlite3.Connection, history: History, *, card: str | None, account: str | None, since: float,
+    until: float, before_seq: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """The events of the card or account in ``[since, until]``: what containment reverts.
 
     ``profile_changes``: per field (and 2FA), the value to restore (the oldest old value
     in the window). ``orders``: placed and neither shipped nor cancelled.
     """
-    rows = conn.execute(
-        "SELECT id, ts, kind, data FROM recent_events WHERE ((card = ? AND ? IS NOT NULL)"
-        " OR (account = ? AND ? IS NOT NULL)) AND ts >= ? AND ts <= ? ORDER BY ts, id",
-        (card, card, account, account, since, until),
-    ).fetchall()
-    events = [r["id"] for r in rows]
+    rows = history.window(conn, card=card, account=account, since=since, until=until, before_seq=before_seq)
+    events = [r[0] for r in rows]
     changes: dict[str, dict[str, Any]] = {}
     placed: dict[str, dict[str, Any]] = {}
     closed: set[str] = set()
     hidden: set[str] = set()
-    for r in rows:
-        data = json.loads(r["data"])
-        kind = r["kind"]
+    for event_id, _, kind, data in rows:
         if kind == "account.profile_changed":
             change = changes.setdefault(
                 data["field"], {"field": data["field"], "restore_value": data.get("old_value"), "events": []}
             )
             change["changed_to"] = data.get("new_value")
-            change["events"].append(r["id"])
+            change["events"].append(event_id)
         elif kind in ("account.2fa_removed", "account.2fa_enrolled"):
             change = changes.setdefault(
                 "2fa", {"field": "2fa", "restore_value": "enrolled" if kind.endswith("removed") else "removed",
                         "method": data.get("method"), "events": []},
             )  # fmt: skip
             change["changed_to"] = "removed" if kind.endswith("removed") else "enrolled"
-            change["events"].append(r["id"])
+            change["events"].append(event_id)
         elif kind == "order.placed":
-            placed[data["order"]] = {"order": data["order"], "event": r["id"], "amount": data.get("amount"),
+            placed[data["order"]] = {"order": data["order"], "event": event_id, "amount": data.get("amount"),
                                      "currency": data.get("currency")}  # fmt: skip
         elif kind in ("order.shipped", "order.cancelled"):
             closed.add(data["order"])
@@ -168,13 +146,7 @@ def attack_context(
             hidden.add(data["order"])
     # an order shipped before the window still counts as shipped
     if placed:
-        marks = ",".join("?" * len(placed))
-        for r in conn.execute(
-            f"SELECT data FROM recent_events WHERE kind IN ('order.shipped', 'order.cancelled')"
-            f" AND json_extract(data, '$.order') IN ({marks})",
-            list(placed),
-        ):
-            closed.add(json.loads(r["data"])["order"])
+        closed |= history.closed(conn, list(placed), card=card, account=account, since=since, until=until)
     orders = [{**o, "hidden": o["order"] in hidden} for k, o in placed.items() if k not in closed]
     # a change undone within the window needs no revert
     reverts = [c for c in changes.values() if c.get("changed_to") != c.get("restore_value")]

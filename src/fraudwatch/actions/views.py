@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fraudwatch.actions import outbox, service
 from fraudwatch.actions.messages import confirm_page, error_page, result_page
+from fraudwatch.actions.history import LogHistory
 from fraudwatch.actions.responder import Responder
 from fraudwatch.actions.settings import ActionsSettings
 from fraudwatch.cases import IncidentStatus, get_incident, list_incidents, transition
@@ -49,8 +50,10 @@ def responder_for(app) -> Responder:
         responder = getattr(app.state, "responder", None)
         if responder is None:
             # app.state.suppressions: the set the service's engine was built with, if any
+            storage = getattr(app.state, "storage", None)  # the decision service's log, if any
             responder = Responder(_settings_from(getattr(app.state, "settings", None)),
-                                  suppressions=getattr(app.state, "suppressions", None))  # fmt: skip
+                                  suppressions=getattr(app.state, "suppressions", None),
+                                  history=None if storage is None else LogHistory(storage))  # fmt: skip
             responder.start()
             app.state.responder = responder
     return responder

@@ -141,7 +141,8 @@ class LogFollower:
 
 
 class LoggedHandler(Protocol):
-    """What a follower process runs: built in the child by a picklable factory."""
+    """What a follower process runs: built in the child by a picklable factory, which is
+    given a handle of the log to read."""
 
     def on_logged(self, entries: list[LogEntry]) -> object: ...
     def sync(self) -> None: ...
@@ -153,7 +154,9 @@ class FollowerProcess:
     picklable callable, like ``make_handler``); the follower must have been ``register``-ed
     first, so that events logged while the child starts are not skipped."""
 
-    def __init__(self, name: str, open_storage: Callable[[], Storage], make_handler: Callable[[], LoggedHandler]):
+    def __init__(
+        self, name: str, open_storage: Callable[[], Storage], make_handler: Callable[[Storage], LoggedHandler]
+    ):
         self.name = name
         context = multiprocessing.get_context("spawn")  # never fork a process with threads running
         self._stop = context.Event()
@@ -184,7 +187,7 @@ def _follow(name, open_storage, make_handler, stop, parent: int, level: int) -> 
     if os.getppid() != parent:  # died before prctl
         return
     os.nice(10)  # on a busy machine the requests go first; the follower catches up when it is idle
-    handler = make_handler()
+    handler = make_handler(open_storage())
     follower = LogFollower(name, open_storage(), handler.on_logged, sync=handler.sync, poll=ROUND_INTERVAL)
     try:
         while not stop.wait(0.5):

@@ -87,9 +87,9 @@ class DecisionService:
         self._periodic_task = asyncio.create_task(self._periodic())
         self.ready = True
 
-    def follow(self, name: str, make_handler: Callable[[], LoggedHandler]) -> None:
+    def follow(self, name: str, make_handler: Callable[[Storage], LoggedHandler]) -> None:
         """Hand every event logged from now on, with its decision, to
-        ``make_handler().on_logged(entries)`` (pages of ``LogEntry``, in log order), in a
+        ``make_handler(log).on_logged(entries)`` (pages of ``LogEntry``, in log order), in a
         process of its own when the storage allows it, else in a thread (see
         :mod:`fraudwatch.api.follower`)."""
         register(self.storage, name)  # before the child starts: nothing logged meanwhile is skipped
@@ -97,7 +97,7 @@ class DecisionService:
         if opener is not None:
             self._followers.append(FollowerProcess(name, opener, make_handler))
             return
-        handler = make_handler()
+        handler = make_handler(self.storage.connect(durable=False))
         self._followers.append(LogFollower(name, self.storage.connect(durable=False), handler.on_logged,
                                            sync=handler.sync))  # fmt: skip
         self._handlers.append(handler)
