@@ -85,13 +85,18 @@ def test_follower_cursors(store):
     assert (store.cursor("actions"), store.cursor("other")) == (9, 1)
 
 
-def test_snapshots_keep_the_latest(store):
+def test_snapshots_keep_the_latest_and_are_not_part_of_a_unit(store):
     assert store.latest_snapshot() is None
     for seq in (5, 10, 15):
+        store.save_snapshot(Snapshot(seq=seq, data=b"s%d" % seq * 1000, created_at=1.0))
+    try:
         with store.unit():
-            store.save_snapshot(Snapshot(seq=seq, data=b"s%d" % seq, created_at=1.0))
-    snap = store.latest_snapshot()
-    assert (snap.seq, snap.data) == (15, b"s15")
+            store.save_snapshot(Snapshot(seq=20, data=b"s20", created_at=2.0))
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    snap = store.connect().latest_snapshot()  # durable: another handle sees it
+    assert (snap.seq, snap.data) == (20, b"s20")
 
 
 def test_definitions_versions_and_activation_history(store):

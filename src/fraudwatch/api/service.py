@@ -252,7 +252,9 @@ class DecisionService:
         assert self.writer is not None
         seq = self.seq
         blob = await self._engine_state()
-        await asyncio.shield(self.writer.write_snapshot(Snapshot(seq=seq, data=blob, created_at=time.time())))
+        await asyncio.shield(self.writer.flushed())  # the events up to seq are durable
+        snapshot = Snapshot(seq=seq, data=blob, created_at=time.time())
+        await asyncio.get_running_loop().run_in_executor(None, self.storage.save_snapshot, snapshot)
         self.snapshot_seq = seq
         self._last_snapshot_at = time.monotonic()
         self.metrics.snapshot_position.set(seq)

@@ -2,8 +2,9 @@
 writes everything waiting in one transaction and fsyncs once, then wakes the requests.
 
 An event is acknowledged only when the future of its group is done, that is after the
-commit returned. Snapshots go through the same ordered queue, so a snapshot covering log
-position N is written only after the events up to N are.
+commit returned. ``flushed()`` goes through the same ordered queue: the service writes a
+snapshot covering log position N (elsewhere, see ``DecisionService.snapshot``) only once
+the events up to N are durable.
 
 WAL checkpoints: the service's housekeeping copies the WAL into the database in the
 background once a second (a passive checkpoint, blocking no one). Under steady load that
@@ -22,7 +23,7 @@ import logging
 import queue
 import threading
 
-from fraudwatch.storage import LogEntry, Snapshot, Storage
+from fraudwatch.storage import LogEntry, Storage
 
 log = logging.getLogger("fraudwatch.api")
 
@@ -52,10 +53,11 @@ class GroupCommitWriter:
         group[0].append(entry)
         return group[1]
 
-    def write_snapshot(self, snapshot: Snapshot) -> asyncio.Future:
+    def flushed(self) -> asyncio.Future:
+        """A future done once everything written so far is committed."""
         self._flush()
         done = self._loop.create_future()
-        self._queue.put(([snapshot], done))
+        self._queue.put(([], done))
         return done
 
     def request_checkpoint(self) -> None:
@@ -103,24 +105,17 @@ class GroupCommitWriter:
     def _commit(self, groups: list) -> None:
         error: BaseException | None = None
         try:
-            with self._storage.unit() as st:
-                entries: list[LogEntry] = []
-                for items, _ in groups:
-                    if items and isinstance(items[0], Snapshot):
-                        if entries:
-                            st.append(entries)
-                            entries = []
-                        st.save_snapshot(items[0])
-                    else:
-                        entries.extend(items)
-                if entries:
+            entries = [entry for items, _ in groups for entry in items]
+            if entries:
+                with self._storage.unit() as st:
                     st.append(entries)
-            self.commits += 1
-            if self._on_commit is not None:
-                self._on_commit(sum(len(items) for items, _ in groups))
+                self.commits += 1
+                if self._on_commit is not None:
+                    self._on_commit(len(entries))
         except BaseException as exc:  # the service stops taking events: see DecisionService
             log.exception("group commit failed")
             error = self.failure = exc
+        error = error or self.failure  # after a failure nothing is durable any more, flushed() neither
         try:
             self._loop.call_soon_threadsafe(_resolve, [fut for _, fut in groups], error)
         except RuntimeError:  # the loop is closed: nobody is waiting any more

@@ -151,7 +151,11 @@ class Storage(ABC):
 
     # snapshots
     @abstractmethod
-    def save_snapshot(self, snapshot: Snapshot) -> None: ...
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Durable when it returns, and not part of any unit: a snapshot is large, and it is
+        written beside the log so that the log's writer never waits for it. Call it only
+        once the events up to ``snapshot.seq`` are durable."""
+
     @abstractmethod
     def latest_snapshot(self) -> Snapshot | None: ...
 

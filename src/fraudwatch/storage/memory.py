@@ -52,6 +52,7 @@ class MemoryStorage(Storage):
             try:
                 yield self
             except BaseException:
+                saved["snapshots"] = self._state.snapshots  # not part of a unit
                 self._state.__dict__.update(saved)
                 raise
             finally:
@@ -124,7 +125,11 @@ class MemoryStorage(Storage):
 
     # snapshots
     def save_snapshot(self, snapshot: Snapshot) -> None:
-        st = self._w()
+        with self._lock:  # (not part of a unit: see Storage.save_snapshot)
+            self._save_snapshot(snapshot)
+
+    def _save_snapshot(self, snapshot: Snapshot) -> None:
+        st = self._state
         st.snapshots = sorted([s for s in st.snapshots if s.seq != snapshot.seq] + [snapshot], key=lambda s: s.seq)
         st.snapshots = st.snapshots[-KEEP_SNAPSHOTS:]
 

@@ -55,7 +55,6 @@ CREATE INDEX IF NOT EXISTS events_ip ON events(ip, seq) WHERE ip IS NOT NULL;
 CREATE TABLE IF NOT EXISTS dictionaries(id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, created_at REAL NOT NULL,
     data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors(name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS snapshots(seq INTEGER PRIMARY KEY, created_at REAL NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS definitions(
     kind TEXT NOT NULL, version TEXT NOT NULL, text TEXT NOT NULL,
     created_at REAL NOT NULL, created_by TEXT NOT NULL, PRIMARY KEY(kind, version));
@@ -72,6 +71,10 @@ CREATE TABLE IF NOT EXISTS api_keys(
     created_at REAL NOT NULL, revoked_at REAL);
 """
 
+# Snapshots live in a file of their own beside the log (``<name>-snapshots.db``): a
+# snapshot is megabytes, and in the log's file its commit held up every group commit
+# behind it (28-117 ms measured, growing with the state). Compressed with zstd.
+SNAPSHOT_SCHEMA = "CREATE TABLE IF NOT EXISTS snapshots(seq INTEGER PRIMARY KEY, created_at REAL NOT NULL, data BLOB NOT NULL);"
 _ENTRY_COLUMNS = "seq, id, kind, ts, digest, event, decision, outcome, card, account, device, ip"
 KEEP_SNAPSHOTS = 2
 # A commit writes every page it changed to the WAL, and an event changes a leaf page in
@@ -146,6 +149,9 @@ class SQLiteStorage(Storage):
         self._codec = _Codec()
         self._appended = 0
         self._load_dictionaries()
+        self.snapshot_path = self.path.with_name(f"{self.path.stem}-snapshots{self.path.suffix}")
+        self._snapshot_db: sqlite3.Connection | None = None  # opened on first use
+        self._snapshot_lock = threading.Lock()
 
     # ------------------------------------------------------------ lifecycle
     @contextmanager
@@ -170,6 +176,8 @@ class SQLiteStorage(Storage):
 
     def close(self) -> None:
         self._db.close()
+        if self._snapshot_db is not None:
+            self._snapshot_db.close()
 
     def opener(self) -> Callable[[], "SQLiteStorage"]:
         return partial(SQLiteStorage, self.path, synchronous="NORMAL")
@@ -300,20 +308,34 @@ class SQLiteStorage(Storage):
         self._write().execute("INSERT OR REPLACE INTO cursors(name, seq) VALUES (?, ?)", (name, seq))
 
     # ------------------------------------------------------------ snapshots
+    def _snapshots(self) -> sqlite3.Connection:
+        if self._snapshot_db is None:
+            db = sqlite3.connect(self.snapshot_path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={'FULL' if self.synchronous == 'FULL' else 'NORMAL'}")
+            db.execute(SNAPSHOT_SCHEMA)
+            self._snapshot_db = db
+        return self._snapshot_db
+
     def save_snapshot(self, snapshot: Snapshot) -> None:
-        db = self._write()
-        db.execute(
-            "INSERT OR REPLACE INTO snapshots(seq, created_at, data) VALUES (?,?,?)",
-            (snapshot.seq, snapshot.created_at, snapshot.data),
-        )
-        db.execute(
-            "DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)",
-            (KEEP_SNAPSHOTS,),
-        )
+        data = zstandard.ZstdCompressor(level=1).compress(snapshot.data)  # (releases the GIL)
+        with self._snapshot_lock:
+            db = self._snapshots()
+            with db:  # one transaction
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("INSERT OR REPLACE INTO snapshots(seq, created_at, data) VALUES (?,?,?)",
+                           (snapshot.seq, snapshot.created_at, data))  # fmt: skip
+                db.execute(
+                    "DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)",
+                    (KEEP_SNAPSHOTS,),
+                )
 
     def latest_snapshot(self) -> Snapshot | None:
-        row = self._one("SELECT seq, data, created_at FROM snapshots ORDER BY seq DESC LIMIT 1")
-        return Snapshot(*row) if row else None
+        with self._snapshot_lock:
+            row = self._snapshots().execute(
+                "SELECT seq, data, created_at FROM snapshots ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        return Snapshot(row[0], zstandard.ZstdDecompressor().decompress(row[1]), row[2]) if row else None
 
     # ------------------------------------------------------------ definitions
     def add_definition(self, definition: Definition) -> None:
