@@ -62,6 +62,15 @@ def test_duplicate_event_id_conflicts(store):
             store.append([LogEntry(**{**_asdict(entry(2)), "event_id": "e1"})])
 
 
+def test_log_is_a_unit_of_its_own(store):
+    store.log([entry(1), entry(2)])
+    with pytest.raises(Conflict):
+        store.log([entry(3), LogEntry(**{**_asdict(entry(4)), "event_id": "e1"})])
+    assert [e.seq for e in store.connect().entries_after(0)] == [1, 2]  # all of a failed one or nothing
+    store.log([entry(3)])
+    assert store.last_seq() == 3
+
+
 def test_search_by_entity_time_and_cursor(store):
     with store.unit():
         store.append([entry(i, card="a" if i % 2 else "b", account="acc") for i in range(1, 11)])

@@ -107,8 +107,7 @@ class GroupCommitWriter:
         try:
             entries = [entry for items, _ in groups for entry in items]
             if entries:
-                with self._storage.unit() as st:
-                    st.append(entries)
+                self._storage.log(entries)
                 self.commits += 1
                 if self._on_commit is not None:
                     self._on_commit(len(entries))

@@ -126,6 +126,12 @@ class Storage(ABC):
     # event log and decisions
     @abstractmethod
     def append(self, entries: Sequence[LogEntry]) -> None: ...
+
+    def log(self, entries: Sequence[LogEntry]) -> None:
+        """``append`` in a transaction of its own: the group commit's one write."""
+        with self.unit():
+            self.append(entries)
+
     @abstractmethod
     def last_seq(self) -> int: ...
     @abstractmethod
