@@ -62,7 +62,7 @@ class StorageSettings(_Section):
     )
     group_commit_max: int = Field(2000, ge=1, description="most events in one transaction")
     wal_limit_mb: float = Field(
-        256, gt=0, description="SQLite WAL size that makes it start over (a pause of the writer of a few ms; "
+        1024, gt=0, description="SQLite WAL size that makes it start over (a pause of the writer of 3-60 ms; "
         "smaller: less disk, more pauses)",
     )  # fmt: skip
     id_filter_capacity: int = Field(
@@ -79,8 +79,11 @@ class SecuritySettings(_Section):
 
 
 class EngineSettings(_Section):
-    snapshot_every_events: int = Field(50_000, ge=1, description="snapshot the engine state after this many events")
-    snapshot_interval_seconds: float = Field(60.0, gt=0, description="... or after this long, if any event came")
+    snapshot_every_events: int = Field(
+        150_000, ge=1, description="snapshot the engine state after this many events (fewer: a shorter replay at "
+        "start, but each snapshot slows the requests for a second)",
+    )  # fmt: skip
+    snapshot_interval_seconds: float = Field(300.0, gt=0, description="... or after this long, if any event came")
     thresholds: dict[str, float] | None = Field(None, description="score thresholds; engine defaults if unset")
     models_dir: Path | None = Field(None, description="model registry folder; default <data_dir>/models")
 
