@@ -71,11 +71,11 @@ class AnswerResult:
         }  # fmt: skip
 
 
-def started_responder(settings: ActionsSettings, log: Storage) -> "Responder":
-    """A responder with its dispatcher running that reads the lookback from ``log``: the
-    decision service's actions follower builds one in its own process (several
+def started_responder(settings: ActionsSettings, event_log: Storage) -> "Responder":
+    """A responder with its dispatcher running that reads the lookback from ``event_log``:
+    the decision service's actions follower builds one in its own process (several
     dispatchers may share one outbox)."""
-    responder = Responder(settings, history=LogHistory(log))
+    responder = Responder(settings, history=LogHistory(event_log))
     responder.start()
     return responder
 

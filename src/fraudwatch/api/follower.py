@@ -186,7 +186,8 @@ def _follow(name, open_storage, make_handler, stop, parent: int, level: int) -> 
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # died before prctl
         return
-    os.nice(10)  # on a busy machine the requests go first; the follower catches up when it is idle
+    if hasattr(os, "nice"):
+        os.nice(10)  # on a busy machine the requests go first; the follower catches up when it is idle
     handler = make_handler(open_storage())
     follower = LogFollower(name, open_storage(), handler.on_logged, sync=handler.sync, poll=ROUND_INTERVAL)
     try:

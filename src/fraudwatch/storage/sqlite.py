@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 import threading
+import time
 from contextlib import contextmanager
 from functools import lru_cache, partial
 from pathlib import Path
@@ -74,19 +74,15 @@ CREATE TABLE IF NOT EXISTS api_keys(
 # Snapshots live in a file of their own beside the log (``<name>-snapshots.db``): a
 # snapshot is megabytes, and in the log's file its commit held up every group commit
 # behind it (28-117 ms measured, growing with the state). Compressed with zstd.
-SNAPSHOT_SCHEMA = "CREATE TABLE IF NOT EXISTS snapshots(seq INTEGER PRIMARY KEY, created_at REAL NOT NULL, data BLOB NOT NULL);"
+SNAPSHOT_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS snapshots(seq INTEGER PRIMARY KEY, created_at REAL NOT NULL, data BLOB NOT NULL)"
+)
 _ENTRY_COLUMNS = "seq, id, kind, ts, digest, event, decision, outcome, card, account, device, ip"
 KEEP_SNAPSHOTS = 2
 _ENTRY_WIDTH = 12  # columns of an entry
 _ROWS_PER_INSERT = 1000  # 12,000 parameters: under SQLite's limit of 32,766
-
-
-@lru_cache(maxsize=64)
-def _insert_rows(count: int) -> str:
-    row = "(" + ",".join("?" * _ENTRY_WIDTH) + ")"
-    return f"INSERT INTO events({_ENTRY_COLUMNS}) VALUES " + ",".join([row] * count)
 # A commit writes every page it changed to the WAL, and an event changes a leaf page in
-# each of its indexes at a random place, besides its ~2 KB row. With 4 KiB pages the WAL
+# each of its five indexes at a random place, besides its row. With 4 KiB pages the WAL
 # grew 28 KiB per event under benchmarks/api_load.py, with 1 KiB pages 11 KiB (commits of
 # 4 events, synchronous=FULL: 1.3 ms instead of 1.4-1.9 ms at the median, and less CPU).
 PAGE_SIZE = 1024
@@ -95,6 +91,12 @@ DICTIONARY_BYTES = 16 * 1024
 DICTIONARY_SAMPLES = 2000  # entries the first dictionary is trained on (about 135 ms)
 RETRAIN_EVERY = 1_000_000  # entries logged between two dictionaries: events and features change
 DICTIONARY_CHECK_EVERY = 1000  # entries a handle appends between two looks for a newer dictionary
+
+
+@lru_cache(maxsize=64)
+def _insert_rows(count: int) -> str:
+    row = "(" + ",".join("?" * _ENTRY_WIDTH) + ")"
+    return f"INSERT INTO events({_ENTRY_COLUMNS}) VALUES " + ",".join([row] * count)
 
 
 class _Codec:
