@@ -30,12 +30,14 @@ def test_entries_read_back_the_same_before_and_after_a_dictionary(tmp_path, monk
     storage = SQLiteStorage(tmp_path / "fw.db")
     writer = storage.connect()  # another handle: it learns of the dictionary on its own
     _append(writer, 1, 250)
+    early = storage.connect()  # opened before the dictionary: it loads it on its first read of a frame
     storage.maintain()  # trains the first dictionary on the latest 200 entries
     _append(writer, 251, 400)
     reader = storage.connect()
     expected = [_entry(n) for n in range(1, 401)]
     assert reader.entries_after(0, 1000) == expected
     assert reader.get_entry("e333") == expected[332]
+    assert early.get_entry("e333") == expected[332]
     assert reader.search("card", "tok_3", limit=3) == [e for e in reversed(expected) if e.card == "tok_3"][:3]
 
     raw = sqlite3.connect(tmp_path / "fw.db")

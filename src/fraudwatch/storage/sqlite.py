@@ -119,9 +119,6 @@ class _Codec:
             self.newest = dictionary_id
             self._compressor = zstandard.ZstdCompressor(level=1, dict_data=d)
 
-    def knows(self, frame: bytes) -> bool:
-        return frame[:4] != ZSTD_MAGIC or zstandard.get_frame_parameters(frame).dict_id in self._decompressors
-
     def encode(self, blobs: list[bytes]) -> list[bytes]:
         """All of ``blobs`` in one call: zstd lets go of the GIL in a call and the writer
         thread then waits to get it back, up to the switch interval while the event loop
@@ -131,6 +128,7 @@ class _Codec:
         return [self._compressor.compress(b) for b in blobs]
 
     def decode(self, data: bytes) -> bytes:
+        """Raises ``KeyError`` for a frame of a dictionary this handle does not know yet."""
         if data[:4] != ZSTD_MAGIC:
             return data
         return self._decompressors[zstandard.get_frame_parameters(data).dict_id].decompress(data)
@@ -234,11 +232,13 @@ class SQLiteStorage(Storage):
         self._codec.add(dictionary_id, data)
 
     def _entry(self, row) -> LogEntry:
-        codec = self._codec
-        if not (codec.knows(row[5]) and codec.knows(row[6])):  # written with a dictionary newer than ours
+        decode = self._codec.decode
+        try:
+            event, decision = decode(row[5]), decode(row[6])
+        except KeyError:  # written with a dictionary newer than this handle's
             self._load_dictionaries()
-        return LogEntry(row[0], row[1], row[2], row[3], row[4], codec.decode(row[5]), codec.decode(row[6]),
-                        *row[7:])  # fmt: skip
+            event, decision = decode(row[5]), decode(row[6])
+        return LogEntry(row[0], row[1], row[2], row[3], row[4], event, decision, *row[7:])
 
     def _all(self, sql: str, args: tuple | list = ()) -> list:
         with self._lock:  # a handle may be shared by the event loop and worker threads
