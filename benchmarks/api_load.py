@@ -65,10 +65,22 @@ def _cpu_seconds(pid: int) -> dict[str, float]:
 
 def _wrk(url: str, env: dict, connections: int, duration: float, threads: int) -> dict[str, int]:
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "5s",
-         "-s", str(HERE / "api_load.lua"), url],
-        env=env, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(HERE / "api_load.lua"),
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     line = next(l for l in out.splitlines() if l.startswith("RESULT"))
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
 
@@ -79,9 +91,13 @@ def main() -> None:
     p.add_argument("--warmup", type=float, default=3.0)
     p.add_argument("--connections", type=int, default=8)
     p.add_argument("--threads", type=int, default=1, help="wrk threads")
-    p.add_argument("--rate", type=float, default=0.0,
-                   help="paced load: about this many requests/s in all (each connection pauses "
-                        "connections/rate seconds between requests); 0: as fast as answered")  # fmt: skip
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="paced load: about this many requests/s in all (each connection pauses "
+        "connections/rate seconds between requests); 0: as fast as answered",
+    )
     p.add_argument("--cards", type=int, default=5000, help="distinct cards (accounts, devices follow)")
     p.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL")
     p.add_argument("--model", type=Path, help="model artifact directory: promoted to champion before the start")
@@ -93,24 +109,35 @@ def main() -> None:
 
     data = Path(tempfile.mkdtemp(prefix="fraudwatch-bench-"))
     env = {
-        **os.environ, "FRAUDWATCH_ENV": "test", "FRAUDWATCH_DATA_DIR": str(data),
+        **os.environ,
+        "FRAUDWATCH_ENV": "test",
+        "FRAUDWATCH_DATA_DIR": str(data),
         "FRAUDWATCH_SECURITY__TOKEN_KEY": "bench-token-key-0123456789",
         "FRAUDWATCH_SECURITY__KEY_PEPPER": "bench-pepper-0123456789ab",
         "FRAUDWATCH_STORAGE__SYNCHRONOUS": args.synchronous,
         "FRAUDWATCH_SERVER__ACTIONS": "false" if args.no_actions else "true",
-    }  # fmt: skip
+    }
     if args.model:
         from fraudwatch.models.registry import ModelRegistry
 
         (data / "models").mkdir()
         (data / "models" / args.model.name).symlink_to(args.model.resolve(), target_is_directory=True)
         ModelRegistry(data / "models").promote(args.model.name)
-    key = subprocess.run([FRAUDWATCH, "keys", "create", "--name", "bench", "--scope", "ingest"],
-                         env=env, capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    key = subprocess.run(
+        [FRAUDWATCH, "keys", "create", "--name", "bench", "--scope", "ingest"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([FRAUDWATCH, "serve", "--port", str(port)], env=env,
-                              stdout=open(data / "server.log", "wb"), stderr=subprocess.STDOUT)  # fmt: skip
+    server = subprocess.Popen(
+        [FRAUDWATCH, "serve", "--port", str(port)],
+        env=env,
+        stdout=open(data / "server.log", "wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         for _ in range(600):
             try:
@@ -132,16 +159,22 @@ def main() -> None:
         seconds = r["duration_us"] / 1e6
         metrics = httpx.get(url + "/metrics").text
         commits = re.search(r"^fraudwatch_group_commit_events_count (\S+)", metrics, re.M)
-        print(f"decisions/s        {r['requests'] / seconds:,.0f}  ({r['requests']:,} in {seconds:.1f}s, "
-              f"{args.connections} connections{f', paced at {args.rate:g}/s' if args.rate else ''}, "
-              f"synchronous={args.synchronous}, "
-              f"actions {'off' if args.no_actions else 'on'}, model {args.model.name if args.model else 'none'})")
-        print(f"latency p50/p99/p99.9/max  {r['p50_us'] / 1e3:.2f} / {r['p99_us'] / 1e3:.2f} / "
-              f"{r['p999_us'] / 1e3:.2f} / {r['max_us'] / 1e3:.2f} ms")
+        print(
+            f"decisions/s        {r['requests'] / seconds:,.0f}  ({r['requests']:,} in {seconds:.1f}s, "
+            f"{args.connections} connections{f', paced at {args.rate:g}/s' if args.rate else ''}, "
+            f"synchronous={args.synchronous}, "
+            f"actions {'off' if args.no_actions else 'on'}, model {args.model.name if args.model else 'none'})"
+        )
+        print(
+            f"latency p50/p99/p99.9/max  {r['p50_us'] / 1e3:.2f} / {r['p99_us'] / 1e3:.2f} / "
+            f"{r['p999_us'] / 1e3:.2f} / {r['max_us'] / 1e3:.2f} ms"
+        )
         print(f"errors             {r['errors']} (non-2xx {r['non2xx']})")
-        print(f"server CPU         {cpu / max(r['requests'], 1) * 1e6:.0f} us per decision "
-              f"({cpu / seconds * 100:.0f}% of one core); by thread or process: "
-              + ", ".join(f"{n} {t / max(r['requests'], 1) * 1e6:.0f} us" for n, t in sorted(threads.items()) if t > 0))
+        print(
+            f"server CPU         {cpu / max(r['requests'], 1) * 1e6:.0f} us per decision "
+            f"({cpu / seconds * 100:.0f}% of one core); by thread or process: "
+            + ", ".join(f"{n} {t / max(r['requests'], 1) * 1e6:.0f} us" for n, t in sorted(threads.items()) if t > 0)
+        )
         if commits:
             print(f"group commits      {float(commits.group(1)):,.0f} (all runs)")
         print(f"load average       {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")

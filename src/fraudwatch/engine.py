@@ -123,8 +123,7 @@ class Engine:
         event_id = event.id
         seen = self._seen
         if event_id in seen:
-            return Decision(event_id, event.kind, event.time, Outcome.ALLOW, duplicate=True,
-                            versions=self.versions)  # fmt: skip
+            return Decision(event_id, event.kind, event.time, Outcome.ALLOW, duplicate=True, versions=self.versions)
         # remember the id; forget ids older than the dedup horizon in event time
         seen.add(event_id)
         self._seen_order.append((ts, event_id))
@@ -143,9 +142,7 @@ class Engine:
         if model is not None and kind in model.kinds:
             score = model_values["score"] = model.score(event, values)
         shadow_scores = (
-            {c.version: c.score(event, values) for c in self.challengers if kind in c.kinds}
-            if self.challengers
-            else {}
+            {c.version: c.score(event, values) for c in self.challengers if kind in c.kinds} if self.challengers else {}
         )
 
         hits, shadow_hits = self.rules.evaluate(Context(event, values, model_values, self.lists))
@@ -164,9 +161,20 @@ class Engine:
             outcome = _ALLOW
         reasons = model.explain(event, values) if score is not None and outcome is not _ALLOW else []
         return Decision(
-            event_id, kind, event.time, outcome, score, hits, shadow_hits, reasons, values,
-            self.versions, (time.perf_counter() - started) * 1e6, False, shadow_scores,
-        )  # fmt: skip
+            event_id,
+            kind,
+            event.time,
+            outcome,
+            score,
+            hits,
+            shadow_hits,
+            reasons,
+            values,
+            self.versions,
+            (time.perf_counter() - started) * 1e6,
+            False,
+            shadow_scores,
+        )
 
     # ------------------------------------------------------ live changes
     def swap_rules(self, rules: RuleSet) -> None:

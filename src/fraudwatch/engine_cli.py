@@ -64,8 +64,11 @@ def policy_options(command):
 @click.command("replay")
 @click.argument("events", type=_path)
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="decisions, JSON Lines")
-@click.option("--dead-letters", type=click.Path(dir_okay=False, path_type=Path),
-              help="rejected lines with field and reason (default: OUT with .dead-letters.jsonl, made only when there is one)")
+@click.option(
+    "--dead-letters",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="rejected lines with field and reason (default: OUT with .dead-letters.jsonl, made only when there is one)",
+)
 @policy_options
 def replay_command(events: Path, out: Path, dead_letters: Path | None, features, rules, model) -> None:
     """Run an event file through the engine in event-time order and write one decision per event."""
@@ -88,8 +91,7 @@ def replay_command(events: Path, out: Path, dead_letters: Path | None, features,
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     click.echo(
         f"{len(stream)} events in {elapsed:.1f} s ({len(stream) / max(elapsed, 1e-9):,.0f}/s): {outcomes}; "
-        f"{duplicates} duplicate ids skipped; {bad} dead letters"
-        + (f" in {dead_letters}" if bad else "")
+        f"{duplicates} duplicate ids skipped; {bad} dead letters" + (f" in {dead_letters}" if bad else "")
     )
     sys.exit(0)
 
@@ -130,11 +132,15 @@ def bench_command(source: Path, limit: int | None, features, rules, model) -> No
 
     report = engine.memory_report()
     click.echo(f"events:            {len(stream):,}")
-    click.echo(f"features / rules:  {len(engine.feature_set)} / {len(engine.rules.rules)}"
-               + (f" / model {engine.model.version}" if engine.model else ""))
+    click.echo(
+        f"features / rules:  {len(engine.feature_set)} / {len(engine.rules.rules)}"
+        + (f" / model {engine.model.version}" if engine.model else "")
+    )
     click.echo(f"throughput:        {len(stream) / total:,.0f} events/s (one core, in process)")
-    click.echo(f"latency per event: p50 {pct(0.50):.1f} us, p99 {pct(0.99):.1f} us, p99.9 {pct(0.999):.1f} us, "
-               f"mean {statistics.fmean(latencies) / 1000:.1f} us")
+    click.echo(
+        f"latency per event: p50 {pct(0.50):.1f} us, p99 {pct(0.99):.1f} us, p99.9 {pct(0.999):.1f} us, "
+        f"mean {statistics.fmean(latencies) / 1000:.1f} us"
+    )
     click.echo(f"memory:            {report.get('total_bytes', 0) / 2**20:,.1f} MiB of feature state; per entity:")
     for entity, row in report.get("by_entity", {}).items():
         if row.get("entities"):

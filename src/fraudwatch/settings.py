@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -48,7 +49,9 @@ class ServerSettings(_Section):
     max_body_bytes: int = Field(65_536, ge=1024, description="largest body of one event or admin request")
     max_batch_bytes: int = Field(8_388_608, ge=1024, description="largest body of POST /v1/events/batch")
     max_batch_events: int = Field(1000, ge=1)
-    max_admin_body_bytes: int = Field(4_194_304, ge=1024, description="largest body of a rules, features or list change")
+    max_admin_body_bytes: int = Field(
+        4_194_304, ge=1024, description="largest body of a rules, features or list change"
+    )
     page_size_max: int = Field(1000, ge=1)
     access_log: bool = False
     actions: bool = Field(True, description="hand every durable decision to the actions domain (alerts, webhooks)")
@@ -62,11 +65,15 @@ class StorageSettings(_Section):
     )
     group_commit_max: int = Field(2000, ge=1, description="most events in one transaction")
     wal_limit_mb: float = Field(
-        1024, gt=0, description="SQLite WAL size that makes it start over (a pause of the writer of 3-60 ms; "
+        1024,
+        gt=0,
+        description="SQLite WAL size that makes it start over (a pause of the writer of 3-60 ms; "
         "smaller: less disk, more pauses)",
-    )  # fmt: skip
+    )
     id_filter_capacity: int = Field(
-        10_000_000, ge=1000, description="event ids the in-memory Bloom filter holds at ~1% false positives (1.25 bytes each)"
+        10_000_000,
+        ge=1000,
+        description="event ids the in-memory Bloom filter holds at ~1% false positives (1.25 bytes each)",
     )
 
     def sqlite_path(self, data_dir: Path) -> Path:
@@ -80,9 +87,11 @@ class SecuritySettings(_Section):
 
 class EngineSettings(_Section):
     snapshot_every_events: int = Field(
-        150_000, ge=1, description="snapshot the engine state after this many events (fewer: a shorter replay at "
+        150_000,
+        ge=1,
+        description="snapshot the engine state after this many events (fewer: a shorter replay at "
         "start, but each snapshot slows the requests for a second)",
-    )  # fmt: skip
+    )
     snapshot_interval_seconds: float = Field(300.0, gt=0, description="... or after this long, if any event came")
     thresholds: dict[str, float] | None = Field(None, description="score thresholds; engine defaults if unset")
     models_dir: Path | None = Field(None, description="model registry folder; default <data_dir>/models")
@@ -103,7 +112,7 @@ class Settings(_Section):
         )
 
     @model_validator(mode="after")
-    def _no_placeholder_secrets(self) -> "Settings":
+    def _no_placeholder_secrets(self) -> Settings:
         if self.env != "development":
             for name in ("token_key", "key_pepper"):
                 value = getattr(self.security, name).get_secret_value()
@@ -130,7 +139,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
             continue
-        path = name[len(ENV_PREFIX):].lower().split("__")
+        path = name[len(ENV_PREFIX) :].lower().split("__")
         if len(path) == 1 and path[0] not in Settings.model_fields:
             continue  # FRAUDWATCH_TOKEN_KEY, FRAUDWATCH_WEBHOOK_URL, ...: other commands' variables
         node = tree

@@ -40,11 +40,11 @@ class Receiver:
 
     def __init__(self, secret: str = WEBHOOK_SECRET, fail_first: int = 0, lose_acks: int = 0):
         self.secret = secret.encode()
-        self.fail_first = fail_first      # answer 500 before applying, this many times
-        self.lose_acks = lose_acks        # apply, then answer 500 (the sender must retry)
-        self.requests: list[dict] = []    # every request received
+        self.fail_first = fail_first  # answer 500 before applying, this many times
+        self.lose_acks = lose_acks  # apply, then answer 500 (the sender must retry)
+        self.requests: list[dict] = []  # every request received
         self.applied: dict[str, dict] = {}  # idempotency key -> body, applied once
-        self.effects: list[str] = []      # one entry per applied effect
+        self.effects: list[str] = []  # one entry per applied effect
         self.rejected = 0
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -159,8 +159,9 @@ class Server:
 
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                    lifespan="off"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from fraudwatch.actions import ActionsSettings, Responder
 from fraudwatch.decisions import Decision, Outcome, RuleHit
 from fraudwatch.events import parse_event
@@ -25,12 +27,11 @@ def settings(tmp_path, *, receiver=None, mailbox=None, public_url="http://127.0.
 
 
 def event(id: str, kind: str = "payment.attempt", *, at: float = T0, **fields):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    base = {"id": id, "kind": kind, "time": datetime.fromtimestamp(at, timezone.utc).isoformat()}
+    base = {"id": id, "kind": kind, "time": datetime.fromtimestamp(at, UTC).isoformat()}
     if kind == "payment.attempt":
-        base.update(card="tok_1", account="acct_1", amount=1000, currency="JPY", merchant="giftshop",
-                    card_last4="4242")  # fmt: skip
+        base.update(card="tok_1", account="acct_1", amount=1000, currency="JPY", merchant="giftshop", card_last4="4242")
     base.update(fields)
     return parse_event(base)
 

@@ -17,6 +17,7 @@ from fraudwatch.errors import FraudwatchError
 from .conftest import ADMIN_KEY, Mailbox, Receiver, Server, StaticAuth, free_port, wait_until
 from .helpers import decision, event, settings
 
+
 async def _error(request, exc):
     from fastapi.responses import JSONResponse
 
@@ -45,8 +46,11 @@ def live(tmp_path):
 
 
 def _subscribe(server, card="tok_1", usage=False):
-    r = httpx.put(f"{server.url}/v1/alerts/subscriptions/{card}", headers=ADMIN,
-                  json={"email": "holder@example.com", "usage_alerts": usage})  # fmt: skip
+    r = httpx.put(
+        f"{server.url}/v1/alerts/subscriptions/{card}",
+        headers=ADMIN,
+        json={"email": "holder@example.com", "usage_alerts": usage},
+    )
     assert r.status_code == 200, r.text
 
 
@@ -103,7 +107,9 @@ def test_no_link_contains_the_attack_and_opens_an_incident(live):
     now = time.time()
     allow = lambda e: responder.on_decision(e, decision(e, "allow"))  # noqa: E731
     acct = {"account": "acct_1"}
-    allow(event("p1", "account.profile_changed", at=now - 600, field="language", old_value="ja", new_value="en", **acct))
+    allow(
+        event("p1", "account.profile_changed", at=now - 600, field="language", old_value="ja", new_value="en", **acct)
+    )
     allow(event("p2", "account.profile_changed", at=now - 590, field="email", old_value="h@x", new_value="a@y", **acct))
     allow(event("p3", "account.2fa_removed", at=now - 580, method="totp", **acct))
     allow(event("o1", "order.placed", at=now - 500, order="ord-1", amount=1000, currency="JPY", **acct))
@@ -119,9 +125,17 @@ def test_no_link_contains_the_attack_and_opens_an_incident(live):
     result = httpx.post(no, headers=JSON).json()
     assert result["answer"] == "no" and result["incident"]
 
-    data = {t: wait_until(lambda t=t: rec.of_type(f"action.{t}"))[0]["data"] for t in (
-        "suspend_card", "lock_account", "revoke_sessions", "force_password_reset", "revert_profile_changes",
-        "cancel_unshipped_orders")}  # fmt: skip
+    data = {
+        t: wait_until(lambda t=t: rec.of_type(f"action.{t}"))[0]["data"]
+        for t in (
+            "suspend_card",
+            "lock_account",
+            "revoke_sessions",
+            "force_password_reset",
+            "revert_profile_changes",
+            "cancel_unshipped_orders",
+        )
+    }
     assert data["suspend_card"]["card"] == "tok_1" and data["lock_account"]["account"] == "acct_1"
     changes = {c["field"]: c["restore_value"] for c in data["revert_profile_changes"]["changes"]}
     assert changes == {"language": "ja", "email": "h@x", "2fa": "enrolled"}
@@ -192,7 +206,10 @@ def test_forged_expired_and_unknown_links_are_refused_and_change_nothing(live):
 
     assert sum(outbox.counts(responder.db.connection()).values()) == before  # no new message
     assert not responder.suppressions.for_card("tok_1")
-    assert responder.db.connection().execute("SELECT count(*) FROM alerts WHERE answered_at IS NOT NULL").fetchone()[0] == 0
+    assert (
+        responder.db.connection().execute("SELECT count(*) FROM alerts WHERE answered_at IS NOT NULL").fetchone()[0]
+        == 0
+    )
     # the genuine link still works after all that
     assert httpx.post(yes).status_code == 200
 
@@ -207,9 +224,14 @@ def test_usage_alerts_only_for_opted_in_cards(live):
     wait_until(lambda: len(mail.messages) >= 2)
     time.sleep(0.3)
     subjects = sorted(m["Subject"] for m in mail.messages)
-    assert subjects == ["Card used: 1,000 JPY at giftshop with card ending 4242 (approved)",
-                        "Card used: 1,000 JPY at giftshop with card ending 4242 (declined)"]  # fmt: skip
-    assert {m["data"]["card"] for m in wait_until(lambda: len(rec.of_type("alert.usage")) == 2 and rec.of_type("alert.usage"))} == {"tok_1"}
+    assert subjects == [
+        "Card used: 1,000 JPY at giftshop with card ending 4242 (approved)",
+        "Card used: 1,000 JPY at giftshop with card ending 4242 (declined)",
+    ]
+    assert {
+        m["data"]["card"]
+        for m in wait_until(lambda: len(rec.of_type("alert.usage")) == 2 and rec.of_type("alert.usage"))
+    } == {"tok_1"}
 
 
 def test_operator_routes_need_the_admin_key_and_retry_dead_letters(live):
@@ -217,9 +239,18 @@ def test_operator_routes_need_the_admin_key_and_retry_dead_letters(live):
     assert httpx.get(f"{server.url}/v1/outbox").status_code == 401
     assert httpx.get(f"{server.url}/v1/outbox", headers={"Authorization": "Bearer nope"}).status_code == 401
     with responder.db.unit_of_work() as conn:
-        outbox.enqueue(conn, id="msg_manual", channel="webhook", destination="default", type="action.lock_account",
-                       payload={"account": "acct_9"}, now=time.time())  # fmt: skip
-        conn.execute("UPDATE outbox SET status = 'dead', attempts = 10, last_error = 'HTTP 500' WHERE id = 'msg_manual'")
+        outbox.enqueue(
+            conn,
+            id="msg_manual",
+            channel="webhook",
+            destination="default",
+            type="action.lock_account",
+            payload={"account": "acct_9"},
+            now=time.time(),
+        )
+        conn.execute(
+            "UPDATE outbox SET status = 'dead', attempts = 10, last_error = 'HTTP 500' WHERE id = 'msg_manual'"
+        )
     dead = httpx.get(f"{server.url}/v1/outbox/dead-letters", headers=ADMIN).json()["messages"]
     assert [m["id"] for m in dead] == ["msg_manual"]
     assert httpx.post(f"{server.url}/v1/outbox/msg_manual/retry", headers=ADMIN).json()["status"] == "pending"

@@ -53,8 +53,15 @@ def test_signature_is_checked_by_the_receiver(tmp_path):
     with Receiver(secret="whsec_other_secret_value") as rec:
         s = settings(tmp_path, receiver=rec, max_attempts=2)
         # the sender signs with a different secret than the receiver expects
-        s = s.model_copy(update={"webhooks": {"default": s.webhooks["default"].model_copy(
-            update={"secret": __import__("pydantic").SecretStr("whsec_wrong_secret_value")})}})
+        s = s.model_copy(
+            update={
+                "webhooks": {
+                    "default": s.webhooks["default"].model_copy(
+                        update={"secret": __import__("pydantic").SecretStr("whsec_wrong_secret_value")}
+                    )
+                }
+            }
+        )
         from fraudwatch.actions import Responder
 
         r = Responder(s)
@@ -72,12 +79,22 @@ def test_dead_letters_can_be_listed_and_retried(tmp_path):
         d = Dispatcher(r.db, r.settings)
         wait_until(lambda: d.run_once() == 0 and outbox.counts(r.db.connection())["dead"] == len(ids))
         env = {**os.environ, "FRAUDWATCH_ACTIONS_DB": r.settings.database}
-        listed = subprocess.run([sys.executable, "-m", "fraudwatch.actions.cli", "dead-letters"], env=env,
-                                capture_output=True, text=True, check=True).stdout  # fmt: skip
+        listed = subprocess.run(
+            [sys.executable, "-m", "fraudwatch.actions.cli", "dead-letters"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert all(i in listed for i in ids) and "HTTP 500" in listed
         rec.fail_first = 0
-        out = subprocess.run([sys.executable, "-m", "fraudwatch.actions.cli", "retry", "--all-dead"], env=env,
-                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-m", "fraudwatch.actions.cli", "retry", "--all-dead"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert f"{len(ids)} message(s) queued again" in out
         wait_until(lambda: d.run_once() == 0 and outbox.counts(r.db.connection())["delivered"] == len(ids))
         assert len(rec.effects) == len(ids)
@@ -101,10 +118,16 @@ def test_a_killed_dispatcher_process_loses_no_message(tmp_path):
         ids = []
         for n in range(5):
             ids += _ato_block(r, f"e{n}")
-        env = {**os.environ, "FRAUDWATCH_ACTIONS_DB": r.settings.database, "FRAUDWATCH_WEBHOOK_URL": rec.url,
-               "FRAUDWATCH_WEBHOOK_SECRET": rec.secret.decode(), "FRAUDWATCH_TOKEN_KEY": "k" * 32,
-               "FRAUDWATCH_OUTBOX_LEASE": "1", "FRAUDWATCH_OUTBOX_BASE_DELAY": "0.02",
-               "FRAUDWATCH_OUTBOX_POLL_INTERVAL": "0.02"}  # fmt: skip
+        env = {
+            **os.environ,
+            "FRAUDWATCH_ACTIONS_DB": r.settings.database,
+            "FRAUDWATCH_WEBHOOK_URL": rec.url,
+            "FRAUDWATCH_WEBHOOK_SECRET": rec.secret.decode(),
+            "FRAUDWATCH_TOKEN_KEY": "k" * 32,
+            "FRAUDWATCH_OUTBOX_LEASE": "1",
+            "FRAUDWATCH_OUTBOX_BASE_DELAY": "0.02",
+            "FRAUDWATCH_OUTBOX_POLL_INTERVAL": "0.02",
+        }
         cmd = [sys.executable, "-m", "fraudwatch.actions.cli", "run"]
         first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -116,8 +139,9 @@ def test_a_killed_dispatcher_process_loses_no_message(tmp_path):
         assert delivered < len(ids)  # killed mid-way
         # a new dispatcher over the same file picks up the rest once the dead one's leases (1 s) end
         second = Dispatcher(Database(r.settings.database), r.settings)
-        wait_until(lambda: second.run_once() == 0 and outbox.counts(r.db.connection())["delivered"] == len(ids),
-                   timeout=30)  # fmt: skip
+        wait_until(
+            lambda: second.run_once() == 0 and outbox.counts(r.db.connection())["delivered"] == len(ids), timeout=30
+        )
         assert sorted(rec.applied) == sorted(ids)
         assert len(rec.effects) == len(ids)
 

@@ -80,8 +80,9 @@ def _engine(suppressions=None):
     from fraudwatch.features import FeatureSet
     from fraudwatch.rules import RuleSet
 
-    return Engine(features=FeatureSet.from_yaml(FEATURES), rules=RuleSet.parse(RULES, version="e2e"),
-                  suppressions=suppressions)  # fmt: skip
+    return Engine(
+        features=FeatureSet.from_yaml(FEATURES), rules=RuleSet.parse(RULES, version="e2e"), suppressions=suppressions
+    )
 
 
 def test_reseller_is_challenged_at_most_once_per_behaviour_and_never_blocked(tmp_path, stream):
@@ -112,9 +113,12 @@ def test_with_the_default_definitions(tmp_path, stream):
     events, reseller = stream
     # (the tuned default rules do not stop the reseller in this stream at all; the test
     # above is the one where count-based monitoring does)
-    _, stops, _ = _run(tmp_path, events,
-                       lambda suppressions: Engine(features=features, rules=rules, suppressions=suppressions),
-                       answer=True)  # fmt: skip
+    _, stops, _ = _run(
+        tmp_path,
+        events,
+        lambda suppressions: Engine(features=features, rules=rules, suppressions=suppressions),
+        answer=True,
+    )
     by_rule = Counter()
     for (outcome, rule), n in stops[reseller].items():
         assert outcome != "block", (rule, n)

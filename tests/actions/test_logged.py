@@ -31,17 +31,42 @@ def _stream():
         pairs.append((login, decision(login, "allow")))
     steps = [
         (pay("sub-1", 50, card="tok_sub"), "allow", ()),  # opted in: usage alert
-        (event("ord-1", "order.placed", at=T0 + 60, account="acct_1", order="o1", amount=900, currency="JPY"),
-         "allow", ()),  # fmt: skip
-        (event("prof-1", "account.profile_changed", at=T0 + 70, account="acct_1", field="language",
-               old_value="ja", new_value="en"), "allow", ()),  # fmt: skip
+        (
+            event("ord-1", "order.placed", at=T0 + 60, account="acct_1", order="o1", amount=900, currency="JPY"),
+            "allow",
+            (),
+        ),
+        (
+            event(
+                "prof-1",
+                "account.profile_changed",
+                at=T0 + 70,
+                account="acct_1",
+                field="language",
+                old_value="ja",
+                new_value="en",
+            ),
+            "allow",
+            (),
+        ),
         (pay("pay-2", 90), "block", ("gift_card_burst",)),  # account takeover: reverts and cancels from the lookback
         (pay("pay-1", 80), "review", ("card_velocity_1d",)),  # risk alert
         (pay("pay-3", 100), "block", ("card_testing_same_amount",)),  # card testing: suspend
         (event("ref-1", "payment.refund", at=T0 + 110, payment="pay-2", amount=1000, currency="JPY"), "allow", ()),
         (pay("late-1", 20, card="tok_bg1"), "allow", ()),  # logged after later events: event time runs back
-        (event("prof-2", "account.profile_changed", at=T0 + 85, account="acct_1", field="email",
-               old_value="a@example.com", new_value="b@example.com"), "allow", ()),  # after the takeover's window was read
+        (
+            event(
+                "prof-2",
+                "account.profile_changed",
+                at=T0 + 85,
+                account="acct_1",
+                field="email",
+                old_value="a@example.com",
+                new_value="b@example.com",
+            ),
+            "allow",
+            (),
+        ),  # after the takeover's window was read
     ]
     for e, outcome, rules in steps:
         pairs.append((e, decision(e, outcome, *rules)))
@@ -56,8 +81,22 @@ def _entries(pairs):
     out = []
     for seq, (e, d) in enumerate(pairs, 1):
         stored = e.__pydantic_serializer__.to_json(e, exclude_none=True)
-        out.append(LogEntry(seq, e.id, e.kind, e.ts, b"", stored, orjson.dumps(d), d.outcome.value,
-                            e.card, e.account, e.device, e.ip))  # fmt: skip
+        out.append(
+            LogEntry(
+                seq,
+                e.id,
+                e.kind,
+                e.ts,
+                b"",
+                stored,
+                orjson.dumps(d),
+                d.outcome.value,
+                e.card,
+                e.account,
+                e.device,
+                e.ip,
+            )
+        )
     return out
 
 
@@ -92,8 +131,13 @@ def test_pages_of_log_entries_do_what_decisions_one_by_one_do(tmp_path):
     expected = _state(one_by_one)
     assert _state(paged) == expected
     types = {t for _, t, _ in expected["outbox"]}
-    assert {"alert.usage", "alert.risk", "action.revert_profile_changes", "action.cancel_unshipped_orders",
-            "action.suspend_card"} <= types  # fmt: skip
+    assert {
+        "alert.usage",
+        "alert.risk",
+        "action.revert_profile_changes",
+        "action.cancel_unshipped_orders",
+        "action.suspend_card",
+    } <= types
     assert sorted(sent) == [i for i, _, _ in expected["outbox"]]
     assert not any(i == "dup-1" for i, *_ in expected["recent"])
 

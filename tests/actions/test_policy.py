@@ -14,8 +14,13 @@ def test_default_policy_maps_outcomes_and_rules_to_actions():
     p = default_policy()
     e = event("e1")
     ato = p.responses_for(e.kind, decision(e, "block", "gift_card_burst"))
-    assert [a for a, _, _ in ato] == ["lock_account", "revoke_sessions", "force_password_reset",
-                                      "revert_profile_changes", "cancel_unshipped_orders"]  # fmt: skip
+    assert [a for a, _, _ in ato] == [
+        "lock_account",
+        "revoke_sessions",
+        "force_password_reset",
+        "revert_profile_changes",
+        "cancel_unshipped_orders",
+    ]
     assert [a for a, _, _ in p.responses_for(e.kind, decision(e, "block", "bin_enumeration"))] == ["suspend_card"]
     assert p.responses_for(e.kind, decision(e, "challenge", "gift_card_burst")) == []
     assert p.answers.on_yes.actions[Outcome.CHALLENGE] == ["lift_challenge"]
@@ -26,14 +31,24 @@ def test_default_policy_maps_outcomes_and_rules_to_actions():
     ("text", "message"),
     [
         ("version: 2", "version: Input should be 1"),
-        ("responses:\n  - name: a\n    when: {outcomes: [blok]}\n    actions: [suspend_card]",
-         "responses[0].when.outcomes[0]: Input should be 'allow', 'review', 'challenge' or 'block'"),
-        ("responses:\n  - name: a\n    when: {outcomes: [block]}\n    actions: []",
-         "responses[0].actions: List should have at least 1 item"),
-        ("responses:\n  - {name: a, when: {outcomes: [block]}, actions: [suspend_card]}\n"
-         "  - {name: a, when: {outcomes: [review]}, actions: [suspend_card]}", "responses: two responses named 'a'"),
+        (
+            "responses:\n  - name: a\n    when: {outcomes: [blok]}\n    actions: [suspend_card]",
+            "responses[0].when.outcomes[0]: Input should be 'allow', 'review', 'challenge' or 'block'",
+        ),
+        (
+            "responses:\n  - name: a\n    when: {outcomes: [block]}\n    actions: []",
+            "responses[0].actions: List should have at least 1 item",
+        ),
+        (
+            "responses:\n  - {name: a, when: {outcomes: [block]}, actions: [suspend_card]}\n"
+            "  - {name: a, when: {outcomes: [review]}, actions: [suspend_card]}",
+            "responses: two responses named 'a'",
+        ),
         ("answers:\n  on_yes:\n    suppress_for: forever", "answers.on_yes.suppress_for: 'forever' is not a duration"),
-        ("answers:\n  yes:\n    suppress_for: 1d", "answers.true: a key YAML reads as true/false (yes, no, on, off); answers use on_yes and on_no"),
+        (
+            "answers:\n  yes:\n    suppress_for: 1d",
+            "answers.true: a key YAML reads as true/false (yes, no, on, off); answers use on_yes and on_no",
+        ),
         ("alerts:\n  risk:\n    link_tll: 1h", "alerts.risk.link_tll: Extra inputs are not permitted"),
         ("lookback: -5", "lookback: a duration must be positive"),
         ("- a list", "expected a mapping at the top"),
@@ -49,9 +64,15 @@ def test_policy_errors_name_the_field(text, message):
 
 def test_policy_from_a_file_and_endpoints_checked_against_settings(tmp_path):
     path = tmp_path / "policy.yaml"
-    path.write_text("responses:\n  - {name: cards, when: {outcomes: [block]}, actions: [reissue_card], endpoint: issuer}\n")
-    s = ActionsSettings(database=str(tmp_path / "a.db"), token_key="k" * 32, policy=str(path),
-                        webhooks={"default": {"url": "http://127.0.0.1:9/h", "secret": "s" * 20}})  # fmt: skip
+    path.write_text(
+        "responses:\n  - {name: cards, when: {outcomes: [block]}, actions: [reissue_card], endpoint: issuer}\n"
+    )
+    s = ActionsSettings(
+        database=str(tmp_path / "a.db"),
+        token_key="k" * 32,
+        policy=str(path),
+        webhooks={"default": {"url": "http://127.0.0.1:9/h", "secret": "s" * 20}},
+    )
     with pytest.raises(Exception, match=r"endpoint\(s\) \['issuer'\] not in settings.webhooks"):
         Responder(s)
     ok = s.model_copy(update={"webhooks": {**s.webhooks, "issuer": s.webhooks["default"]}})
@@ -62,5 +83,8 @@ def test_placeholder_secrets_refused_in_production(tmp_path):
     with pytest.raises(ValueError, match="token_key: a placeholder"):
         ActionsSettings(token_key="change-me", environment="production")
     with pytest.raises(ValueError, match="webhooks.default.secret"):
-        ActionsSettings(token_key="k" * 32, environment="production",
-                        webhooks={"default": {"url": "https://h.example/x", "secret": "short"}})  # fmt: skip
+        ActionsSettings(
+            token_key="k" * 32,
+            environment="production",
+            webhooks={"default": {"url": "https://h.example/x", "secret": "short"}},
+        )

@@ -37,7 +37,10 @@ def test_yes_on_an_order_without_card_suppresses_the_rule_for_the_account(tmp_pa
     d = apply_suppressions(decision(later, "review", "hidden_gift_card_orders"), later, r.suppressions)
     assert d.outcome.value == "allow" and d.shadow_rules[0].values["suppressed_until"] == T0 + 10 + 30 * 86400
     other = event("ord-3", "order.placed", at=T0 + 3600, account="acct_8", order="o3", amount=5000, currency="JPY")
-    assert apply_suppressions(decision(other, "review", "hidden_gift_card_orders"), other, r.suppressions).outcome.value == "review"
+    assert (
+        apply_suppressions(decision(other, "review", "hidden_gift_card_orders"), other, r.suppressions).outcome.value
+        == "review"
+    )
 
 
 def test_suppressions_survive_a_restart(tmp_path):

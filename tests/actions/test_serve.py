@@ -40,8 +40,13 @@ class Service:
         self.config = tmp_path / "fraudwatch.yaml"
         self.config.write_text(yaml.safe_dump(config))
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("FRAUDWATCH_")}
-        out = subprocess.run(self._cli("keys", "create", "--name", "test", "--scope", "ingest", "--scope", "admin"),
-                             env=self.env, capture_output=True, text=True, check=True)  # fmt: skip
+        out = subprocess.run(
+            self._cli("keys", "create", "--name", "test", "--scope", "ingest", "--scope", "admin"),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         self.auth = {"Authorization": f"Bearer {out.stdout.strip()}"}
         self.process = None
 
@@ -49,8 +54,9 @@ class Service:
         return [sys.executable, "-m", "fraudwatch.cli", *args, "--config", str(self.config)]
 
     def start(self):
-        self.process = subprocess.Popen(self._cli("serve"), env=self.env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)  # fmt: skip
+        self.process = subprocess.Popen(
+            self._cli("serve"), env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
         def ready():
             try:
@@ -74,8 +80,14 @@ class Service:
                 self.kill()
 
     def send(self, **fields):
-        raw = {"time": "2026-11-21T13:00:00+09:00", "kind": "payment.attempt", "amount": 17600, "currency": "JPY",
-               "merchant": "m_1", **fields}  # fmt: skip
+        raw = {
+            "time": "2026-11-21T13:00:00+09:00",
+            "kind": "payment.attempt",
+            "amount": 17600,
+            "currency": "JPY",
+            "merchant": "m_1",
+            **fields,
+        }
         r = httpx.post(f"{self.url}/v1/events", headers=self.auth, json=raw)
         assert r.status_code == 200, r.text
         return r.json()
@@ -100,11 +112,13 @@ def _link(mail, n, answer):
 def test_alert_email_and_answers_through_fraudwatch_serve(served):
     service, rec, mail = served
     for card in ("tok_yes", "tok_no"):
-        r = httpx.put(f"{service.url}/v1/alerts/subscriptions/{card}", headers=service.auth,
-                      json={"email": f"{card}@example.com"})  # fmt: skip
+        r = httpx.put(
+            f"{service.url}/v1/alerts/subscriptions/{card}", headers=service.auth, json={"email": f"{card}@example.com"}
+        )
         assert r.status_code == 200, r.text
-    r = httpx.post(f"{service.url}/v1/lists/blocked_cards/add", headers=service.auth,
-                   json={"values": ["tok_yes", "tok_no"]})  # fmt: skip
+    r = httpx.post(
+        f"{service.url}/v1/lists/blocked_cards/add", headers=service.auth, json={"values": ["tok_yes", "tok_no"]}
+    )
     assert r.status_code == 200, r.text
 
     assert service.send(id="serve-yes", card="tok_yes", account="acct_yes")["outcome"] == "block"
@@ -135,8 +149,11 @@ def test_killing_the_service_mid_delivery_loses_no_message(tmp_path):
         service = Service(tmp_path, rec, mail)
         try:
             service.start()
-            httpx.put(f"{service.url}/v1/alerts/subscriptions/tok_k", headers=service.auth,
-                      json={"email": "k@example.com", "usage_alerts": True})  # fmt: skip
+            httpx.put(
+                f"{service.url}/v1/alerts/subscriptions/tok_k",
+                headers=service.auth,
+                json={"email": "k@example.com", "usage_alerts": True},
+            )
             for n in range(5):
                 service.send(id=f"kill-{n}", card="tok_k", account="acct_k", result="approved")
             wait_until(lambda: len(rec.requests) >= 10, timeout=20)  # usage alerts failing and retried
@@ -147,7 +164,8 @@ def test_killing_the_service_mid_delivery_loses_no_message(tmp_path):
             service.start()  # a new process over the same files
             wait_until(lambda: len(rec.of_type("alert.usage")) == 5, timeout=30)
             assert sorted(m["data"]["event"]["event_id"] for m in rec.of_type("alert.usage")) == [
-                f"kill-{n}" for n in range(5)]  # fmt: skip
+                f"kill-{n}" for n in range(5)
+            ]
             wait_until(lambda: len(mail.messages) >= 5, timeout=20)
             assert len(rec.effects) == 5
         finally:
@@ -160,11 +178,15 @@ def test_a_yes_through_the_service_lets_the_same_behaviour_through_next_time(ser
     confirmation)."""
     service, rec, mail = served
     rules = "rule big_ticket:\n    challenge if event.amount >= 150_000\n"
-    r = httpx.post(f"{service.url}/v1/rules/versions", headers=service.auth,
-                   json={"text": rules, "version": "big-ticket", "activate": True})  # fmt: skip
+    r = httpx.post(
+        f"{service.url}/v1/rules/versions",
+        headers=service.auth,
+        json={"text": rules, "version": "big-ticket", "activate": True},
+    )
     assert r.status_code in (200, 201), r.text
-    r = httpx.put(f"{service.url}/v1/alerts/subscriptions/tok_res", headers=service.auth,
-                  json={"email": "reseller@example.com"})  # fmt: skip
+    r = httpx.put(
+        f"{service.url}/v1/alerts/subscriptions/tok_res", headers=service.auth, json={"email": "reseller@example.com"}
+    )
     assert r.status_code == 200, r.text
 
     first = service.send(id="res-1", card="tok_res", account="acct_res", amount=180_000)
@@ -172,8 +194,9 @@ def test_a_yes_through_the_service_lets_the_same_behaviour_through_next_time(ser
     done = httpx.post(_link(mail, 1, "yes"), headers={"Accept": "application/json"}).json()
     assert done["answer"] == "yes" and [s["rule"] for s in done["suppressions"]] == ["big_ticket"]
 
-    again = service.send(id="res-2", time="2026-11-21T15:00:00+09:00", card="tok_res", account="acct_res",
-                         amount=180_000)  # fmt: skip
+    again = service.send(
+        id="res-2", time="2026-11-21T15:00:00+09:00", card="tok_res", account="acct_res", amount=180_000
+    )
     assert again["outcome"] == "allow"
     assert [h["rule"] for h in again["shadow_rules"]] == ["big_ticket"]  # waived, still on record
     other = service.send(id="other-1", card="tok_other", account="acct_other", amount=180_000)

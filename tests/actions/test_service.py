@@ -26,13 +26,18 @@ def service(tmp_path):
     with Receiver() as rec, Mailbox() as mail:
         port = free_port()
         app = api.create_app(Settings.model_validate({"data_dir": str(tmp_path / "service")}))
-        responder = Responder(actions_settings(tmp_path, receiver=rec, mailbox=mail,
-                                               public_url=f"http://127.0.0.1:{port}"))  # fmt: skip
+        responder = Responder(
+            actions_settings(tmp_path, receiver=rec, mailbox=mail, public_url=f"http://127.0.0.1:{port}")
+        )
         app.state.responder = responder  # used by the service instead of one built from its settings
         with app.state.storage.unit():
-            key, _ = create_key(app.state.storage, name="test", scopes=["ingest", "admin"],
-                                pepper=app.state.settings.security.key_pepper.get_secret_value().encode(),
-                                actor="test")  # fmt: skip
+            key, _ = create_key(
+                app.state.storage,
+                name="test",
+                scopes=["ingest", "admin"],
+                pepper=app.state.settings.security.key_pepper.get_secret_value().encode(),
+                actor="test",
+            )
         responder.start()
         server = Server(app, port)
         server.server.config.lifespan = "on"
@@ -44,12 +49,22 @@ def service(tmp_path):
 def test_no_from_the_email_through_the_service(service):
     server, responder, rec, mail, auth = service
     assert httpx.get(f"{server.url}/v1/outbox", headers=auth).status_code == 200
-    r = httpx.put(f"{server.url}/v1/alerts/subscriptions/tok_svc", headers=auth,
-                  json={"email": "holder@example.com"})  # fmt: skip
+    r = httpx.put(f"{server.url}/v1/alerts/subscriptions/tok_svc", headers=auth, json={"email": "holder@example.com"})
     assert r.status_code == 200, r.text
-    assert httpx.post(f"{server.url}/v1/lists/blocked_cards/add", headers=auth, json={"values": ["tok_svc"]}).status_code == 200
-    raw = {"id": "svc-1", "time": "2026-11-21T13:00:00+09:00", "kind": "payment.attempt", "card": "tok_svc",
-           "account": "acct_svc", "amount": 17600, "currency": "JPY", "merchant": "m_1"}  # fmt: skip
+    assert (
+        httpx.post(f"{server.url}/v1/lists/blocked_cards/add", headers=auth, json={"values": ["tok_svc"]}).status_code
+        == 200
+    )
+    raw = {
+        "id": "svc-1",
+        "time": "2026-11-21T13:00:00+09:00",
+        "kind": "payment.attempt",
+        "card": "tok_svc",
+        "account": "acct_svc",
+        "amount": 17600,
+        "currency": "JPY",
+        "merchant": "m_1",
+    }
     sent = httpx.post(f"{server.url}/v1/events", headers=auth, json=raw)
     assert sent.status_code == 200, sent.text
     assert Decision.from_dict(sent.json()).outcome.value == "block"

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from fraudwatch.actions.signing import (
-    SignatureInvalid, TokenExpired, TokenInvalid, make_token, read_token, sign_webhook, verify_webhook,
-)  # fmt: skip
+    SignatureInvalid,
+    TokenExpired,
+    TokenInvalid,
+    make_token,
+    read_token,
+    sign_webhook,
+    verify_webhook,
+)
 
 SECRET = b"whsec_0123456789abcdef"
 BODY = b'{"id":"msg_1","type":"action.lock_account","data":{}}'

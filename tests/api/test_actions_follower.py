@@ -6,15 +6,25 @@ import time
 
 
 def test_a_review_decision_enqueues_a_risk_alert_webhook(make_server):
-    server = make_server(env={"FRAUDWATCH_WEBHOOK_URL": "http://127.0.0.1:9/hooks",
-                              "FRAUDWATCH_WEBHOOK_SECRET": "webhook-secret-0123456789"})  # fmt: skip
+    server = make_server(
+        env={
+            "FRAUDWATCH_WEBHOOK_URL": "http://127.0.0.1:9/hooks",
+            "FRAUDWATCH_WEBHOOK_SECRET": "webhook-secret-0123456789",
+        }
+    )
     key = server.create_key("ops", "admin", "ingest")
     server.start()
     with server.client(key) as c:
         rules = {"text": "rule everything:\n    review if event.amount >= 0\n", "version": "all", "activate": True}
         assert c.post("/v1/rules/versions", json=rules).status_code == 201
-        event = {"id": "follow-1", "time": "2026-11-21T13:00:00+09:00", "kind": "payment.attempt",
-                 "card": "tok_follow", "amount": 1000, "currency": "JPY"}  # fmt: skip
+        event = {
+            "id": "follow-1",
+            "time": "2026-11-21T13:00:00+09:00",
+            "kind": "payment.attempt",
+            "card": "tok_follow",
+            "amount": 1000,
+            "currency": "JPY",
+        }
         assert c.post("/v1/events", json=event).json()["outcome"] == "review"
         deadline = time.monotonic() + 10
         messages = []

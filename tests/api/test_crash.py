@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -13,7 +13,7 @@ import yaml
 
 WORKERS = 4
 PER_WORKER = 400
-T0 = datetime(2026, 11, 21, 4, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 21, 4, 0, tzinfo=UTC)
 SNAPSHOT_OFTEN = {"FRAUDWATCH_ENGINE__SNAPSHOT_EVERY_EVENTS": "50"}
 
 
@@ -27,16 +27,28 @@ def workload() -> list[list[dict]]:
         for i in range(PER_WORKER):
             n = w * PER_WORKER + i
             card = f"tok_w{w}_c{i % 7}"
-            common = {"id": f"ev-{w}-{i}", "time": (T0 + timedelta(seconds=4 * i + w)).isoformat(),
-                      "card": card, "account": f"acct_w{w}_{i % 5}", "device": f"dev_w{w}_{i % 3}",
-                      "ip": f"10.{w}.0.{i % 4}"}  # fmt: skip
+            common = {
+                "id": f"ev-{w}-{i}",
+                "time": (T0 + timedelta(seconds=4 * i + w)).isoformat(),
+                "card": card,
+                "account": f"acct_w{w}_{i % 5}",
+                "device": f"dev_w{w}_{i % 3}",
+                "ip": f"10.{w}.0.{i % 4}",
+            }
             if i % 5 == 4:
                 events.append({**common, "kind": "account.login", "success": n % 3 != 0})
             else:
                 declined = n % 4 == 0
-                events.append({**common, "kind": "payment.attempt", "amount": 1000 + (n % 9) * 850,
-                               "currency": "JPY", "result": "declined" if declined else "approved",
-                               **({"decline_reason": "insufficient_funds"} if declined else {})})  # fmt: skip
+                events.append(
+                    {
+                        **common,
+                        "kind": "payment.attempt",
+                        "amount": 1000 + (n % 9) * 850,
+                        "currency": "JPY",
+                        "result": "declined" if declined else "approved",
+                        **({"decline_reason": "insufficient_funds"} if declined else {}),
+                    }
+                )
         # the probe reads the final state of each worker's entities
         streams.append(events)
     return streams
@@ -46,10 +58,19 @@ def probes() -> list[dict]:
     out = []
     for w in range(WORKERS):
         for c in range(7):
-            out.append({"id": f"probe-{w}-{c}", "time": (T0 + timedelta(seconds=4 * PER_WORKER + 10)).isoformat(),
-                        "kind": "payment.attempt", "card": f"tok_w{w}_c{c}", "account": f"acct_w{w}_{c % 5}",
-                        "device": f"dev_w{w}_{c % 3}", "ip": f"10.{w}.0.{c % 4}", "amount": 5000,
-                        "currency": "JPY"})  # fmt: skip
+            out.append(
+                {
+                    "id": f"probe-{w}-{c}",
+                    "time": (T0 + timedelta(seconds=4 * PER_WORKER + 10)).isoformat(),
+                    "kind": "payment.attempt",
+                    "card": f"tok_w{w}_c{c}",
+                    "account": f"acct_w{w}_{c % 5}",
+                    "device": f"dev_w{w}_{c % 3}",
+                    "ip": f"10.{w}.0.{c % 4}",
+                    "amount": 5000,
+                    "currency": "JPY",
+                }
+            )
     return out
 
 
@@ -63,10 +84,13 @@ def pinned_definitions() -> dict[str, dict]:
     features = yaml.safe_load(load_features().to_yaml())
     features["version"] = "crash-test"
     return {
-        "rules": {"text": resources.files("fraudwatch.rules").joinpath("default.rules").read_text(),
-                  "version": "crash-test", "activate": True},
+        "rules": {
+            "text": resources.files("fraudwatch.rules").joinpath("default.rules").read_text(),
+            "version": "crash-test",
+            "activate": True,
+        },
         "features": {"text": yaml.safe_dump(features), "activate": True},
-    }  # fmt: skip
+    }
 
 
 def start(server, definitions: dict[str, dict]):
@@ -119,8 +143,9 @@ def run_all(server, streams) -> dict[str, dict]:
     sender.run()
     assert sender.position == [len(s) for s in streams]
     for probe in probes():
-        sender.acked[probe["id"]] = httpx.post(server.url + "/v1/events", json=probe,
-                                               headers={"Authorization": f"Bearer {server.keys['ingest']}"}).json()
+        sender.acked[probe["id"]] = httpx.post(
+            server.url + "/v1/events", json=probe, headers={"Authorization": f"Bearer {server.keys['ingest']}"}
+        ).json()
     return sender.acked
 
 
@@ -131,14 +156,19 @@ def test_sigkill_mid_load_loses_nothing_and_counts_nothing_twice(make_server):
     definitions = pinned_definitions()
 
     reference_server = make_server("reference", SNAPSHOT_OFTEN)
-    reference_server.keys = {"ingest": reference_server.create_key("load", "ingest"),
-                             "admin": reference_server.create_key("ops", "admin")}  # fmt: skip
+    reference_server.keys = {
+        "ingest": reference_server.create_key("load", "ingest"),
+        "admin": reference_server.create_key("ops", "admin"),
+    }
     reference = run_all(start(reference_server, definitions), streams)
     reference_server.stop()
 
     server = make_server("crash", SNAPSHOT_OFTEN)
-    server.keys = {"ingest": server.create_key("load", "ingest"), "read": server.create_key("check", "read"),
-                   "admin": server.create_key("ops", "admin")}  # fmt: skip
+    server.keys = {
+        "ingest": server.create_key("load", "ingest"),
+        "read": server.create_key("check", "read"),
+        "admin": server.create_key("ops", "admin"),
+    }
     start(server, definitions)
     sender = Sender(server.url, server.keys["ingest"], streams, [0] * WORKERS)
     runner = threading.Thread(target=sender.run)
@@ -165,16 +195,27 @@ def test_sigkill_mid_load_loses_nothing_and_counts_nothing_twice(make_server):
     assert rest.position == [len(s) for s in streams]
     final = {**acked_before_crash, **rest.acked}
     for probe in probes():
-        final[probe["id"]] = httpx.post(server.url + "/v1/events", json=probe,
-                                        headers={"Authorization": f"Bearer {server.keys['ingest']}"}).json()
+        final[probe["id"]] = httpx.post(
+            server.url + "/v1/events", json=probe, headers={"Authorization": f"Bearer {server.keys['ingest']}"}
+        ).json()
     server.stop()
 
     assert set(final) == set(reference)
     different = [i for i in reference if comparable(final[i]) != comparable(reference[i])]
     assert different == [], [
-        (i, {k: (reference[i].get(k), final[i].get(k)) for k in reference[i] if reference[i].get(k) != final[i].get(k)
-             and k not in ("processing_us", "features")},
-         {k: (v, final[i]["features"].get(k)) for k, v in reference[i]["features"].items() if final[i]["features"].get(k) != v})
+        (
+            i,
+            {
+                k: (reference[i].get(k), final[i].get(k))
+                for k in reference[i]
+                if reference[i].get(k) != final[i].get(k) and k not in ("processing_us", "features")
+            },
+            {
+                k: (v, final[i]["features"].get(k))
+                for k, v in reference[i]["features"].items()
+                if final[i]["features"].get(k) != v
+            },
+        )
         for i in different[:3]
     ]
     assert all(not d["duplicate"] for d in final.values())

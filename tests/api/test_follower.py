@@ -18,8 +18,12 @@ from fraudwatch.storage.sqlite import SQLiteStorage
 
 def _log(storage, first: int, last: int) -> None:
     with storage.unit():
-        storage.append([LogEntry(n, f"ev-{n}", "account.login", 1.0 * n, b"", b"{}", b"{}", "allow")
-                        for n in range(first, last + 1)])  # fmt: skip
+        storage.append(
+            [
+                LogEntry(n, f"ev-{n}", "account.login", 1.0 * n, b"", b"{}", b"{}", "allow")
+                for n in range(first, last + 1)
+            ]
+        )
 
 
 class Recorder:
@@ -158,8 +162,9 @@ time.sleep(600)
 
 
 def test_a_follower_process_dies_with_the_service(tmp_path):
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path), str(Path(__file__).parent)],
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(tmp_path), str(Path(__file__).parent)], stdout=subprocess.PIPE, text=True
+    )
     child = int(parent.stdout.readline())
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait(10)

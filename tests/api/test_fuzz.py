@@ -18,11 +18,30 @@ def test_no_server_errors_from_openapi_fuzzing(make_server, tmp_path):
     key = server.create_key("fuzzer", "admin", "ingest")
     server.start()
     done = subprocess.run(
-        [SCHEMATHESIS, "run", f"{server.url}/openapi.json", "--checks", "not_a_server_error",
-         "-H", f"Authorization: Bearer {key}", "--max-examples", "10", "--seed", "1", "--workers", "1",
-         "--max-time", "60", "--request-timeout", "10"],
-        capture_output=True, text=True, timeout=110, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            SCHEMATHESIS,
+            "run",
+            f"{server.url}/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "-H",
+            f"Authorization: Bearer {key}",
+            "--max-examples",
+            "10",
+            "--seed",
+            "1",
+            "--workers",
+            "1",
+            "--max-time",
+            "60",
+            "--request-timeout",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=110,
+        cwd=tmp_path,
+    )
     server.stop()
     log = (server.data_dir / f"server-{server.port}.log").read_text()
     assert done.returncode == 0, done.stdout[-4000:]

@@ -8,8 +8,16 @@ T0 = "2026-11-21T13:00:00+09:00"
 
 
 def payment(event_id: str, **fields) -> dict:
-    return {"id": event_id, "time": T0, "kind": "payment.attempt", "card": "tok_a", "account": "acct_a",
-            "amount": 1000, "currency": "JPY", **fields}  # fmt: skip
+    return {
+        "id": event_id,
+        "time": T0,
+        "kind": "payment.attempt",
+        "card": "tok_a",
+        "account": "acct_a",
+        "amount": 1000,
+        "currency": "JPY",
+        **fields,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +102,17 @@ def test_bad_input_names_the_field(ingest):
 
 
 def test_batch_decides_each_event_on_its_own(ingest, reader):
-    r = ingest.post("/v1/events/batch", json={"events": [
-        payment("batch-1", card="tok_batch"), payment("batch-2", card="tok_batch", amount="lots"),
-        payment("batch-3", card="tok_batch"), payment("batch-1", card="tok_batch"),
-    ]})  # fmt: skip
+    r = ingest.post(
+        "/v1/events/batch",
+        json={
+            "events": [
+                payment("batch-1", card="tok_batch"),
+                payment("batch-2", card="tok_batch", amount="lots"),
+                payment("batch-3", card="tok_batch"),
+                payment("batch-1", card="tok_batch"),
+            ]
+        },
+    )
     assert r.status_code == 200
     results = r.json()["results"]
     assert [x["status"] for x in results] == [200, 422, 200, 200]
@@ -131,8 +146,10 @@ def test_search_by_entity_and_time_with_pages(ingest, reader):
     assert [i["event"]["id"] for i in page["items"]] == ["search-4", "search-3"]
     rest = reader.get("/v1/events", params={"card": "tok_search", "limit": 2, "cursor": page["next_cursor"]}).json()
     assert [i["event"]["id"] for i in rest["items"]] == ["search-2", "search-1"]
-    window = reader.get("/v1/decisions", params={
-        "device": "dev_search", "since": "2026-11-21T04:01:00Z", "until": "2026-11-21T04:03:00Z"}).json()
+    window = reader.get(
+        "/v1/decisions",
+        params={"device": "dev_search", "since": "2026-11-21T04:01:00Z", "until": "2026-11-21T04:03:00Z"},
+    ).json()
     assert [d["event_id"] for d in window["items"]] == ["search-2", "search-1"] and window["next_cursor"] is None
     assert reader.get("/v1/events", params={"card": "a", "ip": "b"}).status_code == 422
     assert reader.get("/v1/events").status_code == 422
@@ -266,8 +283,9 @@ def test_concurrent_events_share_group_commits(live):
         headers = {"Authorization": f"Bearer {live.keys['ingest']}"}
         limits = httpx.Limits(max_connections=64)
         async with httpx.AsyncClient(base_url=live.url, headers=headers, limits=limits, timeout=30) as c:
-            rs = await asyncio.gather(*(c.post("/v1/events", json=payment(f"group-{i}", card=f"tok_g{i}"))
-                                        for i in range(200)))  # fmt: skip
+            rs = await asyncio.gather(
+                *(c.post("/v1/events", json=payment(f"group-{i}", card=f"tok_g{i}")) for i in range(200))
+            )
         return [r.status_code for r in rs]
 
     count0, total0 = commits()

@@ -9,17 +9,31 @@ from fraudwatch.settings import load_settings
 
 
 def test_file_then_environment(tmp_path):
-    (tmp_path / "fw.yaml").write_text("server:\n  port: 9001\n  max_body_bytes: 4096\nstorage:\n  synchronous: NORMAL\n")
+    (tmp_path / "fw.yaml").write_text(
+        "server:\n  port: 9001\n  max_body_bytes: 4096\nstorage:\n  synchronous: NORMAL\n"
+    )
     s = load_settings(tmp_path / "fw.yaml", environ={"FRAUDWATCH_SERVER__PORT": "9002", "FRAUDWATCH_DATA_DIR": "/d"})
-    assert (s.server.port, s.server.max_body_bytes, s.storage.synchronous, str(s.data_dir)) == (9002, 4096, "NORMAL", "/d")
-    (tmp_path / "fw.toml").write_text('env = "test"\n[security]\ntoken_key = "0123456789abcdef01"\nkey_pepper = "1234567890123456789"\n')
+    assert (s.server.port, s.server.max_body_bytes, s.storage.synchronous, str(s.data_dir)) == (
+        9002,
+        4096,
+        "NORMAL",
+        "/d",
+    )
+    (tmp_path / "fw.toml").write_text(
+        'env = "test"\n[security]\ntoken_key = "0123456789abcdef01"\nkey_pepper = "1234567890123456789"\n'
+    )
     s = load_settings(tmp_path / "fw.toml", environ={})
     assert s.env == "test" and s.security.key_pepper.get_secret_value() == "1234567890123456789"
 
 
 def test_secrets_stay_strings_and_unknown_keys_are_refused(tmp_path):
-    s = load_settings(environ={"FRAUDWATCH_SECURITY__KEY_PEPPER": "1234567890123456", "FRAUDWATCH_ENV": "production",
-                               "FRAUDWATCH_SECURITY__TOKEN_KEY": "abcdefabcdefabcdef"})  # fmt: skip
+    s = load_settings(
+        environ={
+            "FRAUDWATCH_SECURITY__KEY_PEPPER": "1234567890123456",
+            "FRAUDWATCH_ENV": "production",
+            "FRAUDWATCH_SECURITY__TOKEN_KEY": "abcdefabcdefabcdef",
+        }
+    )
     assert s.security.key_pepper.get_secret_value() == "1234567890123456"
     with pytest.raises(ValidationError, match="porte"):
         load_settings(environ={"FRAUDWATCH_SERVER__PORTE": "1"})
@@ -30,8 +44,13 @@ def test_placeholder_secrets_only_in_development():
     with pytest.raises(ValidationError, match="placeholder"):
         load_settings(environ={"FRAUDWATCH_ENV": "production"})
     with pytest.raises(ValidationError, match="key_pepper"):
-        load_settings(environ={"FRAUDWATCH_ENV": "test", "FRAUDWATCH_SECURITY__TOKEN_KEY": "abcdefabcdefabcdef",
-                               "FRAUDWATCH_SECURITY__KEY_PEPPER": "short"})  # fmt: skip
+        load_settings(
+            environ={
+                "FRAUDWATCH_ENV": "test",
+                "FRAUDWATCH_SECURITY__TOKEN_KEY": "abcdefabcdefabcdef",
+                "FRAUDWATCH_SECURITY__KEY_PEPPER": "short",
+            }
+        )
 
 
 def test_serve_refuses_placeholder_secrets_outside_development(make_server):

@@ -20,8 +20,14 @@ def db(tmp_path):
 def test_lifecycle_open_contained_recovered_closed(db):
     for recovery in (S.REFUNDED, S.REVERSED, S.CHARGED_BACK):
         with db.unit_of_work() as conn:
-            inc = create_incident(conn, trigger_event=f"e-{recovery.value}", events=["x", "y", "x"], card="tok_1",
-                                  account="acct_1", now=1.0)  # fmt: skip
+            inc = create_incident(
+                conn,
+                trigger_event=f"e-{recovery.value}",
+                events=["x", "y", "x"],
+                card="tok_1",
+                account="acct_1",
+                now=1.0,
+            )
             for n, status in enumerate((S.CONTAINED, recovery, S.CLOSED)):
                 inc = transition(conn, inc.id, status, now=2.0 + n, note=status.value)
         assert inc.status is S.CLOSED and inc.events == [f"e-{recovery.value}", "x", "y"]
@@ -33,10 +39,12 @@ def test_every_move_outside_the_table_is_refused_and_changes_nothing(db):
         if target in TRANSITIONS[source]:
             continue
         with db.unit_of_work() as conn:
-            inc = create_incident(conn, trigger_event=f"{source.value}-{target.value}", events=[], card=None,
-                                  account=None, now=0.0)  # fmt: skip
+            inc = create_incident(
+                conn, trigger_event=f"{source.value}-{target.value}", events=[], card=None, account=None, now=0.0
+            )
             path = {S.OPEN: [], S.CONTAINED: [S.CONTAINED], S.CLOSED: [S.CONTAINED, S.CLOSED]}.get(
-                source, [S.CONTAINED, source])
+                source, [S.CONTAINED, source]
+            )
             for step in path:
                 transition(conn, inc.id, step, now=1.0)
         with pytest.raises(IllegalTransition, match=f"from {source.value} to {target.value}"):

@@ -37,8 +37,16 @@ rule busy_card [shadow]:
 
 
 def pay(i, hour, result="declined", card="tok_1"):
-    return {"id": f"p{i}", "time": f"2026-11-21T{hour:02d}:00:00+09:00", "kind": "payment.attempt", "card": card,
-            "amount": 17600, "currency": "JPY", "result": result, "decline_reason": "insufficient_funds"}
+    return {
+        "id": f"p{i}",
+        "time": f"2026-11-21T{hour:02d}:00:00+09:00",
+        "kind": "payment.attempt",
+        "card": card,
+        "amount": 17600,
+        "currency": "JPY",
+        "result": result,
+        "decline_reason": "insufficient_funds",
+    }
 
 
 def write_lines(path, lines):
@@ -49,12 +57,26 @@ def test_replay_orders_by_event_time_and_keeps_going(tmp_path):
     (tmp_path / "f.yaml").write_text(FEATURES)
     (tmp_path / "r.rules").write_text(RULES)
     # out of order on purpose, a duplicate id, and two bad lines
-    write_lines(tmp_path / "in.jsonl", [pay(3, 23), pay(1, 13), "not json", pay(2, 16), pay(2, 16),
-                                        {**pay(9, 12), "amount": -1}])
+    write_lines(
+        tmp_path / "in.jsonl",
+        [pay(3, 23), pay(1, 13), "not json", pay(2, 16), pay(2, 16), {**pay(9, 12), "amount": -1}],
+    )
     run = subprocess.run(
-        [sys.executable, "-m", "fraudwatch.cli", "replay", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "out.jsonl"),
-         "--features", str(tmp_path / "f.yaml"), "--rules", str(tmp_path / "r.rules")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "fraudwatch.cli",
+            "replay",
+            str(tmp_path / "in.jsonl"),
+            "--out",
+            str(tmp_path / "out.jsonl"),
+            "--features",
+            str(tmp_path / "f.yaml"),
+            "--rules",
+            str(tmp_path / "r.rules"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stderr
     decisions = [Decision.from_dict(json.loads(l)) for l in (tmp_path / "out.jsonl").read_text().splitlines()]
@@ -98,9 +120,13 @@ def test_model_thresholds_and_challenger_scores():
         def explain(self, event, features, top=3):
             return []
 
-    engine = Engine(features=FeatureSet.from_yaml(FEATURES), rules=RuleSet.parse(RULES, version="t"),
-                    model=Constant("champion", 0.7), challengers=[Constant("challenger", 0.1)],
-                    thresholds={"block": 0.9, "challenge": 0.6, "review": 0.3})
+    engine = Engine(
+        features=FeatureSet.from_yaml(FEATURES),
+        rules=RuleSet.parse(RULES, version="t"),
+        model=Constant("champion", 0.7),
+        challengers=[Constant("challenger", 0.1)],
+        thresholds={"block": 0.9, "challenge": 0.6, "review": 0.3},
+    )
     d = engine.process(parse_event(pay(1, 13, result="approved")))
     assert d.score == 0.7 and d.outcome.value == "challenge" and d.rules[0].rule == "model.score>=0.6"
     assert d.shadow_scores == {"challenger": 0.1} and d.versions["model"] == "champion"
@@ -112,8 +138,9 @@ def test_confirmed_genuine_behaviour_is_waived_not_forgotten():
     from fraudwatch.actions.suppression import Suppression, SuppressionSet
 
     confirmed = SuppressionSet()
-    engine = Engine(features=FeatureSet.from_yaml(FEATURES), rules=RuleSet.parse(RULES, version="t"),
-                    suppressions=confirmed)
+    engine = Engine(
+        features=FeatureSet.from_yaml(FEATURES), rules=RuleSet.parse(RULES, version="t"), suppressions=confirmed
+    )
     for i, hour in enumerate((13, 16, 23)):
         d = engine.process(parse_event(pay(i, hour)))
     assert d.outcome.value == "block"
@@ -141,11 +168,23 @@ def test_restored_engine_is_bit_identical_on_float_statistics():
     events = []
     for i in range(3000):
         gift, other = rng.randint(1, 9) * 1000, rng.randint(1, 7) * 777
-        events.append(parse_event({
-            "id": f"o{i}", "time": f"2026-11-{1 + i // 400:02d}T{(i // 20) % 24:02d}:{i % 60:02d}:00+09:00",
-            "kind": "order.placed", "account": f"a{i % 7}", "order": f"o{i}", "amount": gift + other,
-            "currency": "JPY", "items": [{"sku": "g", "category": "digital_gift_card", "unit_price": gift},
-                                         {"sku": "b", "category": "books", "unit_price": other}]}))  # fmt: skip
+        events.append(
+            parse_event(
+                {
+                    "id": f"o{i}",
+                    "time": f"2026-11-{1 + i // 400:02d}T{(i // 20) % 24:02d}:{i % 60:02d}:00+09:00",
+                    "kind": "order.placed",
+                    "account": f"a{i % 7}",
+                    "order": f"o{i}",
+                    "amount": gift + other,
+                    "currency": "JPY",
+                    "items": [
+                        {"sku": "g", "category": "digital_gift_card", "unit_price": gift},
+                        {"sku": "b", "category": "books", "unit_price": other},
+                    ],
+                }
+            )
+        )
     make = lambda: Engine(features=load_features(), rules=load_rules())  # noqa: E731
     straight, first = make(), make()
     for e in events[:2000]:

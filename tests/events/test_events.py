@@ -1,7 +1,7 @@
 """Event model, JSON Lines with dead letters, PAN tokenization, JSON Schema."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jsonschema
 import pytest
@@ -21,8 +21,14 @@ from fraudwatch.events import (
 T = "2026-11-21T13:00:00+09:00"
 
 EXAMPLES = {
-    "payment.attempt": {"card": "tok_1", "amount": 17600, "currency": "JPY", "result": "declined",
-                        "decline_reason": "insufficient_funds", "card_type": "prepaid"},
+    "payment.attempt": {
+        "card": "tok_1",
+        "amount": 17600,
+        "currency": "JPY",
+        "result": "declined",
+        "decline_reason": "insufficient_funds",
+        "card_type": "prepaid",
+    },
     "payment.capture": {"payment": "p1", "amount": 1000, "currency": "JPY"},
     "payment.refund": {"payment": "p1", "amount": 1000, "currency": "JPY", "reason": "fraud"},
     "payment.reversal": {"payment": "p1", "amount": 1000, "currency": "JPY"},
@@ -36,16 +42,23 @@ EXAMPLES = {
     "account.payment_method_removed": {"account": "u1", "card": "tok_1"},
     "cart.item_added": {"account": "u1", "item": {"sku": "gc", "category": "digital_gift_card", "unit_price": 1000}},
     "cart.item_removed": {"account": "u1", "item": {"sku": "gc", "category": "digital_gift_card", "unit_price": 1000}},
-    "order.placed": {"account": "u1", "order": "o1", "amount": 3000, "currency": "JPY",
-                     "items": [{"sku": "gc", "category": "digital_gift_card", "quantity": 2, "unit_price": 1000},
-                               {"sku": "b", "category": "books", "unit_price": 1000}]},
+    "order.placed": {
+        "account": "u1",
+        "order": "o1",
+        "amount": 3000,
+        "currency": "JPY",
+        "items": [
+            {"sku": "gc", "category": "digital_gift_card", "quantity": 2, "unit_price": 1000},
+            {"sku": "b", "category": "books", "unit_price": 1000},
+        ],
+    },
     "order.cancelled": {"order": "o1"},
     "order.hidden": {"order": "o1"},
     "order.shipped": {"order": "o1"},
     "label": {"target": "p1", "fraud": True, "source": "cardholder"},
     "chargeback": {"payment": "p1", "amount": 17600, "currency": "JPY", "reason_code": "10.4"},
     "cardholder.answer": {"target": "p1", "answer": "yes"},
-}  # fmt: skip
+}
 
 
 def make(kind, **extra):
@@ -104,8 +117,14 @@ def test_missing_kind_and_non_objects():
 
 
 def test_stream_carries_on_after_bad_lines():
-    lines = [json.dumps(make("account.login", id="a")), "garbage", "", json.dumps(make("order.hidden", id="b")),
-             json.dumps({**make("payment.attempt", id="c"), "amount": "x"}), json.dumps(make("label", id="d"))]
+    lines = [
+        json.dumps(make("account.login", id="a")),
+        "garbage",
+        "",
+        json.dumps(make("order.hidden", id="b")),
+        json.dumps({**make("payment.attempt", id="c"), "amount": "x"}),
+        json.dumps(make("label", id="d")),
+    ]
     out = list(read_events(lines))
     assert [getattr(x, "id", None) for x in out] == ["a", None, "b", None, "d"]
     assert [x.line for x in out if isinstance(x, DeadLetter)] == [2, 5]
@@ -153,11 +172,20 @@ def test_documented_schema_is_the_generated_one():
 
 
 def test_a_field_of_another_kind_reads_none_but_is_never_accepted_or_written():
-    login = parse_event({"id": "l1", "time": "2026-11-21T13:00:00+09:00", "kind": "account.login", "account": "a1",
-                         "success": True})  # fmt: skip
+    login = parse_event(
+        {"id": "l1", "time": "2026-11-21T13:00:00+09:00", "kind": "account.login", "account": "a1", "success": True}
+    )
     assert login.amount is None and login.decline_reason is None  # payment fields, read by shared hot paths
     assert "amount" not in login.model_dump() and "amount" not in login.model_dump_json()
     with pytest.raises(ValidationError, match="amount"):
-        parse_event({"id": "l2", "time": "2026-11-21T13:00:00+09:00", "kind": "account.login", "account": "a1",
-                     "success": True, "amount": 1000})  # fmt: skip
-    assert login.ts == datetime(2026, 11, 21, 4, tzinfo=timezone.utc).timestamp()
+        parse_event(
+            {
+                "id": "l2",
+                "time": "2026-11-21T13:00:00+09:00",
+                "kind": "account.login",
+                "account": "a1",
+                "success": True,
+                "amount": 1000,
+            }
+        )
+    assert login.ts == datetime(2026, 11, 21, 4, tzinfo=UTC).timestamp()

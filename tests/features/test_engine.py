@@ -4,7 +4,7 @@ recovery, bounded memory, lateness."""
 from __future__ import annotations
 
 import pickle
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from fraudwatch.features.bench import synthetic_events
 
 from .features_reference import ev
 
-T0 = datetime(2026, 11, 21, 4, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 21, 4, 0, tzinfo=UTC)
 
 
 class Stream:
@@ -51,8 +51,12 @@ def test_card_testing_same_amount_insufficient_funds_on_a_dormant_card():
     s = Stream()
     s.pay(0, card="pre1", amount=500)
     for hour in (13, 16, 23):  # 60 days later, the same 17,600 yen charge three times
-        got = s.pay(60 * 24 * 60 + 60 * hour, card="pre1", amount=17600, result="declined", decline_reason="insufficient_funds")
-    assert got["card.same_amount_24h"] == 3 and got["card.insufficient_funds_24h"] == 3 and got["card.declines_24h"] == 3
+        got = s.pay(
+            60 * 24 * 60 + 60 * hour, card="pre1", amount=17600, result="declined", decline_reason="insufficient_funds"
+        )
+    assert (
+        got["card.same_amount_24h"] == 3 and got["card.insufficient_funds_24h"] == 3 and got["card.declines_24h"] == 3
+    )
     assert got["card.age"] == (60 * 24 * 60 + 60 * 23) * 60.0
     assert got["card.seconds_since_last_payment"] == 7 * 3600.0
     assert got["card.amount_ratio_30d"] == pytest.approx(17600 / 17600)
@@ -109,11 +113,13 @@ def test_restore_refuses_other_feature_sets_and_foreign_bytes():
 
 
 def test_memory_stays_bounded_once_entities_go_idle():
-    fs = FeatureSet([
-        FeatureSpec("card.n_1h", entity="card", agg="count", window="1h"),
-        FeatureSpec("card.amount_max_1h", entity="card", agg="max", field="amount", window="1h"),
-        FeatureSpec("card.since", entity="card", agg="time_since_last", window="1h"),
-    ])  # fmt: skip
+    fs = FeatureSet(
+        [
+            FeatureSpec("card.n_1h", entity="card", agg="count", window="1h"),
+            FeatureSpec("card.amount_max_1h", entity="card", agg="max", field="amount", window="1h"),
+            FeatureSpec("card.since", entity="card", agg="time_since_last", window="1h"),
+        ]
+    )
     engine = FeatureEngine(fs, lateness=60)
     for i in range(20_000):  # 2,000 cards, one event per second, cards change over time
         engine.process(ev(kind="payment.attempt", card=f"c{i // 10}", amount=i), float(i))
@@ -177,8 +183,16 @@ def test_snapshots_keep_datetime_values():
     a = Stream(fs)
     a.pay(0, card="c1")
     b = FeatureEngine.restore(fs, a.engine.snapshot())
-    event = parse_event({"id": "x", "time": T0 + timedelta(minutes=1), "kind": "payment.attempt", "card": "c1",
-                         "amount": 1, "currency": "JPY"})  # fmt: skip
+    event = parse_event(
+        {
+            "id": "x",
+            "time": T0 + timedelta(minutes=1),
+            "kind": "payment.attempt",
+            "card": "c1",
+            "amount": 1,
+            "currency": "JPY",
+        }
+    )
     assert b.process(event, event.ts) == a.engine.process(event, event.ts) == {"card.previous_time": T0}
 
 
@@ -188,8 +202,15 @@ def test_gift_card_run_hidden_orders_and_a_cart_re_add():
     for i in range(3):
         s.send(i, "order.placed", account="a1", order=f"o{i}", amount=1000, currency="JPY", items=[gift])
         s.send(i + 0.5, "order.hidden", account="a1", order=f"o{i}")
-    s.send(4, "order.placed", account="a1", order="o9", amount=1000, currency="JPY",
-           items=[{"sku": "book", "category": "books", "unit_price": 1000}])  # fmt: skip
+    s.send(
+        4,
+        "order.placed",
+        account="a1",
+        order="o9",
+        amount=1000,
+        currency="JPY",
+        items=[{"sku": "book", "category": "books", "unit_price": 1000}],
+    )
     s.send(5, "cart.item_removed", account="a1", item=gift)
     got = s.send(8, "cart.item_added", account="a1", item=gift)
     assert got["account.seconds_since_item_removed"] == 180.0
@@ -200,8 +221,15 @@ def test_gift_card_run_hidden_orders_and_a_cart_re_add():
 def test_bin_enumeration_and_credential_stuffing():
     s = Stream()
     for i in range(5):
-        got = s.pay(i, card=f"tok{i}", card_bin="411111", device="d1", ip="9.9.9.9", result="declined",
-                    decline_reason="invalid_card")  # fmt: skip
+        got = s.pay(
+            i,
+            card=f"tok{i}",
+            card_bin="411111",
+            device="d1",
+            ip="9.9.9.9",
+            result="declined",
+            decline_reason="invalid_card",
+        )
     assert got["device.distinct_cards_same_bin_24h"] == 5 and got["device.declined_cards_1h"] == 5
     assert got["ip.distinct_cards_same_bin_1h"] == 5 and got["ip.declined_cards_1h"] == 5
     for i in range(6):

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fraudwatch.features import MAX_WINDOW, FeatureSet, FeatureSetError, FeatureSpec, FeatureSpecError, default_feature_set
+from fraudwatch.features import (
+    MAX_WINDOW,
+    FeatureSet,
+    FeatureSetError,
+    FeatureSpec,
+    FeatureSpecError,
+    default_feature_set,
+)
 from fraudwatch.features.spec import parse_duration
 
 
@@ -16,12 +23,22 @@ def test_default_set_loads_round_trips_and_covers_the_patterns():
     again = FeatureSet.from_yaml(fs.to_yaml())
     assert again == fs and again.digest == fs.digest
     for name in (
-        "card.declines_10m", "card.insufficient_funds_24h", "card.same_amount_24h", "card.distinct_accounts_30d",
-        "device.distinct_cards_24h", "ip.distinct_cards_24h", "card.amount_zscore_30d", "card.age",
-        "account.device_age", "account.failed_logins_1h", "account.minutes_since_password_change",
-        "account.minutes_since_language_change", "account.gift_card_share_24h", "account.order_hides_24h",
+        "card.declines_10m",
+        "card.insufficient_funds_24h",
+        "card.same_amount_24h",
+        "card.distinct_accounts_30d",
+        "device.distinct_cards_24h",
+        "ip.distinct_cards_24h",
+        "card.amount_zscore_30d",
+        "card.age",
+        "account.device_age",
+        "account.failed_logins_1h",
+        "account.minutes_since_password_change",
+        "account.minutes_since_language_change",
+        "account.gift_card_share_24h",
+        "account.order_hides_24h",
         "terminal.fraud_rate_7d",
-    ):  # fmt: skip
+    ):
         assert name in fs.names
 
 
@@ -49,15 +66,19 @@ def feature_sets(draw):
         needs_field = agg in ("sum", "distinct", "previous", "std")
         scalar = agg in ("age", "time_since_last", "previous")
         windows = [1, 60.5, 600, 86400, MAX_WINDOW] + ([None] if scalar else [])  # scalar: default lookback
-        specs.append(FeatureSpec(
-            name, entity=draw(st.sampled_from([("card",), ("account", "device"), ("card_bin", "device")])),
-            kinds=draw(st.sampled_from([(), ("payment.attempt",), ("account.login", "order.placed")])),
-            agg=agg, field="amount" if needs_field else None,
-            window=draw(st.sampled_from(windows)),
-            filter=draw(st.sampled_from([None, "event.amount > 100", "event.result == 'declined'"])),
-            delay=0 if scalar else draw(st.sampled_from([0, 30, 7 * 86400])),
-            description=draw(st.sampled_from(["", "why: a pattern"])),
-        ))  # fmt: skip
+        specs.append(
+            FeatureSpec(
+                name,
+                entity=draw(st.sampled_from([("card",), ("account", "device"), ("card_bin", "device")])),
+                kinds=draw(st.sampled_from([(), ("payment.attempt",), ("account.login", "order.placed")])),
+                agg=agg,
+                field="amount" if needs_field else None,
+                window=draw(st.sampled_from(windows)),
+                filter=draw(st.sampled_from([None, "event.amount > 100", "event.result == 'declined'"])),
+                delay=0 if scalar else draw(st.sampled_from([0, 30, 7 * 86400])),
+                description=draw(st.sampled_from(["", "why: a pattern"])),
+            )
+        )
     return FeatureSet(specs, version=draw(st.sampled_from(["1", "2026-11-21.1"])))
 
 
@@ -71,35 +92,95 @@ def test_yaml_round_trips(fs):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("features: [{name: card.x, entity: card, agg: count, window: 1h, windw: 2}]", "feature 'card.x': unknown key(s) windw"),
+        (
+            "features: [{name: card.x, entity: card, agg: count, window: 1h, windw: 2}]",
+            "feature 'card.x': unknown key(s) windw",
+        ),
         ("featurez: []", "unknown top-level key(s) featurez"),
-        ("features:\n - {name: card.x, entity: card, agg: count, window: 1h}\n - {name: card.x, entity: card, agg: count, window: 2h}", "duplicate feature names: card.x"),
-        ("features: [{name: card.x, entity: card, agg: median, field: amount, window: 1h}]", "feature 'card.x': agg: 'median' is not one of"),
-        ("features: [{name: card.x, entity: card, agg: count, window: 91d}]", "feature 'card.x': window: must be more than 0 and at most 90 days"),
-        ("features: [{name: card.x, entity: card, agg: count, window: soon}]", "feature 'card.x': window: must be seconds"),
-        ("features: [{name: card.x, entity: card, agg: count}]", "feature 'card.x': window: agg 'count' needs a window"),
-        ("features: [{name: card.x, entity: card, agg: sum, window: 1h}]", "feature 'card.x': field: agg 'sum' needs a field"),
-        ("features: [{name: card.x, entity: card, agg: age, field: amount}]", "feature 'card.x': field: agg 'age' takes no field"),
-        ("features: [{name: card.x, entity: card, agg: sum, field: amout, window: 1h}]", "feature 'card.x': field: no event kind has a field 'amout'"),
-        ("features: [{name: card.x, entity: cardd, agg: count, window: 1h}]", "feature 'card.x': entity: no event kind has a field 'cardd'"),
-        ("features: [{name: card.x, entity: card, agg: count, field: scenario, window: 1h}]", "feature 'card.x': field: 'scenario' is the ground truth"),
-        ("features: [{name: card.x, entity: card, kinds: [payment.attempted], agg: count, window: 1h}]", "feature 'card.x': kinds: 'payment.attempted' is not an event kind"),
-        ("features: [{name: card.x, entity: card, agg: mean, field: label.fraud, window: 7d}]", "feature 'card.x': delay: label.fraud needs a delay"),
-        ("features: [{name: card.x, entity: card, agg: time_since_last, delay: 1h}]", "feature 'card.x': delay: agg 'time_since_last' takes no delay"),
+        (
+            "features:\n - {name: card.x, entity: card, agg: count, window: 1h}\n - {name: card.x, entity: card, agg: count, window: 2h}",
+            "duplicate feature names: card.x",
+        ),
+        (
+            "features: [{name: card.x, entity: card, agg: median, field: amount, window: 1h}]",
+            "feature 'card.x': agg: 'median' is not one of",
+        ),
+        (
+            "features: [{name: card.x, entity: card, agg: count, window: 91d}]",
+            "feature 'card.x': window: must be more than 0 and at most 90 days",
+        ),
+        (
+            "features: [{name: card.x, entity: card, agg: count, window: soon}]",
+            "feature 'card.x': window: must be seconds",
+        ),
+        (
+            "features: [{name: card.x, entity: card, agg: count}]",
+            "feature 'card.x': window: agg 'count' needs a window",
+        ),
+        (
+            "features: [{name: card.x, entity: card, agg: sum, window: 1h}]",
+            "feature 'card.x': field: agg 'sum' needs a field",
+        ),
+        (
+            "features: [{name: card.x, entity: card, agg: age, field: amount}]",
+            "feature 'card.x': field: agg 'age' takes no field",
+        ),
+        (
+            "features: [{name: card.x, entity: card, agg: sum, field: amout, window: 1h}]",
+            "feature 'card.x': field: no event kind has a field 'amout'",
+        ),
+        (
+            "features: [{name: card.x, entity: cardd, agg: count, window: 1h}]",
+            "feature 'card.x': entity: no event kind has a field 'cardd'",
+        ),
+        (
+            "features: [{name: card.x, entity: card, agg: count, field: scenario, window: 1h}]",
+            "feature 'card.x': field: 'scenario' is the ground truth",
+        ),
+        (
+            "features: [{name: card.x, entity: card, kinds: [payment.attempted], agg: count, window: 1h}]",
+            "feature 'card.x': kinds: 'payment.attempted' is not an event kind",
+        ),
+        (
+            "features: [{name: card.x, entity: card, agg: mean, field: label.fraud, window: 7d}]",
+            "feature 'card.x': delay: label.fraud needs a delay",
+        ),
+        (
+            "features: [{name: card.x, entity: card, agg: time_since_last, delay: 1h}]",
+            "feature 'card.x': delay: agg 'time_since_last' takes no delay",
+        ),
         ("features: [{name: x, entity: card, agg: count, window: 1h}]", "feature 'x': name: must be dotted"),
         ("features: [{name: event.x, entity: card, agg: count, window: 1h}]", "feature 'event.x': name: prefixes"),
         ("features: [{name: card.r, expr: event.amount / card.mean}]", "feature 'card.r': expr"),
-        ("features: [{name: card.r, expr: event.amount, window: 1h}]", "feature 'card.r': window: a derived feature (expr) takes no window"),
-        ("features: [{name: card.x, entity: card, agg: count, window: 1h, filter: 'card.y > 1'}]", "feature 'card.x': filter"),
-        ("features: [{name: card.x, entity: card, agg: count, window: 1h, filter: 'event.amount >'}]", "feature 'card.x': filter"),
-        ("features:\n - {name: card.a, expr: card.b + 1}\n - {name: card.b, expr: card.a * 2}", "cycle card.a -> card.b -> card.a"),
+        (
+            "features: [{name: card.r, expr: event.amount, window: 1h}]",
+            "feature 'card.r': window: a derived feature (expr) takes no window",
+        ),
+        (
+            "features: [{name: card.x, entity: card, agg: count, window: 1h, filter: 'card.y > 1'}]",
+            "feature 'card.x': filter",
+        ),
+        (
+            "features: [{name: card.x, entity: card, agg: count, window: 1h, filter: 'event.amount >'}]",
+            "feature 'card.x': filter",
+        ),
+        (
+            "features:\n - {name: card.a, expr: card.b + 1}\n - {name: card.b, expr: card.a * 2}",
+            "cycle card.a -> card.b -> card.a",
+        ),
         ("features: [{name: card.a, expr: model.score * 2}]", "feature 'card.a': expr"),
-        ("features: [{name: account.x, entity: [account, items], agg: count, window: 1h}]", "feature 'account.x': entity: 'items' holds a list or record"),
-        ("features: [{name: account.x, entity: account, agg: distinct, field: items, window: 1h}]", "feature 'account.x': field: 'items' holds a list or record"),
+        (
+            "features: [{name: account.x, entity: [account, items], agg: count, window: 1h}]",
+            "feature 'account.x': entity: 'items' holds a list or record",
+        ),
+        (
+            "features: [{name: account.x, entity: account, agg: distinct, field: items, window: 1h}]",
+            "feature 'account.x': field: 'items' holds a list or record",
+        ),
         ("[1, 2]", "a feature set is a mapping"),
         ("features: {a: 1", "not valid YAML"),
     ],
-)  # fmt: skip
+)
 def test_errors_name_the_feature_and_the_field(text, message):
     with pytest.raises(FeatureSpecError) as info:
         FeatureSet.from_yaml(text)
@@ -123,7 +204,9 @@ def test_derived_features_are_ordered_after_what_they_read():
     assert [s.name for s in fs.derived] == ["card.b", "card.c"]
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("10m", 600), ("1h", 3600), ("7d", 604800), ("2w", 1209600), (" 90 ", 90), (1.5, 1.5)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("10m", 600), ("1h", 3600), ("7d", 604800), ("2w", 1209600), (" 90 ", 90), (1.5, 1.5)]
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 

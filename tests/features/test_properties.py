@@ -23,37 +23,61 @@ LATE = [0.5, 1, 5, 10, LATENESS]
 
 def kitchen_sink(age_window: float) -> FeatureSet:
     S = FeatureSpec
-    return FeatureSet([
-        S("card.events_10", entity="card", agg="count", window=10),
-        S("card.payments_30", entity="card", kinds=PAY, agg="count", window=30),
-        S("card.amount_sum_30", entity="card", kinds=PAY, agg="sum", field="amount", window=30),
-        S("card.amount_mean_30", entity="card", kinds=PAY, agg="mean", field="amount", window=30),
-        S("card.amount_min_30", entity="card", kinds=PAY, agg="min", field="amount", window=30),
-        S("card.amount_max_30", entity="card", kinds=PAY, agg="max", field="amount", window=30),
-        S("card.amount_std_30", entity="card", kinds=PAY, agg="std", field="amount", window=30),
-        S("card.amount_min_10", entity="card", kinds=PAY, agg="min", field="amount", window=10),
-        S("card.amount_max_100", entity="card", kinds=PAY, agg="max", field="amount", window=100),
-        S("card.devices_seen_30", entity="card", kinds=PAY, agg="count", field="device", window=30),
-        S("card.accounts_100", entity="card", kinds=PAY, agg="distinct", field="account", window=100),
-        S("card.declines_30", entity="card", kinds=PAY, filter=DECLINED, agg="count", window=30),
-        S("card.declined_amount_max_100", entity="card", kinds=PAY, filter=DECLINED, agg="max", field="amount", window=100),
-        S("card.amount_mean_30_late", entity="card", kinds=PAY, agg="mean", field="amount", window=30, delay=20),
-        S("card.payments_10_late", entity="card", kinds=PAY, agg="count", window=10, delay=20),
-        S("card.fraud_rate_30", entity="card", kinds=PAY, agg="mean", field="label.fraud", window=30, delay=20),
-        S("card.frauds_100", entity="card", kinds=PAY, agg="sum", field="label.fraud", window=100, delay=20),
-        S("card.account_payments_30", entity=("card", "account"), kinds=PAY, agg="count", window=30),
-        S("card.same_amount_100", entity=("card", "amount"), kinds=PAY, agg="count", window=100),
-        S("card.declined_same_amount_30_late", entity=("card", "amount"), kinds=PAY, filter=DECLINED, agg="count",
-          window=30, delay=20),
-        S("card.seconds_since_last", entity="card", kinds=PAY, agg="time_since_last", window=100),
-        S("card.previous_amount", entity="card", kinds=PAY, agg="previous", field="amount", window=100),
-        S("card.previous_result", entity="card", kinds=PAY, agg="previous", field="result", window=30),
-        S("card.age", entity="card", kinds=PAY, agg="age", window=age_window),
-        S("account.failed_logins_30", entity="account", kinds=LOGIN, filter="not event.success", agg="count", window=30),
-        S("account.since_login", entity="account", kinds=LOGIN, agg="time_since_last", window=100),
-        S("card.amount_ratio", expr="event.amount / card.amount_mean_30"),
-        S("card.amount_ratio_pct", expr="card.amount_ratio * 100"),
-    ])  # fmt: skip
+    return FeatureSet(
+        [
+            S("card.events_10", entity="card", agg="count", window=10),
+            S("card.payments_30", entity="card", kinds=PAY, agg="count", window=30),
+            S("card.amount_sum_30", entity="card", kinds=PAY, agg="sum", field="amount", window=30),
+            S("card.amount_mean_30", entity="card", kinds=PAY, agg="mean", field="amount", window=30),
+            S("card.amount_min_30", entity="card", kinds=PAY, agg="min", field="amount", window=30),
+            S("card.amount_max_30", entity="card", kinds=PAY, agg="max", field="amount", window=30),
+            S("card.amount_std_30", entity="card", kinds=PAY, agg="std", field="amount", window=30),
+            S("card.amount_min_10", entity="card", kinds=PAY, agg="min", field="amount", window=10),
+            S("card.amount_max_100", entity="card", kinds=PAY, agg="max", field="amount", window=100),
+            S("card.devices_seen_30", entity="card", kinds=PAY, agg="count", field="device", window=30),
+            S("card.accounts_100", entity="card", kinds=PAY, agg="distinct", field="account", window=100),
+            S("card.declines_30", entity="card", kinds=PAY, filter=DECLINED, agg="count", window=30),
+            S(
+                "card.declined_amount_max_100",
+                entity="card",
+                kinds=PAY,
+                filter=DECLINED,
+                agg="max",
+                field="amount",
+                window=100,
+            ),
+            S("card.amount_mean_30_late", entity="card", kinds=PAY, agg="mean", field="amount", window=30, delay=20),
+            S("card.payments_10_late", entity="card", kinds=PAY, agg="count", window=10, delay=20),
+            S("card.fraud_rate_30", entity="card", kinds=PAY, agg="mean", field="label.fraud", window=30, delay=20),
+            S("card.frauds_100", entity="card", kinds=PAY, agg="sum", field="label.fraud", window=100, delay=20),
+            S("card.account_payments_30", entity=("card", "account"), kinds=PAY, agg="count", window=30),
+            S("card.same_amount_100", entity=("card", "amount"), kinds=PAY, agg="count", window=100),
+            S(
+                "card.declined_same_amount_30_late",
+                entity=("card", "amount"),
+                kinds=PAY,
+                filter=DECLINED,
+                agg="count",
+                window=30,
+                delay=20,
+            ),
+            S("card.seconds_since_last", entity="card", kinds=PAY, agg="time_since_last", window=100),
+            S("card.previous_amount", entity="card", kinds=PAY, agg="previous", field="amount", window=100),
+            S("card.previous_result", entity="card", kinds=PAY, agg="previous", field="result", window=30),
+            S("card.age", entity="card", kinds=PAY, agg="age", window=age_window),
+            S(
+                "account.failed_logins_30",
+                entity="account",
+                kinds=LOGIN,
+                filter="not event.success",
+                agg="count",
+                window=30,
+            ),
+            S("account.since_login", entity="account", kinds=LOGIN, agg="time_since_last", window=100),
+            S("card.amount_ratio", expr="event.amount / card.amount_mean_30"),
+            S("card.amount_ratio_pct", expr="card.amount_ratio * 100"),
+        ]
+    )
 
 
 @st.composite
@@ -80,11 +104,17 @@ def streams(draw, max_events: int = 40, late: bool = False, late_by: list[float]
         if kind == "account.login":
             events.append(ev(id=f"e{i}", kind=kind, account=account, success=draw(st.booleans())))
         else:
-            events.append(ev(
-                id=f"e{i}", kind="payment.attempt", card=draw(st.sampled_from(["c0", "c1", None])), account=account,
-                device=draw(st.sampled_from(["d0", None])), amount=draw(st.sampled_from([0, 10, 50, 50, 73, 100])),
-                result=draw(st.sampled_from(["approved", "declined"])),
-            ))  # fmt: skip
+            events.append(
+                ev(
+                    id=f"e{i}",
+                    kind="payment.attempt",
+                    card=draw(st.sampled_from(["c0", "c1", None])),
+                    account=account,
+                    device=draw(st.sampled_from(["d0", None])),
+                    amount=draw(st.sampled_from([0, 10, 50, 50, 73, 100])),
+                    result=draw(st.sampled_from(["approved", "declined"])),
+                )
+            )
         stamps.append(t)
     return events, stamps
 
@@ -133,7 +163,9 @@ def test_events_later_than_the_lateness_still_count_for_the_events_after_them(st
 
 @st.composite
 def specs(draw, i: int) -> FeatureSpec:
-    agg = draw(st.sampled_from(["count", "sum", "mean", "min", "max", "std", "distinct", "time_since_last", "previous"]))
+    agg = draw(
+        st.sampled_from(["count", "sum", "mean", "min", "max", "std", "distinct", "time_since_last", "previous"])
+    )
     scalar = agg in ("time_since_last", "previous")
     field = {"count": draw(st.sampled_from([None, "device"])), "distinct": draw(st.sampled_from(["account", "amount"]))}
     label = agg in ("sum", "mean", "max") and draw(st.integers(0, 3)) == 0

@@ -1,11 +1,11 @@
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from fraudwatch.events.model import parse_event
 
-START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def synthetic_events(days=40, seed=0, cards=6, terminals=3, fraud_share=0.15, label_delay_days=7.0):
@@ -23,12 +23,32 @@ def synthetic_events(days=40, seed=0, cards=6, terminals=3, fraud_share=0.15, la
         card = f"c{rng.randrange(cards)}"
         terminal = f"t{rng.randrange(terminals)}"
         amount = rng.randrange(500, 10000) * (5 if fraud else 1)
-        events.append({"id": f"tx{i}", "time": t.isoformat(), "kind": "payment.attempt", "card": card,
-                       "terminal": terminal, "amount": amount, "currency": "EUR", "result": "approved"})  # fmt: skip
+        events.append(
+            {
+                "id": f"tx{i}",
+                "time": t.isoformat(),
+                "kind": "payment.attempt",
+                "card": card,
+                "terminal": terminal,
+                "amount": amount,
+                "currency": "EUR",
+                "result": "approved",
+            }
+        )
         if fraud:
             lt = t + timedelta(days=label_delay_days)
-            events.append({"id": f"lb{i}", "time": lt.isoformat(), "kind": "label", "card": card, "terminal": terminal,
-                           "target": f"tx{i}", "fraud": True, "source": "dataset"})  # fmt: skip
+            events.append(
+                {
+                    "id": f"lb{i}",
+                    "time": lt.isoformat(),
+                    "kind": "label",
+                    "card": card,
+                    "terminal": terminal,
+                    "target": f"tx{i}",
+                    "fraud": True,
+                    "source": "dataset",
+                }
+            )
     events.sort(key=lambda e: e["time"])
     return events
 

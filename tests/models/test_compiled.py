@@ -15,9 +15,19 @@ def _random_model(seed=0, n=2000, rounds=30, nan_share=0.1, zero_as_missing=Fals
     X[:, 3] = rng.integers(0, 4, size=n)  # a few distinct values, thresholds between them
     X[rng.random(X.shape) < nan_share] = np.nan
     X[:, 5] = np.where(rng.random(n) < 0.3, 0.0, X[:, 5])
-    y = (np.nan_to_num(X[:, 0]) + np.nan_to_num(X[:, 1]) * np.nan_to_num(X[:, 2]) + rng.normal(size=n) > 0.5).astype(int)
-    params = {"objective": "binary", "num_leaves": 15, "learning_rate": 0.2, "verbose": -1, "num_threads": 1,
-              "min_child_samples": 5, "zero_as_missing": zero_as_missing, "seed": seed}  # fmt: skip
+    y = (np.nan_to_num(X[:, 0]) + np.nan_to_num(X[:, 1]) * np.nan_to_num(X[:, 2]) + rng.normal(size=n) > 0.5).astype(
+        int
+    )
+    params = {
+        "objective": "binary",
+        "num_leaves": 15,
+        "learning_rate": 0.2,
+        "verbose": -1,
+        "num_threads": 1,
+        "min_child_samples": 5,
+        "zero_as_missing": zero_as_missing,
+        "seed": seed,
+    }
     ds = lgb.Dataset(X, y, feature_name=[f"f{i}" for i in range(6)])
     return lgb.train(params, ds, rounds), X
 
@@ -92,8 +102,16 @@ def test_compiled_treeshap_equals_the_python_reference_on_deep_trees(tmp_path):
     X = rng.normal(size=(3000, 4))
     X[rng.random(X.shape) < 0.1] = np.nan
     y = (np.sin(3 * np.nan_to_num(X[:, 0])) + np.nan_to_num(X[:, 1]) ** 2 + rng.normal(size=3000) * 0.3 > 1).astype(int)
-    params = {"objective": "binary", "num_leaves": 40, "max_depth": -1, "min_child_samples": 3, "learning_rate": 0.3,
-              "verbose": -1, "num_threads": 1, "seed": 7}  # fmt: skip
+    params = {
+        "objective": "binary",
+        "num_leaves": 40,
+        "max_depth": -1,
+        "min_child_samples": 3,
+        "learning_rate": 0.3,
+        "verbose": -1,
+        "num_threads": 1,
+        "seed": 7,
+    }
     booster = lgb.train(params, lgb.Dataset(X, y), 20)
     model = TreeEnsemble.from_model_string(booster.model_to_string())
     assert model.max_depth >= 10

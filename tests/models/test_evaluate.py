@@ -24,11 +24,19 @@ def handbook_like(tmp_path):
     amount = np.round(rng.uniform(5, 100, n), 2)
     fraud = (rng.random(n) < 0.08).astype(np.int64)
     amount = np.where(fraud == 1, amount * 5, amount)
-    table = pa.table({
-        "TRANSACTION_ID": np.arange(n), "TX_DATETIME": pa.array([start + timedelta(seconds=int(s)) for s in seconds], pa.timestamp("ns")),
-        "CUSTOMER_ID": card, "TERMINAL_ID": terminal, "TX_AMOUNT": amount, "TX_TIME_SECONDS": seconds,
-        "TX_TIME_DAYS": seconds // 86400, "TX_FRAUD": fraud, "TX_FRAUD_SCENARIO": fraud * 3,
-    })  # fmt: skip
+    table = pa.table(
+        {
+            "TRANSACTION_ID": np.arange(n),
+            "TX_DATETIME": pa.array([start + timedelta(seconds=int(s)) for s in seconds], pa.timestamp("ns")),
+            "CUSTOMER_ID": card,
+            "TERMINAL_ID": terminal,
+            "TX_AMOUNT": amount,
+            "TX_TIME_SECONDS": seconds,
+            "TX_TIME_DAYS": seconds // 86400,
+            "TX_FRAUD": fraud,
+            "TX_FRAUD_SCENARIO": fraud * 3,
+        }
+    )
     path = tmp_path / "tx.parquet"
     pq.write_table(table, path)
     return path
@@ -38,8 +46,14 @@ def test_evaluate_writes_report_scores_and_plots(handbook_like, tmp_path):
     from fraudwatch.models.evaluate import evaluate
 
     out = tmp_path / "report"
-    res = evaluate(handbook_like, ["handbook_baseline", "handbook_rich"], out,
-                   grid={"num_leaves": [4], "min_child_samples": [5]}, threads=1, log=lambda m: None)  # fmt: skip
+    res = evaluate(
+        handbook_like,
+        ["handbook_baseline", "handbook_rich"],
+        out,
+        grid={"num_leaves": [4], "min_child_samples": [5]},
+        threads=1,
+        log=lambda m: None,
+    )
     for name in ("report.md", "results.json", "scores.csv.gz", "roc.png", "pr.png"):
         assert (out / name).stat().st_size > 0
     rich = res["feature_sets"]["handbook_rich"]
@@ -51,7 +65,10 @@ def test_evaluate_writes_report_scores_and_plots(handbook_like, tmp_path):
     assert sum(r["feature_set"] == "handbook_rich" for r in rows) == sum(f["n_test"] for f in rich["test_folds"])
     report = (out / "report.md").read_text()
     assert "Balanced bagging" in report and "handbook_baseline" in report
-    assert json.loads((out / "results.json").read_text())["feature_sets"]["handbook_baseline"]["features"][0] == "tx.amount"
+    assert (
+        json.loads((out / "results.json").read_text())["feature_sets"]["handbook_baseline"]["features"][0]
+        == "tx.amount"
+    )
 
 
 def test_selection_weighs_the_three_metrics_equally():
@@ -60,6 +77,12 @@ def test_selection_weighs_the_three_metrics_equally():
     table = [  # AP spreads widely; the second row is best on AUC and CP@100
         {"params": {"a": 1}, "rounds": 100, "auc_roc": 0.880, "average_precision": 0.75, "card_precision_at_100": 0.29},
         {"params": {"a": 2}, "rounds": 100, "auc_roc": 0.890, "average_precision": 0.70, "card_precision_at_100": 0.30},
-        {"params": {"a": 3}, "rounds": 100, "auc_roc": 0.885, "average_precision": 0.65, "card_precision_at_100": 0.295},
+        {
+            "params": {"a": 3},
+            "rounds": 100,
+            "auc_roc": 0.885,
+            "average_precision": 0.65,
+            "card_precision_at_100": 0.295,
+        },
     ]
     assert _select(table)["params"] == {"a": 2}

@@ -8,7 +8,6 @@ import pytest
 from fraudwatch.models.dataset import load_feature_set, replay
 
 
-
 @pytest.fixture(scope="module")
 def rich():
     return load_feature_set("handbook_rich")
@@ -57,11 +56,31 @@ def test_terminal_fraud_rate_waits_for_the_label_delay(rich, make_events):
     # one terminal, a fraud at day 0 labelled at day 7: the 30-day known fraud rate is 0 before
     # the label has arrived and the payment is 7 days + 1 s old, then 1/2
     def pay(i, day, second=0):
-        return {"id": f"p{i}", "time": f"2024-01-{1 + day:02d}T10:00:{second:02d}+00:00", "kind": "payment.attempt",
-                "card": f"c{i}", "terminal": "t1", "amount": 1000, "currency": "EUR"}  # fmt: skip
+        return {
+            "id": f"p{i}",
+            "time": f"2024-01-{1 + day:02d}T10:00:{second:02d}+00:00",
+            "kind": "payment.attempt",
+            "card": f"c{i}",
+            "terminal": "t1",
+            "amount": 1000,
+            "currency": "EUR",
+        }
 
-    events = [pay(0, 0), pay(1, 1), {"id": "l0", "time": "2024-01-08T10:00:00+00:00", "kind": "label",
-              "target": "p0", "fraud": True, "terminal": "t1"}, pay(2, 7), pay(4, 7, 1), pay(3, 9)]  # fmt: skip
+    events = [
+        pay(0, 0),
+        pay(1, 1),
+        {
+            "id": "l0",
+            "time": "2024-01-08T10:00:00+00:00",
+            "kind": "label",
+            "target": "p0",
+            "fraud": True,
+            "terminal": "t1",
+        },
+        pay(2, 7),
+        pay(4, 7, 1),
+        pay(3, 9),
+    ]
     (m,), labels = replay(parsed(events), [rich])
     rate = m.X[:, rich.names.index("terminal.fraud_rate_30d_known")]
     assert np.isnan(rate[0]) and np.isnan(rate[1])  # nothing old enough yet

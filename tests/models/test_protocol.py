@@ -51,16 +51,25 @@ def test_fold_indices_train_week_and_known_compromised_cards():
 
 def test_card_precision_hand_made():
     rows = [  # day, card, fraud, score
-        (0, "A", 1, 0.90), (0, "B", 0, 0.80), (0, "C", 1, 0.10),
-        (0, "E", 0, 0.99), (0, "E", 1, 0.05),  # E: highest score from a genuine payment, fraud that day
-        (1, "A", 1, 0.95), (1, "E", 1, 0.97),  # detected on day 0: dropped on day 1
-        (1, "C", 1, 0.70), (1, "D", 0, 0.60), (1, "B", 0, 0.20),
+        (0, "A", 1, 0.90),
+        (0, "B", 0, 0.80),
+        (0, "C", 1, 0.10),
+        (0, "E", 0, 0.99),
+        (0, "E", 1, 0.05),  # E: highest score from a genuine payment, fraud that day
+        (1, "A", 1, 0.95),
+        (1, "E", 1, 0.97),  # detected on day 0: dropped on day 1
+        (1, "C", 1, 0.70),
+        (1, "D", 0, 0.60),
+        (1, "B", 0, 0.20),
     ]
     day, card, fraud, score = (np.array(c) for c in zip(*rows))
     # day 0: top 2 cards E (0.99, fraud) and A (0.90, fraud) -> 1.0; day 1: C, D -> 0.5
     assert card_precision_at_k(day, card, fraud, score, k=2) == pytest.approx(0.75)
     # k larger than the cards of the day: the denominator stays k
-    assert card_precision_at_k(np.zeros(3), np.array([1, 2, 3]), np.array([1, 0, 0]), np.array([0.3, 0.2, 0.1]), k=100) == 0.01
+    assert (
+        card_precision_at_k(np.zeros(3), np.array([1, 2, 3]), np.array([1, 0, 0]), np.array([0.3, 0.2, 0.1]), k=100)
+        == 0.01
+    )
 
 
 def test_recall_at_fpr():

@@ -26,8 +26,17 @@ def event_file(tmp_path, make_events):
 def test_train_saves_a_calibrated_artifact_that_scores_like_lightgbm(event_file, tmp_path):
     import lightgbm as lgb
 
-    path = train(event_file, "handbook_rich", tmp_path / "models", train_days=20, calibration_days=10,
-                 rounds=20, params={"num_leaves": 4, "min_child_samples": 5}, threads=1, log=lambda m: None)  # fmt: skip
+    path = train(
+        event_file,
+        "handbook_rich",
+        tmp_path / "models",
+        train_days=20,
+        calibration_days=10,
+        rounds=20,
+        params={"num_leaves": 4, "min_child_samples": 5},
+        threads=1,
+        log=lambda m: None,
+    )
     meta = json.loads((path / "metadata.json").read_text())
     assert meta["feature_set"]["name"] == "handbook_rich"
     assert meta["feature_names"] == list(load_feature_set("handbook_rich").names)
@@ -51,7 +60,9 @@ def test_train_saves_a_calibrated_artifact_that_scores_like_lightgbm(event_file,
     with pytest.raises(FraudwatchError, match="tx.amount"):
         scorer.check_features(load_feature_set("handbook_rich").names[1:])
     # the NumPy fallback gives the same
-    assert load_scorer(path, compiled=False).score(None, features) == pytest.approx(scorer.score(None, features), abs=1e-12)
+    assert load_scorer(path, compiled=False).score(None, features) == pytest.approx(
+        scorer.score(None, features), abs=1e-12
+    )
 
 
 def _artifact(root, name):
@@ -59,7 +70,9 @@ def _artifact(root, name):
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 2))
-    booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 4}, lgb.Dataset(X, (X[:, 0] > 0).astype(int)), 3)
+    booster = lgb.train(
+        {"objective": "binary", "verbose": -1, "num_leaves": 4}, lgb.Dataset(X, (X[:, 0] > 0).astype(int)), 3
+    )
     (root / name).mkdir(parents=True)
     (root / name / "model.txt").write_text(booster.model_to_string())
     (root / name / "metadata.json").write_text(json.dumps({"version": name, "created": name}))
@@ -113,13 +126,27 @@ def test_engine_serves_the_trained_model_with_reasons(event_file, tmp_path, make
     engine_mod = pytest.importorskip("fraudwatch.engine")
     from fraudwatch.rules import RuleSet
 
-    champion = train(event_file, "handbook_rich", tmp_path / "models", train_days=20, calibration_days=10, rounds=20,
-                     params={"num_leaves": 4, "min_child_samples": 5}, threads=1, log=lambda m: None)  # fmt: skip
+    champion = train(
+        event_file,
+        "handbook_rich",
+        tmp_path / "models",
+        train_days=20,
+        calibration_days=10,
+        rounds=20,
+        params={"num_leaves": 4, "min_child_samples": 5},
+        threads=1,
+        log=lambda m: None,
+    )
     scorer = load_scorer(champion)
     challenger = load_scorer(champion, compiled=False)
     challenger.version = "shadow"
-    engine = engine_mod.Engine(features=load_feature_set("handbook_rich"), rules=RuleSet.parse("", version="t"),
-                               model=scorer, challengers=[challenger], thresholds={"review": 0.0})  # fmt: skip
+    engine = engine_mod.Engine(
+        features=load_feature_set("handbook_rich"),
+        rules=RuleSet.parse("", version="t"),
+        model=scorer,
+        challengers=[challenger],
+        thresholds={"review": 0.0},
+    )
     decisions = [engine.process(e) for e in make_events(days=5, seed=9)]
     paid = [d for d in decisions if d.kind == "payment.attempt"]
     assert paid and all(0.0 <= d.score <= 1.0 for d in paid)

@@ -13,15 +13,43 @@ from fraudwatch.rules.inline import filter_function, rules_function, value_funct
 from fraudwatch.rules.nodes import Literal
 from fraudwatch.rules.values import MISSING
 
-ODD_VALUES = [None, True, False, 0, 1, -3, 1000, 10**400, 0.0, -0.0, 2.5, float("nan"), float("inf"), "declined",
-              "approved", "", "1000", Decimal("7.5")]  # fmt: skip
+ODD_VALUES = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -3,
+    1000,
+    10**400,
+    0.0,
+    -0.0,
+    2.5,
+    float("nan"),
+    float("inf"),
+    "declined",
+    "approved",
+    "",
+    "1000",
+    Decimal("7.5"),
+]
 values = st.sampled_from(ODD_VALUES)
 
-filter_atoms = st.sampled_from([
-    "event.result == 'declined'", "event.result != 'declined'", "event.result < 'b'", "event.amount >= 1000",
-    "event.amount < 2.5", "event.amount == 0", "event.amount != 1", "not event.success", "event.success",
-    "event.result in ('approved', 'declined')", "event.amount > -3",
-])  # fmt: skip
+filter_atoms = st.sampled_from(
+    [
+        "event.result == 'declined'",
+        "event.result != 'declined'",
+        "event.result < 'b'",
+        "event.amount >= 1000",
+        "event.amount < 2.5",
+        "event.amount == 0",
+        "event.amount != 1",
+        "not event.success",
+        "event.success",
+        "event.result in ('approved', 'declined')",
+        "event.amount > -3",
+    ]
+)
 
 
 @st.composite
@@ -33,12 +61,29 @@ def conditions(draw, atoms=filter_atoms, depth: int = 0) -> str:
     return f"({draw(conditions(atoms, depth + 1))} {op} {draw(conditions(atoms, depth + 1))})"
 
 
-rule_atoms = st.sampled_from([
-    "card.n >= 3", "card.n < 2.5", "card.n == 0", "card.n != 1", "card.s == 'x'", "card.s > 'a'", "card.b",
-    "not card.b", "card.s in ('x', 'y')", "coalesce(card.n, 0) >= 2", "model.score >= 0.5", "event.result is not missing",
-    "event.result != event.decline_reason", "not (card.n > 3)", "event.amount >= 1000", "event.result == 'declined'",
-    "event.result in @results", "card.n in @numbers", "event.amount not in @numbers",
-])  # fmt: skip
+rule_atoms = st.sampled_from(
+    [
+        "card.n >= 3",
+        "card.n < 2.5",
+        "card.n == 0",
+        "card.n != 1",
+        "card.s == 'x'",
+        "card.s > 'a'",
+        "card.b",
+        "not card.b",
+        "card.s in ('x', 'y')",
+        "coalesce(card.n, 0) >= 2",
+        "model.score >= 0.5",
+        "event.result is not missing",
+        "event.result != event.decline_reason",
+        "not (card.n > 3)",
+        "event.amount >= 1000",
+        "event.result == 'declined'",
+        "event.result in @results",
+        "card.n in @numbers",
+        "event.amount not in @numbers",
+    ]
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -49,8 +94,12 @@ def test_generated_rules_fire_exactly_when_their_closures_are_true(texts, n, s, 
     lists = ListStore()
     lists.replace("results", ["declined"])
     lists.replace("numbers", [0, 1000, 2.5])
-    ctx = Context(event=SimpleNamespace(result=result, amount=n, decline_reason=s),
-                  features={"card.n": n, "card.s": s, "card.b": b}, model={"score": score}, lists=lists)  # fmt: skip
+    ctx = Context(
+        event=SimpleNamespace(result=result, amount=n, decline_reason=s),
+        features={"card.n": n, "card.s": s, "card.b": b},
+        model={"score": score},
+        lists=lists,
+    )
     assert fired(ctx) == [i for i, e in enumerate(exprs) if e(ctx) is True]
 
 
@@ -90,8 +139,14 @@ def test_a_generated_value_equals_the_closure(text, amount, a, b):
 
 
 def test_other_shapes_are_left_to_the_closures():
-    for text in ("coalesce(event.amount, 0) >= 3", "card.declines_10m >= 3", "event.item.category == 'gift'",
-                 "event.result not in ('a', 'b')", "event.ip in @blocked_ips", "not (event.amount > 3)"):  # fmt: skip
+    for text in (
+        "coalesce(event.amount, 0) >= 3",
+        "card.declines_10m >= 3",
+        "event.item.category == 'gift'",
+        "event.result not in ('a', 'b')",
+        "event.ip in @blocked_ips",
+        "not (event.amount > 3)",
+    ):
         assert filter_function(compile_expression(text).tree) is None, text
     for text in ("coalesce(card.a, 0) + 1", "event.amount > 3", "model.score * 2"):
         assert value_function(compile_expression(text).tree) is None, text

@@ -7,12 +7,16 @@ from importlib import resources
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "fraudwatch.cli", "rules", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "fraudwatch.cli", "rules", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_check_good_file_prints_a_summary(tmp_path):
     path = tmp_path / "policy.rules"
-    path.write_text("rule a:\n  block if card.declines_10m >= 3\nrule b [shadow]:\n  review if event.ip in @blocked_ips\n")
+    path.write_text(
+        "rule a:\n  block if card.declines_10m >= 3\nrule b [shadow]:\n  review if event.ip in @blocked_ips\n"
+    )
     result = run("check", str(path), "--version", "v7")
     assert result.returncode == 0, result.stderr
     assert f"{path}: 2 rules ok (1 in shadow mode)" in result.stdout
@@ -60,8 +64,14 @@ def test_functions_lists_the_documentation():
 
 def test_eval_prints_the_value_and_the_names_read():
     event = '{"id": "e1", "time": "2026-11-21T13:00:00+09:00", "kind": "payment.attempt", "amount": 17600, "currency": "JPY"}'
-    result = run("eval", "card.declines_10m >= 3 and event.amount >= 10_000 or model.score > 0.9",
-                 "--event", event, "--features", '{"card.declines_10m": 3}')  # fmt: skip
+    result = run(
+        "eval",
+        "card.declines_10m >= 3 and event.amount >= 10_000 or model.score > 0.9",
+        "--event",
+        event,
+        "--features",
+        '{"card.declines_10m": 3}',
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "true\n  card.declines_10m = 3\n  event.amount = 17600\n  model.score = missing\n"
     result = run("eval", "card.declines_10m >= 3")

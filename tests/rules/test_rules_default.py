@@ -1,7 +1,6 @@
 """The shipped default rules: valid against the default feature set, and each
 DEVELOPERS.md pattern fires the intended rule while the reseller is not blocked."""
 
-import re
 from importlib import resources
 
 import pytest
@@ -28,8 +27,16 @@ def rs(feature_names):
 
 
 def event(kind, **fields):
-    base = {"id": "e1", "time": "2026-11-21T23:00:00+09:00", "kind": kind, "account": "acc_1", "card": "tok_1",
-            "device": "dev_1", "ip": "198.51.100.1", "country": "JP"}  # fmt: skip
+    base = {
+        "id": "e1",
+        "time": "2026-11-21T23:00:00+09:00",
+        "kind": kind,
+        "account": "acc_1",
+        "card": "tok_1",
+        "device": "dev_1",
+        "ip": "198.51.100.1",
+        "country": "JP",
+    }
     return parse_event({**base, **fields})
 
 
@@ -40,16 +47,32 @@ def payment(**fields):
 # An established customer on a known device, card and account: every feature a rule reads that is
 # a number for such a customer (time-since features of things that never happened stay missing).
 KNOWN = {
-    "account.age": 365 * DAY, "account.device_age": 90 * DAY, "account.ip_age": 90 * DAY,
-    "account.country_age": 90 * DAY, "account.failed_logins_1h": 0, "account.gift_card_payments_1h": 0,
-    "account.order_hides_24h": 0, "card.age": 90 * DAY, "card.device_age": 90 * DAY, "card.approved_30d": 6,
-    "card.seconds_since_last_payment": 3 * DAY, "card.declines_10m": 0, "card.insufficient_funds_24h": 0,
-    "card.same_amount_24h": 1, "card.distinct_accounts_30d": 1, "card.distinct_accounts_added_30d": 1,
-    "card.wallet_devices_30d": 1, "card.amount_ratio_30d": 1.0, "device.declined_cards_1h": 0,
-    "device.distinct_cards_24h": 1, "device.payments_1h": 1, "ip.declined_cards_1h": 0,
-    "ip.distinct_cards_same_bin_1h": 1, "ip.distinct_accounts_failed_login_1h": 0,
+    "account.age": 365 * DAY,
+    "account.device_age": 90 * DAY,
+    "account.ip_age": 90 * DAY,
+    "account.country_age": 90 * DAY,
+    "account.failed_logins_1h": 0,
+    "account.gift_card_payments_1h": 0,
+    "account.order_hides_24h": 0,
+    "card.age": 90 * DAY,
+    "card.device_age": 90 * DAY,
+    "card.approved_30d": 6,
+    "card.seconds_since_last_payment": 3 * DAY,
+    "card.declines_10m": 0,
+    "card.insufficient_funds_24h": 0,
+    "card.same_amount_24h": 1,
+    "card.distinct_accounts_30d": 1,
+    "card.distinct_accounts_added_30d": 1,
+    "card.wallet_devices_30d": 1,
+    "card.amount_ratio_30d": 1.0,
+    "device.declined_cards_1h": 0,
+    "device.distinct_cards_24h": 1,
+    "device.payments_1h": 1,
+    "ip.declined_cards_1h": 0,
+    "ip.distinct_cards_same_bin_1h": 1,
+    "ip.distinct_accounts_failed_login_1h": 0,
     "ip.distinct_accounts_failed_login_24h": 0,
-}  # fmt: skip
+}
 
 
 def fired(rs, ev, lists=None, **features):
@@ -61,7 +84,9 @@ def test_every_rule_parses_against_the_default_features(rs, feature_names):
     assert len(rs) >= 20
     assert rs.feature_names <= set(feature_names)
     for rule in rs:
-        alone = RuleSet.parse(f"rule {rule.name}:\n    {rule.outcome.value} if {rule.condition}\n", features=feature_names)
+        alone = RuleSet.parse(
+            f"rule {rule.name}:\n    {rule.outcome.value} if {rule.condition}\n", features=feature_names
+        )
         assert [r.name for r in alone] == [rule.name]
     assert set(KNOWN) <= set(feature_names)
 
@@ -87,8 +112,14 @@ def test_gift_card_burst_after_language_change_is_blocked(rs):
     new = {**KNOWN, "account.device_age": 0, "account.ip_age": 0, "account.country_age": 0}
     rules, _, outcome = fired(rs, login, **new)
     assert rules == {"ato_login_new_device_new_country"} and outcome is Outcome.CHALLENGE
-    gift = payment(amount=10000, items_category="digital_gift_card", device="dev_x", language="en", channel="ecommerce",
-                   card_country="JP")  # fmt: skip
+    gift = payment(
+        amount=10000,
+        items_category="digital_gift_card",
+        device="dev_x",
+        language="en",
+        channel="ecommerce",
+        card_country="JP",
+    )
     burst = {**KNOWN, "account.device_age": 20 * MIN, "card.device_age": 0, "account.gift_card_payments_1h": 3}
     rules, _, outcome = fired(rs, gift, **{**burst, "account.seconds_since_language_change": 14.5 * MIN})
     assert rules == {"ato_gift_cards_after_language_switch", "ato_gift_cards_from_new_device"}
@@ -97,7 +128,9 @@ def test_gift_card_burst_after_language_change_is_blocked(rs):
     rules, _, outcome = fired(rs, gift, **burst)
     assert rules == {"ato_gift_cards_from_new_device"} and outcome is Outcome.CHALLENGE
     # gift cards put back in the cart after the owner removed them, from the new device
-    readd = event("cart.item_added", device="dev_x", item={"sku": "g", "category": "digital_gift_card", "unit_price": 10000})
+    readd = event(
+        "cart.item_added", device="dev_x", item={"sku": "g", "category": "digital_gift_card", "unit_price": 10000}
+    )
     rules, _, outcome = fired(rs, readd, **{**burst, "account.seconds_since_item_removed": 2 * MIN})
     assert rules == {"ato_gift_card_readded_after_removal"} and outcome is Outcome.CHALLENGE
     # the family's child buying game gift cards on the known tablet (language unchanged) is left alone
@@ -105,8 +138,15 @@ def test_gift_card_burst_after_language_change_is_blocked(rs):
 
 
 def test_leaked_card_on_strangers_accounts_is_stopped(rs):
-    stranger = {**KNOWN, "account.age": 10 * MIN, "account.device_age": 0, "account.ip_age": 0,
-                "account.country_age": 0, "card.device_age": 0, "card.distinct_accounts_30d": 2}  # fmt: skip
+    stranger = {
+        **KNOWN,
+        "account.age": 10 * MIN,
+        "account.device_age": 0,
+        "account.ip_age": 0,
+        "account.country_age": 0,
+        "card.device_age": 0,
+        "card.distinct_accounts_30d": 2,
+    }
     online = {"channel": "ecommerce", "card_country": "JP"}
     rules, _, outcome = fired(rs, payment(account="acc_new", device="dev_x", **online), **stranger)
     assert rules == {"leaked_card_on_new_account"} and outcome is Outcome.CHALLENGE
@@ -116,25 +156,50 @@ def test_leaked_card_on_strangers_accounts_is_stopped(rs):
     assert outcome is Outcome.BLOCK
     added = event("account.payment_method_added", account="acc_new", device="dev_x", card_country="JP")
     rules, _, outcome = fired(rs, added, **{**stranger, "card.distinct_accounts_added_30d": 2})
-    assert rules == {"leaked_card_added_to_new_account", "leaked_card_on_new_account", "card_registered_on_second_account"}
+    assert rules == {
+        "leaked_card_added_to_new_account",
+        "leaked_card_on_new_account",
+        "card_registered_on_second_account",
+    }
     assert outcome is Outcome.CHALLENGE
     # the spouse's long-standing account paying with the same card is not stopped
-    assert fired(rs, payment(account="acc_2"), **{**KNOWN, "card.distinct_accounts_30d": 2}) == (set(), set(), Outcome.ALLOW)
+    assert fired(rs, payment(account="acc_2"), **{**KNOWN, "card.distinct_accounts_30d": 2}) == (
+        set(),
+        set(),
+        Outcome.ALLOW,
+    )
 
 
 def test_reseller_velocity_is_not_blocked(rs):
     # ~19 one-item payments a day in release-time bursts, an old card, a known PC, no declines
-    reseller = {**KNOWN, "card.payments_10m": 8, "card.payments_1h": 12, "card.payments_24h": 60,
-                "account.payments_1h": 12, "device.payments_1h": 12, "ip.payments_1h": 12, "card.approved_30d": 500,
-                "card.seconds_since_last_payment": 30, "card.same_amount_24h": 3, "card.amount_sum_24h": 180_000}  # fmt: skip
-    assert fired(rs, payment(amount=9800, channel="ecommerce", card_country="JP"), **reseller) == (set(), set(), Outcome.ALLOW)
+    reseller = {
+        **KNOWN,
+        "card.payments_10m": 8,
+        "card.payments_1h": 12,
+        "card.payments_24h": 60,
+        "account.payments_1h": 12,
+        "device.payments_1h": 12,
+        "ip.payments_1h": 12,
+        "card.approved_30d": 500,
+        "card.seconds_since_last_payment": 30,
+        "card.same_amount_24h": 3,
+        "card.amount_sum_24h": 180_000,
+    }
+    assert fired(rs, payment(amount=9800, channel="ecommerce", card_country="JP"), **reseller) == (
+        set(),
+        set(),
+        Outcome.ALLOW,
+    )
     # the issuer's three do_not_honor declines in a row do not make it a block either
     declined = payment(amount=9800, result="declined", decline_reason="do_not_honor")
     assert fired(rs, declined, **{**reseller, "card.declines_10m": 3})[2] is not Outcome.BLOCK
 
 
-LISTED = {"blocked_cards": ("card", "tok_1", "blocked_card"), "blocked_ips": ("ip", "198.51.100.1", "blocked_ip"),
-          "blocked_devices": ("device", "dev_1", "blocked_device")}  # fmt: skip
+LISTED = {
+    "blocked_cards": ("card", "tok_1", "blocked_card"),
+    "blocked_ips": ("ip", "198.51.100.1", "blocked_ip"),
+    "blocked_devices": ("device", "dev_1", "blocked_device"),
+}
 
 
 def test_every_named_list_of_the_policy_is_covered(rs):
@@ -170,5 +235,7 @@ def test_shadow_rules_are_recorded_not_enforced(rs):
 
 def test_a_quiet_payment_fires_nothing(rs):
     feats = {name: 0 for name in rs.feature_names}
-    feats.update({"account.device_age": 86400 * 30, "account.country_age": 86400 * 30, "card.seconds_since_last_payment": 3600})
+    feats.update(
+        {"account.device_age": 86400 * 30, "account.country_age": 86400 * 30, "card.seconds_since_last_payment": 3600}
+    )
     assert fired(rs, payment(), **feats) == (set(), set(), Outcome.ALLOW)

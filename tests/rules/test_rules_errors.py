@@ -83,7 +83,10 @@ def test_snapshot_rule_file_error():
 
 def test_snapshot_hint_and_tab_alignment():
     err = error_of("\tx = 1")
-    assert str(err) == "<expression>:1:4: error: unexpected character '='\n  1 | \tx = 1\n    | \t  ^\n  hint: use == to compare"
+    assert (
+        str(err)
+        == "<expression>:1:4: error: unexpected character '='\n  1 | \tx = 1\n    | \t  ^\n  hint: use == to compare"
+    )
 
 
 def test_all_errors_of_a_file_are_collected_with_lines():
@@ -149,12 +152,29 @@ def test_unknown_features_when_the_feature_set_is_given():
 
 @pytest.mark.parametrize(
     "text",
-    ["'a' + 1", "-'a'", "not 3", "1 and x", "true < false", "x in ('a', 'b') + 1", "event.amount == 'x'",
-     "event.time > 3", "1 in ('a',)", "x / 0", "x % 0.0", "len(event.items) == event.items"],
-)  # fmt: skip
+    [
+        "'a' + 1",
+        "-'a'",
+        "not 3",
+        "1 and x",
+        "true < false",
+        "x in ('a', 'b') + 1",
+        "event.amount == 'x'",
+        "event.time > 3",
+        "1 in ('a',)",
+        "x / 0",
+        "x % 0.0",
+        "len(event.items) == event.items",
+    ],
+)
 def test_static_type_errors(text):
     error_of(text)
 
 
 def test_error_to_dict():
-    assert error_of("a +").to_dict() == {"line": 1, "column": 4, "message": "expected a value, found end of input", "hint": None}
+    assert error_of("a +").to_dict() == {
+        "line": 1,
+        "column": 4,
+        "message": "expected a value, found end of input",
+        "hint": None,
+    }

@@ -1,6 +1,6 @@
 """Expressions: literals, precedence, associativity, missing values, Kleene logic."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -113,9 +113,27 @@ def test_non_boolean_operands_of_logic_count_as_missing():
 
 @pytest.mark.parametrize(
     "text",
-    ["x + 1", "1 - x", "x * 2", "x / 2", "x % 2", "-x", "x > 1", "x <= 1", "x == 1", "x != 1", "x == 'a'",
-     "x in (1, 2)", "x not in (1, 2)", "x in @l", "abs(x)", "x < y", "lower(x)", "x startswith 'a'"],
-)  # fmt: skip
+    [
+        "x + 1",
+        "1 - x",
+        "x * 2",
+        "x / 2",
+        "x % 2",
+        "-x",
+        "x > 1",
+        "x <= 1",
+        "x == 1",
+        "x != 1",
+        "x == 'a'",
+        "x in (1, 2)",
+        "x not in (1, 2)",
+        "x in @l",
+        "abs(x)",
+        "x < y",
+        "lower(x)",
+        "x startswith 'a'",
+    ],
+)
 def test_missing_propagates(text):
     lists = ListStore({"l": [1]})
     assert ev(text, lists=lists, y=1) is MISSING
@@ -145,7 +163,7 @@ def test_is_missing_and_coalesce():
         ("x * y", {"x": 10**400, "y": 1.5}),  # float overflow
         ("x - y", {"x": float("inf"), "y": float("inf")}),  # NaN
         ("x > y", {"x": True, "y": False}),  # booleans are not ordered
-        ("x < y", {"x": datetime(2026, 1, 1), "y": datetime(2026, 1, 1, tzinfo=timezone.utc)}),  # naive vs aware
+        ("x < y", {"x": datetime(2026, 1, 1), "y": datetime(2026, 1, 1, tzinfo=UTC)}),  # naive vs aware
     ],
 )
 def test_runtime_type_mismatches_give_missing_not_exceptions(text, features):
@@ -158,13 +176,20 @@ def test_comparisons_of_same_kinds():
     assert ev("x == y", x=True, y=True) is True
     assert ev("x != 'JP'", x="US") is True
     assert ev("3 <= x", x=3) is True
-    t1, t2 = datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 2, tzinfo=timezone.utc)
+    t1, t2 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
     assert ev("x < y", x=t1, y=t2) is True
 
 
 def test_name_resolution_event_model_features():
-    e = parse_event({"id": "e1", "time": "2026-11-21T13:00:00+09:00", "kind": "cart.item_added",
-                     "account": "a1", "item": {"sku": "g1", "category": "digital_gift_card", "unit_price": 1000}})  # fmt: skip
+    e = parse_event(
+        {
+            "id": "e1",
+            "time": "2026-11-21T13:00:00+09:00",
+            "kind": "cart.item_added",
+            "account": "a1",
+            "item": {"sku": "g1", "category": "digital_gift_card", "unit_price": 1000},
+        }
+    )
     assert ev("event.item.category", event=e) == "digital_gift_card"
     assert ev("event.amount", event=e) is MISSING  # a field of other kinds
     assert ev("event.card", event=e) is MISSING  # None
@@ -194,7 +219,7 @@ def test_values_are_json_ready():
     import json
 
     e = compile_expression("hour_of_day(event.time, 'Asia/Tokyo') < 6 and len(event.items) >= 2 and x > 0")
-    t = datetime(2026, 11, 21, 18, 0, tzinfo=timezone.utc)
+    t = datetime(2026, 11, 21, 18, 0, tzinfo=UTC)
     values = e.values(Context(event=SimpleNamespace(time=t, items=[1, 2, 3]), features={"x": 1}))
     assert values == {"event.time": "2026-11-21T18:00:00+00:00", "event.items": "<3 items>", "x": 1}
     json.dumps(values)

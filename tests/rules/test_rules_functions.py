@@ -1,6 +1,6 @@
 """Every registered function, its compile-time checks and its missing handling."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -56,7 +56,7 @@ def test_functions(text, features, expected):
 
 def test_hour_of_day_and_day_of_week():
     # 2026-11-21 13:00 in Tokyo is 04:00 UTC, a Saturday
-    t = datetime(2026, 11, 21, 4, 0, tzinfo=timezone.utc)
+    t = datetime(2026, 11, 21, 4, 0, tzinfo=UTC)
     e = SimpleNamespace(time=t, ts=t.timestamp())
     assert ev("hour_of_day(event.time, 'Asia/Tokyo')", event=e) == 13
     assert ev("hour_of_day(event.time)", event=e) == 4

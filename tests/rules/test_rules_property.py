@@ -14,7 +14,7 @@ from fraudwatch.rules.parser import parse_expression
 NAMES = ("a", "b", "c.d")
 small_ints = st.integers(-20, 20)
 floats = st.floats(-1e6, 1e6, allow_nan=False).map(lambda f: round(f, 3))
-words = st.sampled_from(["", "a", "ab", "B", "abc", "Ab", "q\"", "it's", "b\\s", "t\tx", "#1"])
+words = st.sampled_from(["", "a", "ab", "B", "abc", "Ab", 'q"', "it's", "b\\s", "t\tx", "#1"])
 
 num_lit = st.one_of(small_ints, floats).map(Literal)
 str_lit = words.map(Literal)
@@ -31,7 +31,11 @@ num = st.deferred(
         name,
         st.builds(Binary, st.sampled_from(["+", "-", "*", "/", "%"]), num, num).filter(_no_literal_zero_divisor),
         st.builds(Unary, st.just("-"), num),
-        st.builds(lambda f, xs: Call(f, tuple(xs)), st.sampled_from(["min", "max", "coalesce"]), st.lists(num, min_size=2, max_size=3)),
+        st.builds(
+            lambda f, xs: Call(f, tuple(xs)),
+            st.sampled_from(["min", "max", "coalesce"]),
+            st.lists(num, min_size=2, max_size=3),
+        ),
         st.builds(lambda x: Call("abs", (x,)), num),
         st.builds(lambda x: Call("len", (x,)), text),
     )
@@ -48,7 +52,9 @@ boolean = st.deferred(
         st.builds(Binary, st.sampled_from(["and", "or"]), boolean, boolean),
         st.builds(Unary, st.just("not"), boolean),
         st.builds(IsMissing, st.one_of(num, text), st.booleans()),
-        st.builds(Membership, num, st.lists(small_ints, max_size=3).map(lambda xs: ListLiteral(tuple(xs))), st.booleans()),
+        st.builds(
+            Membership, num, st.lists(small_ints, max_size=3).map(lambda xs: ListLiteral(tuple(xs))), st.booleans()
+        ),
         st.builds(Membership, text, st.lists(words, max_size=3).map(lambda xs: ListLiteral(tuple(xs))), st.booleans()),
         st.builds(lambda f, x, y: Call(f, (x, y)), st.sampled_from(["startswith", "endswith", "contains"]), text, text),
     )
@@ -122,10 +128,13 @@ def ref(node, feats):
             return None
         s = args[0]
         return {
-            "lower": lambda: s.lower(), "upper": lambda: s.upper(), "len": lambda: len(s),
-            "startswith": lambda: s.startswith(args[1]), "endswith": lambda: s.endswith(args[1]),
+            "lower": lambda: s.lower(),
+            "upper": lambda: s.upper(),
+            "len": lambda: len(s),
+            "startswith": lambda: s.startswith(args[1]),
+            "endswith": lambda: s.endswith(args[1]),
             "contains": lambda: args[1] in s,
-        }[node.name]()  # fmt: skip
+        }[node.name]()
     raise AssertionError(node)
 
 

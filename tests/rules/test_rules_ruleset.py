@@ -32,8 +32,16 @@ RULES = textwrap.dedent("""\
 
 
 def payment(**fields):
-    base = {"id": "e1", "time": "2026-11-21T13:00:00+09:00", "kind": "payment.attempt", "card": "tok_1",
-            "amount": 17600, "currency": "JPY", "ip": "198.51.100.1", "account": "acc_1"}  # fmt: skip
+    base = {
+        "id": "e1",
+        "time": "2026-11-21T13:00:00+09:00",
+        "kind": "payment.attempt",
+        "card": "tok_1",
+        "amount": 17600,
+        "currency": "JPY",
+        "ip": "198.51.100.1",
+        "account": "acc_1",
+    }
     return parse_event({**base, **fields})
 
 
@@ -44,8 +52,13 @@ def rs():
 
 def test_parse(rs):
     assert [r.name for r in rs.rules] == [
-        "card_testing_same_amount", "new_device_gift_cards", "blocked_ip", "big_amount", "trusted_reseller", "risky_score",
-    ]  # fmt: skip
+        "card_testing_same_amount",
+        "new_device_gift_cards",
+        "blocked_ip",
+        "big_amount",
+        "trusted_reseller",
+        "risky_score",
+    ]
     first, second = rs.rules[:2]
     assert (first.outcome, first.shadow, first.line, first.description) == (Outcome.BLOCK, False, 2, None)
     assert first.condition == "card.declines_insufficient_funds_24h >= 2 and card.same_amount_24h >= 2"
@@ -55,9 +68,11 @@ def test_parse(rs):
     assert rs.version == "2026-11-21.1"
     assert rs.digest == hashlib.sha256(RULES.encode()).hexdigest()
     assert rs.feature_names == {
-        "card.declines_insufficient_funds_24h", "card.same_amount_24h",
-        "account.gift_card_orders_1h", "account.minutes_since_language_change",
-    }  # fmt: skip
+        "card.declines_insufficient_funds_24h",
+        "card.same_amount_24h",
+        "account.gift_card_orders_1h",
+        "account.minutes_since_language_change",
+    }
     assert rs.list_names == {"blocked_ips", "trusted_accounts"}
     assert rs.model_names == {"score"}
     assert rs.rule("big_amount").outcome is Outcome.REVIEW
@@ -80,9 +95,13 @@ def test_evaluate_reports_values_of_fired_rules_only(rs):
     ctx = Context(event=payment(), features={"card.declines_insufficient_funds_24h": 3, "card.same_amount_24h": 2})
     hits, shadow = rs.evaluate(ctx)
     assert hits == [
-        RuleHit("card_testing_same_amount", Outcome.BLOCK,
-                {"card.declines_insufficient_funds_24h": 3, "card.same_amount_24h": 2}, False)
-    ]  # fmt: skip
+        RuleHit(
+            "card_testing_same_amount",
+            Outcome.BLOCK,
+            {"card.declines_insufficient_funds_24h": 3, "card.same_amount_24h": 2},
+            False,
+        )
+    ]
     assert shadow == []
     assert rs.outcome(hits) is Outcome.BLOCK
 

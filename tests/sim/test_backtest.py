@@ -14,9 +14,18 @@ from fraudwatch.sim.simulate import SimConfig, parse_mix, simulate
 
 
 def pay(i: int, minute: int, result: str = "approved", scenario: str | None = None, card: str = "tok_v", amount=1000):
-    return parse_event({"id": f"e{i}", "time": f"2026-11-05T10:{minute:02d}:00+09:00", "kind": "payment.attempt",
-                        "card": card, "amount": amount, "currency": "JPY", "result": result,
-                        "scenario": scenario})  # fmt: skip
+    return parse_event(
+        {
+            "id": f"e{i}",
+            "time": f"2026-11-05T10:{minute:02d}:00+09:00",
+            "kind": "payment.attempt",
+            "card": card,
+            "amount": amount,
+            "currency": "JPY",
+            "result": result,
+            "scenario": scenario,
+        }
+    )
 
 
 class Scripted:
@@ -32,8 +41,10 @@ class Scripted:
 
 
 def test_counts_what_got_through_before_the_first_block_or_challenge():
-    truth = {"measure_from": "2026-11-05T00:00:00+09:00",
-             "high_volume": {"reseller": [{"account": "acct_r", "card": "tok_r"}]}}  # fmt: skip
+    truth = {
+        "measure_from": "2026-11-05T00:00:00+09:00",
+        "high_volume": {"reseller": [{"account": "acct_r", "card": "tok_r"}]},
+    }
     events = [
         pay(1, 0, scenario="ato_gift_card:1", amount=1000),
         pay(2, 1, scenario="ato_gift_card:1", amount=2000, result="declined"),
@@ -47,8 +58,9 @@ def test_counts_what_got_through_before_the_first_block_or_challenge():
         pay(10, 4, card="tok_r"),
     ]
     bt = Backtest(truth)
-    report = bt.run(Scripted({"e4": Outcome.CHALLENGE, "e5": Outcome.BLOCK, "e8": Outcome.BLOCK,
-                              "e9": Outcome.CHALLENGE}), events)  # fmt: skip
+    report = bt.run(
+        Scripted({"e4": Outcome.CHALLENGE, "e5": Outcome.BLOCK, "e8": Outcome.BLOCK, "e9": Outcome.CHALLENGE}), events
+    )
     ato = report["instances"]["ato_gift_card:1"]
     assert (ato["events_before"], ato["approved_before"], ato["money_before"]) == (3, 2, 4000)
     assert (ato["approved"], ato["money"], ato["outcome"], ato["detected_by"]) == (4, 14000, "challenge", "r_challenge")
@@ -104,8 +116,24 @@ def test_simulate_then_backtest_on_the_command_line(tmp_path):
 
     events = tmp_path / "events.jsonl"
     runner = CliRunner()
-    result = runner.invoke(main, ["simulate", "--seed", "2", "--cardholders", "200", "--days", "2", "--warmup", "1",
-                                  "--mix", "only:card_testing=2000", "--out", str(events)])  # fmt: skip
+    result = runner.invoke(
+        main,
+        [
+            "simulate",
+            "--seed",
+            "2",
+            "--cardholders",
+            "200",
+            "--days",
+            "2",
+            "--warmup",
+            "1",
+            "--mix",
+            "only:card_testing=2000",
+            "--out",
+            str(events),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "events.truth.json").exists()
     result = runner.invoke(main, ["backtest", str(events), "--json", str(tmp_path / "report.json")])
@@ -125,8 +153,9 @@ def test_demo_runs_without_a_terminal_and_ends_with_the_table():
     from fraudwatch.sim.demo import run_demo
 
     out = io.StringIO()
-    report = run_demo(Engine(features=load_features(), rules=load_rules()), seed=4, cardholders=300, days=3,
-                      seconds=0, out=out)  # fmt: skip
+    report = run_demo(
+        Engine(features=load_features(), rules=load_rules()), seed=4, cardholders=300, days=3, seconds=0, out=out
+    )
     text = out.getvalue()
     assert "\r" not in text and "\033" not in text, "plain lines when not a terminal"
     assert text.count(" caught ") == sum(s["detected"] for s in report["scenarios"].values()) > 0

@@ -59,8 +59,17 @@ def test_every_event_validates_in_time_order_with_unique_ids(stream):
     times = [e.ts for e in parsed]
     assert times == sorted(times)
     kinds = {e.kind for e in parsed}
-    assert {"payment.attempt", "account.login", "order.placed", "order.hidden", "label", "chargeback",
-            "cart.item_removed", "account.profile_changed", "account.password_changed"} <= kinds  # fmt: skip
+    assert {
+        "payment.attempt",
+        "account.login",
+        "order.placed",
+        "order.hidden",
+        "label",
+        "chargeback",
+        "cart.item_removed",
+        "account.profile_changed",
+        "account.password_changed",
+    } <= kinds
 
 
 def test_labels_and_chargebacks_arrive_after_their_events(stream):
@@ -86,8 +95,11 @@ def test_ato_switches_language_then_hidden_small_gift_card_orders(stream):
     for evs in episodes(by_tag, "ato_gift_card"):
         account = evs[0]["account"]
         login = next(e for e in evs if e["kind"] == "account.login" and e["success"])
-        earlier_devices = {e.get("device") for e in events if e.get("account") == account and ts(e) < ts(login)
-                           and not e.get("scenario")}  # fmt: skip
+        earlier_devices = {
+            e.get("device")
+            for e in events
+            if e.get("account") == account and ts(e) < ts(login) and not e.get("scenario")
+        }
         assert login["device"] not in earlier_devices, "a new device"
         switch = next(e for e in evs if e["kind"] == "account.profile_changed")
         assert (switch["field"], switch["new_value"]) == ("language", "en")
@@ -99,13 +111,21 @@ def test_ato_switches_language_then_hidden_small_gift_card_orders(stream):
         hidden = {e["order"] for e in evs if e["kind"] == "order.hidden"}
         assert hidden == {p["order"] for p in pays if p["result"] == "approved"}
         # the owner removes an item; the attacker re-adds the same item minutes later
-        removed = next(e for e in events if e["kind"] == "cart.item_removed" and e.get("account") == account
-                       and ts(pays[0]) - 3600 < ts(e) < ts(pays[-1]))  # fmt: skip
+        removed = next(
+            e
+            for e in events
+            if e["kind"] == "cart.item_removed"
+            and e.get("account") == account
+            and ts(pays[0]) - 3600 < ts(e) < ts(pays[-1])
+        )
         readded = next(e for e in evs if e["kind"] == "cart.item_added" and ts(e) > ts(removed))
         assert readded["item"] == removed["item"] and 60 <= ts(readded) - ts(removed) <= 10 * 60
         # the owner's password change ends it: the attacker's next login fails
-        change = next(e for e in events if e["kind"] == "account.password_changed" and e.get("account") == account
-                      and ts(e) > ts(pays[-1]))  # fmt: skip
+        change = next(
+            e
+            for e in events
+            if e["kind"] == "account.password_changed" and e.get("account") == account and ts(e) > ts(pays[-1])
+        )
         after = [e for e in evs if ts(e) > ts(change)]
         assert after and all(e["kind"] == "account.login" and not e["success"] for e in after)
 
@@ -120,8 +140,9 @@ def test_card_testing_repeats_one_amount_declined_for_insufficient_funds_hours_a
         assert {datetime.fromisoformat(p["time"]).hour for p in pays} <= {12, 13, 15, 16, 22, 23}
         card = pays[0]["card"]
         assert pays[0]["card_type"] == "prepaid"
-        assert not [e for e in events if e.get("card") == card and not e.get("scenario") and e["kind"] ==
-                    "payment.attempt"], "a dormant card"  # fmt: skip
+        assert not [
+            e for e in events if e.get("card") == card and not e.get("scenario") and e["kind"] == "payment.attempt"
+        ], "a dormant card"
 
 
 def test_bin_enumeration_many_cards_of_one_bin_from_one_device_or_ip(stream):
@@ -139,11 +160,22 @@ def test_leaked_card_on_a_strangers_new_account_and_other_merchants(stream):
     for evs in episodes(by_tag, "leaked_card"):
         added = next(e for e in evs if e["kind"] == "account.payment_method_added")
         card = added["card"]
-        owners = {e["account"] for e in events if e.get("card") == card and e.get("account") and not e.get("scenario")
-                  and e["kind"] not in ("label", "chargeback")}  # fmt: skip
+        owners = {
+            e["account"]
+            for e in events
+            if e.get("card") == card
+            and e.get("account")
+            and not e.get("scenario")
+            and e["kind"] not in ("label", "chargeback")
+        }
         assert added["account"] not in owners
-        assert not [e for e in events if e.get("account") == added["account"] and not e.get("scenario")
-                    and e["kind"] not in ("label", "chargeback")], "a new account"  # fmt: skip
+        assert not [
+            e
+            for e in events
+            if e.get("account") == added["account"]
+            and not e.get("scenario")
+            and e["kind"] not in ("label", "chargeback")
+        ], "a new account"
         pays = payments(evs)
         assert any(p.get("account") == added["account"] for p in pays)
         assert any(p.get("account") is None and p["merchant"] != "m_shop" for p in pays), "tried elsewhere"

@@ -14,8 +14,14 @@ from fraudwatch.storage.sqlite import ZSTD_MAGIC, SQLiteStorage
 
 def _entry(n: int) -> LogEntry:
     event = orjson.dumps({"id": f"e{n}", "kind": "payment.attempt", "card": f"tok_{n % 7}", "amount": 1000 + n})
-    decision = orjson.dumps({"event_id": f"e{n}", "outcome": "allow", "score": n / 3,
-                             "features": {f"card.feature_{i}": (n * i) % 11 for i in range(40)}})  # fmt: skip
+    decision = orjson.dumps(
+        {
+            "event_id": f"e{n}",
+            "outcome": "allow",
+            "score": n / 3,
+            "features": {f"card.feature_{i}": (n * i) % 11 for i in range(40)},
+        }
+    )
     return LogEntry(n, f"e{n}", "payment.attempt", float(n), b"d", event, decision, "allow", f"tok_{n % 7}")
 
 

@@ -19,9 +19,16 @@ def store(request, tmp_path):
 
 def entry(seq, card="c1", ts=None, account=None):
     return LogEntry(
-        seq=seq, event_id=f"e{seq}", kind="payment.attempt", ts=ts if ts is not None else 1000.0 + seq,
-        digest=b"d%d" % seq, event=b'{"id":"e%d"}' % seq, decision=b'{"outcome":"allow"}', outcome="allow",
-        card=card, account=account,
+        seq=seq,
+        event_id=f"e{seq}",
+        kind="payment.attempt",
+        ts=ts if ts is not None else 1000.0 + seq,
+        digest=b"d%d" % seq,
+        event=b'{"id":"e%d"}' % seq,
+        decision=b'{"outcome":"allow"}',
+        outcome="allow",
+        card=card,
+        account=account,
     )
 
 

@@ -14,13 +14,23 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "ACTIONS": "policy", "Policy": "policy", "PolicyError": "policy", "default_policy": "policy",
-    "AnswerResult": "responder", "Responder": "responder",
-    "ActionsSettings": "settings", "SmtpSettings": "settings", "WebhookEndpoint": "settings",
-    "SignatureInvalid": "signing", "sign_webhook": "signing", "verify_webhook": "signing",
-    "MODEL_RULE": "suppression", "Suppression": "suppression", "SuppressionSet": "suppression",
+    "ACTIONS": "policy",
+    "Policy": "policy",
+    "PolicyError": "policy",
+    "default_policy": "policy",
+    "AnswerResult": "responder",
+    "Responder": "responder",
+    "ActionsSettings": "settings",
+    "SmtpSettings": "settings",
+    "WebhookEndpoint": "settings",
+    "SignatureInvalid": "signing",
+    "sign_webhook": "signing",
+    "verify_webhook": "signing",
+    "MODEL_RULE": "suppression",
+    "Suppression": "suppression",
+    "SuppressionSet": "suppression",
     "apply_suppressions": "suppression",
-}  # fmt: skip
+}
 __all__ = sorted(_EXPORTS)
 
 

@@ -14,7 +14,7 @@ import statistics
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -70,17 +70,30 @@ def main(argv: list[str] | None = None) -> None:
     smtp = Controller(Mail(), hostname="127.0.0.1", port=smtp_port)
     smtp.start()
     tmp = tempfile.mkdtemp()
-    settings = ActionsSettings.model_validate({
-        "database": f"{tmp}/bench.db", "token_key": "k" * 32,
-        "webhooks": {"default": {"url": f"http://127.0.0.1:{http.server_address[1]}/", "secret": "s" * 32}},
-        "smtp": {"host": "127.0.0.1", "port": smtp_port}, "retry": {"concurrency": opts.concurrency},
-    })  # fmt: skip
+    settings = ActionsSettings.model_validate(
+        {
+            "database": f"{tmp}/bench.db",
+            "token_key": "k" * 32,
+            "webhooks": {"default": {"url": f"http://127.0.0.1:{http.server_address[1]}/", "secret": "s" * 32}},
+            "smtp": {"host": "127.0.0.1", "port": smtp_port},
+            "retry": {"concurrency": opts.concurrency},
+        }
+    )
     responder = Responder(settings)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def payment(i: int, card: str):
-        return parse_event({"id": f"b{i}", "time": now.isoformat(), "kind": "payment.attempt", "card": card,
-                            "amount": 1000, "currency": "JPY", "result": "approved"})  # fmt: skip
+        return parse_event(
+            {
+                "id": f"b{i}",
+                "time": now.isoformat(),
+                "kind": "payment.attempt",
+                "card": card,
+                "amount": 1000,
+                "currency": "JPY",
+                "result": "approved",
+            }
+        )
 
     # (1) hot path: allowed events of cards without a subscription
     events = [payment(i, f"tok_{i % 500}") for i in range(opts.events)]
@@ -88,8 +101,10 @@ def main(argv: list[str] | None = None) -> None:
     for e in events:
         responder.on_decision(e, Decision(e.id, e.kind, e.time, Outcome.ALLOW))
     elapsed = time.perf_counter() - started
-    print(f"on_decision, allowed event, no subscription: {elapsed / len(events) * 1e6:.0f} us/event "
-          f"({len(events) / elapsed:.0f} events/s, one SQLite transaction each)")  # fmt: skip
+    print(
+        f"on_decision, allowed event, no subscription: {elapsed / len(events) * 1e6:.0f} us/event "
+        f"({len(events) / elapsed:.0f} events/s, one SQLite transaction each)"
+    )
     # the same events as the decision service's log follower hands them over: pages of log entries
     import orjson
 
@@ -97,16 +112,27 @@ def main(argv: list[str] | None = None) -> None:
 
     def entry(seq: int, e) -> LogEntry:
         d = Decision(e.id, e.kind, e.time, Outcome.ALLOW)
-        return LogEntry(seq, e.id, e.kind, e.ts, b"", e.__pydantic_serializer__.to_json(e, exclude_none=True),
-                        orjson.dumps(d), d.outcome.value, e.card)  # fmt: skip
+        return LogEntry(
+            seq,
+            e.id,
+            e.kind,
+            e.ts,
+            b"",
+            e.__pydantic_serializer__.to_json(e, exclude_none=True),
+            orjson.dumps(d),
+            d.outcome.value,
+            e.card,
+        )
 
     entries = [entry(n, payment(opts.events + opts.alerts + n, f"tok_{n % 500}")) for n in range(opts.events)]
     started = time.perf_counter()
     for page in range(0, len(entries), 8):
         responder.on_logged(entries[page : page + 8])
     elapsed = time.perf_counter() - started
-    print(f"on_logged, the same in pages of 8 log entries: {elapsed / len(entries) * 1e6:.0f} us/event "
-          f"({len(entries) / elapsed:.0f} events/s)")  # fmt: skip
+    print(
+        f"on_logged, the same in pages of 8 log entries: {elapsed / len(entries) * 1e6:.0f} us/event "
+        f"({len(entries) / elapsed:.0f} events/s)"
+    )
 
     # (2) usage alerts to an opted-in card, one at a time
     with responder.db.unit_of_work() as conn:
@@ -128,8 +154,10 @@ def main(argv: list[str] | None = None) -> None:
     http.shutdown()
     for channel in ("hook", "mail"):
         lat = [(received[f"{channel}:{k}"] - t) * 1000 for k, t in sent.items() if f"{channel}:{k}" in received]
-        print(f"usage alert {'webhook' if channel == 'hook' else 'e-mail '} latency over {len(lat)}/{len(sent)}: "
-              f"median {statistics.median(lat):.1f} ms, p95 {_pct(lat, 95):.1f} ms, max {max(lat):.1f} ms")  # fmt: skip
+        print(
+            f"usage alert {'webhook' if channel == 'hook' else 'e-mail '} latency over {len(lat)}/{len(sent)}: "
+            f"median {statistics.median(lat):.1f} ms, p95 {_pct(lat, 95):.1f} ms, max {max(lat):.1f} ms"
+        )
 
 
 if __name__ == "__main__":

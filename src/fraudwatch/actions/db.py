@@ -19,8 +19,8 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from fraudwatch.cases.service import SCHEMA as CASES_SCHEMA
 

@@ -12,10 +12,10 @@ import random
 import smtplib
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Callable
 
 from fraudwatch.actions import outbox
 from fraudwatch.actions.db import Database
@@ -33,7 +33,7 @@ class DeliveryError(Exception):
 
 def webhook_body(msg: outbox.Message) -> bytes:
     """The JSON body a receiver gets; identical on every attempt."""
-    created = datetime.fromtimestamp(msg.created, timezone.utc).isoformat().replace("+00:00", "Z")
+    created = datetime.fromtimestamp(msg.created, UTC).isoformat().replace("+00:00", "Z")
     return json.dumps(
         {"id": msg.id, "type": msg.type, "created": created, "data": msg.payload}, separators=(",", ":")
     ).encode()
@@ -180,5 +180,10 @@ class Dispatcher:
         """An incident is contained once every containment message reached its receiver."""
         if outbox.pending_for_incident(conn, incident_id) == 0:
             if get_incident(conn, incident_id).status is IncidentStatus.OPEN:
-                transition(conn, incident_id, IncidentStatus.CONTAINED, now=self.clock(),
-                           note="all containment actions delivered")  # fmt: skip
+                transition(
+                    conn,
+                    incident_id,
+                    IncidentStatus.CONTAINED,
+                    now=self.clock(),
+                    note="all containment actions delivered",
+                )

@@ -40,16 +40,28 @@ class History(Protocol):
     def prune(self, conn: sqlite3.Connection, *, before: float) -> None: ...
 
     def window(
-        self, conn: sqlite3.Connection, *, card: str | None, account: str | None, since: float, until: float,
+        self,
+        conn: sqlite3.Connection,
+        *,
+        card: str | None,
+        account: str | None,
+        since: float,
+        until: float,
         before_seq: int | None = None,
-    ) -> list[Row]:  # fmt: skip
+    ) -> list[Row]:
         """The events of the card or account with ``since <= time <= until`` (and, from
         the log, logged before position ``before_seq``)."""
 
     def closed(
-        self, conn: sqlite3.Connection, orders: list[str], *, card: str | None, account: str | None, since: float,
+        self,
+        conn: sqlite3.Connection,
+        orders: list[str],
+        *,
+        card: str | None,
+        account: str | None,
+        since: float,
         until: float,
-    ) -> set[str]:  # fmt: skip
+    ) -> set[str]:
         """Those of ``orders`` shipped or cancelled, also before ``since`` (as far as kept)."""
 
 
@@ -76,8 +88,7 @@ class TableHistory:
     def closed(self, conn, orders, *, card, account, since, until) -> set[str]:
         marks = ",".join("?" * len(orders))
         rows = conn.execute(
-            f"SELECT data FROM recent_events WHERE kind IN {CLOSING}"
-            f" AND json_extract(data, '$.order') IN ({marks})",
+            f"SELECT data FROM recent_events WHERE kind IN {CLOSING} AND json_extract(data, '$.order') IN ({marks})",
             list(orders),
         )
         return {json.loads(r[0])["order"] for r in rows}
@@ -101,15 +112,23 @@ class LogHistory:
         found: dict[int, LogEntry] = {}
         for entity, value in (("card", card), ("account", account)):
             if value:
-                for e in self.storage.search(entity, value, since=since, until=math.nextafter(until, math.inf),
-                                             before_seq=before_seq, limit=WINDOW_LIMIT):  # fmt: skip
+                for e in self.storage.search(
+                    entity,
+                    value,
+                    since=since,
+                    until=math.nextafter(until, math.inf),
+                    before_seq=before_seq,
+                    limit=WINDOW_LIMIT,
+                ):
                     if not (b'"duplicate":true' in e.decision and orjson.loads(e.decision).get("duplicate")):
                         found[e.seq] = e  # (a duplicate is not kept in the table either)
         return sorted(found.values(), key=lambda e: (e.ts, e.event_id))
 
     def window(self, conn, *, card, account, since, until, before_seq=None) -> list[Row]:
-        return [(e.event_id, e.ts, e.kind, orjson.loads(e.event))
-                for e in self._entries(card, account, since, until, before_seq)]  # fmt: skip
+        return [
+            (e.event_id, e.ts, e.kind, orjson.loads(e.event))
+            for e in self._entries(card, account, since, until, before_seq)
+        ]
 
     def closed(self, conn, orders, *, card, account, since, until) -> set[str]:
         # as far back as the table keeps events: two lookbacks

@@ -44,14 +44,18 @@ def _what(s: dict[str, Any]) -> str:
 
 def usage_alert(s: dict[str, Any]) -> dict[str, str]:
     """Instant usage alert for an opted-in card: every attempt, approved or declined."""
-    result = s.get("result") if s.get("result") in ("approved", "declined") else _OUTCOME_TEXT.get(s.get("outcome", ""), "")
+    result = (
+        s.get("result") if s.get("result") in ("approved", "declined") else _OUTCOME_TEXT.get(s.get("outcome", ""), "")
+    )
     subject = f"Card used: {_what(s)} ({result})"
     text = (
         f"A payment of {_what(s)} was attempted at {s.get('time', '')}: {result}.\n"
         "If this was not you, contact your card issuer now.\n"
     )
-    html = f"<p>A payment of <b>{escape(_what(s))}</b> was attempted at {escape(str(s.get('time', '')))}: " \
-           f"<b>{escape(str(result))}</b>.</p><p>If this was not you, contact your card issuer now.</p>"
+    html = (
+        f"<p>A payment of <b>{escape(_what(s))}</b> was attempted at {escape(str(s.get('time', '')))}: "
+        f"<b>{escape(str(result))}</b>.</p><p>If this was not you, contact your card issuer now.</p>"
+    )
     return {"subject": subject, "text": text, "html": _page(subject, html)}
 
 
@@ -90,8 +94,10 @@ def result_page(answer: str) -> str:
     if answer == "yes":
         body = "<p>Thank you. The payment is confirmed as yours; we will not stop it again.</p>"
     else:
-        body = ("<p>Thank you. Your card is suspended and your account secured. "
-                "We will contact you about the payments involved.</p>")  # fmt: skip
+        body = (
+            "<p>Thank you. Your card is suspended and your account secured. "
+            "We will contact you about the payments involved.</p>"
+        )
     return _page("Answer recorded", body)
 
 

@@ -142,8 +142,7 @@ def retry(conn: sqlite3.Connection, msg_id: str, *, now: float) -> Message:
 
 def retry_dead(conn: sqlite3.Connection, *, now: float) -> int:
     cur = conn.execute(
-        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt = ?, locked_until = 0"
-        " WHERE status = 'dead'",
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt = ?, locked_until = 0 WHERE status = 'dead'",
         (now,),
     )
     return cur.rowcount
@@ -164,8 +163,16 @@ def pending_for_incident(conn: sqlite3.Connection, incident: str) -> int:
 
 def _message(row: sqlite3.Row) -> Message:
     return Message(
-        id=row["id"], channel=row["channel"], destination=row["destination"], type=row["type"],
-        payload=json.loads(row["payload"]), created=row["created"], status=row["status"],
-        attempts=row["attempts"], next_attempt=row["next_attempt"], last_error=row["last_error"],
-        delivered_at=row["delivered_at"], incident=row["incident"],
-    )  # fmt: skip
+        id=row["id"],
+        channel=row["channel"],
+        destination=row["destination"],
+        type=row["type"],
+        payload=json.loads(row["payload"]),
+        created=row["created"],
+        status=row["status"],
+        attempts=row["attempts"],
+        next_attempt=row["next_attempt"],
+        last_error=row["last_error"],
+        delivered_at=row["delivered_at"],
+        incident=row["incident"],
+    )

@@ -26,9 +26,16 @@ from fraudwatch.decisions import Decision, Outcome
 from fraudwatch.errors import ValidationFailed
 
 ACTIONS: tuple[str, ...] = (
-    "suspend_card", "reissue_card", "lock_account", "revoke_sessions", "force_password_reset",
-    "revert_profile_changes", "cancel_unshipped_orders", "release_payment", "lift_challenge",
-)  # fmt: skip
+    "suspend_card",
+    "reissue_card",
+    "lock_account",
+    "revoke_sessions",
+    "force_password_reset",
+    "revert_profile_changes",
+    "cancel_unshipped_orders",
+    "release_payment",
+    "lift_challenge",
+)
 CARD_ACTIONS = frozenset({"suspend_card", "reissue_card"})
 ACCOUNT_ACTIONS = frozenset(
     {"lock_account", "revoke_sessions", "force_password_reset", "revert_profile_changes", "cancel_unshipped_orders"}
@@ -108,7 +115,7 @@ class UsageAlerts(_Model):
 
 
 class RiskAlerts(_Model):
-    """"Was this you?" with yes/no links."""
+    """ "Was this you?" with yes/no links."""
 
     enabled: bool = True
     outcomes: list[Outcome] = Field(default_factory=lambda: [Outcome.CHALLENGE, Outcome.REVIEW, Outcome.BLOCK])
@@ -128,9 +135,10 @@ class Alerts(_Model):
 class YesAnswer(_Model):
     actions: dict[Outcome, list[ActionName]] = Field(
         default_factory=lambda: {
-            Outcome.CHALLENGE: ["lift_challenge"], Outcome.REVIEW: ["release_payment"],
+            Outcome.CHALLENGE: ["lift_challenge"],
+            Outcome.REVIEW: ["release_payment"],
             Outcome.BLOCK: ["release_payment"],
-        }  # fmt: skip
+        }
     )
     suppress_for: Duration = 30 * 86400.0
     never_suppress: list[str] = Field(
@@ -172,7 +180,7 @@ class Policy(_Model):
         return value
 
     @classmethod
-    def from_yaml(cls, text: str, source: str = "<string>") -> "Policy":
+    def from_yaml(cls, text: str, source: str = "<string>") -> Policy:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -185,19 +193,20 @@ class Policy(_Model):
                 f"  {b}: a key YAML reads as true/false (yes, no, on, off); answers use on_yes and on_no"
                 for b in booleans
             )
-            raise PolicyError(f"invalid policy {source}:\n{lines}", [{"field": b, "message": "boolean key"} for b in booleans])
+            raise PolicyError(
+                f"invalid policy {source}:\n{lines}", [{"field": b, "message": "boolean key"} for b in booleans]
+            )
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
             errors = [
-                {"field": _path(e["loc"]), "message": e["msg"].removeprefix("Value error, ")}
-                for e in exc.errors()
+                {"field": _path(e["loc"]), "message": e["msg"].removeprefix("Value error, ")} for e in exc.errors()
             ]
             lines = "\n".join(f"  {e['field']}: {e['message']}" for e in errors)
             raise PolicyError(f"invalid policy {source}:\n{lines}", errors) from None
 
     @classmethod
-    def from_path(cls, path: str) -> "Policy":
+    def from_path(cls, path: str) -> Policy:
         with open(path, encoding="utf-8") as f:
             return cls.from_yaml(f.read(), source=path)
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -34,13 +35,22 @@ from fraudwatch.actions.history import History, LogHistory, TableHistory
 from fraudwatch.actions.messages import risk_alert, usage_alert
 from fraudwatch.actions.policy import ACCOUNT_ACTIONS, CARD_ACTIONS, Policy, default_policy
 from fraudwatch.actions.service import (
-    attack_context, create_alert, find_subscription, get_alert, summary, usage_subscribers,
-)  # fmt: skip
+    attack_context,
+    create_alert,
+    find_subscription,
+    get_alert,
+    summary,
+    usage_subscribers,
+)
 from fraudwatch.actions.settings import ActionsSettings
 from fraudwatch.actions.signing import TokenInvalid, TokenUsed, make_token, read_token
 from fraudwatch.actions.suppression import (
-    Suppression, SuppressionSet, account_key, load_suppressions, save_suppression,
-)  # fmt: skip
+    Suppression,
+    SuppressionSet,
+    account_key,
+    load_suppressions,
+    save_suppression,
+)
 from fraudwatch.cases.service import RECOVERY_KINDS, add_events, create_incident, find_open_incident, record_recovery
 from fraudwatch.decisions import Decision, Outcome
 from fraudwatch.errors import NotFound, ValidationFailed
@@ -57,21 +67,24 @@ class AnswerResult:
     alert_id: str
     event_id: str
     answer: str
-    events: list[Envelope]                 # the label and cardholder.answer events emitted
-    messages: list[str]                    # outbox ids enqueued
+    events: list[Envelope]  # the label and cardholder.answer events emitted
+    messages: list[str]  # outbox ids enqueued
     incident: str | None = None
     suppressions: list[Suppression] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "alert": self.alert_id, "event": self.event_id, "answer": self.answer,
-            "events": [event_to_dict(e) for e in self.events], "messages": self.messages,
+            "alert": self.alert_id,
+            "event": self.event_id,
+            "answer": self.answer,
+            "events": [event_to_dict(e) for e in self.events],
+            "messages": self.messages,
             "incident": self.incident,
             "suppressions": [{"card": s.card, "rule": s.rule, "until": s.until} for s in self.suppressions],
-        }  # fmt: skip
+        }
 
 
-def started_responder(settings: ActionsSettings, event_log: Storage) -> "Responder":
+def started_responder(settings: ActionsSettings, event_log: Storage) -> Responder:
     """A responder with its dispatcher running that reads the lookback from ``event_log``:
     the decision service's actions follower builds one in its own process (several
     dispatchers may share one outbox)."""
@@ -167,9 +180,11 @@ class Responder:
                 if b'"duplicate":true' in e.decision and orjson.loads(e.decision).get("duplicate"):
                     continue  # (the text alone could be a feature named "duplicate")
                 if not (
-                    e.outcome is None or e.kind in RECOVERY_KINDS or e.card in subscribed
+                    e.outcome is None
+                    or e.kind in RECOVERY_KINDS
+                    or e.card in subscribed
                     or self.policy.may_act(e.kind, Outcome(e.outcome))
-                ):  # fmt: skip
+                ):
                     if keeps:
                         keep.append((e.event_id, e.ts, e.kind, e.card, e.account, e.event.decode()))
                     continue
@@ -197,8 +212,9 @@ class Responder:
 
     def _record(self, conn, event: Envelope) -> None:
         if self.history.keeps:
-            self.history.record(conn, [(event.id, event.ts, event.kind, event.card, event.account,
-                                        json.dumps(event_to_dict(event)))])  # fmt: skip
+            self.history.record(
+                conn, [(event.id, event.ts, event.kind, event.card, event.account, json.dumps(event_to_dict(event)))]
+            )
 
     def plan(self, conn, event: Envelope, decision: Decision, *, now: float, seq: int | None = None) -> list[str]:
         """``on_decision`` inside the caller's unit of work (never commits). ``seq``: the
@@ -214,27 +230,59 @@ class Responder:
             # (a risk alert says the same and asks "was this you?": one message, not two)
             sub = find_subscription(conn, event.card)
             if sub and sub["usage_alerts"]:
-                ids += self._notify(conn, origin=event.id, type="alert.usage", sub=sub, now=now,
-                                    data={"card": event.card, "event": s}, message=usage_alert(s))  # fmt: skip
+                ids += self._notify(
+                    conn,
+                    origin=event.id,
+                    type="alert.usage",
+                    sub=sub,
+                    now=now,
+                    data={"card": event.card, "event": s},
+                    message=usage_alert(s),
+                )
         if risky:
             ttl = self.settings.link_ttl or alerts.risk.link_ttl
             alert = create_alert(conn, event, decision, now=now, ttl=ttl)
             links = self._links(alert)
             sub = find_subscription(conn, event.card, event.account)
-            data = {"alert": alert["id"], "card": event.card, "account": event.account, "event": s,
-                    "expires": alert["expires"], "links": links}  # fmt: skip
-            ids += self._notify(conn, origin=event.id, type="alert.risk", sub=sub, now=now, data=data,
-                                message=risk_alert(s, yes_url=links["yes"], no_url=links["no"]))  # fmt: skip
+            data = {
+                "alert": alert["id"],
+                "card": event.card,
+                "account": event.account,
+                "event": s,
+                "expires": alert["expires"],
+                "links": links,
+            }
+            ids += self._notify(
+                conn,
+                origin=event.id,
+                type="alert.risk",
+                sub=sub,
+                now=now,
+                data=data,
+                message=risk_alert(s, yes_url=links["yes"], no_url=links["no"]),
+            )
         responses = self.policy.responses_for(event.kind, decision)
         if responses:
             upto = None if seq is None else seq + 1
             context = self._context(conn, event.card, event.account, now=event.ts, before_seq=upto)
-            cause = {"type": "decision", "event": event.id, "outcome": decision.outcome.value,
-                     "rules": [h.rule for h in decision.rules if not h.shadow]}  # fmt: skip
+            cause = {
+                "type": "decision",
+                "event": event.id,
+                "outcome": decision.outcome.value,
+                "rules": [h.rule for h in decision.rules if not h.shadow],
+            }
             for action, endpoint, name in responses:
-                ids += self._action(conn, action, endpoint=endpoint, origin=event.id, card=event.card,
-                                    account=event.account, cause={**cause, "response": name},
-                                    context=context, now=now)  # fmt: skip
+                ids += self._action(
+                    conn,
+                    action,
+                    endpoint=endpoint,
+                    origin=event.id,
+                    card=event.card,
+                    account=event.account,
+                    cause={**cause, "response": name},
+                    context=context,
+                    now=now,
+                )
         return ids
 
     # ------------------------------------------------------------ answers
@@ -274,23 +322,38 @@ class Responder:
 
     def _apply(self, conn, alert, answer: str, *, now: float) -> AnswerResult:
         event_id, card, account = alert["event_id"], alert["card"], alert["account"]
-        when = datetime.fromtimestamp(now, timezone.utc)
+        when = datetime.fromtimestamp(now, UTC)
         refs = {"card": card, "account": account}
         events: list[Envelope] = [
-            Label(id=f"label-{alert['id']}", time=when, kind="label", target=event_id, fraud=answer == "no",
-                  source="cardholder", **refs),
-            CardholderAnswer(id=f"answer-{alert['id']}", time=when, kind="cardholder.answer", target=event_id,
-                             answer=answer, **refs),
-        ]  # fmt: skip
+            Label(
+                id=f"label-{alert['id']}",
+                time=when,
+                kind="label",
+                target=event_id,
+                fraud=answer == "no",
+                source="cardholder",
+                **refs,
+            ),
+            CardholderAnswer(
+                id=f"answer-{alert['id']}", time=when, kind="cardholder.answer", target=event_id, answer=answer, **refs
+            ),
+        ]
         endpoint = self.policy.answers.endpoint
         ids: list[str] = []
         for e in events:
             self._record(conn, e)
-            ids += self._webhook(conn, origin=alert["id"], type=f"event.{e.kind}", endpoint=endpoint,
-                                 data=event_to_dict(e), now=now)  # fmt: skip
+            ids += self._webhook(
+                conn, origin=alert["id"], type=f"event.{e.kind}", endpoint=endpoint, data=event_to_dict(e), now=now
+            )
         result = AnswerResult(alert["id"], event_id, answer, events, ids)
-        cause = {"type": "cardholder_answer", "alert": alert["id"], "event": event_id, "answer": answer,
-                 "outcome": alert["outcome"], "rules": json.loads(alert["rules"])}  # fmt: skip
+        cause = {
+            "type": "cardholder_answer",
+            "alert": alert["id"],
+            "event": event_id,
+            "answer": answer,
+            "outcome": alert["outcome"],
+            "rules": json.loads(alert["rules"]),
+        }
         original = json.loads(alert["summary"])
         event_ts = datetime.fromisoformat(original["time"]).timestamp()
         if answer == "yes":
@@ -313,15 +376,31 @@ class Responder:
             # one attack, one incident: a further "no" joins the card's or account's open incident
             inc = find_open_incident(conn, card=card, account=account, since=now - self.policy.lookback)
             if inc is None:
-                inc = create_incident(conn, trigger_event=event_id, events=context["events"], card=card,
-                                      account=account, now=now, note="cardholder answered: not me")  # fmt: skip
+                inc = create_incident(
+                    conn,
+                    trigger_event=event_id,
+                    events=context["events"],
+                    card=card,
+                    account=account,
+                    now=now,
+                    note="cardholder answered: not me",
+                )
             else:
                 inc = add_events(conn, inc.id, [event_id, *context["events"]], now=now)
             incident = result.incident = inc.id
         for action in actions:
-            result.messages += self._action(conn, action, endpoint=endpoint, origin=alert["id"], card=card,
-                                            account=account, cause=cause, context=context, now=now,
-                                            incident=incident)  # fmt: skip
+            result.messages += self._action(
+                conn,
+                action,
+                endpoint=endpoint,
+                origin=alert["id"],
+                card=card,
+                account=account,
+                cause=cause,
+                context=context,
+                now=now,
+                incident=incident,
+            )
         return result
 
     # ------------------------------------------------------------ helpers
@@ -345,19 +424,34 @@ class Responder:
             raise TokenInvalid("this link does not belong to any alert") from None
 
     def _context(self, conn, card, account, *, now: float, before_seq: int | None = None) -> dict[str, Any]:
-        return attack_context(conn, self.history, card=card, account=account, since=now - self.policy.lookback,
-                              until=now, before_seq=before_seq)  # fmt: skip
+        return attack_context(
+            conn,
+            self.history,
+            card=card,
+            account=account,
+            since=now - self.policy.lookback,
+            until=now,
+            before_seq=before_seq,
+        )
 
     def _notify(self, conn, *, origin, type, sub, data, message, now) -> list[str]:
         """A cardholder message: webhook to the alerts endpoint, e-mail if a contact is known."""
         ids = []
         if self.policy.alerts.endpoint:
-            ids += self._webhook(conn, origin=origin, type=type, endpoint=self.policy.alerts.endpoint,
-                                 data=data, now=now)  # fmt: skip
+            ids += self._webhook(
+                conn, origin=origin, type=type, endpoint=self.policy.alerts.endpoint, data=data, now=now
+            )
         if sub and sub.get("email") and self.settings.smtp is not None:
             msg_id = outbox.message_id(origin, type, "email", sub["email"])
-            if outbox.enqueue(conn, id=msg_id, channel="email", destination=sub["email"], type=type,
-                              payload={**message, "event_id": origin}, now=now):  # fmt: skip
+            if outbox.enqueue(
+                conn,
+                id=msg_id,
+                channel="email",
+                destination=sub["email"],
+                type=type,
+                payload={**message, "event_id": origin},
+                now=now,
+            ):
                 ids.append(msg_id)
         return ids
 
@@ -365,15 +459,28 @@ class Responder:
         if not self.settings.webhooks:
             return []  # webhooks not configured: nothing to send them to
         msg_id = outbox.message_id(origin, type, "webhook", endpoint)
-        inserted = outbox.enqueue(conn, id=msg_id, channel="webhook", destination=endpoint, type=type,
-                                  payload=data, now=now, incident=incident)  # fmt: skip
+        inserted = outbox.enqueue(
+            conn,
+            id=msg_id,
+            channel="webhook",
+            destination=endpoint,
+            type=type,
+            payload=data,
+            now=now,
+            incident=incident,
+        )
         return [msg_id] if inserted else []
 
     def _action(self, conn, action, *, endpoint, origin, card, account, cause, context, now, incident=None):
         if action in CARD_ACTIONS and not card or action in ACCOUNT_ACTIONS and not account:
             return []
-        data: dict[str, Any] = {"action": action, "card": card, "account": account, "cause": cause,
-                                "incident": incident}  # fmt: skip
+        data: dict[str, Any] = {
+            "action": action,
+            "card": card,
+            "account": account,
+            "cause": cause,
+            "incident": incident,
+        }
         if action == "revert_profile_changes":
             if not context.get("profile_changes"):
                 return []
@@ -384,5 +491,6 @@ class Responder:
             data["orders"] = context["orders"]
         elif action in ("release_payment", "lift_challenge"):
             data["event"] = cause["event"]
-        return self._webhook(conn, origin=origin, type=f"action.{action}", endpoint=endpoint, data=data,
-                             now=now, incident=incident)  # fmt: skip
+        return self._webhook(
+            conn, origin=origin, type=f"action.{action}", endpoint=endpoint, data=data, now=now, incident=incident
+        )

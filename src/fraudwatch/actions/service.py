@@ -9,8 +9,8 @@ from typing import Any
 
 from fraudwatch.actions.history import History
 from fraudwatch.decisions import Decision, Outcome
-from fraudwatch.events.model import Envelope
 from fraudwatch.errors import NotFound, ValidationFailed
+from fraudwatch.events.model import Envelope
 
 # ------------------------------------------------------------------ subscriptions
 
@@ -80,10 +80,18 @@ def create_alert(
         "INSERT OR IGNORE INTO alerts(id, event_id, kind, card, account, outcome, rules, summary, created, expires)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            alert_id, event.id, event.kind, event.card, event.account, decision.outcome.value,
-            json.dumps(stopping_rules(decision)), json.dumps(summary(event, decision)), now, now + ttl,
+            alert_id,
+            event.id,
+            event.kind,
+            event.card,
+            event.account,
+            decision.outcome.value,
+            json.dumps(stopping_rules(decision)),
+            json.dumps(summary(event, decision)),
+            now,
+            now + ttl,
         ),
-    )  # fmt: skip
+    )
     return get_alert(conn, alert_id)
 
 
@@ -109,9 +117,15 @@ def usage_subscribers(conn: sqlite3.Connection, cards: list[str]) -> set[str]:
 
 
 def attack_context(
-    conn: sqlite3.Connection, history: History, *, card: str | None, account: str | None, since: float,
-    until: float, before_seq: int | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    conn: sqlite3.Connection,
+    history: History,
+    *,
+    card: str | None,
+    account: str | None,
+    since: float,
+    until: float,
+    before_seq: int | None = None,
+) -> dict[str, Any]:
     """The events of the card or account in ``[since, until]``: what containment reverts.
 
     ``profile_changes``: per field (and 2FA), the value to restore (the oldest old value
@@ -132,14 +146,23 @@ def attack_context(
             change["events"].append(event_id)
         elif kind in ("account.2fa_removed", "account.2fa_enrolled"):
             change = changes.setdefault(
-                "2fa", {"field": "2fa", "restore_value": "enrolled" if kind.endswith("removed") else "removed",
-                        "method": data.get("method"), "events": []},
-            )  # fmt: skip
+                "2fa",
+                {
+                    "field": "2fa",
+                    "restore_value": "enrolled" if kind.endswith("removed") else "removed",
+                    "method": data.get("method"),
+                    "events": [],
+                },
+            )
             change["changed_to"] = "removed" if kind.endswith("removed") else "enrolled"
             change["events"].append(event_id)
         elif kind == "order.placed":
-            placed[data["order"]] = {"order": data["order"], "event": event_id, "amount": data.get("amount"),
-                                     "currency": data.get("currency")}  # fmt: skip
+            placed[data["order"]] = {
+                "order": data["order"],
+                "event": event_id,
+                "amount": data.get("amount"),
+                "currency": data.get("currency"),
+            }
         elif kind in ("order.shipped", "order.cancelled"):
             closed.add(data["order"])
         elif kind == "order.hidden":

@@ -62,9 +62,11 @@ class ActionsSettings(_Model):
     retry: RetrySettings = RetrySettings()
 
     @model_validator(mode="after")
-    def _real_secrets(self) -> "ActionsSettings":
+    def _real_secrets(self) -> ActionsSettings:
         if self.environment == "production":
-            secrets = {"token_key": self.token_key} | {f"webhooks.{n}.secret": e.secret for n, e in self.webhooks.items()}
+            secrets = {"token_key": self.token_key} | {
+                f"webhooks.{n}.secret": e.secret for n, e in self.webhooks.items()
+            }
             for name, value in secrets.items():
                 raw = value.get_secret_value()
                 if raw.lower() in PLACEHOLDER_SECRETS or len(raw) < 16:
@@ -72,7 +74,7 @@ class ActionsSettings(_Model):
         return self
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "ActionsSettings":
+    def from_env(cls, env: dict[str, str] | None = None) -> ActionsSettings:
         """From ``FRAUDWATCH_*`` variables (used by ``fraudwatch outbox``)."""
         env = os.environ if env is None else env
         data: dict = {
@@ -86,8 +88,11 @@ class ActionsSettings(_Model):
             data["webhooks"] = {
                 "default": {"url": env["FRAUDWATCH_WEBHOOK_URL"], "secret": env.get("FRAUDWATCH_WEBHOOK_SECRET", "")}
             }
-        retry = {k: float(env[f"FRAUDWATCH_OUTBOX_{k.upper()}"]) for k in ("lease", "base_delay", "max_delay",
-                 "poll_interval", "timeout") if env.get(f"FRAUDWATCH_OUTBOX_{k.upper()}")}  # fmt: skip
+        retry = {
+            k: float(env[f"FRAUDWATCH_OUTBOX_{k.upper()}"])
+            for k in ("lease", "base_delay", "max_delay", "poll_interval", "timeout")
+            if env.get(f"FRAUDWATCH_OUTBOX_{k.upper()}")
+        }
         if env.get("FRAUDWATCH_OUTBOX_MAX_ATTEMPTS"):
             retry["max_attempts"] = int(env["FRAUDWATCH_OUTBOX_MAX_ATTEMPTS"])
         if retry:

@@ -28,8 +28,8 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from fraudwatch.errors import Conflict, Forbidden, FraudwatchError, Unauthorized
 

@@ -32,8 +32,8 @@ did not act.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable
 
 from fraudwatch.decisions import Decision, Outcome, RuleHit
 
@@ -122,8 +122,12 @@ def apply_suppressions(decision: Decision, event, suppressions: SuppressionSet |
     kept, waived = suppressions.filter(event.card, event.ts, decision.rules, account=event.account)
     if not waived:
         return decision
-    out = replace(decision, rules=kept, shadow_rules=[*decision.shadow_rules, *waived],
-                  outcome=Outcome.worst(h.outcome for h in kept))  # fmt: skip
+    out = replace(
+        decision,
+        rules=kept,
+        shadow_rules=[*decision.shadow_rules, *waived],
+        outcome=Outcome.worst(h.outcome for h in kept),
+    )
     if out.outcome is Outcome.ALLOW:
         out.reasons = []
     return out
@@ -144,4 +148,6 @@ def load_suppressions(conn, *, now: float | None = None) -> list[Suppression]:
     rows = conn.execute(
         "SELECT * FROM suppressions WHERE until > ?", (float("-inf") if now is None else now,)
     ).fetchall()
-    return [Suppression(r["card"], r["rule"], since=r["created"], until=r["until"], event_id=r["event_id"]) for r in rows]
+    return [
+        Suppression(r["card"], r["rule"], since=r["created"], until=r["until"], event_id=r["event_id"]) for r in rows
+    ]

@@ -26,8 +26,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from fraudwatch.actions import outbox, service
-from fraudwatch.actions.messages import confirm_page, error_page, result_page
 from fraudwatch.actions.history import LogHistory
+from fraudwatch.actions.messages import confirm_page, error_page, result_page
 from fraudwatch.actions.responder import Responder
 from fraudwatch.actions.settings import ActionsSettings
 from fraudwatch.cases import IncidentStatus, get_incident, list_incidents, transition
@@ -51,9 +51,11 @@ def responder_for(app) -> Responder:
         if responder is None:
             # app.state.suppressions: the set the service's engine was built with, if any
             storage = getattr(app.state, "storage", None)  # the decision service's log, if any
-            responder = Responder(_settings_from(getattr(app.state, "settings", None)),
-                                  suppressions=getattr(app.state, "suppressions", None),
-                                  history=None if storage is None else LogHistory(storage))  # fmt: skip
+            responder = Responder(
+                _settings_from(getattr(app.state, "settings", None)),
+                suppressions=getattr(app.state, "suppressions", None),
+                history=None if storage is None else LogHistory(storage),
+            )
             responder.start()
             app.state.responder = responder
     return responder
@@ -163,8 +165,10 @@ def list_outbox(
     responder: ResponderDep, status: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> dict[str, Any]:
     conn = responder.db.connection()
-    return {"counts": outbox.counts(conn),
-            "messages": [m.to_dict() for m in outbox.list_messages(conn, status=status, limit=limit)]}  # fmt: skip
+    return {
+        "counts": outbox.counts(conn),
+        "messages": [m.to_dict() for m in outbox.list_messages(conn, status=status, limit=limit)],
+    }
 
 
 @admin.get("/v1/outbox/dead-letters")
@@ -199,8 +203,9 @@ class SubscriptionIn(BaseModel):
 @admin.put("/v1/alerts/subscriptions/{subject}")
 def put_subscription(subject: str, body: SubscriptionIn, responder: ResponderDep) -> dict[str, Any]:
     with responder.db.unit_of_work() as conn:
-        return service.set_subscription(conn, subject, email=body.email, usage_alerts=body.usage_alerts,
-                                        now=time.time())  # fmt: skip
+        return service.set_subscription(
+            conn, subject, email=body.email, usage_alerts=body.usage_alerts, now=time.time()
+        )
 
 
 @admin.get("/v1/alerts/subscriptions/{subject}")
@@ -217,8 +222,11 @@ def remove_subscription(subject: str, responder: ResponderDep) -> None:
 @admin.get("/v1/suppressions")
 def list_suppressions(responder: ResponderDep, card: str | None = None) -> dict[str, Any]:
     items = responder.suppressions.for_card(card) if card else list(responder.suppressions)
-    return {"suppressions": [{"card": s.card, "rule": s.rule, "since": s.since, "until": s.until,
-                              "event": s.event_id} for s in items]}  # fmt: skip
+    return {
+        "suppressions": [
+            {"card": s.card, "rule": s.rule, "since": s.since, "until": s.until, "event": s.event_id} for s in items
+        ]
+    }
 
 
 # ------------------------------------------------------------------ incidents (operator)

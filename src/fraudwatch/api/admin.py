@@ -16,12 +16,24 @@ router = APIRouter(prefix="/v1", tags=["administration"])
 
 @router.get("/audit", summary="Changes of rules, lists, features, models and keys, oldest first")
 async def audit(
-    request: Request, who: Admin, after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    request: Request,
+    who: Admin,
+    after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict:
     records = request.app.state.storage.audit(after_id=after_id, limit=limit)
-    items = [{"id": r.id, "at": r.at, "actor": r.actor, "action": r.action, "target": r.target,
-              "before": r.before, "after": r.after} for r in records]  # fmt: skip
+    items = [
+        {
+            "id": r.id,
+            "at": r.at,
+            "actor": r.actor,
+            "action": r.action,
+            "target": r.target,
+            "before": r.before,
+            "after": r.after,
+        }
+        for r in records
+    ]
     return {"items": items, "next_after_id": items[-1]["id"] if len(items) == limit else None}
 
 
@@ -40,8 +52,13 @@ async def list_keys(request: Request, who: Admin) -> dict:
 async def create_key(request: Request, body: NewKey, who: Admin) -> dict:
     state = request.app.state
     with state.storage.unit():
-        clear, key = auth.create_key(state.storage, name=body.name, scopes=body.scopes, actor=who.name,
-                                     pepper=state.settings.security.key_pepper.get_secret_value().encode())  # fmt: skip
+        clear, key = auth.create_key(
+            state.storage,
+            name=body.name,
+            scopes=body.scopes,
+            actor=who.name,
+            pepper=state.settings.security.key_pepper.get_secret_value().encode(),
+        )
     return {**auth.key_view(key), "key": clear}
 
 

@@ -53,8 +53,11 @@ def create_key(storage: Storage, *, name: str, scopes: list[str], pepper: bytes,
         raise ValidationFailed("name is empty", [{"loc": "name", "msg": "a key needs a name"}])
     clear = generate_key()
     key = ApiKey(
-        key_id=secrets.token_hex(6), name=name.strip(), scopes=tuple(sorted(set(scopes))),
-        hash=hash_key(clear, pepper), created_at=time.time(),
+        key_id=secrets.token_hex(6),
+        name=name.strip(),
+        scopes=tuple(sorted(set(scopes))),
+        hash=hash_key(clear, pepper),
+        created_at=time.time(),
     )
     storage.add_key(key)
     storage.add_audit(AuditRecord(time.time(), actor, "keys.create", f"keys/{key.key_id}", None, key_view(key)))
@@ -66,13 +69,20 @@ def revoke_key(storage: Storage, *, key_id: str, actor: str) -> ApiKey:
     if before is None:
         raise NotFound(f"no key {key_id!r}")
     after = storage.revoke_key(key_id, time.time())
-    storage.add_audit(AuditRecord(time.time(), actor, "keys.revoke", f"keys/{key_id}", key_view(before), key_view(after)))
+    storage.add_audit(
+        AuditRecord(time.time(), actor, "keys.revoke", f"keys/{key_id}", key_view(before), key_view(after))
+    )
     return after
 
 
 def key_view(key: ApiKey) -> dict:
-    return {"key_id": key.key_id, "name": key.name, "scopes": list(key.scopes),
-            "created_at": key.created_at, "revoked_at": key.revoked_at}  # fmt: skip
+    return {
+        "key_id": key.key_id,
+        "name": key.name,
+        "scopes": list(key.scopes),
+        "created_at": key.created_at,
+        "revoked_at": key.revoked_at,
+    }
 
 
 class Authenticator:

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 _config = click.option(
-    "--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    "--config",
+    "config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="settings file, YAML or TOML (default: $FRAUDWATCH_CONFIG); FRAUDWATCH_* variables override it",
 )
 
@@ -52,9 +54,15 @@ def serve(config, host, port, data_dir) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
     uvicorn.run(
-        app, host=settings.server.host, port=settings.server.port, loop="uvloop", http="httptools",
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        loop="uvloop",
+        http="httptools",
         workers=1,  # one process owns the engine state
-        access_log=settings.server.access_log, log_level="info", timeout_graceful_shutdown=10,
+        access_log=settings.server.access_log,
+        log_level="info",
+        timeout_graceful_shutdown=10,
     )
 
 
@@ -83,8 +91,14 @@ def _storage(config):
 @keys.command("create")
 @_config
 @click.option("--name", required=True, help="who uses the key, e.g. checkout-service")
-@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(["ingest", "read", "admin"]),
-              help="repeat for several scopes")  # fmt: skip
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(["ingest", "read", "admin"]),
+    help="repeat for several scopes",
+)
 def keys_create(config, name, scopes) -> None:
     """Create a key and print it (only now)."""
     from fraudwatch.api.auth import create_key
@@ -93,8 +107,13 @@ def keys_create(config, name, scopes) -> None:
     settings, storage = _storage(config)
     try:
         with storage.unit():
-            clear, key = create_key(storage, name=name, scopes=list(scopes), actor=_actor(),
-                                    pepper=settings.security.key_pepper.get_secret_value().encode())  # fmt: skip
+            clear, key = create_key(
+                storage,
+                name=name,
+                scopes=list(scopes),
+                actor=_actor(),
+                pepper=settings.security.key_pepper.get_secret_value().encode(),
+            )
     except FraudwatchError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -111,7 +130,7 @@ def keys_list(config) -> None:
 
     _, storage = _storage(config)
     for k in storage.keys():
-        created = dt.datetime.fromtimestamp(k.created_at, dt.timezone.utc).isoformat(timespec="seconds")
+        created = dt.datetime.fromtimestamp(k.created_at, dt.UTC).isoformat(timespec="seconds")
         state = "revoked" if k.revoked_at else "active"
         click.echo(f"{k.key_id}\t{k.name}\t{','.join(k.scopes)}\t{created}\t{state}")
     storage.close()

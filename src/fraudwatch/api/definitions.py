@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -110,8 +111,13 @@ def engine_factory(settings, storage: Storage, suppressions: Any = None) -> Call
         champion, challengers = load_models(settings.models_dir)
         thresholds = settings.engine.thresholds or getattr(champion, "thresholds", None)
         return Engine(
-            features=active(storage, FEATURES), rules=active(storage, RULES), model=champion,
-            challengers=challengers, lists=lists, thresholds=thresholds, suppressions=suppressions,
+            features=active(storage, FEATURES),
+            rules=active(storage, RULES),
+            model=champion,
+            challengers=challengers,
+            lists=lists,
+            thresholds=thresholds,
+            suppressions=suppressions,
         )
 
     return build
@@ -126,7 +132,10 @@ class DefinitionText(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(..., max_length=MAX_TEXT, description="rule file text, or feature set YAML")
     version: str | None = Field(
-        None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@+-]+$",
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._:@+-]+$",
         description="rules: default v<n>; features: the YAML's own version",
     )
 
@@ -136,8 +145,12 @@ class NewVersion(DefinitionText):
 
 
 def _view(d: Definition, active_version: str | None, text: bool = False) -> dict:
-    out = {"version": d.version, "created_at": d.created_at, "created_by": d.created_by,
-           "active": d.version == active_version}  # fmt: skip
+    out = {
+        "version": d.version,
+        "created_at": d.created_at,
+        "created_by": d.created_by,
+        "active": d.version == active_version,
+    }
     if text:
         out["text"] = d.text
     return out
@@ -166,8 +179,9 @@ async def activate(request: Request, kind: str, version: str, who: Principal, ac
     return {"kind": kind, "active": version, "previous": before}
 
 
-async def create_version(request: Request, kind: str, text: str, version: str | None, who: Principal,
-                         activate_it: bool) -> dict:  # fmt: skip
+async def create_version(
+    request: Request, kind: str, text: str, version: str | None, who: Principal, activate_it: bool
+) -> dict:
     storage: Storage = request.app.state.storage
     if kind == RULES:
         version = version or f"v{len(storage.definitions(kind)) + 1}"
@@ -179,8 +193,11 @@ async def create_version(request: Request, kind: str, text: str, version: str | 
     d = Definition(kind, version, text, time.time(), who.name)
     with storage.unit():
         storage.add_definition(d)
-        storage.add_audit(AuditRecord(d.created_at, who.name, f"{kind}.create", f"{kind}/{version}", None,
-                                      {"version": version, "text": text}))  # fmt: skip
+        storage.add_audit(
+            AuditRecord(
+                d.created_at, who.name, f"{kind}.create", f"{kind}/{version}", None, {"version": version, "text": text}
+            )
+        )
     result = _view(d, storage.active_version(kind))
     if activate_it:
         await activate(request, kind, version, who, f"{kind}.activate")
@@ -194,8 +211,9 @@ def _routes(kind: str) -> None:
         parsed = check(kind, body.text, body.version if kind == FEATURES else (body.version or "check"))
         return {"valid": True, "version": getattr(parsed, "version", body.version)}
 
-    @router.post(f"/{kind}/versions", status_code=201, summary=f"Store a new {kind} version",
-                 name=f"create_{kind}_version")  # fmt: skip
+    @router.post(
+        f"/{kind}/versions", status_code=201, summary=f"Store a new {kind} version", name=f"create_{kind}_version"
+    )
     async def create(request: Request, body: NewVersion, who: Admin) -> dict:
         return await create_version(request, kind, body.text, body.version, who, body.activate)
 
@@ -204,11 +222,15 @@ def _routes(kind: str) -> None:
         storage: Storage = request.app.state.storage
         current = storage.active_version(kind)
         history = [{"version": a.version, "at": a.at, "by": a.by} for a in storage.activations(kind)]
-        return {"active": current, "versions": [_view(d, current) for d in storage.definitions(kind)],
-                "activations": history}  # fmt: skip
+        return {
+            "active": current,
+            "versions": [_view(d, current) for d in storage.definitions(kind)],
+            "activations": history,
+        }
 
-    @router.get(f"/{kind}/versions/{{version}}", summary=f"One {kind} version with its text",
-                name=f"get_{kind}_version")  # fmt: skip
+    @router.get(
+        f"/{kind}/versions/{{version}}", summary=f"One {kind} version with its text", name=f"get_{kind}_version"
+    )
     async def one(request: Request, version: str, who: Reader) -> dict:
         storage: Storage = request.app.state.storage
         d = storage.get_definition(kind, version)
@@ -216,13 +238,17 @@ def _routes(kind: str) -> None:
             raise NotFound(f"no {kind} version {version!r}")
         return _view(d, storage.active_version(kind), text=True)
 
-    @router.post(f"/{kind}/versions/{{version}}/activate", summary=f"Make a {kind} version the live one",
-                 name=f"activate_{kind}_version")  # fmt: skip
+    @router.post(
+        f"/{kind}/versions/{{version}}/activate",
+        summary=f"Make a {kind} version the live one",
+        name=f"activate_{kind}_version",
+    )
     async def activate_version(request: Request, version: str, who: Admin) -> dict:
         return await activate(request, kind, version, who, f"{kind}.activate")
 
-    @router.post(f"/{kind}/rollback", summary=f"Re-activate the {kind} version that was live before",
-                 name=f"rollback_{kind}")  # fmt: skip
+    @router.post(
+        f"/{kind}/rollback", summary=f"Re-activate the {kind} version that was live before", name=f"rollback_{kind}"
+    )
     async def rollback(request: Request, who: Admin) -> dict:
         history = [a.version for a in request.app.state.storage.activations(kind)]
         current = history[-1] if history else None
@@ -242,8 +268,12 @@ class ShadowFlags(BaseModel):
     version: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@+-]+$")
 
 
-@router.post("/rules/shadow", status_code=201, summary="Set rules' shadow flags: a new, active rules version",
-             responses={422: {"description": "unknown rule"}})  # fmt: skip
+@router.post(
+    "/rules/shadow",
+    status_code=201,
+    summary="Set rules' shadow flags: a new, active rules version",
+    responses={422: {"description": "unknown rule"}},
+)
 async def set_shadow(request: Request, body: ShadowFlags, who: Admin) -> dict:
     """Copies the active rule text, adds or removes ``[shadow]`` on the named rules' header
     lines, stores that as a new version and activates it (so a rollback undoes it)."""
@@ -253,8 +283,9 @@ async def set_shadow(request: Request, body: ShadowFlags, who: Admin) -> dict:
     by_name = {r.name: r for r in ruleset.rules}
     unknown = sorted(set(body.rules) - set(by_name))
     if unknown:
-        raise ValidationFailed("unknown rules", [{"loc": f"rules.{n}", "msg": "no such rule in the active version"}
-                                                 for n in unknown])  # fmt: skip
+        raise ValidationFailed(
+            "unknown rules", [{"loc": f"rules.{n}", "msg": "no such rule in the active version"} for n in unknown]
+        )
     lines = current.text.splitlines(keepends=True)
     for name, shadow in body.rules.items():
         i = by_name[name].line - 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1", tags=["events and decisions"])
 JSON = "application/json"
 _ref = {"$ref": "#/components/schemas/Event"}
 _decision_ref = {"$ref": "#/components/schemas/Decision"}
-_errors = {"description": "invalid input: `{\"errors\": [{\"loc\": \"amount\", \"msg\": ...}]}`"}
+_errors = {"description": 'invalid input: `{"errors": [{"loc": "amount", "msg": ...}]}`'}
 MAX_CURSOR = 2**62
 
 
@@ -41,9 +41,13 @@ def _json(body: bytes, headers: dict | None = None) -> Response:
     "the original decision (header `fraudwatch-resent: true`); the same id with another body is a 409. "
     "A card number in `pan` or `card` is replaced by a keyed token, `card_bin` and `card_last4`.",
     openapi_extra={"requestBody": {"required": True, "content": {JSON: {"schema": _ref}}}},
-    responses={200: {"description": "the decision", "content": {JSON: {"schema": _decision_ref}}},
-               400: _errors, 409: {"description": "id already used by another event"}, 413: {"description": "too large"},
-               422: _errors},  # fmt: skip
+    responses={
+        200: {"description": "the decision", "content": {JSON: {"schema": _decision_ref}}},
+        400: _errors,
+        409: {"description": "id already used by another event"},
+        413: {"description": "too large"},
+        422: _errors,
+    },
     response_class=Response,
 )
 async def submit_event(request: Request, principal: Ingest) -> Response:
@@ -59,11 +63,27 @@ async def submit_event(request: Request, principal: Ingest) -> Response:
     summary="Send many events; one result per event, in order",
     description="Each event is decided on its own: a bad event gets `status` 4xx and `errors`, the others "
     "are decided and logged. The response comes once all are durable.",
-    openapi_extra={"requestBody": {"required": True, "content": {JSON: {"schema": {
-        "type": "object", "required": ["events"], "additionalProperties": False,
-        "properties": {"events": {"type": "array", "items": _ref}}}}}}},  # fmt: skip
-    responses={200: {"description": "`{\"results\": [{\"index\", \"status\", \"decision\" | \"errors\"}]}`"},
-               400: _errors, 413: {"description": "too large"}, 422: _errors},  # fmt: skip
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                JSON: {
+                    "schema": {
+                        "type": "object",
+                        "required": ["events"],
+                        "additionalProperties": False,
+                        "properties": {"events": {"type": "array", "items": _ref}},
+                    }
+                }
+            },
+        }
+    },
+    responses={
+        200: {"description": '`{"results": [{"index", "status", "decision" | "errors"}]}`'},
+        400: _errors,
+        413: {"description": "too large"},
+        422: _errors,
+    },
     response_class=Response,
 )
 async def submit_batch(request: Request, principal: Ingest) -> Response:
@@ -71,7 +91,7 @@ async def submit_batch(request: Request, principal: Ingest) -> Response:
     limits = state.settings.server
     raw = parse_json(await read_body(request, limits.max_batch_bytes))
     if not isinstance(raw, dict) or not isinstance(raw.get("events"), list) or set(raw) != {"events"}:
-        raise ValidationFailed("expected {\"events\": [...]}", [{"loc": "events", "msg": "expected a list of events"}])
+        raise ValidationFailed('expected {"events": [...]}', [{"loc": "events", "msg": "expected a list of events"}])
     events = raw["events"]
     if len(events) > limits.max_batch_events:
         raise ValidationFailed("batch too large", [{"loc": "events", "msg": f"at most {limits.max_batch_events}"}])
@@ -106,18 +126,24 @@ def _entry_or_404(request: Request, event_id: str) -> LogEntry:
     return entry
 
 
-@router.get("/decisions/{event_id}", summary="The decision of one event",
-            responses={200: {"content": {JSON: {"schema": _decision_ref}}}, 404: {"description": "unknown id"}},
-            response_class=Response)  # fmt: skip
+@router.get(
+    "/decisions/{event_id}",
+    summary="The decision of one event",
+    responses={200: {"content": {JSON: {"schema": _decision_ref}}}, 404: {"description": "unknown id"}},
+    response_class=Response,
+)
 async def get_decision(request: Request, event_id: str, principal: Reader) -> Response:
     return _json(_entry_or_404(request, event_id).decision)
 
 
-@router.get("/events/{event_id}", summary="One logged event with its decision and log position",
-            response_class=Response)  # fmt: skip
+@router.get(
+    "/events/{event_id}", summary="One logged event with its decision and log position", response_class=Response
+)
 async def get_event(request: Request, event_id: str, principal: Reader) -> Response:
     e = _entry_or_404(request, event_id)
-    return _json(orjson.dumps({"seq": e.seq, "event": orjson.Fragment(e.event), "decision": orjson.Fragment(e.decision)}))
+    return _json(
+        orjson.dumps({"seq": e.seq, "event": orjson.Fragment(e.event), "decision": orjson.Fragment(e.decision)})
+    )
 
 
 Since = Annotated[datetime | None, Query(description="event time from (inclusive), ISO 8601; UTC if no zone")]
@@ -132,13 +158,20 @@ async def _search(
 ) -> tuple[list[LogEntry], str | None]:
     given = {k: v for k, v in zip(ENTITY_FIELDS, (card, account, device, ip)) if v is not None}
     if len(given) != 1:
-        raise ValidationFailed("name one entity", [{"loc": "query", "msg": "give exactly one of card, account, device, ip"}])
-    (entity, value), = given.items()
+        raise ValidationFailed(
+            "name one entity", [{"loc": "query", "msg": "give exactly one of card, account, device, ip"}]
+        )
+    ((entity, value),) = given.items()
     if entity == "card" and looks_like_pan(value):  # search by card number: its token is stored
         value = request.app.state.service.tokenizer.token(value)
     # in a worker thread: a large page should not hold up the events being decided
     entries = await run_in_threadpool(
-        request.app.state.storage.search, entity, value, since=_ts(since), until=_ts(until), before_seq=cursor,
+        request.app.state.storage.search,
+        entity,
+        value,
+        since=_ts(since),
+        until=_ts(until),
+        before_seq=cursor,
         limit=limit,
     )
     return entries, (str(entries[-1].seq) if len(entries) == limit else None)
@@ -147,27 +180,45 @@ async def _search(
 def _ts(value: datetime | None) -> float | None:
     if value is None:
         return None
-    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
-@router.get("/events", summary="Events of one entity (card, account, device or ip), newest first",
-            response_class=Response)  # fmt: skip
+@router.get(
+    "/events", summary="Events of one entity (card, account, device or ip), newest first", response_class=Response
+)
 async def search_events(
-    request: Request, principal: Reader, card: EntityValue = None, account: EntityValue = None,
-    device: EntityValue = None, ip: EntityValue = None, since: Since = None, until: Until = None,
-    limit: Limit = 100, cursor: Cursor = None,
+    request: Request,
+    principal: Reader,
+    card: EntityValue = None,
+    account: EntityValue = None,
+    device: EntityValue = None,
+    ip: EntityValue = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> Response:
     entries, next_cursor = await _search(request, card, account, device, ip, since, until, limit, cursor)
     items = [{"seq": e.seq, "event": orjson.Fragment(e.event), "outcome": e.outcome} for e in entries]
     return _json(orjson.dumps({"items": items, "next_cursor": next_cursor}))
 
 
-@router.get("/decisions", summary="Decisions about one entity (card, account, device or ip), newest first",
-            response_class=Response)  # fmt: skip
+@router.get(
+    "/decisions",
+    summary="Decisions about one entity (card, account, device or ip), newest first",
+    response_class=Response,
+)
 async def search_decisions(
-    request: Request, principal: Reader, card: EntityValue = None, account: EntityValue = None,
-    device: EntityValue = None, ip: EntityValue = None, since: Since = None, until: Until = None,
-    limit: Limit = 100, cursor: Cursor = None,
+    request: Request,
+    principal: Reader,
+    card: EntityValue = None,
+    account: EntityValue = None,
+    device: EntityValue = None,
+    ip: EntityValue = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> Response:
     entries, next_cursor = await _search(request, card, account, device, ip, since, until, limit, cursor)
     items = [orjson.Fragment(e.decision) for e in entries]

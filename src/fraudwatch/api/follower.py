@@ -33,7 +33,8 @@ import signal
 import sys
 import threading
 import time
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from fraudwatch.storage import LogEntry, Storage
 
@@ -62,9 +63,13 @@ class LogFollower:
     ``poll``: seconds between two looks at the log when ``notify`` is not called."""
 
     def __init__(
-        self, name: str, storage: Storage, handle: Handler, sync: Callable[[], object] | None = None,
+        self,
+        name: str,
+        storage: Storage,
+        handle: Handler,
+        sync: Callable[[], object] | None = None,
         poll: float = 1.0,
-    ):  # fmt: skip
+    ):
         self.name = name
         self._storage = storage  # a handle of its own, used only by the follower thread
         self._handle = handle
@@ -115,16 +120,20 @@ class LogFollower:
             self._handle(page)
             return
         except Exception:
-            log.exception("follower %s: page after position %d failed; handing its events over one by one",
-                          self.name, self.position)  # fmt: skip
+            log.exception(
+                "follower %s: page after position %d failed; handing its events over one by one",
+                self.name,
+                self.position,
+            )
         for entry in page:
             for attempt in range(1, ATTEMPTS + 1):
                 try:
                     self._handle([entry])
                     break
                 except Exception:
-                    log.exception("follower %s: event %s, attempt %d of %d", self.name, entry.event_id,
-                                  attempt, ATTEMPTS)  # fmt: skip
+                    log.exception(
+                        "follower %s: event %s, attempt %d of %d", self.name, entry.event_id, attempt, ATTEMPTS
+                    )
                     time.sleep(0.2 * attempt)
 
     def _save_position(self, due: bool = False) -> None:
@@ -161,9 +170,11 @@ class FollowerProcess:
         context = multiprocessing.get_context("spawn")  # never fork a process with threads running
         self._stop = context.Event()
         self._process = context.Process(
-            target=_follow, name=f"fraudwatch-follower-{name}", daemon=True,
+            target=_follow,
+            name=f"fraudwatch-follower-{name}",
+            daemon=True,
             args=(name, open_storage, make_handler, self._stop, os.getpid(), logging.getLogger().level),
-        )  # fmt: skip
+        )
         self._process.start()
 
     def notify(self) -> None:

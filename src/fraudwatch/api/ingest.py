@@ -75,8 +75,13 @@ class IngestFastPath:
         except Exception:
             log.exception("POST /v1/events failed")
             status, payload = 500, b'{"errors":[{"loc":"","msg":"internal error"}]}'
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [*headers, (b"content-length", str(len(payload)).encode())]})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*headers, (b"content-length", str(len(payload)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
         metrics = self.state.metrics
         metrics.child(metrics.requests, "POST", PATH, str(status)).inc()

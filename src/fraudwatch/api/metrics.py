@@ -16,12 +16,17 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
         self.requests = Counter(
-            "fraudwatch_http_requests", "HTTP requests by route, method and status", ["method", "route", "status"],
+            "fraudwatch_http_requests",
+            "HTTP requests by route, method and status",
+            ["method", "route", "status"],
             registry=r,
         )
         self.request_seconds = Histogram(
-            "fraudwatch_http_request_seconds", "HTTP request latency", ["method", "route"],
-            buckets=LATENCY_BUCKETS, registry=r,
+            "fraudwatch_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.decisions = Counter("fraudwatch_decisions", "decisions by outcome", ["outcome"], registry=r)
         self.decision_seconds = Histogram(
@@ -30,8 +35,10 @@ class Metrics:
         self.rule_hits = Counter("fraudwatch_rule_hits", "rule hits", ["rule", "shadow"], registry=r)
         self.duplicates = Counter("fraudwatch_duplicate_events", "resent event ids answered from the log", registry=r)
         self.group_commit_events = Histogram(
-            "fraudwatch_group_commit_events", "events per group commit",
-            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000), registry=r,
+            "fraudwatch_group_commit_events",
+            "events per group commit",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
+            registry=r,
         )
         self.log_position = Gauge("fraudwatch_log_position", "last log position handed to the writer", registry=r)
         self.snapshot_position = Gauge("fraudwatch_snapshot_position", "log position of the last snapshot", registry=r)

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Path as PathParam, Request
+from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict
 
 from fraudwatch.api.auth import Admin, Principal, Reader
@@ -66,20 +67,29 @@ class Promotion(BaseModel):
     challenger: bool = False
 
 
-@router.post("/{version}/promote", summary="Make a version the champion, or a shadow challenger",
-             responses={404: {"description": "no such model"}, 409: {"description": "already in that role"}})  # fmt: skip
+@router.post(
+    "/{version}/promote",
+    summary="Make a version the champion, or a shadow challenger",
+    responses={404: {"description": "no such model"}, 409: {"description": "already in that role"}},
+)
 async def promote(request: Request, version: Version, body: Promotion, who: Admin) -> dict:
     action = "models.challenger" if body.challenger else "models.promote"
     return _change(request, who, action, lambda reg: reg.promote(version, challenger=body.challenger))
 
 
-@router.post("/rollback", summary="Make the previous champion the champion again",
-             responses={409: {"description": "no earlier champion"}})  # fmt: skip
+@router.post(
+    "/rollback",
+    summary="Make the previous champion the champion again",
+    responses={409: {"description": "no earlier champion"}},
+)
 async def rollback(request: Request, who: Admin) -> dict:
     return _change(request, who, "models.rollback", lambda reg: reg.rollback())
 
 
-@router.post("/{version}/retire", summary="Stop a challenger's shadow scoring",
-             responses={404: {"description": "not a challenger"}})  # fmt: skip
+@router.post(
+    "/{version}/retire",
+    summary="Stop a challenger's shadow scoring",
+    responses={404: {"description": "not a challenger"}},
+)
 async def retire(request: Request, version: Version, who: Admin) -> dict:
     return _change(request, who, "models.retire", lambda reg: reg.retire(version))

@@ -20,7 +20,8 @@ import hashlib
 import logging
 import os
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
@@ -44,9 +45,17 @@ class ServiceUnavailable(FraudwatchError):
 
 class DecisionService:
     def __init__(
-        self, *, storage: Storage, engine_factory: Callable[[], Any], tokenizer: Tokenizer, metrics: Metrics,
-        snapshot_every_events: int = 50_000, snapshot_interval_seconds: float = 60.0, group_commit_max: int = 2000,
-        id_filter_capacity: int = 10_000_000, wal_limit_bytes: int = 256 * 2**20,
+        self,
+        *,
+        storage: Storage,
+        engine_factory: Callable[[], Any],
+        tokenizer: Tokenizer,
+        metrics: Metrics,
+        snapshot_every_events: int = 50_000,
+        snapshot_interval_seconds: float = 60.0,
+        group_commit_max: int = 2000,
+        id_filter_capacity: int = 10_000_000,
+        wal_limit_bytes: int = 256 * 2**20,
     ):
         self.storage = storage
         self.engine_factory = engine_factory
@@ -75,11 +84,18 @@ class DecisionService:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         self.engine, replayed = self._recover(self.engine_factory)
-        log.info("recovered at log position %d (snapshot %d, %d events replayed) in %.2fs",
-                 self.seq, self.snapshot_seq, replayed, time.perf_counter() - started)  # fmt: skip
+        log.info(
+            "recovered at log position %d (snapshot %d, %d events replayed) in %.2fs",
+            self.seq,
+            self.snapshot_seq,
+            replayed,
+            time.perf_counter() - started,
+        )
         _freeze_long_lived()
         self.writer = GroupCommitWriter(
-            self.storage.connect(), loop, max_batch=self.group_commit_max,
+            self.storage.connect(),
+            loop,
+            max_batch=self.group_commit_max,
             on_commit=self._committed,
         )
         self._gate = asyncio.Event()
@@ -98,8 +114,9 @@ class DecisionService:
             self._followers.append(FollowerProcess(name, opener, make_handler))
             return
         handler = make_handler(self.storage.connect(durable=False))
-        self._followers.append(LogFollower(name, self.storage.connect(durable=False), handler.on_logged,
-                                           sync=handler.sync))  # fmt: skip
+        self._followers.append(
+            LogFollower(name, self.storage.connect(durable=False), handler.on_logged, sync=handler.sync)
+        )
         self._handlers.append(handler)
 
     def _committed(self, count: int) -> None:  # in the writer thread
@@ -220,8 +237,18 @@ class DecisionService:
         self.seq += 1
         done = writer.write(
             LogEntry(
-                self.seq, event.id, event.kind, event.ts, digest, stored, decision_json, decision.outcome.value,
-                event.card, event.account, event.device, event.ip,
+                self.seq,
+                event.id,
+                event.kind,
+                event.ts,
+                digest,
+                stored,
+                decision_json,
+                decision.outcome.value,
+                event.card,
+                event.account,
+                event.device,
+                event.ip,
             )
         )
         self._pending[event.id] = (digest, done, decision_json)

@@ -2,10 +2,24 @@
 
 from fraudwatch.cases.model import TRANSITIONS, IllegalTransition, Incident, IncidentStatus, can_move
 from fraudwatch.cases.service import (
-    add_events, create_incident, find_open_incident, get_incident, list_incidents, transition,
-)  # fmt: skip
+    add_events,
+    create_incident,
+    find_open_incident,
+    get_incident,
+    list_incidents,
+    transition,
+)
 
 __all__ = [
-    "IllegalTransition", "Incident", "IncidentStatus", "TRANSITIONS", "can_move",
-    "add_events", "create_incident", "find_open_incident", "get_incident", "list_incidents", "transition",
-]  # fmt: skip
+    "IllegalTransition",
+    "Incident",
+    "IncidentStatus",
+    "TRANSITIONS",
+    "can_move",
+    "add_events",
+    "create_incident",
+    "find_open_incident",
+    "get_incident",
+    "list_incidents",
+    "transition",
+]

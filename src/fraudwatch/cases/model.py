@@ -18,10 +18,10 @@ from fraudwatch.errors import Conflict
 
 
 class IncidentStatus(str, Enum):
-    OPEN = "open"                  # fraud confirmed, containment under way
-    CONTAINED = "contained"        # every containment action delivered
-    REFUNDED = "refunded"          # the merchant refunded the victim
-    REVERSED = "reversed"          # the authorization was reversed before settlement
+    OPEN = "open"  # fraud confirmed, containment under way
+    CONTAINED = "contained"  # every containment action delivered
+    REFUNDED = "refunded"  # the merchant refunded the victim
+    REVERSED = "reversed"  # the authorization was reversed before settlement
     CHARGED_BACK = "charged_back"  # recovered through a chargeback
     CLOSED = "closed"
 
@@ -49,9 +49,7 @@ def can_move(current: IncidentStatus, target: IncidentStatus) -> bool:
 def check_move(current: IncidentStatus, target: IncidentStatus) -> None:
     if not can_move(current, target):
         allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none (final)"
-        raise IllegalTransition(
-            f"incident cannot move from {current.value} to {target.value}; allowed: {allowed}"
-        )
+        raise IllegalTransition(f"incident cannot move from {current.value} to {target.value}; allowed: {allowed}")
 
 
 @dataclass(slots=True)

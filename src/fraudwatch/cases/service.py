@@ -62,15 +62,19 @@ def get_incident(conn: sqlite3.Connection, incident_id: str) -> Incident:
         raise NotFound(f"no incident {incident_id!r}")
     history = [
         {"at": h["at"], "from": h["from_status"], "to": h["to_status"], "note": h["note"]}
-        for h in conn.execute(
-            "SELECT * FROM incident_history WHERE incident = ? ORDER BY rowid", (incident_id,)
-        )
+        for h in conn.execute("SELECT * FROM incident_history WHERE incident = ? ORDER BY rowid", (incident_id,))
     ]
     return Incident(
-        id=row["id"], status=IncidentStatus(row["status"]), card=row["card"], account=row["account"],
-        trigger_event=row["trigger_event"], events=json.loads(row["events"]), created=row["created"],
-        updated=row["updated"], history=history,
-    )  # fmt: skip
+        id=row["id"],
+        status=IncidentStatus(row["status"]),
+        card=row["card"],
+        account=row["account"],
+        trigger_event=row["trigger_event"],
+        events=json.loads(row["events"]),
+        created=row["created"],
+        updated=row["updated"],
+        history=history,
+    )
 
 
 def list_incidents(

@@ -30,7 +30,7 @@ class Outcome(str, Enum):
         return _SEVERITY[self]
 
     @classmethod
-    def worst(cls, outcomes) -> "Outcome":
+    def worst(cls, outcomes) -> Outcome:
         best = cls.ALLOW
         for o in outcomes:
             if _SEVERITY[o] > _SEVERITY[best]:
@@ -90,7 +90,7 @@ class Decision:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Decision":
+    def from_dict(cls, d: dict[str, Any]) -> Decision:
         d = dict(d)
         d["event_time"] = datetime.fromisoformat(d["event_time"])
         d["outcome"] = Outcome(d["outcome"])

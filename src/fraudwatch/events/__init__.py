@@ -16,7 +16,21 @@ from fraudwatch.events.model import (
 from fraudwatch.events.pan import Tokenizer, looks_like_pan
 
 __all__ = [
-    "DeadLetter", "EVENT_ADAPTER", "EVENT_TYPES", "Envelope", "Event", "KINDS", "SCHEMA_VERSION",
-    "TYPE_BY_KIND", "Tokenizer", "dump_event", "event_to_dict", "format_errors", "json_schema",
-    "looks_like_pan", "parse_event", "parse_line", "read_events",
-]  # fmt: skip
+    "DeadLetter",
+    "EVENT_ADAPTER",
+    "EVENT_TYPES",
+    "Envelope",
+    "Event",
+    "KINDS",
+    "SCHEMA_VERSION",
+    "TYPE_BY_KIND",
+    "Tokenizer",
+    "dump_event",
+    "event_to_dict",
+    "format_errors",
+    "json_schema",
+    "looks_like_pan",
+    "parse_event",
+    "parse_line",
+    "read_events",
+]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ _COLUMNS = ["TRANSACTION_ID", "TX_DATETIME", "CUSTOMER_ID", "TERMINAL_ID", "TX_A
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 def _rows(path: Path, limit: int | None) -> Iterator[tuple]:
@@ -41,7 +41,15 @@ def _rows(path: Path, limit: int | None) -> Iterator[tuple]:
     scenario = table["TX_FRAUD_SCENARIO"].to_numpy()
     order = when.argsort(kind="stable")  # event-time order (ids are already nearly so)
     for i in order:
-        yield int(tx_id[i]), float(when[i]), int(customer[i]), int(terminal[i]), float(amount[i]), int(fraud[i]), int(scenario[i])
+        yield (
+            int(tx_id[i]),
+            float(when[i]),
+            int(customer[i]),
+            int(terminal[i]),
+            float(amount[i]),
+            int(fraud[i]),
+            int(scenario[i]),
+        )
 
 
 def iter_handbook_events(
@@ -73,6 +81,12 @@ def iter_handbook_events(
 
 def _label(ts: float, tx: int, customer: int, terminal: int) -> dict[str, Any]:
     return {
-        "id": f"lb{tx}", "time": _iso(ts), "kind": "label", "card": f"c{customer}", "terminal": f"t{terminal}",
-        "target": f"tx{tx}", "fraud": True, "source": "dataset",
-    }  # fmt: skip
+        "id": f"lb{tx}",
+        "time": _iso(ts),
+        "kind": "label",
+        "card": f"c{customer}",
+        "terminal": f"t{terminal}",
+        "target": f"tx{tx}",
+        "fraud": True,
+        "source": "dataset",
+    }

@@ -20,7 +20,7 @@ Amounts are integers in minor units of ``currency`` (ISO 4217): 1,000 yen is
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
@@ -107,8 +107,16 @@ class PaymentAttempt(Envelope, CardFields):
     result: Literal["approved", "declined", "pending"] = "pending"
     decline_reason: (
         Literal[
-            "insufficient_funds", "do_not_honor", "invalid_card", "expired_card", "incorrect_cvc",
-            "suspected_fraud", "stolen_card", "lost_card", "limit_exceeded", "authentication_failed",
+            "insufficient_funds",
+            "do_not_honor",
+            "invalid_card",
+            "expired_card",
+            "incorrect_cvc",
+            "suspected_fraud",
+            "stolen_card",
+            "lost_card",
+            "limit_exceeded",
+            "authentication_failed",
             "other",
         ]
         | None
@@ -265,26 +273,43 @@ class CardholderAnswer(Envelope):
 GIFT_CARD_CATEGORIES = frozenset({"digital_gift_card", "gift_card", "prepaid_card"})
 
 EVENT_TYPES: tuple[type[Envelope], ...] = (
-    PaymentAttempt, PaymentCapture, PaymentRefund, PaymentReversal,
-    Login, PasswordChanged, PasswordReset, TwoFactorEnrolled, TwoFactorRemoved, ProfileChanged,
-    PaymentMethodAdded, PaymentMethodRemoved,
-    CartItemAdded, CartItemRemoved, OrderPlaced, OrderCancelled, OrderHidden, OrderShipped,
-    Label, Chargeback, CardholderAnswer,
-)  # fmt: skip
+    PaymentAttempt,
+    PaymentCapture,
+    PaymentRefund,
+    PaymentReversal,
+    Login,
+    PasswordChanged,
+    PasswordReset,
+    TwoFactorEnrolled,
+    TwoFactorRemoved,
+    ProfileChanged,
+    PaymentMethodAdded,
+    PaymentMethodRemoved,
+    CartItemAdded,
+    CartItemRemoved,
+    OrderPlaced,
+    OrderCancelled,
+    OrderHidden,
+    OrderShipped,
+    Label,
+    Chargeback,
+    CardholderAnswer,
+)
 KINDS: tuple[str, ...] = tuple(t.model_fields["kind"].annotation.__args__[0] for t in EVENT_TYPES)
 TYPE_BY_KIND: dict[str, type[Envelope]] = dict(zip(KINDS, EVENT_TYPES))
 
 
-@lru_cache(maxsize=None)
+@cache
 def computed_fields(cls: type[Envelope]) -> frozenset[str]:
     """The values an event kind computes from its fields (``ts``, ``gift_card_share``)."""
     return frozenset(
-        n for n in dir(cls)
+        n
+        for n in dir(cls)
         if not n.startswith(("_", "model_")) and isinstance(getattr(cls, n, None), (property, computed_once))
-    )  # fmt: skip
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def attributes(cls: type[Envelope]) -> frozenset[str]:
     """Field and computed value names of an event kind."""
     return frozenset(cls.model_fields) | computed_fields(cls)
@@ -300,7 +325,7 @@ for _type in EVENT_TYPES:
     for _name in _EVERY_FIELD - set(_type.model_fields):
         setattr(_type, _name, None)
 
-Event = Annotated[Union[EVENT_TYPES], Field(discriminator="kind")]  # type: ignore[valid-type]
+Event = Annotated[Union[EVENT_TYPES], Field(discriminator="kind")]  # type: ignore[valid-type]  # noqa: UP007 - a Union over a tuple of types
 EVENT_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(Event)
 
 
@@ -319,7 +344,5 @@ def json_schema() -> dict[str, Any]:
     schema = EVENT_ADAPTER.json_schema()
     schema["title"] = "fraudwatch event"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["description"] = (
-        f"One fraudwatch event, schema version {SCHEMA_VERSION}. JSON Lines: one object per line."
-    )
+    schema["description"] = f"One fraudwatch event, schema version {SCHEMA_VERSION}. JSON Lines: one object per line."
     return schema

@@ -176,8 +176,12 @@ class ExtremeStat:
 
     def add_code(self) -> list[str]:
         b, stale = self.base, self.base + 1
-        return [f"if not acc[{stale}]:", f"    cur = acc[{b}]",
-                f"    if cur is None or v {'>' if self.is_max else '<'} cur:", f"        acc[{b}] = v"]  # fmt: skip
+        return [
+            f"if not acc[{stale}]:",
+            f"    cur = acc[{b}]",
+            f"    if cur is None or v {'>' if self.is_max else '<'} cur:",
+            f"        acc[{b}] = v",
+        ]
 
     def remove_code(self) -> list[str]:
         return [f"if v == acc[{self.base}]:", f"    acc[{self.base + 1}] = True"]
@@ -221,8 +225,14 @@ class DistinctStat:
         return [f"counts = acc[{self.base}]", "counts[v] = counts.get(v, 0) + 1"]
 
     def remove_code(self) -> list[str]:
-        return [f"counts = acc[{self.base}]", "left = counts[v] - 1", "if left:", "    counts[v] = left", "else:",
-                "    del counts[v]"]  # fmt: skip
+        return [
+            f"counts = acc[{self.base}]",
+            "left = counts[v] - 1",
+            "if left:",
+            "    counts[v] = left",
+            "else:",
+            "    del counts[v]",
+        ]
 
     def value(self, acc: list) -> int:
         return len(acc[self.base])

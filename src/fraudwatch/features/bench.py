@@ -15,7 +15,7 @@ import argparse
 import gc
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fraudwatch.events.model import parse_event
@@ -25,7 +25,7 @@ from fraudwatch.features.featureset import FeatureSet
 
 __all__ = ["main", "synthetic_events"]
 
-_START = datetime(2026, 11, 1, tzinfo=timezone.utc)
+_START = datetime(2026, 11, 1, tzinfo=UTC)
 _DECLINES = ("insufficient_funds", "do_not_honor", "incorrect_cvc")
 
 
@@ -39,29 +39,42 @@ def synthetic_events(n: int, cards: int = 5000, seed: int = 7, rate: float = 20.
         t += rng.expovariate(rate)
         c = rng.randrange(cards)
         base = {
-            "id": f"e{i}", "time": _START + timedelta(seconds=t), "account": f"a{c}",
+            "id": f"e{i}",
+            "time": _START + timedelta(seconds=t),
+            "account": f"a{c}",
             "device": f"d{c % (cards // 2 or 1)}",
-            "ip": f"10.0.{c % 250}.{rng.randrange(4)}", "country": "JP", "language": "ja",
-        }  # fmt: skip
+            "ip": f"10.0.{c % 250}.{rng.randrange(4)}",
+            "country": "JP",
+            "language": "ja",
+        }
         r = rng.random()
         if r < 0.8:
             declined = rng.random() < 0.1
             event = {
-                **base, "kind": "payment.attempt", "card": f"tok{c}", "card_bin": f"{400000 + c % 97}",
-                "amount": rng.choice((500, 1000, 1000, 2980, 17600, rng.randrange(100, 50000))), "currency": "JPY",
-                "result": "declined" if declined else "approved", "merchant": f"m{rng.randrange(200)}",
+                **base,
+                "kind": "payment.attempt",
+                "card": f"tok{c}",
+                "card_bin": f"{400000 + c % 97}",
+                "amount": rng.choice((500, 1000, 1000, 2980, 17600, rng.randrange(100, 50000))),
+                "currency": "JPY",
+                "result": "declined" if declined else "approved",
+                "merchant": f"m{rng.randrange(200)}",
                 "terminal": f"t{rng.randrange(2000)}",
                 "decline_reason": rng.choice(_DECLINES) if declined else None,
                 "items_category": rng.choice((None, None, "digital_gift_card", "electronics")),
-            }  # fmt: skip
+            }
         elif r < 0.9:
             event = {**base, "kind": "account.login", "success": rng.random() < 0.9}
         elif r < 0.95:
             sku = f"s{rng.randrange(50)}"
             event = {
-                **base, "kind": "order.placed", "order": f"o{i}", "amount": 1000, "currency": "JPY",
+                **base,
+                "kind": "order.placed",
+                "order": f"o{i}",
+                "amount": 1000,
+                "currency": "JPY",
                 "items": [{"sku": sku, "category": rng.choice(("digital_gift_card", "books")), "unit_price": 1000}],
-            }  # fmt: skip
+            }
         elif r < 0.97:
             event = {**base, "kind": "account.profile_changed", "field": rng.choice(("language", "email"))}
         else:
@@ -77,11 +90,20 @@ def payments_only(n: int, cards: int = 5000, terminals: int = 10_000, seed: int 
     t, out = 0.0, []
     for i in range(n):
         t += rng.expovariate(rate)
-        out.append(parse_event({
-            "id": f"e{i}", "time": _START + timedelta(seconds=t), "kind": "payment.attempt",
-            "card": f"c{rng.randrange(cards)}", "terminal": f"t{rng.randrange(terminals)}",
-            "amount": rng.randrange(100, 20_000), "currency": "JPY", "result": "approved",
-        }))  # fmt: skip
+        out.append(
+            parse_event(
+                {
+                    "id": f"e{i}",
+                    "time": _START + timedelta(seconds=t),
+                    "kind": "payment.attempt",
+                    "card": f"c{rng.randrange(cards)}",
+                    "terminal": f"t{rng.randrange(terminals)}",
+                    "amount": rng.randrange(100, 20_000),
+                    "currency": "JPY",
+                    "result": "approved",
+                }
+            )
+        )
     return out
 
 
@@ -124,9 +146,11 @@ def main(argv: list[str] | None = None) -> None:
     make = payments_only if args.payments_only else synthetic_events
     events = make(args.events, cards=args.cards)
     r = run(fs, events)
-    print(f"{len(fs)} features, {r['events']} events: {r['events_per_s']:,.0f} events/s, "
-          f"mean {r['mean_us']:.1f} us, p50 {r['p50_us']:.1f} us, p99 {r['p99_us']:.1f} us, max {r['max_us']:.0f} us; "
-          f"CPU {r['cpu_us']:.1f} us/event ({1e6 / r['cpu_us']:,.0f} events per CPU-second)")  # fmt: skip
+    print(
+        f"{len(fs)} features, {r['events']} events: {r['events_per_s']:,.0f} events/s, "
+        f"mean {r['mean_us']:.1f} us, p50 {r['p50_us']:.1f} us, p99 {r['p99_us']:.1f} us, max {r['max_us']:.0f} us; "
+        f"CPU {r['cpu_us']:.1f} us/event ({1e6 / r['cpu_us']:,.0f} events per CPU-second)"
+    )
     mem = r["memory"]
     for entity, m in sorted(mem["by_entity"].items()):
         print(f"  {entity:<16} {m['entities']:>8} entities  {m['bytes_per_entity']:>7} bytes/entity")

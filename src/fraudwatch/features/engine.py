@@ -116,10 +116,14 @@ class FeatureEngine:
         # function for plain arithmetic or None)
         exprs = feature_set.exprs
         self._derived = [
-            (s.name, _closure(exprs[s.name]), tuple(n for n in exprs[s.name].names if n in feature_set.names),
-             value_function(exprs[s.name].tree))
+            (
+                s.name,
+                _closure(exprs[s.name]),
+                tuple(n for n in exprs[s.name].names if n in feature_set.names),
+                value_function(exprs[s.name].tree),
+            )
             for s in feature_set.derived
-        ]  # fmt: skip
+        ]
         self._context: Callable | None = None
         self._missing: Any = None
         if self._derived or any(sel.filter is not None for sel in self._selectors):
@@ -192,7 +196,11 @@ class FeatureEngine:
                     for m, process in enumerate(processes):
                         env[f"p{name}_{m}"] = process
                         store = getattr(process, "__self__", None)
-                        if arg == "True" or not isinstance(store, (WindowStore, LastStore)) or getattr(store, "by_value", None):
+                        if (
+                            arg == "True"
+                            or not isinstance(store, (WindowStore, LastStore))
+                            or getattr(store, "by_value", None)
+                        ):
                             calls.append(f"{pad}p{name}_{m}(key, event, ts, {arg}, out)")
                             continue
                         # an entity the store does not hold, not updated, reads empty: inline
@@ -311,10 +319,17 @@ class FeatureEngine:
                 n = len(store.entities)
                 size = approx_size(store.entities, sample) + store.expiry.nbytes()
                 entries = sum(len(e.ts) for e in store.entities.values())
-                stores.append({
-                    "entity": "+".join(sel.entity), "kinds": sorted(sel.kinds or ()), "filter": sel.filter is not None,
-                    "features": [s.name for s in store.specs], "entities": n, "entries": entries, "bytes": size,
-                })  # fmt: skip
+                stores.append(
+                    {
+                        "entity": "+".join(sel.entity),
+                        "kinds": sorted(sel.kinds or ()),
+                        "filter": sel.filter is not None,
+                        "features": [s.name for s in store.specs],
+                        "entities": n,
+                        "entries": entries,
+                        "bytes": size,
+                    }
+                )
                 agg = by_entity.setdefault("+".join(sel.entity), {"entities": 0, "bytes": 0})
                 agg["entities"] = max(agg["entities"], n)  # the same keys recur across stores
                 agg["bytes"] += size
@@ -340,7 +355,7 @@ class FeatureEngine:
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
-    def restore(cls, feature_set: FeatureSet, blob: bytes) -> "FeatureEngine":
+    def restore(cls, feature_set: FeatureSet, blob: bytes) -> FeatureEngine:
         """An engine in the state :meth:`snapshot` saved, for the same feature set."""
         try:
             state = _PlainUnpickler(io.BytesIO(blob)).load()

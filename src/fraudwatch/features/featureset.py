@@ -92,7 +92,7 @@ class FeatureSet:
 
     # ------------------------------------------------------------------ YAML
     @classmethod
-    def from_dict(cls, data: Any) -> "FeatureSet":
+    def from_dict(cls, data: Any) -> FeatureSet:
         if not isinstance(data, dict):
             raise FeatureSetError("a feature set is a mapping with 'version' and 'features'")
         unknown = sorted(set(data) - set(_TOP_KEYS))
@@ -118,7 +118,7 @@ class FeatureSet:
         return cls(specs, version=str(version))
 
     @classmethod
-    def from_yaml(cls, text: str) -> "FeatureSet":
+    def from_yaml(cls, text: str) -> FeatureSet:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -126,7 +126,7 @@ class FeatureSet:
         return cls.from_dict(data)
 
     @classmethod
-    def load(cls, path: str | Path) -> "FeatureSet":
+    def load(cls, path: str | Path) -> FeatureSet:
         return cls.from_yaml(Path(path).read_text(encoding="utf-8"))
 
     def to_dict(self) -> dict[str, Any]:
@@ -179,7 +179,7 @@ def _ordered(deps: dict[str, set[str]]) -> list[str]:
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            cycle = path[path.index(name):] + [name]
+            cycle = path[path.index(name) :] + [name]
             raise FeatureSetError(f"feature {name!r}: expr: cycle {' -> '.join(cycle)}")
         state[name] = 1
         for dep in sorted(deps[name]):

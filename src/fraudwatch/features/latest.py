@@ -61,11 +61,18 @@ class LastStore:
         self._plan = [(s.name, what[s.agg], self._fields.index(s.field) if s.field else -1) for s in specs]
         self._empty = {s.name: None for s in specs}
         # the reads below, generated with the plan unrolled
-        lines = ["def read(ent, ts, before, latest, t, out):", "    edge = t - window",
-                 "    known = before >= 0 and ts[before] > edge", "    alive = latest >= 0 and ts[latest] > edge"]
+        lines = [
+            "def read(ent, ts, before, latest, t, out):",
+            "    edge = t - window",
+            "    known = before >= 0 and ts[before] > edge",
+            "    alive = latest >= 0 and ts[latest] > edge",
+        ]
         for name, what, col in self._plan:
-            value = ("t - ts[before] if known else None", f"ent.cols[{col}][before] if known else None",
-                     "t - ent.first if alive and ent.first <= t else None")[what]  # fmt: skip
+            value = (
+                "t - ts[before] if known else None",
+                f"ent.cols[{col}][before] if known else None",
+                "t - ent.first if alive and ent.first <= t else None",
+            )[what]
             lines.append(f"    out[{name!r}] = {value}")
         env: dict[str, Any] = {"window": window}
         exec(compile("\n".join(lines), "<last store>", "exec"), env)  # noqa: S102 - our own code

@@ -281,6 +281,4 @@ def _composite_fields() -> frozenset[str]:
             return True
         return any(composite(arg) for arg in get_args(tp))
 
-    return frozenset(
-        name for cls in EVENT_TYPES for name, f in cls.model_fields.items() if composite(f.annotation)
-    )
+    return frozenset(name for cls in EVENT_TYPES for name, f in cls.model_fields.items() if composite(f.annotation))

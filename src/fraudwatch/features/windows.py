@@ -65,9 +65,13 @@ class WindowStore:
     """
 
     def __init__(
-        self, specs: list[FeatureSpec], delay: float, lateness: float, labels: Mapping,
+        self,
+        specs: list[FeatureSpec],
+        delay: float,
+        lateness: float,
+        labels: Mapping,
         by_value: Mapping[str, str] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.specs = specs
         self.by_value = dict(by_value or {})
         self.delay = delay
@@ -126,8 +130,12 @@ class WindowStore:
             env[f"w{wi}"] = window
             lines += [f"    lo = los[{wi}]", f"    if lo < hi and ts[lo] <= cut - w{wi}:"]
             if stats:  # entries leave the statistics, unrolled
-                lines += [f"        edge = cut - w{wi}", "        cols = ent.cols", "        acc = ent.acc",
-                          "        while lo < hi and ts[lo] <= edge:"]  # fmt: skip
+                lines += [
+                    f"        edge = cut - w{wi}",
+                    "        cols = ent.cols",
+                    "        acc = ent.acc",
+                    "        while lo < hi and ts[lo] <= edge:",
+                ]
                 for col, stats in self._stats_by_column(self._stats[wi]):
                     lines += [f"            v = cols[{col}][lo]", "            if v is not None:"]
                     lines += ["                " + line for stat in stats for line in stat.remove_code()]
@@ -155,8 +163,11 @@ class WindowStore:
                 lines.append(f"    cols[{c}].append(get{c}(event))")
             elif numeric:  # as number_getter
                 env["as_number"] = as_number
-                lines += [f"    v = getattr(event, {field!r}, None)", "    cls = v.__class__",
-                          f"    cols[{c}].append(v if cls is int or (cls is float and v == v) else as_number(v))"]  # fmt: skip
+                lines += [
+                    f"    v = getattr(event, {field!r}, None)",
+                    "    cls = v.__class__",
+                    f"    cols[{c}].append(v if cls is int or (cls is float and v == v) else as_number(v))",
+                ]
             else:
                 lines.append(f"    cols[{c}].append(getattr(event, {field!r}, None))")
         if not self._columns:
@@ -227,9 +238,11 @@ class WindowStore:
             stat = self._stat("num", wi, col)
             n, s, q = stat.base, stat.base + 1, stat.base + 2
             self._codes[spec.name] = {
-                "count": f"acc[{n}]", "sum": f"acc[{s}]", "mean": f"acc[{s}] / acc[{n}] if acc[{n}] else None",
+                "count": f"acc[{n}]",
+                "sum": f"acc[{s}]",
+                "mean": f"acc[{s}] / acc[{n}] if acc[{n}] else None",
                 "std": f"_std(acc[{n}], acc[{s}], acc[{q}])",
-            }[agg]  # fmt: skip
+            }[agg]
             return stat.reader(agg)
         if agg == "distinct":
             base = self._stat("distinct", wi, col).base
@@ -238,8 +251,9 @@ class WindowStore:
         stat = self._stat(agg, wi, col)
         self._env[f"x{len(self._env)}"] = stat.value
         # the kept extreme while it is not stale, else the rescan
-        self._codes[spec.name] = (f"x{len(self._env) - 1}(acc, ent.cols[{col}], los[{wi}], hi) "
-                                  f"if acc[{stat.base + 1}] else acc[{stat.base}]")  # fmt: skip
+        self._codes[spec.name] = (
+            f"x{len(self._env) - 1}(acc, ent.cols[{col}], los[{wi}], hi) if acc[{stat.base + 1}] else acc[{stat.base}]"
+        )
         return lambda e: stat.value(e.acc, e.cols[col], e.lo[wi], e.hi)
 
     def _new(self) -> _Series:

@@ -35,8 +35,15 @@ def _stand_in(n_features: int, num_leaves: int, rounds: int):
     logit = np.nan_to_num(X[:, :5]).sum(axis=1) + np.nan_to_num(X[:, 5] * X[:, 6]) - 3
     y = (rng.random(len(X)) < 1 / (1 + np.exp(-logit))).astype(int)
     names = [f"f{i}" for i in range(n_features)]
-    params = {"objective": "binary", "num_leaves": num_leaves, "learning_rate": 0.05, "verbose": -1,
-              "num_threads": 1, "min_child_samples": 20, "seed": 0}  # fmt: skip
+    params = {
+        "objective": "binary",
+        "num_leaves": num_leaves,
+        "learning_rate": 0.05,
+        "verbose": -1,
+        "num_threads": 1,
+        "min_child_samples": 20,
+        "seed": 0,
+    }
     return lgb.train(params, lgb.Dataset(X, y, feature_name=names), rounds).model_to_string()
 
 
@@ -77,13 +84,28 @@ def main(argv=None) -> None:
         print(f"{label:<44} {p50:8.1f} {p99:8.1f}")
 
     show("compiled score (dict -> probability)", lambda d: compiled.score(None, d), dicts, args.repeat)
-    show("compiled score + explain(top=3)", lambda d: (compiled.score(None, d), compiled.explain(None, d)), dicts, args.repeat // 4)
+    show(
+        "compiled score + explain(top=3)",
+        lambda d: (compiled.score(None, d), compiled.explain(None, d)),
+        dicts,
+        args.repeat // 4,
+    )
     show("numpy fallback score", lambda d: fallback.score(None, d), dicts, 2000)
-    show("numpy fallback score + explain(top=3)", lambda d: (fallback.score(None, d), fallback.explain(None, d)), dicts, 50)
+    show(
+        "numpy fallback score + explain(top=3)",
+        lambda d: (fallback.score(None, d), fallback.explain(None, d)),
+        dicts,
+        50,
+    )
     rows = [r.reshape(1, -1) for r in X]
     show("lightgbm predict, num_threads=1", lambda r: booster.predict(r, num_threads=1), rows, 2000)
     show("lightgbm predict, default threads", lambda r: booster.predict(r), rows, 2000)
-    show("lightgbm pred_contrib, num_threads=1", lambda r: booster.predict(r, pred_contrib=True, num_threads=1), rows, 1000)
+    show(
+        "lightgbm pred_contrib, num_threads=1",
+        lambda r: booster.predict(r, pred_contrib=True, num_threads=1),
+        rows,
+        1000,
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 
@@ -30,15 +30,26 @@ def _when(text: str | None) -> float | None:
     if text is None:
         return None
     t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
 
 
 @click.command()
 @click.argument("data", type=click.Path(exists=True, dir_okay=False), default=DEFAULT_DATA)
-@click.option("--feature-set", "feature_sets", multiple=True, default=("handbook_baseline", "handbook_rich"),
-              show_default=True, help="shipped feature set name or YAML path; repeatable")  # fmt: skip
+@click.option(
+    "--feature-set",
+    "feature_sets",
+    multiple=True,
+    default=("handbook_baseline", "handbook_rich"),
+    show_default=True,
+    help="shipped feature set name or YAML path; repeatable",
+)
 @click.option("--out", default="reports/handbook", show_default=True, type=click.Path(file_okay=False))
-@click.option("--threads", default=1, show_default=True, help="LightGBM threads (more than 1 is far slower on a loaded machine: OpenMP spin-waits)")
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    help="LightGBM threads (more than 1 is far slower on a loaded machine: OpenMP spin-waits)",
+)
 @click.option("--label-delay-days", default=7.0, show_default=True)
 @click.option("--quick", is_flag=True, help="one grid point (7 leaves, 200 min samples) instead of the grid")
 @_friendly
@@ -49,8 +60,15 @@ def evaluate(data, feature_sets, out, threads, label_delay_days, quick):
     from fraudwatch.models.evaluate import evaluate as run
 
     grid = {"num_leaves": [7], "min_child_samples": [200]} if quick else None
-    run(data, list(feature_sets), out, grid=grid, threads=threads, label_delay_days=label_delay_days,
-        log=lambda m: click.echo(m, err=True))  # fmt: skip
+    run(
+        data,
+        list(feature_sets),
+        out,
+        grid=grid,
+        threads=threads,
+        label_delay_days=label_delay_days,
+        log=lambda m: click.echo(m, err=True),
+    )
 
 
 @click.command()
@@ -61,20 +79,42 @@ def evaluate(data, feature_sets, out, threads, label_delay_days, quick):
 @click.option("--train-days", default=14.0, show_default=True)
 @click.option("--calibration-days", default=3.0, show_default=True)
 @click.option("--label-delay-days", default=7.0, show_default=True, help="labels are known this long after the payment")
-@click.option("--params", default=None, help='LightGBM parameters as JSON, e.g. \'{"num_leaves": 15}\'')
+@click.option("--params", default=None, help="LightGBM parameters as JSON, e.g. '{\"num_leaves\": 15}'")
 @click.option("--rounds", default=100, show_default=True)
 @click.option("--threads", default=1, show_default=True)
 @click.option("--version", default=None, help="artifact name (default: feature-set version, date, model digest)")
 @_friendly
-def train(data, feature_set, models_dir, as_of, train_days, calibration_days, label_delay_days, params, rounds, threads, version):
+def train(
+    data,
+    feature_set,
+    models_dir,
+    as_of,
+    train_days,
+    calibration_days,
+    label_delay_days,
+    params,
+    rounds,
+    threads,
+    version,
+):
     """Train a calibrated LightGBM model on DATA (handbook Parquet or a JSONL event file) with
     features replayed through the engine and labels joined once known; save it under --models."""
     from fraudwatch.models.train import train as run
 
-    path = run(data, feature_set, models_dir, as_of=_when(as_of), train_days=train_days,
-               calibration_days=calibration_days, label_delay_days=label_delay_days,
-               params=json.loads(params) if params else None, rounds=rounds, threads=threads, version=version,
-               log=lambda m: click.echo(m, err=True))  # fmt: skip
+    path = run(
+        data,
+        feature_set,
+        models_dir,
+        as_of=_when(as_of),
+        train_days=train_days,
+        calibration_days=calibration_days,
+        label_delay_days=label_delay_days,
+        params=json.loads(params) if params else None,
+        rounds=rounds,
+        threads=threads,
+        version=version,
+        log=lambda m: click.echo(m, err=True),
+    )
     click.echo(str(path))
 
 
@@ -96,8 +136,10 @@ def list_(models_dir):
     reg = ModelRegistry(models_dir)
     for v in reg.versions():
         auc = v["metrics"].get("calibration_auc_roc")
-        click.echo(f"{v['role'] or '-':<10} {v['version']:<48} {v['created']:<22} {v['feature_set']:<20} "
-                   f"{'' if auc is None else f'auc {auc:.4f}'}")  # fmt: skip
+        click.echo(
+            f"{v['role'] or '-':<10} {v['version']:<48} {v['created']:<22} {v['feature_set']:<20} "
+            f"{'' if auc is None else f'auc {auc:.4f}'}"
+        )
 
 
 @models.command()

@@ -22,9 +22,15 @@ import numpy as np
 from fraudwatch.errors import FraudwatchError
 
 __all__ = [
-    "FeatureMatrix", "Labels", "replay", "load_events", "file_digest", "replay_cached", "featureset_path",
+    "FeatureMatrix",
+    "Labels",
+    "replay",
+    "load_events",
+    "file_digest",
+    "replay_cached",
+    "featureset_path",
     "load_feature_set",
-]  # fmt: skip
+]
 
 FEATURESETS = Path(__file__).parent / "featuresets"
 CACHE_FORMAT = "1"

@@ -18,7 +18,7 @@ import gzip
 import itertools
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +36,16 @@ PUBLISHED = [  # handbook, mean over the 4 test folds (README of the data set)
     ("Balanced bagging", 0.879, 0.680, 0.305),
 ]
 BASE_PARAMS = {
-    "objective": "binary", "learning_rate": 0.05, "feature_fraction": 0.8, "bagging_fraction": 0.8,
-    "bagging_freq": 1, "verbose": -1, "seed": 0, "deterministic": True, "force_row_wise": True,
-}  # fmt: skip
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "verbose": -1,
+    "seed": 0,
+    "deterministic": True,
+    "force_row_wise": True,
+}
 DEFAULT_GRID = {"num_leaves": [7, 15, 31], "min_child_samples": [50, 200]}
 ROUNDS = (100, 200, 300)  # trees, read off one training of max(ROUNDS) trees
 METRICS = ("auc_roc", "average_precision", "card_precision_at_100")
@@ -53,6 +60,7 @@ def _select(table: list[dict]) -> dict:
     """The grid row with the best mean rank over the three validation metrics (ties: the
     higher mean metric). Ranks weigh the metrics equally whatever their spread; a plain mean
     would be decided by Average Precision, which varies most across the grid."""
+
     def rankdata(a):  # 1 = smallest, ties share their mean rank
         _, inverse, counts = np.unique(a, return_inverse=True, return_counts=True)
         return (np.cumsum(counts) - (counts - 1) / 2.0)[inverse]
@@ -70,7 +78,12 @@ def _load_truth(data: Path):
     t = pq.read_table(data, columns=["TRANSACTION_ID", "CUSTOMER_ID", "TX_AMOUNT", "TX_FRAUD"])
     tx = t["TRANSACTION_ID"].to_numpy()
     order = np.argsort(tx, kind="stable")
-    return tx[order], t["CUSTOMER_ID"].to_numpy()[order], t["TX_AMOUNT"].to_numpy()[order], t["TX_FRAUD"].to_numpy()[order]
+    return (
+        tx[order],
+        t["CUSTOMER_ID"].to_numpy()[order],
+        t["TX_AMOUNT"].to_numpy()[order],
+        t["TX_FRAUD"].to_numpy()[order],
+    )
 
 
 def _train(X, y, names, params: dict, rounds: int, threads: int):
@@ -96,17 +109,26 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     grid_points = _grid(grid or DEFAULT_GRID)
     folds = handbook_folds()
-    origin = datetime(HANDBOOK_ORIGIN.year, HANDBOOK_ORIGIN.month, HANDBOOK_ORIGIN.day, tzinfo=timezone.utc).timestamp()
+    origin = datetime(HANDBOOK_ORIGIN.year, HANDBOOK_ORIGIN.month, HANDBOOK_ORIGIN.day, tzinfo=UTC).timestamp()
     start = origin + min(f.train_start_day for f in folds) * 86400.0
     end = origin + (max(f.train_start_day for f in folds) + 21) * 86400.0
     sets = [load_feature_set(name) for name in feature_sets]
     matrices, _ = replay_cached(data, sets, start, end, label_delay_days, log=log)
     t_replay = time.perf_counter() - t_start
-    log(f"features ready in {t_replay:.0f} s: " + ", ".join(f"{fs.version} {m.X.shape}" for fs, m in zip(sets, matrices)))
+    log(
+        f"features ready in {t_replay:.0f} s: "
+        + ", ".join(f"{fs.version} {m.X.shape}" for fs, m in zip(sets, matrices))
+    )
 
     tx_sorted, card_all, amount_all, fraud_all = _load_truth(data)
-    results: dict = {"data": str(data), "grid": grid or DEFAULT_GRID, "rounds": list(ROUNDS), "threads": threads,
-                     "label_delay_days": label_delay_days, "feature_sets": {}}  # fmt: skip
+    results: dict = {
+        "data": str(data),
+        "grid": grid or DEFAULT_GRID,
+        "rounds": list(ROUNDS),
+        "threads": threads,
+        "label_delay_days": label_delay_days,
+        "feature_sets": {},
+    }
     score_rows: list[tuple] = []
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, fs, m in zip(feature_sets, sets, matrices):
@@ -136,10 +158,15 @@ def evaluate(
             for r, mets in per_round.items():
                 means = {k: float(np.mean([x[k] for x in mets])) for k in METRICS}
                 table.append({"params": params, "rounds": r, **means})
-            log(f"  {name} valid {params}: " + ", ".join(
-                f"{r}t {np.mean([per_round[r][i]['auc_roc'] for i in range(4)]):.4f}/"
-                f"{np.mean([per_round[r][i]['average_precision'] for i in range(4)]):.4f}/"
-                f"{np.mean([per_round[r][i]['card_precision_at_100'] for i in range(4)]):.4f}" for r in ROUNDS))  # fmt: skip
+            log(
+                f"  {name} valid {params}: "
+                + ", ".join(
+                    f"{r}t {np.mean([per_round[r][i]['auc_roc'] for i in range(4)]):.4f}/"
+                    f"{np.mean([per_round[r][i]['average_precision'] for i in range(4)]):.4f}/"
+                    f"{np.mean([per_round[r][i]['card_precision_at_100'] for i in range(4)]):.4f}"
+                    for r in ROUNDS
+                )
+            )
         best = _select(table)
         log(f"  {name}: best on validation {best['params']} with {best['rounds']} trees")
 
@@ -147,10 +174,16 @@ def evaluate(
         test = []
         all_y, all_s = [], []
         for fold in (f for f in folds if f.kind == "test"):
-            (met, s), = run(fold, best["params"], (best["rounds"],)).values()
+            ((met, s),) = run(fold, best["params"], (best["rounds"],)).values()
             te = split[fold.name][1]
-            test.append({"fold": fold.name, "train_start": fold.train_start.isoformat(),
-                         "test": f"{fold.test_start.isoformat()}..{fold.test_end.isoformat()}", **met})  # fmt: skip
+            test.append(
+                {
+                    "fold": fold.name,
+                    "train_start": fold.train_start.isoformat(),
+                    "test": f"{fold.test_start.isoformat()}..{fold.test_end.isoformat()}",
+                    **met,
+                }
+            )
             score_rows += [(name, fold.name, int(t), float(v), int(y)) for t, v, y in zip(tx[te], s, fraud[te])]
             all_y.append(fraud[te])
             all_s.append(s)
@@ -160,9 +193,15 @@ def evaluate(
             vals = [x[k] for x in test]
             summary[k] = {"mean": float(np.mean(vals)), "std": float(np.std(vals))}
         results["feature_sets"][name] = {
-            "version": fs.version, "digest": fs.digest, "features": m.names, "selected": best,
-            "validation": table, "test_folds": test, "test": summary, "seconds": time.perf_counter() - t0,
-        }  # fmt: skip
+            "version": fs.version,
+            "digest": fs.digest,
+            "features": m.names,
+            "selected": best,
+            "validation": table,
+            "test_folds": test,
+            "test": summary,
+            "seconds": time.perf_counter() - t0,
+        }
         log(f"  {name} test: " + ", ".join(f"{k} {summary[k]['mean']:.4f}±{summary[k]['std']:.4f}" for k in METRICS))
 
     results["seconds"] = {"features": t_replay, "total": time.perf_counter() - t_start}
@@ -206,21 +245,29 @@ def _plots(curves: dict, out: Path) -> None:
 
 def render_report(results: dict) -> str:
     lines = [
-        "# Handbook benchmark (prequential protocol)", "",
+        "# Handbook benchmark (prequential protocol)",
+        "",
         "Mean ± std over the 4 test folds (training weeks starting 2018-08-15, 08-08, 08-01, 07-25; "
         "7 days train, 7 days gap, 7 days test; known compromised cards removed), parameters chosen "
-        "on the 4 validation folds (starting 2018-07-11, 07-04, 06-27, 06-20).", "",
-        "| model | AUC ROC | Average Precision | Card Precision@100 |", "|---|---|---|---|",
-    ]  # fmt: skip
+        "on the 4 validation folds (starting 2018-07-11, 07-04, 06-27, 06-20).",
+        "",
+        "| model | AUC ROC | Average Precision | Card Precision@100 |",
+        "|---|---|---|---|",
+    ]
     for name, fs in results["feature_sets"].items():
         t = fs["test"]
         lines.append(
             f"| **fraudwatch LightGBM, `{name}` ({len(fs['features'])} features)** | "
-            + " | ".join(f"**{t[k]['mean']:.3f}** ± {t[k]['std']:.3f}" for k in METRICS) + " |"
+            + " | ".join(f"**{t[k]['mean']:.3f}** ± {t[k]['std']:.3f}" for k in METRICS)
+            + " |"
         )
     for model, auc, ap, cp in PUBLISHED:
         lines.append(f"| handbook: {model} | {auc:.3f} | {ap:.3f} | {cp:.3f} |")
-    lines += ["", "| feature set | recall at 1 % FPR | fraud amount caught at 1 % FPR | selected parameters |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "| feature set | recall at 1 % FPR | fraud amount caught at 1 % FPR | selected parameters |",
+        "|---|---|---|---|",
+    ]
     for name, fs in results["feature_sets"].items():
         t = fs["test"]
         sel = fs["selected"]
@@ -229,7 +276,13 @@ def render_report(results: dict) -> str:
             f"{t['fraud_amount_caught_share']['mean']:.1%} (€{t['fraud_amount_caught']['mean']:,.0f} of "
             f"€{t['fraud_amount']['mean']:,.0f} per fold) | {sel['params']}, {sel['rounds']} trees |"
         )
-    lines += ["", "Per test fold:", "", "| feature set | fold | test days | AUC ROC | AP | CP@100 | frauds / payments |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Per test fold:",
+        "",
+        "| feature set | fold | test days | AUC ROC | AP | CP@100 | frauds / payments |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, fs in results["feature_sets"].items():
         for f in fs["test_folds"]:
             lines.append(
@@ -238,9 +291,12 @@ def render_report(results: dict) -> str:
             )
     sec = results["seconds"]
     lines += [
-        "", "![ROC](roc.png) ![Precision-recall](pr.png)", "",
+        "",
+        "![ROC](roc.png) ![Precision-recall](pr.png)",
+        "",
         f"Wall time {sec['total']:.0f} s (feature replay or cache read {sec['features']:.0f} s; "
         f"LightGBM threads: {results['threads']}); grid {results['grid']} × trees {results['rounds']}, "
-        "selection by the best mean rank of the three validation metrics.", "",
-    ]  # fmt: skip
+        "selection by the best mean rank of the three validation metrics.",
+        "",
+    ]
     return "\n".join(lines)

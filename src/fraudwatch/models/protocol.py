@@ -21,9 +21,16 @@ from datetime import date, timedelta
 import numpy as np
 
 __all__ = [
-    "Fold", "HANDBOOK_ORIGIN", "TEST_STARTS", "VALID_STARTS", "handbook_folds", "fold_indices",
-    "card_precision_at_k", "recall_at_fpr", "fold_metrics",
-]  # fmt: skip
+    "Fold",
+    "HANDBOOK_ORIGIN",
+    "TEST_STARTS",
+    "VALID_STARTS",
+    "handbook_folds",
+    "fold_indices",
+    "card_precision_at_k",
+    "recall_at_fpr",
+    "fold_metrics",
+]
 
 HANDBOOK_ORIGIN = date(2018, 4, 1)  # day 0 of the data set
 TEST_STARTS = (date(2018, 8, 15), date(2018, 8, 8), date(2018, 8, 1), date(2018, 7, 25))

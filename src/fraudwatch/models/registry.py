@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fraudwatch.errors import Conflict, NotFound
@@ -25,7 +25,7 @@ __all__ = ["ModelRegistry"]
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class ModelRegistry:
@@ -72,9 +72,16 @@ class ModelRegistry:
         for d in sorted(p for p in self.root.iterdir() if (p / "model.txt").exists()) if self.root.exists() else []:
             meta = json.loads((d / "metadata.json").read_text()) if (d / "metadata.json").exists() else {}
             role = "champion" if d.name == state["champion"] else "challenger" if d.name in state["challengers"] else ""
-            out.append({"version": d.name, "role": role, "created": meta.get("created", ""),
-                        "feature_set": meta.get("feature_set", {}).get("version", ""),
-                        "training_window": meta.get("training_window"), "metrics": meta.get("metrics", {})})  # fmt: skip
+            out.append(
+                {
+                    "version": d.name,
+                    "role": role,
+                    "created": meta.get("created", ""),
+                    "feature_set": meta.get("feature_set", {}).get("version", ""),
+                    "training_window": meta.get("training_window"),
+                    "metrics": meta.get("metrics", {}),
+                }
+            )
         return sorted(out, key=lambda v: (v["created"], v["version"]))
 
     def path(self, version: str) -> Path:

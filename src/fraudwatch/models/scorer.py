@@ -60,7 +60,7 @@ class Calibration:
         return 1.0 / (1.0 + np.exp(-(self.a * np.asarray(raw) + self.b)))
 
     @classmethod
-    def fit(cls, raw: np.ndarray, y: np.ndarray) -> "Calibration":
+    def fit(cls, raw: np.ndarray, y: np.ndarray) -> Calibration:
         """Fit on a later time slice than the training data (raw scores and labels)."""
         from sklearn.linear_model import LogisticRegression
 
@@ -74,7 +74,7 @@ class Calibration:
         return {"method": self.method, "a": self.a, "b": self.b}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Calibration":
+    def from_dict(cls, d: dict) -> Calibration:
         if d.get("method", "platt") != "platt":
             raise FraudwatchError(f"unknown calibration method {d.get('method')!r}")
         return cls(a=float(d["a"]), b=float(d["b"]))

@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ DEFAULT_ROUNDS = 100
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 def _last_event_time(data: Path) -> float:
@@ -67,12 +67,12 @@ def train(
     log=print,
 ) -> Path:
     """Train, calibrate and save a model artifact under ``models_dir``; returns its path."""
+    import lightgbm as lgb
+    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
     from fraudwatch.models.dataset import file_digest, load_feature_set, replay_cached
     from fraudwatch.models.evaluate import BASE_PARAMS
     from fraudwatch.models.scorer import Calibration
-
-    import lightgbm as lgb
-    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
     t0 = time.perf_counter()
     data = Path(data)
@@ -86,9 +86,13 @@ def train(
     fit = m.ts < calib_start
     cal = ~fit
     if y[fit].sum() == 0 or (~y[fit].astype(bool)).sum() == 0:
-        raise FraudwatchError(f"the training window {_iso(train_start)} .. {_iso(calib_start)} needs frauds and genuine payments")
+        raise FraudwatchError(
+            f"the training window {_iso(train_start)} .. {_iso(calib_start)} needs frauds and genuine payments"
+        )
     params = {**BASE_PARAMS, **(params or DEFAULT_PARAMS), "num_threads": threads}
-    log(f"training on {fit.sum()} payments ({int(y[fit].sum())} frauds), calibrating on {cal.sum()} ({int(y[cal].sum())} frauds)")
+    log(
+        f"training on {fit.sum()} payments ({int(y[fit].sum())} frauds), calibrating on {cal.sum()} ({int(y[cal].sum())} frauds)"
+    )
     booster = lgb.train(params, lgb.Dataset(m.X[fit], y[fit], feature_name=list(m.names)), rounds)
     raw_cal = booster.predict(m.X[cal], raw_score=True)
     calibration = Calibration.fit(raw_cal, y[cal])
@@ -103,7 +107,7 @@ def train(
         }
     text = booster.model_to_string()
     digest = hashlib.sha256(text.encode()).hexdigest()
-    version = version or f"{fs.version}-{datetime.fromtimestamp(as_of, tz=timezone.utc):%Y%m%d}-{digest[:8]}"
+    version = version or f"{fs.version}-{datetime.fromtimestamp(as_of, tz=UTC):%Y%m%d}-{digest[:8]}"
     metadata = {
         "version": version,
         "kinds": ["payment.attempt"],
@@ -115,8 +119,12 @@ def train(
         "label_delay_days": label_delay_days,
         "training_window": [_iso(train_start), _iso(calib_start)],
         "calibration_window": [_iso(calib_start), _iso(label_end)],
-        "rows": {"train": int(fit.sum()), "train_frauds": int(y[fit].sum()),
-                 "calibration": int(cal.sum()), "calibration_frauds": int(y[cal].sum())},  # fmt: skip
+        "rows": {
+            "train": int(fit.sum()),
+            "train_frauds": int(y[fit].sum()),
+            "calibration": int(cal.sum()),
+            "calibration_frauds": int(y[cal].sum()),
+        },
         "params": {**params, "rounds": rounds},
         "calibration": calibration.to_dict(),
         "metrics": metrics,
@@ -128,7 +136,9 @@ def train(
     return path
 
 
-def save_artifact(models_dir: Path, version: str, model_text: str, calibration, metadata: dict, featureset_yaml: str) -> Path:
+def save_artifact(
+    models_dir: Path, version: str, model_text: str, calibration, metadata: dict, featureset_yaml: str
+) -> Path:
     """Write the artifact directory atomically (a temporary directory renamed into place)."""
     models_dir.mkdir(parents=True, exist_ok=True)
     target = models_dir / version

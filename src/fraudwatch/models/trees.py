@@ -54,7 +54,7 @@ class TreeEnsemble:
 
     # ------------------------------------------------------------ parsing
     @classmethod
-    def from_model_string(cls, text: str) -> "TreeEnsemble":
+    def from_model_string(cls, text: str) -> TreeEnsemble:
         header, trees = _split_model_text(text)
         objective = header.get("objective", "")
         if not objective.startswith("binary"):
@@ -103,7 +103,10 @@ class TreeEnsemble:
             lval += values
             lcount += counts
             expected.append(sum(c * v for c, v in zip(counts, values)) / inner_counts[0])
-            depth = max(depth, _depth([int(v) for v in tree["left_child"].split()], [int(v) for v in tree["right_child"].split()]))
+            depth = max(
+                depth,
+                _depth([int(v) for v in tree["left_child"].split()], [int(v) for v in tree["right_child"].split()]),
+            )
         return cls(
             feature_names=names,
             roots=np.array(roots, dtype=np.int32),
@@ -141,7 +144,13 @@ class TreeEnsemble:
 
     def __post_init__(self) -> None:
         # plain Python lists for the per-node loop of single rows: far faster than NumPy scalars
-        lists = (self.feature.tolist(), self.threshold.tolist(), self.flags.tolist(), self.left.tolist(), self.right.tolist())
+        lists = (
+            self.feature.tolist(),
+            self.threshold.tolist(),
+            self.flags.tolist(),
+            self.left.tolist(),
+            self.right.tolist(),
+        )
         object.__setattr__(self, "_lists", lists)
         object.__setattr__(self, "_leaf_values", self.leaf_value.tolist())
 

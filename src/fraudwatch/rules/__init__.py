@@ -26,5 +26,12 @@ from fraudwatch.rules.ruleset import Rule, RuleSet
 from fraudwatch.rules.values import MISSING
 
 __all__ = [
-    "Context", "Expression", "ListStore", "MISSING", "Rule", "RuleSet", "RuleSyntaxError", "compile_expression",
-]  # fmt: skip
+    "Context",
+    "Expression",
+    "ListStore",
+    "MISSING",
+    "Rule",
+    "RuleSet",
+    "RuleSyntaxError",
+    "compile_expression",
+]

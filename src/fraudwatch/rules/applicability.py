@@ -86,7 +86,12 @@ def _kinds(node: Node) -> frozenset[str] | None:
             return None if left is None or right is None else left | right
         if node.op == "==":
             for a, b in ((node.left, node.right), (node.right, node.left)):
-                if isinstance(a, Name) and a.name == "event.kind" and isinstance(b, Literal) and isinstance(b.value, str):
+                if (
+                    isinstance(a, Name)
+                    and a.name == "event.kind"
+                    and isinstance(b, Literal)
+                    and isinstance(b.value, str)
+                ):
                     return frozenset({b.value})
     if (
         isinstance(node, Membership)

@@ -27,12 +27,25 @@ KINDS = ("payment.attempt",) * 6 + ("account.login", "order.placed", "cart.item_
 
 def _event(rng: random.Random, i: int):
     kind = rng.choice(KINDS)
-    base = {"id": f"e{i}", "time": "2026-11-21T13:00:00+09:00", "kind": kind, "account": f"acc{rng.randrange(500)}",
-            "ip": f"10.0.{rng.randrange(8)}.{rng.randrange(256)}", "device": f"dev{rng.randrange(900)}",
-            "country": "JP"}  # fmt: skip
+    base = {
+        "id": f"e{i}",
+        "time": "2026-11-21T13:00:00+09:00",
+        "kind": kind,
+        "account": f"acc{rng.randrange(500)}",
+        "ip": f"10.0.{rng.randrange(8)}.{rng.randrange(256)}",
+        "device": f"dev{rng.randrange(900)}",
+        "country": "JP",
+    }
     if kind == "payment.attempt":
-        return parse_event({**base, "card": f"tok{rng.randrange(2000)}", "amount": rng.choice([1000, 17600, 5400, 120000]),
-                            "currency": "JPY", "result": rng.choice(["approved"] * 9 + ["declined"])})  # fmt: skip
+        return parse_event(
+            {
+                **base,
+                "card": f"tok{rng.randrange(2000)}",
+                "amount": rng.choice([1000, 17600, 5400, 120000]),
+                "currency": "JPY",
+                "result": rng.choice(["approved"] * 9 + ["declined"]),
+            }
+        )
     if kind == "account.login":
         return parse_event({**base, "success": rng.random() < 0.95})
     if kind == "order.placed":
@@ -105,14 +118,21 @@ def main(argv: list[str] | None = None) -> None:
     rs = RuleSet.parse(text, version="bench")
     compile_ms = (time.perf_counter() - t0) * 1000
     names = sorted(rs.feature_names)
-    lists = ListStore({"blocked_ips": [f"192.0.2.{i}" for i in range(256)], "blocked_cards": ["tok_x"],
-                       "trusted_accounts": ["acc1", "acc2"]})  # fmt: skip
+    lists = ListStore(
+        {
+            "blocked_ips": [f"192.0.2.{i}" for i in range(256)],
+            "blocked_cards": ["tok_x"],
+            "trusted_accounts": ["acc1", "acc2"],
+        }
+    )
     events = [_event(rng, i) for i in range(args.events)]
     typical = [Context(e, _features(rng, names, hot=False), {"score": rng.random()}, lists) for e in events]
     hot = [Context(e, _features(rng, names, hot=True), {"score": rng.random()}, lists) for e in events]
 
-    print(f"rule set: {len(rs)} rules ({sum(r.shadow for r in rs.rules)} shadow), {len(names)} features, "
-          f"parsed and compiled in {compile_ms:.1f} ms")  # fmt: skip
+    print(
+        f"rule set: {len(rs)} rules ({sum(r.shadow for r in rs.rules)} shadow), {len(names)} features, "
+        f"parsed and compiled in {compile_ms:.1f} ms"
+    )
     _measure(rs, typical[:200], 1)  # warm up
     _report("20 rules, typical features", *_measure(rs, typical, args.rounds))
     _report("20 rules, hot features (many fire)", *_measure(rs, hot, args.rounds))

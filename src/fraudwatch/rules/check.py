@@ -19,13 +19,22 @@ fraudwatch.rules.errors.RuleSyntaxError: <expression>:1:5: error: '+' needs numb
 from __future__ import annotations
 
 import difflib
-from typing import Callable
+from collections.abc import Callable
 
 from fraudwatch.rules.functions import REGISTRY
 from fraudwatch.rules.names import name_problem, static_type
 from fraudwatch.rules.nodes import (
-    ARITHMETIC, Binary, Call, IsMissing, ListLiteral, Literal, Membership, Name, Node, Unary,
-)  # fmt: skip
+    ARITHMETIC,
+    Binary,
+    Call,
+    IsMissing,
+    ListLiteral,
+    Literal,
+    Membership,
+    Name,
+    Node,
+    Unary,
+)
 from fraudwatch.rules.values import ANY, BOOL, COLLECTION, NUMBER, STRING, TIME, type_of_value
 
 __all__ = ["check"]
@@ -87,8 +96,9 @@ class _Checker:
         if op in ("and", "or"):
             for side, t in ((node.left, lt), (node.right, rt)):
                 if t not in (BOOL, ANY):
-                    raise self.error(side.pos, f"'{op}' needs true/false on both sides, got {t}",
-                                     "compare it, e.g. x > 0")  # fmt: skip
+                    raise self.error(
+                        side.pos, f"'{op}' needs true/false on both sides, got {t}", "compare it, e.g. x > 0"
+                    )
             return BOOL
         if op in ("==", "!="):
             if COLLECTION in (lt, rt):
@@ -120,10 +130,15 @@ class _Checker:
             t = self.type(arg)
             accepted = p.types | ({NUMBER} if TIME in p.types else set())
             if t != ANY and ANY not in accepted and t not in accepted:
-                raise self.error(arg.pos, f"argument {p.name} of {node.name}() must be {p.type}, got {t}", fn.signature())
+                raise self.error(
+                    arg.pos, f"argument {p.name} of {node.name}() must be {p.type}, got {t}", fn.signature()
+                )
             if p.const and not isinstance(arg, Literal):
-                raise self.error(arg.pos, f"argument {p.name} of {node.name}() must be a literal",
-                                 "it is prepared once when the rule is compiled")  # fmt: skip
+                raise self.error(
+                    arg.pos,
+                    f"argument {p.name} of {node.name}() must be a literal",
+                    "it is prepared once when the rule is compiled",
+                )
             types.append(t)
         return fn.result_type(types)
 

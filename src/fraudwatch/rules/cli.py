@@ -70,7 +70,9 @@ def _feature_names(where: str) -> list[str]:
 @rules_group.command("eval")
 @click.argument("expression")
 @click.option("--event", "event_json", metavar="JSON", help="the event, validated like any fraudwatch event")
-@click.option("--features", "features_json", metavar="JSON", default="{}", help='feature values, e.g. {"card.declines_10m": 3}')
+@click.option(
+    "--features", "features_json", metavar="JSON", default="{}", help='feature values, e.g. {"card.declines_10m": 3}'
+)
 @click.option("--model", "model_json", metavar="JSON", help='model outputs, e.g. {"score": 0.7}')
 def eval_command(expression: str, event_json: str | None, features_json: str, model_json: str | None) -> None:
     """Evaluate one expression against an event and feature values; print the result

@@ -20,8 +20,9 @@ MISSING
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from fraudwatch.rules.fastpath import event_string_equals, feature_compare, getter_compare
 from fraudwatch.rules.functions import NOT_CONSTANT, REGISTRY

@@ -58,7 +58,11 @@ class RuleSyntaxError(FraudwatchError):
             text, column = self.source_line, self.column
             if len(text) > _WIDTH:  # show a window around the column of a very long line
                 start = max(0, min(column - 1 - _WIDTH // 2, len(text) - _WIDTH))
-                text = ("..." if start else "") + text[start : start + _WIDTH] + ("..." if start + _WIDTH < len(text) else "")
+                text = (
+                    ("..." if start else "")
+                    + text[start : start + _WIDTH]
+                    + ("..." if start + _WIDTH < len(text) else "")
+                )
                 column = column - start + (3 if start else 0)
             # keep tabs so the caret lines up with the text as the terminal shows it
             lead = "".join(c if c == "\t" else " " for c in text[: column - 1])

@@ -12,8 +12,9 @@ MISSING
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Any, Callable, Collection
+from typing import Any
 
 from fraudwatch.rules.check import check
 from fraudwatch.rules.compiler import compile_node

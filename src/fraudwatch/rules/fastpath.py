@@ -13,7 +13,8 @@ float, None, NaN) take ``_slow``.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fraudwatch.rules.values import MISSING, as_number
 

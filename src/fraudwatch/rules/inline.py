@@ -138,8 +138,10 @@ def _fires_inline(node: Node, src: _Source) -> str:
         if c.__class__ is str:  # as compare_str and event_string_equals
             return f"({read}.__class__ is str and {v} {node.op} {src.constant(c)})"
         if c.__class__ in (int, float):  # as feature_compare / getter_compare
-            return (f"(({v} {node.op} {c!r}) if ({read}.__class__ is int or {v}.__class__ is float and {v} == {v}) "
-                    f"else _slow({v}, {c!r}, {node.op!r}) is True)")  # fmt: skip
+            return (
+                f"(({v} {node.op} {c!r}) if ({read}.__class__ is int or {v}.__class__ is float and {v} == {v}) "
+                f"else _slow({v}, {c!r}, {node.op!r}) is True)"
+            )
     if (
         isinstance(node, Membership)
         and not node.negated
@@ -185,9 +187,14 @@ def _number(node: Node, src: _Source) -> str:
             src.lines.append(f"{v} = getattr(event, {_event_field(node)!r}, None)")
         else:
             raise _Unsupported
-        src.lines += [f"if {v}.__class__ is not int and ({v}.__class__ is not float or {v} != {v}):",
-                      f"    if {v} is None:", "        return None",  # before as_number's isinstance checks
-                      f"    {v} = as_number({v})", f"    if {v} is MISSING:", "        return None"]  # fmt: skip
+        src.lines += [
+            f"if {v}.__class__ is not int and ({v}.__class__ is not float or {v} != {v}):",
+            f"    if {v} is None:",
+            "        return None",  # before as_number's isinstance checks
+            f"    {v} = as_number({v})",
+            f"    if {v} is MISSING:",
+            "        return None",
+        ]
         return v
     if isinstance(node, Unary) and node.op == "-":
         a, v = _number(node.operand, src), src.var()
@@ -199,7 +206,13 @@ def _number(node: Node, src: _Source) -> str:
         v = src.var()
         if node.op in ("/", "%"):
             src.lines += [f"if {b} == 0:", "    return None"]
-        src.lines += ["try:", f"    {v} = {a} {node.op} {b}", "except ArithmeticError:", "    return None",
-                      f"if {v} != {v}:", "    return None"]  # fmt: skip
+        src.lines += [
+            "try:",
+            f"    {v} = {a} {node.op} {b}",
+            "except ArithmeticError:",
+            "    return None",
+            f"if {v} != {v}:",
+            "    return None",
+        ]
         return v
     raise _Unsupported

@@ -127,16 +127,22 @@ def _number(text: str, m: re.Match, source: str) -> int | float:
     try:
         value: int | float = float(raw) if any(c in raw for c in ".eE") else int(raw)
     except ValueError:
-        raise _error(text, source, m.start("num"), f"bad number {raw!r}", "underscores go between digits: 1_000", len(raw)) from None
+        raise _error(
+            text, source, m.start("num"), f"bad number {raw!r}", "underscores go between digits: 1_000", len(raw)
+        ) from None
     if value != value or value in (float("inf"), float("-inf")):
         raise _error(text, source, m.start("num"), f"number {raw!r} is too large", None, len(raw))
     if unit is None:
         return value
     if unit not in DURATION_UNITS:
         raise _error(
-            text, source, m.start("unit"), f"unknown duration unit {unit!r}",
-            "durations are written 30s, 10m, 24h, 7d or 2w; names cannot start with a digit", len(unit),
-        )  # fmt: skip
+            text,
+            source,
+            m.start("unit"),
+            f"unknown duration unit {unit!r}",
+            "durations are written 30s, 10m, 24h, 7d or 2w; names cannot start with a digit",
+            len(unit),
+        )
     seconds = value * DURATION_UNITS[unit]
     return int(seconds) if seconds == int(seconds) else seconds
 

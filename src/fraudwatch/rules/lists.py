@@ -16,7 +16,8 @@ True
 from __future__ import annotations
 
 import threading
-from typing import Iterable, Union
+from collections.abc import Iterable
+from typing import Union
 
 __all__ = ["ListStore"]
 

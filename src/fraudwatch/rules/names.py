@@ -18,9 +18,10 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from fraudwatch.rules.values import ANY, BOOL, COLLECTION, MISSING, NUMBER, STRING, TIME
 
@@ -41,7 +42,10 @@ def _type_of_annotation(annotation: Any) -> Any:
     if origin is typing.Annotated:
         return _type_of_annotation(typing.get_args(annotation)[0])
     if origin is typing.Literal:
-        kinds = {BOOL if isinstance(v, bool) else STRING if isinstance(v, str) else NUMBER for v in typing.get_args(annotation)}
+        kinds = {
+            BOOL if isinstance(v, bool) else STRING if isinstance(v, str) else NUMBER
+            for v in typing.get_args(annotation)
+        }
         return kinds.pop() if len(kinds) == 1 else ANY
     if origin in (typing.Union, types.UnionType):
         kinds = [_type_of_annotation(a) for a in typing.get_args(annotation) if a is not type(None)]

@@ -17,9 +17,22 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 __all__ = [
-    "Node", "Literal", "Name", "ListRef", "ListLiteral", "Unary", "Binary", "Membership",
-    "IsMissing", "Call", "to_text", "walk", "ARITHMETIC", "COMPARISONS", "LOGICAL",
-]  # fmt: skip
+    "Node",
+    "Literal",
+    "Name",
+    "ListRef",
+    "ListLiteral",
+    "Unary",
+    "Binary",
+    "Membership",
+    "IsMissing",
+    "Call",
+    "to_text",
+    "walk",
+    "ARITHMETIC",
+    "COMPARISONS",
+    "LOGICAL",
+]
 
 ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
 COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
@@ -67,7 +80,7 @@ class Unary:
     """``not x`` or ``-x``."""
 
     op: str
-    operand: "Node"
+    operand: Node
     pos: tuple[int, int] = _pos()
 
 
@@ -76,8 +89,8 @@ class Binary:
     """Arithmetic, comparison, ``and`` or ``or``."""
 
     op: str
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
     pos: tuple[int, int] = _pos()
 
 
@@ -85,8 +98,8 @@ class Binary:
 class Membership:
     """``x in (...)``, ``x in @list`` and their ``not in`` forms."""
 
-    operand: "Node"
-    container: Union[ListLiteral, ListRef]
+    operand: Node
+    container: ListLiteral | ListRef
     negated: bool = False
     pos: tuple[int, int] = _pos()
 
@@ -95,7 +108,7 @@ class Membership:
 class IsMissing:
     """``x is missing`` / ``x is not missing``: always true or false."""
 
-    operand: "Node"
+    operand: Node
     negated: bool = False
     pos: tuple[int, int] = _pos()
 
@@ -105,7 +118,7 @@ class Call:
     """A call of a registered function; ``x startswith 'a'`` is ``startswith(x, 'a')``."""
 
     name: str
-    args: tuple["Node", ...]
+    args: tuple[Node, ...]
     pos: tuple[int, int] = _pos()
 
 

@@ -26,8 +26,18 @@ from __future__ import annotations
 from fraudwatch.rules.errors import RuleSyntaxError
 from fraudwatch.rules.lexer import KEYWORDS, Token, tokenize
 from fraudwatch.rules.nodes import (
-    COMPARISONS, Binary, Call, IsMissing, ListLiteral, ListRef, Literal, Membership, Name, Node, Unary,
-)  # fmt: skip
+    COMPARISONS,
+    Binary,
+    Call,
+    IsMissing,
+    ListLiteral,
+    ListRef,
+    Literal,
+    Membership,
+    Name,
+    Node,
+    Unary,
+)
 
 __all__ = ["Parser", "parse_expression", "MAX_DEPTH"]
 
@@ -86,7 +96,9 @@ class Parser:
     def expression(self, min_bp: int = 0) -> Node:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.error(self.peek(), f"expression nested deeper than {MAX_DEPTH} levels", "split it into simpler rules")
+            raise self.error(
+                self.peek(), f"expression nested deeper than {MAX_DEPTH} levels", "split it into simpler rules"
+            )
         left, depth = self.prefix(), 1
         chained = False
         while True:
@@ -99,7 +111,9 @@ class Parser:
             # left-associative chains grow the tree without recursing here, so count them too
             depth += 1
             if self.depth + depth > MAX_DEPTH:
-                raise self.error(tok, f"expression nested deeper than {MAX_DEPTH} levels", "split it into simpler rules")
+                raise self.error(
+                    tok, f"expression nested deeper than {MAX_DEPTH} levels", "split it into simpler rules"
+                )
             left = self.infix(left, self.advance(), bp)
             chained = bp == CMP
         self.depth -= 1
@@ -143,7 +157,9 @@ class Parser:
 
     def call(self, tok: Token) -> Call:
         if "." in tok.value:
-            raise self.error(tok, f"{tok.value!r} is not a function", "only registered functions can be called, e.g. lower(x)")
+            raise self.error(
+                tok, f"{tok.value!r} is not a function", "only registered functions can be called, e.g. lower(x)"
+            )
         self.advance()  # (
         args: list[Node] = []
         while not self.at("op", ")"):
@@ -163,7 +179,9 @@ class Parser:
             negated = self.at_word("not")
             if negated:
                 self.advance()
-            self.expect("name", "missing", "'missing'", "only 'x is missing' and 'x is not missing' exist; compare with ==")
+            self.expect(
+                "name", "missing", "'missing'", "only 'x is missing' and 'x is not missing' exist; compare with =="
+            )
             return IsMissing(left, negated, pos)
         if op == "not":
             nxt = self.advance()
@@ -171,8 +189,11 @@ class Parser:
                 return Membership(left, self.container(nxt), True, pos)
             if nxt.kind == "name" and nxt.value in STRING_OPS:
                 return Unary("not", Call(nxt.value, (left, self.expression(bp)), pos), pos)
-            raise self.error(nxt, f"expected 'in' or a string match after 'not', found {nxt.describe()}",
-                             "write not (x == y) to negate a comparison")  # fmt: skip
+            raise self.error(
+                nxt,
+                f"expected 'in' or a string match after 'not', found {nxt.describe()}",
+                "write not (x == y) to negate a comparison",
+            )
         right = self.expression(bp)
         if op in STRING_OPS:
             return Call(op, (left, right), pos)
@@ -192,8 +213,11 @@ class Parser:
                 self.advance()
             self.expect("op", close, f"',' or {close!r}", "list items are literal strings or numbers")
             return ListLiteral(tuple(items), (tok.line, tok.column))
-        raise self.error(tok, f"expected a list after '{in_tok.value}', found {tok.describe()}",
-                         "write ('a', 'b'), ['a', 'b'] or @list_name")  # fmt: skip
+        raise self.error(
+            tok,
+            f"expected a list after '{in_tok.value}', found {tok.describe()}",
+            "write ('a', 'b'), ['a', 'b'] or @list_name",
+        )
 
     def list_item(self):
         tok = self.advance()
@@ -201,8 +225,11 @@ class Parser:
             return -self.advance().value
         if tok.kind in ("num", "str"):
             return tok.value
-        raise self.error(tok, f"expected a string or number in the list, found {tok.describe()}",
-                         "list items are literals; compare names with == instead")  # fmt: skip
+        raise self.error(
+            tok,
+            f"expected a string or number in the list, found {tok.describe()}",
+            "list items are literals; compare names with == instead",
+        )
 
     def end_of_expression(self, what: str = "the expression", stop: str | None = None) -> None:
         """Require the end of input (or the word ``stop``, e.g. the next ``rule``)."""

@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Collection, Iterable, Iterator
 
 from fraudwatch.decisions.model import Outcome, RuleHit
 from fraudwatch.events.model import TYPE_BY_KIND, attributes
@@ -80,8 +80,18 @@ class RuleSet:
     ``model_names`` the model outputs read (``score`` for ``model.score``).
     """
 
-    __slots__ = ("rules", "version", "digest", "source", "feature_names", "list_names", "model_names", "_sealed",
-                 "_needs", "_plans")  # fmt: skip
+    __slots__ = (
+        "rules",
+        "version",
+        "digest",
+        "source",
+        "feature_names",
+        "list_names",
+        "model_names",
+        "_sealed",
+        "_needs",
+        "_plans",
+    )
 
     def __init__(self, rules: Iterable[Rule], version: str, digest: str, source: str = "<rules>"):
         self.rules: tuple[Rule, ...] = tuple(rules)
@@ -109,7 +119,7 @@ class RuleSet:
         *,
         features: Collection[str] | None = None,
         source: str = "<rules>",
-    ) -> "RuleSet":
+    ) -> RuleSet:
         """Parse a rule file. ``version`` defaults to ``sha256:<first 12 hex digits>``;
         ``features``, when given, are the known feature names (others are errors).
         Raises RuleSyntaxError for the first problem, with all problems found (one
@@ -228,8 +238,11 @@ def _parse_rule(parser: Parser, features: frozenset[str] | None, seen: dict[str,
     parser.expect("name", "rule", "'rule'", "each rule starts with: rule <name>:")
     name_tok = parser.advance()
     if name_tok.kind != "name" or "." in name_tok.value or name_tok.value in KEYWORDS:
-        raise parser.error(name_tok, f"expected a rule name, found {name_tok.describe()}",
-                           "a rule name is letters, digits and _, e.g. card_testing")  # fmt: skip
+        raise parser.error(
+            name_tok,
+            f"expected a rule name, found {name_tok.describe()}",
+            "a rule name is letters, digits and _, e.g. card_testing",
+        )
     name = name_tok.value
     if name in seen:
         raise parser.error(name_tok, f"rule {name!r} is already defined on line {seen[name]}", "rule names are unique")
@@ -240,7 +253,9 @@ def _parse_rule(parser: Parser, features: frozenset[str] | None, seen: dict[str,
         while True:
             opt = parser.advance()
             if opt.kind != "name" or opt.value not in OPTIONS:
-                raise parser.error(opt, f"unknown rule option {opt.describe()}", "options: " + ", ".join(sorted(OPTIONS)))
+                raise parser.error(
+                    opt, f"unknown rule option {opt.describe()}", "options: " + ", ".join(sorted(OPTIONS))
+                )
             shadow = True
             if not parser.at("op", ","):
                 break
@@ -254,7 +269,11 @@ def _parse_rule(parser: Parser, features: frozenset[str] | None, seen: dict[str,
     outcome_tok = parser.advance()
     if outcome_tok.kind != "name" or outcome_tok.value not in OUTCOMES:
         close = difflib.get_close_matches(str(outcome_tok.value), list(OUTCOMES), n=1)
-        hint = f"did you mean {close[0]}?" if close else "write: block if <condition> (outcomes: allow, review, challenge, block)"
+        hint = (
+            f"did you mean {close[0]}?"
+            if close
+            else "write: block if <condition> (outcomes: allow, review, challenge, block)"
+        )
         raise parser.error(outcome_tok, f"expected an outcome, found {outcome_tok.describe()}", hint)
     parser.expect("name", "if", "'if'", f"write: {outcome_tok.value} if <condition>")
     start = parser.peek()
@@ -267,7 +286,9 @@ def _parse_rule(parser: Parser, features: frozenset[str] | None, seen: dict[str,
     condition = parser.text[start.offset : last.end]
     expression = compile_tree(parser, tree, condition, features)
     if expression.type not in ("bool", "any"):
-        raise parser.error(start, f"a condition must be true or false, got a {expression.type}", "compare it, e.g. x > 0")
+        raise parser.error(
+            start, f"a condition must be true or false, got a {expression.type}", "compare it, e.g. x > 0"
+        )
     return Rule(name, OUTCOMES[outcome_tok.value], condition, expression, shadow, description, name_tok.line)
 
 

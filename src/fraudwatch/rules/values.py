@@ -20,9 +20,9 @@ class Missing:
     """Type of the single ``MISSING`` value."""
 
     __slots__ = ()
-    _instance: "Missing | None" = None
+    _instance: Missing | None = None
 
-    def __new__(cls) -> "Missing":
+    def __new__(cls) -> Missing:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -91,7 +91,14 @@ def _as_any(value):
     return value
 
 
-COERCE = {NUMBER: as_number, STRING: _as_string, BOOL: _as_bool, TIME: _as_time, COLLECTION: _as_collection, ANY: _as_any}
+COERCE = {
+    NUMBER: as_number,
+    STRING: _as_string,
+    BOOL: _as_bool,
+    TIME: _as_time,
+    COLLECTION: _as_collection,
+    ANY: _as_any,
+}
 
 
 def type_of_value(value) -> str:

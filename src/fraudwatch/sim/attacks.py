@@ -12,13 +12,30 @@ import random
 from dataclasses import dataclass
 
 from fraudwatch.sim.world import (
-    BINS, DAY, DC_IP_FIRST, FOREIGN, GIFT_AMOUNTS, GIFT_MCC, HOUR, JP_IP_FIRST, MINUTE, SHOP, Holder, Stream,
-    hexid, ip_address,
-)  # fmt: skip
+    BINS,
+    DAY,
+    DC_IP_FIRST,
+    FOREIGN,
+    GIFT_AMOUNTS,
+    GIFT_MCC,
+    HOUR,
+    JP_IP_FIRST,
+    MINUTE,
+    SHOP,
+    Holder,
+    Stream,
+    hexid,
+    ip_address,
+)
 
 SCENARIOS = (
-    "ato_gift_card", "leaked_card", "card_testing", "bin_enumeration", "credential_stuffing", "stored_value_theft",
-)  # fmt: skip
+    "ato_gift_card",
+    "leaked_card",
+    "card_testing",
+    "bin_enumeration",
+    "credential_stuffing",
+    "stored_value_theft",
+)
 
 
 @dataclass(slots=True)
@@ -39,17 +56,29 @@ def outcomes(w: World, rng: random.Random, frauds: list[dict], report_at: float,
     """Labels for every fraudulent event; chargebacks, 3 weeks to 3 months on, for approved payments."""
     for i, ev in enumerate(frauds):
         known = max(report_at + i, w.stream.time_of(ev) + rng.uniform(60, 600))
-        w.stream.emit(known, "label", target=ev, fraud=True, source=source, card=ev.get("card"),
-                      account=ev.get("account"))  # fmt: skip
+        w.stream.emit(
+            known, "label", target=ev, fraud=True, source=source, card=ev.get("card"), account=ev.get("account")
+        )
         if ev["kind"] == "payment.attempt" and ev["result"] == "approved":
             disputed = max(w.stream.time_of(ev) + rng.uniform(21, 90) * DAY, known + DAY)
-            w.stream.emit(disputed, "chargeback", payment=ev, amount=ev["amount"],
-                          currency=ev["currency"], reason_code="10.4", card=ev.get("card"))  # fmt: skip
+            w.stream.emit(
+                disputed,
+                "chargeback",
+                payment=ev,
+                amount=ev["amount"],
+                currency=ev["currency"],
+                reason_code="10.4",
+                card=ev.get("card"),
+            )
 
 
 def gift_item(amount: int) -> dict:
-    return {"sku": f"sku_digital_gift_card_{amount}", "category": "digital_gift_card", "quantity": 1,
-            "unit_price": amount}  # fmt: skip
+    return {
+        "sku": f"sku_digital_gift_card_{amount}",
+        "category": "digital_gift_card",
+        "quantity": 1,
+        "unit_price": amount,
+    }
 
 
 def attacker_origin(rng: random.Random, abroad_share: float) -> tuple[str, str]:
@@ -66,23 +95,53 @@ def ato_gift_card(w: World, rng: random.Random, tag: str, victim: Holder, t: flo
     s = w.stream
     ip, country = attacker_origin(rng, 0.7)
     device = hexid(rng, "dv_", 64)
-    atk = {"account": victim.account, "email": victim.email, "device": device, "ip": ip, "country": country,
-           "channel": "ecommerce", "scenario": tag}  # fmt: skip
+    atk = {
+        "account": victim.account,
+        "email": victim.email,
+        "device": device,
+        "ip": ip,
+        "country": country,
+        "channel": "ecommerce",
+        "scenario": tag,
+    }
     frauds: list[dict] = []
     for _ in range(rng.choice((0, 0, 0, 1, 2))):  # passwords from older leaks first
-        s.emit(t, "account.login", success=False, failure_reason="bad_password", method="password",
-               language=victim.language, **atk)  # fmt: skip
+        s.emit(
+            t,
+            "account.login",
+            success=False,
+            failure_reason="bad_password",
+            method="password",
+            language=victim.language,
+            **atk,
+        )
         t += rng.uniform(20, 90)
     frauds.append(s.emit(t, "account.login", success=True, method="password", language=victim.language, **atk))
     t += rng.uniform(1, 15) * MINUTE
-    frauds.append(s.emit(t, "account.profile_changed", field="language", old_value=victim.language, new_value="en",
-                         language="en", **atk))  # fmt: skip
+    frauds.append(
+        s.emit(
+            t,
+            "account.profile_changed",
+            field="language",
+            old_value=victim.language,
+            new_value="en",
+            language="en",
+            **atk,
+        )
+    )
     t += rng.uniform(1, 10) * MINUTE
     n_orders = rng.randint(9, 24) if rng.random() < 0.7 else rng.randint(25, 48)
     owner_at = rng.randint(3, max(4, n_orders // 2))  # the owner sees order mails and empties the cart
     issuer_stops = n_orders - rng.randint(1, 3) if rng.random() < 0.2 else None
-    owner = {"account": victim.account, "email": victim.email, "device": victim.devices[-1], "ip": victim.home_ip,
-             "country": "JP", "language": "en", "channel": "ecommerce"}  # fmt: skip
+    owner = {
+        "account": victim.account,
+        "email": victim.email,
+        "device": victim.devices[-1],
+        "ip": victim.home_ip,
+        "country": "JP",
+        "language": "en",
+        "channel": "ecommerce",
+    }
     for j in range(n_orders):
         amount = rng.choice(GIFT_AMOUNTS)
         item = gift_item(amount)
@@ -98,25 +157,62 @@ def ato_gift_card(w: World, rng: random.Random, tag: str, victim: Holder, t: flo
         t += rng.uniform(10, 60)
         order = hexid(rng, "ord_")
         declined = issuer_stops is not None and j >= issuer_stops
-        pay = s.emit(t, "payment.attempt", amount=amount, currency="JPY",
-                     result="declined" if declined else "approved",
-                     decline_reason="limit_exceeded" if declined else None, merchant=SHOP, mcc=GIFT_MCC,
-                     order=order, three_ds="frictionless", items_category="digital_gift_card",
-                     language="en", **victim.card.fields(), **atk)  # fmt: skip
+        pay = s.emit(
+            t,
+            "payment.attempt",
+            amount=amount,
+            currency="JPY",
+            result="declined" if declined else "approved",
+            decline_reason="limit_exceeded" if declined else None,
+            merchant=SHOP,
+            mcc=GIFT_MCC,
+            order=order,
+            three_ds="frictionless",
+            items_category="digital_gift_card",
+            language="en",
+            **victim.card.fields(),
+            **atk,
+        )
         frauds.append(pay)
         if not declined:
-            frauds.append(s.emit(t + 2, "order.placed", order=order, amount=amount, currency="JPY", merchant=SHOP,
-                                 items=[item], language="en", **atk))  # fmt: skip
+            frauds.append(
+                s.emit(
+                    t + 2,
+                    "order.placed",
+                    order=order,
+                    amount=amount,
+                    currency="JPY",
+                    merchant=SHOP,
+                    items=[item],
+                    language="en",
+                    **atk,
+                )
+            )
             t += rng.uniform(20, 120)
             frauds.append(s.emit(t, "order.hidden", order=order, language="en", **atk))
         t += rng.uniform(1, 8) * MINUTE
     # the password change stops it; the attacker's next try fails
     t += rng.uniform(2, 30) * MINUTE
     s.emit(t, "account.password_changed", **owner)
-    s.emit(t + 60, "account.profile_changed", field="language", old_value="en", new_value=victim.language,
-           **{**owner, "language": victim.language})  # fmt: skip
-    frauds.append(s.emit(t + rng.uniform(10, 60) * MINUTE, "account.login", success=False,
-                         failure_reason="bad_password", method="password", language="en", **atk))  # fmt: skip
+    s.emit(
+        t + 60,
+        "account.profile_changed",
+        field="language",
+        old_value="en",
+        new_value=victim.language,
+        **{**owner, "language": victim.language},
+    )
+    frauds.append(
+        s.emit(
+            t + rng.uniform(10, 60) * MINUTE,
+            "account.login",
+            success=False,
+            failure_reason="bad_password",
+            method="password",
+            language="en",
+            **atk,
+        )
+    )
     outcomes(w, rng, frauds, t + report_delay(rng, 90, 5 * MINUTE, 4 * DAY), "cardholder")
 
 
@@ -130,8 +226,14 @@ def leaked_card(w: World, rng: random.Random, tag: str, victim: Holder, t: float
     device = hexid(rng, "dv_", 64)
     account = hexid(rng, "acct_")
     language = rng.choice(("ja", "ja", "en", "zh"))
-    atk = {"device": device, "ip": ip, "country": country, "language": language, "channel": "ecommerce",
-           "scenario": tag}  # fmt: skip
+    atk = {
+        "device": device,
+        "ip": ip,
+        "country": country,
+        "language": language,
+        "channel": "ecommerce",
+        "scenario": tag,
+    }
     on_acct = {**atk, "account": account, "email": hexid(rng, "em_", 64)}
     if rng.random() < 0.25:  # an aged account: opened days before, left idle, then used
         frauds = [s.emit(t - rng.uniform(3, 14) * DAY, "account.login", success=True, method="password", **on_acct)]
@@ -163,16 +265,47 @@ def leaked_card(w: World, rng: random.Random, tag: str, victim: Holder, t: float
             result, reason = "approved", None
         order = hexid(rng, "ord_") if at_shop else None
         fields = on_acct if at_shop else atk
-        frauds.append(s.emit(ta, "payment.attempt", amount=amount, currency="JPY", result=result,
-                             decline_reason=reason, merchant=SHOP if at_shop else rng.choice(electronics).id,
-                             mcc=GIFT_MCC if gift else "5732", order=order, three_ds="frictionless",
-                             items_category="digital_gift_card" if gift else "electronics",
-                             **victim.card.fields(), **fields))  # fmt: skip
+        frauds.append(
+            s.emit(
+                ta,
+                "payment.attempt",
+                amount=amount,
+                currency="JPY",
+                result=result,
+                decline_reason=reason,
+                merchant=SHOP if at_shop else rng.choice(electronics).id,
+                mcc=GIFT_MCC if gift else "5732",
+                order=order,
+                three_ds="frictionless",
+                items_category="digital_gift_card" if gift else "electronics",
+                **victim.card.fields(),
+                **fields,
+            )
+        )
         if at_shop and result == "approved":
-            item = gift_item(amount) if gift else {"sku": f"sku_electronics_{amount}", "category": "electronics",
-                                                  "quantity": 1, "unit_price": amount}  # fmt: skip
-            frauds.append(s.emit(ta + 2, "order.placed", order=order, amount=amount, currency="JPY", merchant=SHOP,
-                                 items=[item], shipping_address=hexid(rng, "addr_", 32), **on_acct))  # fmt: skip
+            item = (
+                gift_item(amount)
+                if gift
+                else {
+                    "sku": f"sku_electronics_{amount}",
+                    "category": "electronics",
+                    "quantity": 1,
+                    "unit_price": amount,
+                }
+            )
+            frauds.append(
+                s.emit(
+                    ta + 2,
+                    "order.placed",
+                    order=order,
+                    amount=amount,
+                    currency="JPY",
+                    merchant=SHOP,
+                    items=[item],
+                    shipping_address=hexid(rng, "addr_", 32),
+                    **on_acct,
+                )
+            )
         if result == "approved" and reported_at is None:
             reported_at = ta + report_delay(rng, 25, 3 * MINUTE, 12 * HOUR)  # the issuer's instant usage alert
     outcomes(w, rng, frauds, (reported_at or t) + rng.uniform(1, 30) * MINUTE, "cardholder")
@@ -193,10 +326,26 @@ def card_testing(w: World, rng: random.Random, tag: str, victim: Holder, t: floa
         hours = (13, 16, 23) if day or rng.random() < 0.7 else (16, 23)
         for hour in hours:
             ta = midnight + day * DAY + hour * HOUR + rng.uniform(-8, 8) * MINUTE
-            frauds.append(s.emit(ta, "payment.attempt", amount=amount, currency="JPY", result="declined",
-                                 decline_reason="insufficient_funds", merchant=rng.choice(merchants).id, mcc="5732",
-                                 three_ds="frictionless", device=device, ip=ip, country=country, language="ja",
-                                 channel="ecommerce", scenario=tag, **victim.card.fields()))  # fmt: skip
+            frauds.append(
+                s.emit(
+                    ta,
+                    "payment.attempt",
+                    amount=amount,
+                    currency="JPY",
+                    result="declined",
+                    decline_reason="insufficient_funds",
+                    merchant=rng.choice(merchants).id,
+                    mcc="5732",
+                    three_ds="frictionless",
+                    device=device,
+                    ip=ip,
+                    country=country,
+                    language="ja",
+                    channel="ecommerce",
+                    scenario=tag,
+                    **victim.card.fields(),
+                )
+            )
     outcomes(w, rng, frauds, ta + rng.uniform(2, 10) * DAY, "issuer")
 
 
@@ -215,17 +364,45 @@ def bin_enumeration(w: World, rng: random.Random, tag: str, victim: Holder | Non
     frauds = []
     for _ in range(rng.randint(25, 150)):
         r = rng.random()
-        result, reason = ("approved", None) if r < 0.12 else ("declined", rng.choices(
-            ("invalid_card", "incorrect_cvc", "expired_card", "insufficient_funds"), (55, 15, 10, 8))[0])  # fmt: skip
+        result, reason = (
+            ("approved", None)
+            if r < 0.12
+            else (
+                "declined",
+                rng.choices(("invalid_card", "incorrect_cvc", "expired_card", "insufficient_funds"), (55, 15, 10, 8))[
+                    0
+                ],
+            )
+        )
         if one_device:
             ip, country = rng.choice(ips)
         else:
             device = hexid(rng, "dv_", 64)
-        card = {"card": hexid(rng, "tok_", 64), "card_bin": bin_, "card_last4": f"{rng.randrange(10000):04d}",
-                "card_type": "credit", "card_country": "JP"}  # fmt: skip
-        frauds.append(s.emit(t, "payment.attempt", amount=amount, currency="JPY", result=result,
-                             decline_reason=reason, merchant=merchant, mcc="5818", device=device, ip=ip,
-                             country=country, channel="ecommerce", scenario=tag, **card))  # fmt: skip
+        card = {
+            "card": hexid(rng, "tok_", 64),
+            "card_bin": bin_,
+            "card_last4": f"{rng.randrange(10000):04d}",
+            "card_type": "credit",
+            "card_country": "JP",
+        }
+        frauds.append(
+            s.emit(
+                t,
+                "payment.attempt",
+                amount=amount,
+                currency="JPY",
+                result=result,
+                decline_reason=reason,
+                merchant=merchant,
+                mcc="5818",
+                device=device,
+                ip=ip,
+                country=country,
+                channel="ecommerce",
+                scenario=tag,
+                **card,
+            )
+        )
         t += rng.uniform(5, 60)
     outcomes(w, rng, frauds, t + rng.uniform(1, 14) * DAY, "issuer")
 
@@ -246,20 +423,41 @@ def credential_stuffing(w: World, rng: random.Random, tag: str, victims: list[Ho
     for i in range(n):
         ip, country = rng.choice(ips)
         device = hexid(rng, "dv_", 64)  # a fresh fingerprint each try
-        common = {"device": device, "ip": ip, "country": country, "language": "en", "channel": "ecommerce",
-                  "scenario": tag}  # fmt: skip
+        common = {
+            "device": device,
+            "ip": ip,
+            "country": country,
+            "language": "en",
+            "channel": "ecommerce",
+            "scenario": tag,
+        }
         ti = t + span * i / n
         if i in successes:
             v = victims[successes.index(i)]
-            frauds.append(s.emit(ti, "account.login", success=True, method="password", account=v.account,
-                                 email=v.email, **common))  # fmt: skip
+            frauds.append(
+                s.emit(ti, "account.login", success=True, method="password", account=v.account, email=v.email, **common)
+            )
         elif rng.random() < 0.6:
-            s.emit(ti, "account.login", success=False, failure_reason="unknown_account", method="password",
-                   account=hexid(rng, "acct_"), **common)  # fmt: skip
+            s.emit(
+                ti,
+                "account.login",
+                success=False,
+                failure_reason="unknown_account",
+                method="password",
+                account=hexid(rng, "acct_"),
+                **common,
+            )
         else:
             v = rng.choice(victims)
-            s.emit(ti, "account.login", success=False, failure_reason="bad_password", method="password",
-                   account=hexid(rng, "acct_") if rng.random() < 0.5 else v.account, **common)  # fmt: skip
+            s.emit(
+                ti,
+                "account.login",
+                success=False,
+                failure_reason="bad_password",
+                method="password",
+                account=hexid(rng, "acct_") if rng.random() < 0.5 else v.account,
+                **common,
+            )
     outcomes(w, rng, frauds, t + span + rng.uniform(1, 7) * DAY, "analyst")
 
 
@@ -272,8 +470,20 @@ def stored_value_theft(w: World, rng: random.Random, tag: str, victim: Holder, t
     device = hexid(rng, "dv_", 64)
     ip = rng.choice(w.cgnat)
     base = {"account": victim.account, "device": device, "scenario": tag}
-    frauds = [s.emit(t, "account.login", success=True, method="password", ip=ip, country="JP",
-                     language=victim.language, channel="app", email=victim.email, **base)]  # fmt: skip
+    frauds = [
+        s.emit(
+            t,
+            "account.login",
+            success=True,
+            method="password",
+            ip=ip,
+            country="JP",
+            language=victim.language,
+            channel="app",
+            email=victim.email,
+            **base,
+        )
+    ]
     t += rng.uniform(5, 60) * MINUTE if rng.random() < 0.7 else rng.uniform(2, 12) * HOUR  # some wait
     stores = w.merchants["convenience"] + w.merchants["drugstore"]
     n = rng.randint(3, 10)
@@ -281,11 +491,23 @@ def stored_value_theft(w: World, rng: random.Random, tag: str, victim: Holder, t
         m = rng.choice(stores)
         drained = i == n - 1 and rng.random() < 0.6
         amount = int(round(rng.uniform(3000, 20000), -2))
-        frauds.append(s.emit(t, "payment.attempt", amount=amount, currency="JPY",
-                             result="declined" if drained else "approved",
-                             decline_reason="insufficient_funds" if drained else None, merchant=m.id,
-                             mcc=m.category.mcc, terminal=f"t_{m.id[2:10]}_{rng.randrange(8)}", country="JP",
-                             channel="wallet", items_category="prepaid_card" if rng.random() < 0.5 else None,
-                             **victim.card.fields(), **base))  # fmt: skip
+        frauds.append(
+            s.emit(
+                t,
+                "payment.attempt",
+                amount=amount,
+                currency="JPY",
+                result="declined" if drained else "approved",
+                decline_reason="insufficient_funds" if drained else None,
+                merchant=m.id,
+                mcc=m.category.mcc,
+                terminal=f"t_{m.id[2:10]}_{rng.randrange(8)}",
+                country="JP",
+                channel="wallet",
+                items_category="prepaid_card" if rng.random() < 0.5 else None,
+                **victim.card.fields(),
+                **base,
+            )
+        )
         t += rng.uniform(3, 25) * MINUTE
     outcomes(w, rng, frauds, t + report_delay(rng, 240, 30 * MINUTE, 3 * DAY), "cardholder")

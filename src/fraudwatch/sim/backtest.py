@@ -71,7 +71,9 @@ class Backtest:
 
     def __init__(self, truth: dict[str, Any] | None):
         truth = truth or {}
-        self.measure_from = datetime.fromisoformat(truth["measure_from"]).timestamp() if "measure_from" in truth else None
+        self.measure_from = (
+            datetime.fromisoformat(truth["measure_from"]).timestamp() if "measure_from" in truth else None
+        )
         self.group_of: dict[str, str] = {}
         for group, members in (truth.get("high_volume") or {}).items():
             for m in members:
@@ -229,23 +231,59 @@ def _fmt(value, digits: int = 1) -> str:
 
 def format_table(report: dict[str, Any]) -> str:
     """The report as plain-text tables (attacks, then genuine customers)."""
-    rows = [("scenario", "instances", "detected", "min to catch", "events before", "approved before",
-             "yen lost before", "yen approved in stream")]  # fmt: skip
+    rows = [
+        (
+            "scenario",
+            "instances",
+            "detected",
+            "min to catch",
+            "events before",
+            "approved before",
+            "yen lost before",
+            "yen approved in stream",
+        )
+    ]
     for name, s in report["scenarios"].items():
-        rows.append((
-            name, _fmt(s["instances"]), f"{100 * s['detected_share']:.1f} %", _fmt(s["median_minutes_to_detection"]),
-            _fmt(s["median_events_before"]), f"{_fmt(s['median_approved_before'])} (max {s['max_approved_before']})",
-            _fmt(s["money_lost_before"]), _fmt(s["money_approved_in_stream"]),
-        ))  # fmt: skip
+        rows.append(
+            (
+                name,
+                _fmt(s["instances"]),
+                f"{100 * s['detected_share']:.1f} %",
+                _fmt(s["median_minutes_to_detection"]),
+                _fmt(s["median_events_before"]),
+                f"{_fmt(s['median_approved_before'])} (max {s['max_approved_before']})",
+                _fmt(s["money_lost_before"]),
+                _fmt(s["money_approved_in_stream"]),
+            )
+        )
     out = [_table(rows), "medians over instances; 'caught' = first block or challenge", ""]
-    rows = [("genuine", "payments", "blocked", "challenged", "blocked /1000", "challenged /1000",
-             "logins challenged", "days with a block", "max challenges a day")]  # fmt: skip
+    rows = [
+        (
+            "genuine",
+            "payments",
+            "blocked",
+            "challenged",
+            "blocked /1000",
+            "challenged /1000",
+            "logins challenged",
+            "days with a block",
+            "max challenges a day",
+        )
+    ]
     for name, g in report["genuine"].items():
-        rows.append((
-            name, _fmt(g["payments"]), _fmt(g["blocked"]), _fmt(g["challenged"]), _fmt(g["blocked_per_1000"], 2),
-            _fmt(g["challenged_per_1000"], 2), _fmt(g["logins_challenged"]), _fmt(g["days_with_a_block"]),
-            _fmt(g["max_challenges_in_a_day"]),
-        ))  # fmt: skip
+        rows.append(
+            (
+                name,
+                _fmt(g["payments"]),
+                _fmt(g["blocked"]),
+                _fmt(g["challenged"]),
+                _fmt(g["blocked_per_1000"], 2),
+                _fmt(g["challenged_per_1000"], 2),
+                _fmt(g["logins_challenged"]),
+                _fmt(g["days_with_a_block"]),
+                _fmt(g["max_challenges_in_a_day"]),
+            )
+        )
     out.append(_table(rows))
     return "\n".join(out)
 

@@ -16,17 +16,27 @@ from fraudwatch.engine_cli import build_engine, load_events, policy_options
 @click.option("--cardholders", default=10_000, show_default=True, help="Size of the genuine population.")
 @click.option("--days", default=30, show_default=True, help="Days of traffic with attacks.")
 @click.option("--warmup", default=7, show_default=True, help="Days of genuine-only history before them.")
-@click.option("--mix", default="default", show_default=True,
-              help="Attack episodes per 10,000 cardholders per 30 days: 'default', 'none', "
-                   "'card_testing=60,leaked_card=0', or 'only:ato_gift_card=40'.")  # fmt: skip
+@click.option(
+    "--mix",
+    default="default",
+    show_default=True,
+    help="Attack episodes per 10,000 cardholders per 30 days: 'default', 'none', "
+    "'card_testing=60,leaked_card=0', or 'only:ato_gift_card=40'.",
+)
 @click.option("--start", default="2026-11-01T00:00:00+09:00", show_default=True, help="First measured instant.")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True),
-              help="Events (JSON Lines); the ground truth goes beside it as NAME.truth.json.")  # fmt: skip
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="Events (JSON Lines); the ground truth goes beside it as NAME.truth.json.",
+)
 def simulate(seed: int, cardholders: int, days: int, warmup: int, mix: str, start: str, out_path: str) -> None:
     """Write a seeded, labeled stream of genuine traffic and attacks, in event-time order."""
     import orjson
 
-    from fraudwatch.sim.simulate import SimConfig, parse_mix, simulate as run, truth_path, write_jsonl
+    from fraudwatch.sim.simulate import SimConfig, parse_mix, truth_path, write_jsonl
+    from fraudwatch.sim.simulate import simulate as run
 
     try:
         cfg = SimConfig(seed=seed, cardholders=cardholders, days=days, mix=parse_mix(mix), start=start, warmup=warmup)
@@ -47,8 +57,11 @@ def simulate(seed: int, cardholders: int, days: int, warmup: int, mix: str, star
 
 @click.command()
 @click.argument("events", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--truth", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="ground truth (default: EVENTS' NAME.truth.json beside it, if there)")  # fmt: skip
+@click.option(
+    "--truth",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="ground truth (default: EVENTS' NAME.truth.json beside it, if there)",
+)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="write the report as JSON")
 @click.option("--details", is_flag=True, help="also list the rules that fired on genuine payments and on attacks")
 @policy_options

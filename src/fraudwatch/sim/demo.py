@@ -30,19 +30,24 @@ WHAT = {
 }
 
 
-def run_demo(engine, seed: int = 7, cardholders: int = 2000, days: int = 30, seconds: float = 60.0,
-             out: IO[str] = sys.stdout) -> dict:  # fmt: skip
+def run_demo(
+    engine, seed: int = 7, cardholders: int = 2000, days: int = 30, seconds: float = 60.0, out: IO[str] = sys.stdout
+) -> dict:
     from fraudwatch.events.model import parse_event
 
     tty = out.isatty()
     say = lambda text="": print(text, file=out, flush=True)  # noqa: E731
-    say(f"fraudwatch demo: {cardholders:,} cardholders, {days} days of card and shop traffic with attacks "
-        f"(seed {seed}), through the default policy.")  # fmt: skip
+    say(
+        f"fraudwatch demo: {cardholders:,} cardholders, {days} days of card and shop traffic with attacks "
+        f"(seed {seed}), through the default policy."
+    )
     cfg = SimConfig(seed=seed, cardholders=cardholders, days=days, warmup=3, mix=dict(DEMO_MIX))
     raw, truth = simulate(cfg)
     events = [parse_event(e) for e in raw]
-    say(f"simulated {len(events):,} events and {len(truth['instances'])} attack episodes; replaying them live "
-        f"(3 days of genuine history first)...\n")  # fmt: skip
+    say(
+        f"simulated {len(events):,} events and {len(truth['instances'])} attack episodes; replaying them live "
+        f"(3 days of genuine history first)...\n"
+    )
     bt = Backtest(truth)
     total = len(events)
     began = time.perf_counter()
@@ -53,9 +58,11 @@ def run_demo(engine, seed: int = 7, cardholders: int = 2000, days: int = 30, sec
         when = datetime.fromtimestamp(event.ts, JST).strftime("%m-%d %H:%M")
         g = bt.groups.get("all")
         caught = sum(1 for x in bt.instances.values() if x.detected)
-        return (f"[{when}] {100 * i / total:5.1f} %  {i:,} events  attacks caught {caught}/{len(bt.instances)}  "
-                f"genuine payments {g.payments if g else 0:,}: blocked {g.blocked if g else 0}, "
-                f"challenged {g.challenged if g else 0}")  # fmt: skip
+        return (
+            f"[{when}] {100 * i / total:5.1f} %  {i:,} events  attacks caught {caught}/{len(bt.instances)}  "
+            f"genuine payments {g.payments if g else 0:,}: blocked {g.blocked if g else 0}, "
+            f"challenged {g.challenged if g else 0}"
+        )
 
     def on_decision(event, decision, caught: InstanceResult | None) -> None:
         if caught is None:
@@ -64,8 +71,11 @@ def run_demo(engine, seed: int = 7, cardholders: int = 2000, days: int = 30, sec
             out.write("\r\033[K")
             state["line"] = False
         when = datetime.fromtimestamp(event.ts, JST).strftime("%m-%d %H:%M")
-        lost = (f"; {caught.approved_before} payment(s), {caught.money_before:,} yen got through first"
-                if caught.approved_before else "")  # fmt: skip
+        lost = (
+            f"; {caught.approved_before} payment(s), {caught.money_before:,} yen got through first"
+            if caught.approved_before
+            else ""
+        )
         hit = next((h for h in decision.rules if h.rule == caught.detected_by), None)
         parts = [f"{k}={_short(v)}" for k, v in (hit.values if hit else {}).items() if k != "event.kind"]
         shown = parts
@@ -73,8 +83,10 @@ def run_demo(engine, seed: int = 7, cardholders: int = 2000, days: int = 30, sec
             shown = shown[:-1]
         why = ", ".join(shown) + (", ..." if len(shown) < len(parts) else "")
         say(f"  {when}  caught {caught.tag:<22} {WHAT.get(caught.scenario, caught.scenario)}")
-        say(f"               {decision.outcome.value} on {event.kind} by {caught.detected_by} ({why})"
-            f" after {caught.events_before} of its events{lost}")  # fmt: skip
+        say(
+            f"               {decision.outcome.value} on {event.kind} by {caught.detected_by} ({why})"
+            f" after {caught.events_before} of its events{lost}"
+        )
 
     for i, event in enumerate(events, start=1):
         decision = engine.process(event)
@@ -96,8 +108,10 @@ def run_demo(engine, seed: int = 7, cardholders: int = 2000, days: int = 30, sec
         out.write("\n")
     report = bt.report()
     say("\n" + format_table(report))
-    say(f"\n{total:,} events in {time.perf_counter() - began:.0f} s. Next: fraudwatch simulate --out events.jsonl "
-        f"&& fraudwatch backtest events.jsonl (docs/simulator.md)")  # fmt: skip
+    say(
+        f"\n{total:,} events in {time.perf_counter() - began:.0f} s. Next: fraudwatch simulate --out events.jsonl "
+        f"&& fraudwatch backtest events.jsonl (docs/simulator.md)"
+    )
     return report
 
 

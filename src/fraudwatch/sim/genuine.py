@@ -11,9 +11,20 @@ from __future__ import annotations
 import random
 
 from fraudwatch.sim.world import (
-    DAY, GIFT_AMOUNTS, GIFT_MCC, HOUR, MINUTE, SHOP, TRAVEL, Holder, Stream, hexid, ip_address,
-    poisson, rng_for,
-)  # fmt: skip
+    DAY,
+    GIFT_AMOUNTS,
+    GIFT_MCC,
+    HOUR,
+    MINUTE,
+    SHOP,
+    TRAVEL,
+    Holder,
+    Stream,
+    hexid,
+    ip_address,
+    poisson,
+    rng_for,
+)
 
 
 def price(rng: random.Random, median: float, sigma: float) -> int:
@@ -49,8 +60,15 @@ class Customer:
         return self.devices[-1] if self.rng.random() < 0.75 else self.rng.choice(self.devices)
 
     def common(self, device: str, ip: str, country: str, channel: str = "ecommerce") -> dict:
-        return {"account": self.h.account, "email": self.h.email, "device": device, "ip": ip,
-                "country": country, "language": self.language, "channel": channel}  # fmt: skip
+        return {
+            "account": self.h.account,
+            "email": self.h.email,
+            "device": device,
+            "ip": ip,
+            "country": country,
+            "language": self.language,
+            "channel": channel,
+        }
 
     # ------------------------------------------------------------ actions
     def login(self, t: float, device: str, ip: str, country: str, channel: str = "ecommerce") -> float:
@@ -75,16 +93,26 @@ class Customer:
         else:
             m = rng.choice([m for m in h.online_merchants if m.category.channel != "app"] or h.online_merchants)
             cat = m.category
-            items = [(cat.item, price(rng, cat.median * h.scale, cat.sigma)) for _ in range(rng.choice((1, 1, 1, 2, 3)))]
+            items = [
+                (cat.item, price(rng, cat.median * h.scale, cat.sigma)) for _ in range(rng.choice((1, 1, 1, 2, 3)))
+            ]
             merchant, mcc = SHOP, cat.mcc
         for category, unit in items:
-            self.s.emit(t, "cart.item_added", item={"sku": f"sku_{category}_{unit}", "category": category,
-                                                   "quantity": 1, "unit_price": unit}, **base)  # fmt: skip
+            self.s.emit(
+                t,
+                "cart.item_added",
+                item={"sku": f"sku_{category}_{unit}", "category": category, "quantity": 1, "unit_price": unit},
+                **base,
+            )
             t += rng.uniform(15, 240)
         if len(items) > 1 and rng.random() < 0.1:
             category, unit = items.pop()
-            self.s.emit(t, "cart.item_removed", item={"sku": f"sku_{category}_{unit}", "category": category,
-                                                     "quantity": 1, "unit_price": unit}, **base)  # fmt: skip
+            self.s.emit(
+                t,
+                "cart.item_removed",
+                item={"sku": f"sku_{category}_{unit}", "category": category, "quantity": 1, "unit_price": unit},
+                **base,
+            )
             t += rng.uniform(10, 120)
         amount = sum(u for _, u in items)
         order = hexid(rng, "ord_")
@@ -92,12 +120,21 @@ class Customer:
         result = self.pay(t, amount, merchant, mcc, base, order=order, items_category=main)
         if result == "approved":
             t += 2
-            self.s.emit(t, "order.placed", order=order, amount=amount, currency="JPY", merchant=merchant,
-                        items=[{"sku": f"sku_{c}_{u}", "category": c, "quantity": 1, "unit_price": u} for c, u in items],
-                        shipping_address=f"addr_{h.account[5:]}", **base)  # fmt: skip
+            self.s.emit(
+                t,
+                "order.placed",
+                order=order,
+                amount=amount,
+                currency="JPY",
+                merchant=merchant,
+                items=[{"sku": f"sku_{c}_{u}", "category": c, "quantity": 1, "unit_price": u} for c, u in items],
+                shipping_address=f"addr_{h.account[5:]}",
+                **base,
+            )
             if main not in ("digital_gift_card", "digital_content", "travel"):
-                self.s.emit(t + rng.uniform(0.5, 3) * DAY, "order.shipped", order=order, account=h.account,
-                            merchant=merchant)  # fmt: skip
+                self.s.emit(
+                    t + rng.uniform(0.5, 3) * DAY, "order.shipped", order=order, account=h.account, merchant=merchant
+                )
         return t
 
     def pay(self, t: float, amount: int, merchant: str, mcc: str, base: dict, retry: bool = True, **extra) -> str:
@@ -115,23 +152,57 @@ class Customer:
             result, reason = "approved", None
         channel = base.get("channel")
         three_ds = "frictionless" if channel in ("ecommerce", "app") else None
-        self.s.emit(t, "payment.attempt", amount=amount, currency="JPY", result=result, decline_reason=reason,
-                    merchant=merchant, mcc=mcc, three_ds=three_ds, **card.fields(), **base, **extra)  # fmt: skip
+        self.s.emit(
+            t,
+            "payment.attempt",
+            amount=amount,
+            currency="JPY",
+            result=result,
+            decline_reason=reason,
+            merchant=merchant,
+            mcc=mcc,
+            three_ds=three_ds,
+            **card.fields(),
+            **base,
+            **extra,
+        )
         if reason == "insufficient_funds" and retry and card.type == "prepaid" and rng.random() < 0.3:
             # tops the prepaid card up and tries the same amount again hours later
             t2 = t + rng.uniform(2, 8) * HOUR
             again = "approved" if rng.random() < 0.6 else "declined"
-            self.s.emit(t2, "payment.attempt", amount=amount, currency="JPY", result=again,
-                        decline_reason=None if again == "approved" else reason, merchant=merchant, mcc=mcc,
-                        three_ds=three_ds, **card.fields(), **base, **extra)  # fmt: skip
+            self.s.emit(
+                t2,
+                "payment.attempt",
+                amount=amount,
+                currency="JPY",
+                result=again,
+                decline_reason=None if again == "approved" else reason,
+                merchant=merchant,
+                mcc=mcc,
+                three_ds=three_ds,
+                **card.fields(),
+                **base,
+                **extra,
+            )
             return again
         if result == "declined" and retry and rng.random() < 0.45:
             # the same amount again a little later: the customer thinks it was a glitch
             t2 = t + rng.uniform(30, 600)
             again = "approved" if reason != "insufficient_funds" and rng.random() < 0.7 else "declined"
-            self.s.emit(t2, "payment.attempt", amount=amount, currency="JPY", result=again,
-                        decline_reason=None if again == "approved" else reason, merchant=merchant, mcc=mcc,
-                        three_ds=three_ds, **card.fields(), **base, **extra)  # fmt: skip
+            self.s.emit(
+                t2,
+                "payment.attempt",
+                amount=amount,
+                currency="JPY",
+                result=again,
+                decline_reason=None if again == "approved" else reason,
+                merchant=merchant,
+                mcc=mcc,
+                three_ds=three_ds,
+                **card.fields(),
+                **base,
+                **extra,
+            )
             return again
         return result
 
@@ -147,16 +218,25 @@ class Customer:
                 m = rng.choice(h.pos_merchants)
                 country = "JP"
             wallet = h.wallet and not in_travel and rng.random() < 0.7
-            base = {"terminal": f"t_{m.id[2:10]}_{rng.randrange(8)}", "country": country,
-                    "channel": "wallet" if wallet else "pos"}  # fmt: skip
+            base = {
+                "terminal": f"t_{m.id[2:10]}_{rng.randrange(8)}",
+                "country": country,
+                "channel": "wallet" if wallet else "pos",
+            }
             if wallet:
                 base["device"] = self.devices[-1]
                 base["account"] = h.account
             self.pay(t, price(rng, m.category.median * h.scale, m.category.sigma), m.id, m.category.mcc, base)
             return
         m = rng.choice(h.online_merchants)
-        base = {"device": self.device(), "ip": ip, "country": country, "language": self.language,
-                "channel": "app" if m.category.channel == "app" else "ecommerce", "email": h.email}  # fmt: skip
+        base = {
+            "device": self.device(),
+            "ip": ip,
+            "country": country,
+            "language": self.language,
+            "channel": "app" if m.category.channel == "app" else "ecommerce",
+            "email": h.email,
+        }
         self.pay(t, price(rng, m.category.median * h.scale, m.category.sigma), m.id, m.category.mcc, base)
 
     # ------------------------------------------------------------ a month
@@ -219,8 +299,14 @@ class Customer:
     def do_language(self, t: float) -> None:
         device = self.device()
         ip, country = self.where(t)
-        self.s.emit(t, "account.profile_changed", field="language", old_value=self.language, new_value="en",
-                    **self.common(device, ip, country))  # fmt: skip
+        self.s.emit(
+            t,
+            "account.profile_changed",
+            field="language",
+            old_value=self.language,
+            new_value="en",
+            **self.common(device, ip, country),
+        )
         self.language = "en"
 
 
@@ -248,26 +334,53 @@ def reseller_month(stream: Stream, holder: Holder, rng: random.Random, merchants
                     shop = rng.random() < 0.65
                     merchant = SHOP if shop else rng.choice(sellers).id
                     order = hexid(rng, "ord_")
-                    item = {"sku": f"sku_collectible_{unit}", "category": "toys_collectibles", "quantity": 1,
-                            "unit_price": unit}  # fmt: skip
+                    item = {
+                        "sku": f"sku_collectible_{unit}",
+                        "category": "toys_collectibles",
+                        "quantity": 1,
+                        "unit_price": unit,
+                    }
                     if shop:
                         stream.emit(t, "cart.item_added", item=item, **base)
                         t += rng.uniform(3, 20)
                     declined = flagged and s_i == 0 and 8 <= k < 11
                     attempt = stream.emit(
-                        t, "payment.attempt", amount=unit, currency="JPY",
+                        t,
+                        "payment.attempt",
+                        amount=unit,
+                        currency="JPY",
                         result="declined" if declined else "approved",
-                        decline_reason="do_not_honor" if declined else None, merchant=merchant, mcc="5945",
-                        three_ds="frictionless", order=order, items_category="toys_collectibles",
-                        **holder.card.fields(), **base,
-                    )  # fmt: skip
+                        decline_reason="do_not_honor" if declined else None,
+                        merchant=merchant,
+                        mcc="5945",
+                        three_ds="frictionless",
+                        order=order,
+                        items_category="toys_collectibles",
+                        **holder.card.fields(),
+                        **base,
+                    )
                     if declined and k == 8:
                         # "yes, that was me" on the phone, then the purchases go on
-                        stream.emit(t + rng.uniform(20, 90) * MINUTE, "cardholder.answer", target=attempt,
-                                    answer="yes", card=holder.card.token, account=holder.account)  # fmt: skip
+                        stream.emit(
+                            t + rng.uniform(20, 90) * MINUTE,
+                            "cardholder.answer",
+                            target=attempt,
+                            answer="yes",
+                            card=holder.card.token,
+                            account=holder.account,
+                        )
                     if shop and not declined:
-                        stream.emit(t + 2, "order.placed", order=order, amount=unit, currency="JPY", merchant=SHOP,
-                                    items=[item], shipping_address=f"addr_{holder.account[5:]}", **base)  # fmt: skip
+                        stream.emit(
+                            t + 2,
+                            "order.placed",
+                            order=order,
+                            amount=unit,
+                            currency="JPY",
+                            merchant=SHOP,
+                            items=[item],
+                            shipping_address=f"addr_{holder.account[5:]}",
+                            **base,
+                        )
                     t += rng.uniform(20, 150)
         day += DAY
 
@@ -276,8 +389,15 @@ def second_account_card(stream: Stream, owner: Holder, partner: Holder, rng: ran
     """A spouse registers the owner's card on the spouse's own long-standing account and uses it."""
     t = rng.uniform(start, end - DAY)
     device = partner.devices[0]
-    base = {"account": partner.account, "email": partner.email, "device": device, "ip": partner.home_ip,
-            "country": "JP", "language": partner.language, "channel": "ecommerce"}  # fmt: skip
+    base = {
+        "account": partner.account,
+        "email": partner.email,
+        "device": device,
+        "ip": partner.home_ip,
+        "country": "JP",
+        "language": partner.language,
+        "channel": "ecommerce",
+    }
     stream.emit(t, "account.login", success=True, method="password", **base)
     stream.emit(t + 60, "account.payment_method_added", **owner.card.fields(), **base)
     for k in range(rng.randint(1, 3)):
@@ -286,12 +406,30 @@ def second_account_card(stream: Stream, owner: Holder, partner: Holder, rng: ran
             break
         amount = price(rng, 4000, 0.6)
         order = hexid(rng, "ord_")
-        stream.emit(tk, "payment.attempt", amount=amount, currency="JPY", result="approved", merchant=SHOP,
-                    mcc="5719", three_ds="frictionless", order=order, items_category="household",
-                    **owner.card.fields(), **base)  # fmt: skip
-        stream.emit(tk + 2, "order.placed", order=order, amount=amount, currency="JPY", merchant=SHOP,
-                    items=[{"sku": f"sku_household_{amount}", "category": "household", "quantity": 1,
-                            "unit_price": amount}], **base)  # fmt: skip
+        stream.emit(
+            tk,
+            "payment.attempt",
+            amount=amount,
+            currency="JPY",
+            result="approved",
+            merchant=SHOP,
+            mcc="5719",
+            three_ds="frictionless",
+            order=order,
+            items_category="household",
+            **owner.card.fields(),
+            **base,
+        )
+        stream.emit(
+            tk + 2,
+            "order.placed",
+            order=order,
+            amount=amount,
+            currency="JPY",
+            merchant=SHOP,
+            items=[{"sku": f"sku_household_{amount}", "category": "household", "quantity": 1, "unit_price": amount}],
+            **base,
+        )
 
 
 def genuine_population(stream: Stream, holders: list[Holder], seed: int, merchants, cgnat, start, end) -> None:

@@ -22,9 +22,13 @@ __all__ = ["DEFAULT_MIX", "SimConfig", "parse_mix", "simulate", "write_jsonl", "
 
 # Attack episodes per 10,000 cardholders per 30 days.
 DEFAULT_MIX: dict[str, float] = {
-    "ato_gift_card": 40, "leaked_card": 40, "card_testing": 30, "bin_enumeration": 10,
-    "credential_stuffing": 10, "stored_value_theft": 20,
-}  # fmt: skip
+    "ato_gift_card": 40,
+    "leaked_card": 40,
+    "card_testing": 30,
+    "bin_enumeration": 10,
+    "credential_stuffing": 10,
+    "stored_value_theft": 20,
+}
 
 
 def parse_mix(text: str | None) -> dict[str, float]:
@@ -137,8 +141,11 @@ def play_attacks(stream, holders, merchants, cgnat, cfg: SimConfig, start: float
             else:
                 hit = [victims[k % len(victims)]]
                 play(world, rng, tag, hit[0], t)
-            instances[tag] = {"scenario": name, "start": iso(t),
-                              "victim_accounts": [] if name == "bin_enumeration" else [h.account for h in hit]}  # fmt: skip
+            instances[tag] = {
+                "scenario": name,
+                "start": iso(t),
+                "victim_accounts": [] if name == "bin_enumeration" else [h.account for h in hit],
+            }
     return instances
 
 
@@ -158,4 +165,3 @@ def truth_path(events_path: str) -> str:
     """The ground-truth side file written beside an events file."""
     stem = events_path[: -len(".jsonl")] if events_path.endswith(".jsonl") else events_path
     return stem + ".truth.json"
-

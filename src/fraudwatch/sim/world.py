@@ -112,8 +112,13 @@ class Card:
     country: str = "JP"
 
     def fields(self) -> dict:
-        return {"card": self.token, "card_bin": self.bin, "card_last4": self.last4,
-                "card_type": self.type, "card_country": self.country}  # fmt: skip
+        return {
+            "card": self.token,
+            "card_bin": self.bin,
+            "card_last4": self.last4,
+            "card_type": self.type,
+            "card_country": self.country,
+        }
 
 
 @dataclass(slots=True)

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from fraudwatch.storage.base import (
-    ENTITY_FIELDS, Activation, ApiKey, AuditRecord, Definition, LogEntry, Snapshot, Storage,
+    ENTITY_FIELDS,
+    Activation,
+    ApiKey,
+    AuditRecord,
+    Definition,
+    LogEntry,
+    Snapshot,
+    Storage,
 )
 
 __all__ = [
-    "ENTITY_FIELDS", "Activation", "ApiKey", "AuditRecord", "Definition", "LogEntry", "Snapshot", "Storage",
+    "ENTITY_FIELDS",
+    "Activation",
+    "ApiKey",
+    "AuditRecord",
+    "Definition",
+    "LogEntry",
+    "Snapshot",
+    "Storage",
     "open_storage",
 ]
 

@@ -10,9 +10,10 @@ a unit; reads may happen anywhere.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
+from typing import Any, Literal
 
 ENTITY_FIELDS = ("card", "account", "device", "ip")
 Entity = Literal["card", "account", "device", "ip"]
@@ -96,11 +97,11 @@ class Storage(ABC):
     """All ports of one backend. ``connect()`` gives another handle for another thread."""
 
     @abstractmethod
-    def unit(self) -> AbstractContextManager["Storage"]:
+    def unit(self) -> AbstractContextManager[Storage]:
         """One transaction: commits when the block ends, rolls back if it raises."""
 
     @abstractmethod
-    def connect(self, durable: bool = True) -> "Storage":
+    def connect(self, durable: bool = True) -> Storage:
         """Another handle. ``durable=False``: its commits are not flushed to disk on their
         own (they are with the next durable commit); for what is only redone if lost after
         a power failure, such as a follower's position."""
@@ -108,7 +109,7 @@ class Storage(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def opener(self) -> Callable[[], "Storage"] | None:
+    def opener(self) -> Callable[[], Storage] | None:
         """A picklable callable that opens a ``connect(durable=False)`` handle in another
         process (for a log follower there); None when the data lives in this process only."""
         return None
@@ -141,10 +142,17 @@ class Storage(ABC):
     @abstractmethod
     def event_ids(self) -> Iterator[str]:
         """Every logged event id, in log order."""
+
     @abstractmethod
     def search(
-        self, entity: Entity, value: str, *, since: float | None = None, until: float | None = None,
-        before_seq: int | None = None, limit: int = 100,
+        self,
+        entity: Entity,
+        value: str,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
     ) -> list[LogEntry]:
         """Entries naming ``entity == value`` with ``since <= ts < until``, newest first,
         only those with ``seq < before_seq`` (the pagination cursor)."""

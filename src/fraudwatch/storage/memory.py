@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Sequence
 
 from fraudwatch.errors import Conflict, ValidationFailed
 from fraudwatch.storage.base import (
-    ENTITY_FIELDS, Activation, ApiKey, AuditRecord, Definition, Entity, LogEntry, Snapshot, Storage,
+    ENTITY_FIELDS,
+    Activation,
+    ApiKey,
+    AuditRecord,
+    Definition,
+    Entity,
+    LogEntry,
+    Snapshot,
+    Storage,
 )
 from fraudwatch.storage.sqlite import KEEP_SNAPSHOTS
 
@@ -41,7 +49,7 @@ class MemoryStorage(Storage):
         self._in_unit = False
 
     @contextmanager
-    def unit(self) -> Iterator["MemoryStorage"]:
+    def unit(self) -> Iterator[MemoryStorage]:
         with self._lock:
             if self._in_unit:
                 raise RuntimeError("units do not nest")
@@ -58,7 +66,7 @@ class MemoryStorage(Storage):
             finally:
                 self._in_unit = False
 
-    def connect(self, durable: bool = True) -> "MemoryStorage":
+    def connect(self, durable: bool = True) -> MemoryStorage:
         return MemoryStorage((self._state, self._lock))
 
     def close(self) -> None:
@@ -99,8 +107,14 @@ class MemoryStorage(Storage):
         return iter(ids)
 
     def search(
-        self, entity: Entity, value: str, *, since: float | None = None, until: float | None = None,
-        before_seq: int | None = None, limit: int = 100,
+        self,
+        entity: Entity,
+        value: str,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
     ) -> list[LogEntry]:
         if entity not in ENTITY_FIELDS:
             raise ValidationFailed(f"cannot search by {entity!r}", [{"loc": "entity", "msg": "unknown entity"}])

@@ -24,16 +24,24 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 import zstandard
 
 from fraudwatch.errors import Conflict, ValidationFailed
 from fraudwatch.storage.base import (
-    ENTITY_FIELDS, Activation, ApiKey, AuditRecord, Definition, Entity, LogEntry, Snapshot, Storage,
+    ENTITY_FIELDS,
+    Activation,
+    ApiKey,
+    AuditRecord,
+    Definition,
+    Entity,
+    LogEntry,
+    Snapshot,
+    Storage,
 )
 
 SCHEMA = """
@@ -168,7 +176,7 @@ class SQLiteStorage(Storage):
 
     # ------------------------------------------------------------ lifecycle
     @contextmanager
-    def unit(self) -> Iterator["SQLiteStorage"]:
+    def unit(self) -> Iterator[SQLiteStorage]:
         with self._lock:
             if self._in_unit:
                 raise RuntimeError("units do not nest")
@@ -184,7 +192,7 @@ class SQLiteStorage(Storage):
             finally:
                 self._in_unit = False
 
-    def connect(self, durable: bool = True) -> "SQLiteStorage":
+    def connect(self, durable: bool = True) -> SQLiteStorage:
         return SQLiteStorage(self.path, synchronous=self.synchronous if durable else "NORMAL")
 
     def close(self) -> None:
@@ -192,7 +200,7 @@ class SQLiteStorage(Storage):
         if self._snapshot_db is not None:
             self._snapshot_db.close()
 
-    def opener(self) -> Callable[[], "SQLiteStorage"]:
+    def opener(self) -> Callable[[], SQLiteStorage]:
         return partial(SQLiteStorage, self.path, synchronous="NORMAL")
 
     def maintain(self) -> int:
@@ -211,8 +219,9 @@ class SQLiteStorage(Storage):
 
     # ------------------------------------------------------------ compression
     def _load_dictionaries(self) -> None:
-        for dictionary_id, data in self._all("SELECT id, data FROM dictionaries WHERE id > ? ORDER BY id",
-                                             (self._codec.newest,)):  # fmt: skip
+        for dictionary_id, data in self._all(
+            "SELECT id, data FROM dictionaries WHERE id > ? ORDER BY id", (self._codec.newest,)
+        ):
             self._codec.add(dictionary_id, data)
 
     def _train_dictionary(self) -> None:
@@ -222,13 +231,18 @@ class SQLiteStorage(Storage):
         row = self._one("SELECT seq FROM dictionaries ORDER BY id DESC LIMIT 1")
         if last < DICTIONARY_SAMPLES or (row is not None and last - row[0] < RETRAIN_EVERY):
             return
-        samples = [blob for entry in self.entries_after(last - DICTIONARY_SAMPLES, DICTIONARY_SAMPLES)
-                   for blob in (entry.event, entry.decision)]  # fmt: skip
+        samples = [
+            blob
+            for entry in self.entries_after(last - DICTIONARY_SAMPLES, DICTIONARY_SAMPLES)
+            for blob in (entry.event, entry.decision)
+        ]
         dictionary_id = self._one("SELECT coalesce(max(id), 0) + 1 FROM dictionaries")[0]
         data = zstandard.train_dictionary(DICTIONARY_BYTES, samples, dict_id=dictionary_id).as_bytes()
         with self.unit():  # (the housekeeping is the only trainer)
-            self._write().execute("INSERT INTO dictionaries(id, seq, created_at, data) VALUES (?,?,?,?)",
-                                  (dictionary_id, last, time.time(), data))  # fmt: skip
+            self._write().execute(
+                "INSERT INTO dictionaries(id, seq, created_at, data) VALUES (?,?,?,?)",
+                (dictionary_id, last, time.time(), data),
+            )
         self._codec.add(dictionary_id, data)
 
     def _entry(self, row) -> LogEntry:
@@ -277,8 +291,20 @@ class SQLiteStorage(Storage):
         rows = [
             value
             for i, e in enumerate(entries)
-            for value in (e.seq, e.event_id, e.kind, e.ts, e.digest, blobs[2 * i], blobs[2 * i + 1], e.outcome,
-                          e.card, e.account, e.device, e.ip)  # fmt: skip
+            for value in (
+                e.seq,
+                e.event_id,
+                e.kind,
+                e.ts,
+                e.digest,
+                blobs[2 * i],
+                blobs[2 * i + 1],
+                e.outcome,
+                e.card,
+                e.account,
+                e.device,
+                e.ip,
+            )
         ]
         try:
             # one statement for many rows, not executemany: each row's step would give
@@ -310,8 +336,14 @@ class SQLiteStorage(Storage):
             yield from (r[1] for r in rows)
 
     def search(
-        self, entity: Entity, value: str, *, since: float | None = None, until: float | None = None,
-        before_seq: int | None = None, limit: int = 100,
+        self,
+        entity: Entity,
+        value: str,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
     ) -> list[LogEntry]:
         if entity not in ENTITY_FIELDS:
             raise ValidationFailed(f"cannot search by {entity!r}", [{"loc": "entity", "msg": "unknown entity"}])
@@ -354,8 +386,10 @@ class SQLiteStorage(Storage):
             db = self._snapshots()
             with db:  # one transaction
                 db.execute("BEGIN IMMEDIATE")
-                db.execute("INSERT OR REPLACE INTO snapshots(seq, created_at, data) VALUES (?,?,?)",
-                           (snapshot.seq, snapshot.created_at, data))  # fmt: skip
+                db.execute(
+                    "INSERT OR REPLACE INTO snapshots(seq, created_at, data) VALUES (?,?,?)",
+                    (snapshot.seq, snapshot.created_at, data),
+                )
                 db.execute(
                     "DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)",
                     (KEEP_SNAPSHOTS,),
@@ -363,9 +397,11 @@ class SQLiteStorage(Storage):
 
     def latest_snapshot(self) -> Snapshot | None:
         with self._snapshot_lock:
-            row = self._snapshots().execute(
-                "SELECT seq, data, created_at FROM snapshots ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
+            row = (
+                self._snapshots()
+                .execute("SELECT seq, data, created_at FROM snapshots ORDER BY seq DESC LIMIT 1")
+                .fetchone()
+            )
         return Snapshot(row[0], zstandard.ZstdDecompressor().decompress(row[1]), row[2]) if row else None
 
     # ------------------------------------------------------------ definitions

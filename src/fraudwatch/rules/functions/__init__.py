@@ -6,9 +6,20 @@
 
 # importing a function's module registers it
 from fraudwatch.rules.functions import (  # noqa: F401
-    absolute, coalesce, contains, day_of_week, endswith, hour_of_day, length, lower, matches, maximum, minimum,
-    startswith, upper,
-)  # fmt: skip
+    absolute,
+    coalesce,
+    contains,
+    day_of_week,
+    endswith,
+    hour_of_day,
+    length,
+    lower,
+    matches,
+    maximum,
+    minimum,
+    startswith,
+    upper,
+)
 from fraudwatch.rules.functions.registry import NOT_CONSTANT, REGISTRY, Function, Param, Registry, register
 
 __all__ = ["Function", "Param", "Registry", "REGISTRY", "register", "NOT_CONSTANT"]

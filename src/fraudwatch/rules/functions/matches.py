@@ -69,7 +69,9 @@ class Matches(Function):
         except re.error as exc:
             raise ValueError(f"bad regular expression: {exc}") from None
         if backtracks_badly(sre_parse.parse(pattern)):
-            raise ValueError("a repetition or alternation inside a repetition, such as (a+)+ or (a|ab)*, can take exponential time")
+            raise ValueError(
+                "a repetition or alternation inside a repetition, such as (a+)+ or (a|ab)*, can take exponential time"
+            )
 
         def execute(s, _pattern):
             if len(s) > MAX_SUBJECT_LENGTH:

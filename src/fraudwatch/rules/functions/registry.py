@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from fraudwatch.rules.lexer import KEYWORDS
 from fraudwatch.rules.values import ANY, TYPES

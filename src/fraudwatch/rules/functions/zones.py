@@ -1,6 +1,6 @@
 """Time zone helpers shared by hour_of_day and day_of_week."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from fraudwatch.rules.functions.registry import NOT_CONSTANT
@@ -22,4 +22,4 @@ def local(t, tzinfo):
     """``t`` (a datetime or POSIX seconds) as a local time in ``tzinfo``."""
     if isinstance(t, datetime):
         return t.astimezone(tzinfo)
-    return datetime.fromtimestamp(t, timezone.utc).astimezone(tzinfo)
+    return datetime.fromtimestamp(t, UTC).astimezone(tzinfo)
