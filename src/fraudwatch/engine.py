@@ -44,6 +44,7 @@ from fraudwatch import ENGINE_VERSION
 from fraudwatch.decisions import Decision, Outcome, Reason, RuleHit
 from fraudwatch.events.model import Envelope
 from fraudwatch.features import FeatureEngine, FeatureSet
+from fraudwatch.features.engine import advance
 from fraudwatch.rules import Context, ListStore, RuleSet
 
 __all__ = ["Engine", "Scorer", "DEFAULT_DEDUP_HORIZON"]
@@ -112,7 +113,8 @@ class Engine:
         self._features = FeatureEngine(features, lateness=lateness)
         self._seen: set[str] = set()
         self._seen_order: deque[tuple[float, str]] = deque()
-        self._clock = float("-inf")  # latest event time seen
+        self._clock = float("-inf")  # the latest time two consecutive events reached
+        self._previous = float("-inf")  # the time of the latest event
         self._validate_thresholds()
         self._refresh_versions()
 
@@ -128,11 +130,15 @@ class Engine:
         seen.add(event_id)
         self._seen_order.append((ts, event_id))
         if ts > self._clock:
-            self._clock = ts
-            horizon = ts - self.dedup_horizon
-            order = self._seen_order
-            while order and order[0][0] < horizon:
-                seen.discard(order.popleft()[1])
+            # one event dated far ahead must not make every id forgotten (see advance())
+            clock = advance(self._clock, ts, self._previous)
+            if clock > self._clock:
+                self._clock = clock
+                horizon = clock - self.dedup_horizon
+                order = self._seen_order
+                while order and order[0][0] < horizon:
+                    seen.discard(order.popleft()[1])
+        self._previous = ts
 
         kind = event.kind
         values = self._features.process(event, ts)
@@ -222,6 +228,7 @@ class Engine:
                 "features": self._features.snapshot(),
                 "seen": list(self._seen_order),
                 "clock": self._clock,
+                "previous": self._previous,
             },
             protocol=pickle.HIGHEST_PROTOCOL,
         )
@@ -240,3 +247,4 @@ class Engine:
         self._seen_order = deque(tuple(x) for x in state["seen"])
         self._seen = {event_id for _, event_id in self._seen_order}
         self._clock = state["clock"]
+        self._previous = state.get("previous", self._clock)

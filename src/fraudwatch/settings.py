@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from fraudwatch.errors import ValidationFailed
 
@@ -37,6 +37,7 @@ except ModuleNotFoundError as exc:
 ENV_PREFIX = "FRAUDWATCH_"
 PLACEHOLDER_SECRET = "change-me-development-only"
 MIN_SECRET_CHARS = 16
+DEFAULT_MAX_AMOUNT = {"*": 10**11}  # minor units: 100 billion yen, a billion dollars
 
 
 class _Section(BaseModel):
@@ -70,6 +71,9 @@ class StorageSettings(_Section):
         description="SQLite WAL size that makes it start over (a pause of the writer of 3-60 ms; "
         "smaller: less disk, more pauses)",
     )
+    writer_stuck_seconds: float = Field(
+        10.0, gt=0, description="a group commit running this long makes /readyz answer 503 (a stuck disk)"
+    )
     id_filter_capacity: int = Field(
         10_000_000,
         ge=1000,
@@ -78,6 +82,38 @@ class StorageSettings(_Section):
 
     def sqlite_path(self, data_dir: Path) -> Path:
         return Path(self.path) if self.path else data_dir / "fraudwatch.db"
+
+
+class IngestSettings(_Section):
+    """What the service accepts from senders of events (every field is hostile until checked)."""
+
+    max_ahead_seconds: float = Field(
+        86_400.0, ge=0, description="latest event time accepted, ahead of the server's clock (422 beyond)"
+    )
+    max_behind_seconds: float = Field(
+        400 * 86_400.0, ge=0, description="earliest event time accepted, behind the server's clock (422 beyond)"
+    )
+    history: bool = Field(
+        False,
+        description="replay of history: event times are not bounded by the server's clock (only by the "
+        "event format); the engine's clock still moves at most the lateness per event",
+    )
+    max_amount: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_MAX_AMOUNT),
+        description="largest amount in minor units per ISO 4217 currency, e.g. {JPY: 100000000}; '*' for "
+        "the currencies not named (default 10^11) (422 beyond)",
+    )
+
+    @field_validator("max_amount", mode="before")
+    @classmethod
+    def _amounts(cls, value: Any) -> Any:
+        from fraudwatch.events.model import MAX_MINOR_UNITS
+
+        value = {**DEFAULT_MAX_AMOUNT, **(value or {})}
+        for currency, limit in value.items():
+            if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= MAX_MINOR_UNITS:
+                raise ValueError(f"{currency}: an integer between 1 and {MAX_MINOR_UNITS}")
+        return value
 
 
 class SecuritySettings(_Section):
@@ -105,6 +141,7 @@ class Settings(_Section):
     server: ServerSettings = ServerSettings()
     storage: StorageSettings = StorageSettings()
     security: SecuritySettings = SecuritySettings()
+    ingest: IngestSettings = IngestSettings()
     engine: EngineSettings = EngineSettings()
     if ActionsSettings is not None:
         actions: ActionsSettings | None = Field(

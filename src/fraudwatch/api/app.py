@@ -62,6 +62,8 @@ def create_app(settings: Settings) -> FastAPI:
         group_commit_max=settings.storage.group_commit_max,
         id_filter_capacity=settings.storage.id_filter_capacity,
         wal_limit_bytes=int(settings.storage.wal_limit_mb * 2**20),
+        ingest=settings.ingest,
+        writer_stuck_seconds=settings.storage.writer_stuck_seconds,
     )
 
     @asynccontextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from fraudwatch.errors import FraudwatchError, NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER, looks_like_pan
 from fraudwatch.storage import ENTITY_FIELDS, LogEntry
 
+log = logging.getLogger("fraudwatch.api")
 BODY_LIMIT = "max_batch_bytes"  # the server setting limiting this router's bodies
 router = APIRouter(prefix="/v1", tags=["events and decisions"])
 
@@ -98,11 +100,16 @@ async def submit_batch(request: Request, principal: Ingest) -> Response:
     results: list[dict[str, Any]] = []
     waiting: list[tuple[int, Any]] = []
     for index, item in enumerate(events):
+        # each event on its own: whatever one of them does, the others get their results
         try:
             resent, decision = state.service.submit(state.service.parse(item))
         except FraudwatchError as exc:
             errors = getattr(exc, "errors", None) or [{"loc": "", "msg": str(exc)}]
             results.append({"index": index, "status": exc.status_code, "errors": errors})
+            continue
+        except Exception:
+            log.exception("event %d of a batch failed", index)
+            results.append({"index": index, "status": 500, "errors": [{"loc": "", "msg": "internal error"}]})
             continue
         results.append({"index": index, "status": 200, "resent": resent})
         if isinstance(decision, bytes):

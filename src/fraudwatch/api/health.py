@@ -16,11 +16,17 @@ async def healthz() -> dict:
 @router.get("/readyz", summary="Recovered and able to log events", responses={503: {"description": "not ready"}})
 async def readyz(request: Request, response: Response) -> dict:
     service = request.app.state.service
-    writer_ok = service.writer is not None and service.writer.failure is None
+    writer = service.writer
+    writer_ok = writer is not None and writer.failure is None and not writer.stuck()
     ready = service.ready and writer_ok
     if not ready:
         response.status_code = 503
-    return {"ready": ready, "log_position": service.seq, "snapshot_position": service.snapshot_seq}
+    return {
+        "ready": ready,
+        "writer": "stuck" if writer is not None and writer.stuck() else "ok" if writer_ok else "failed",
+        "log_position": service.seq,
+        "snapshot_position": service.snapshot_seq,
+    }
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

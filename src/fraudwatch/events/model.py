@@ -23,13 +23,24 @@ from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, TypeAdapter, field_validator
 
 SCHEMA_VERSION = 1
 
+# Every field is hostile until checked: an amount is a JSON integer (not "100", not true),
+# far below 2**53 so that sums over any window stay exact and fit every encoder; the service
+# applies a lower maximum per currency from its settings (``ingest.max_amount``).
+MAX_MINOR_UNITS = 10**13
+MAX_QUANTITY = 1_000_000
+# event times a fraudwatch event may carry at all (the service bounds live events much more
+# tightly, relative to its clock: ``ingest.max_ahead_seconds`` / ``max_behind_seconds``)
+MIN_YEAR, MAX_YEAR = 1970, 2099
+
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
-MinorUnits = Annotated[int, Field(ge=0, description="amount in minor units of currency")]
+MinorUnits = Annotated[
+    StrictInt, Field(ge=0, le=MAX_MINOR_UNITS, description="amount in minor units of currency (a JSON integer)")
+]
 
 
 class computed_once:  # noqa: N801 - used as a decorator, like cached_property
@@ -76,11 +87,21 @@ class Envelope(BaseModel):
         None, max_length=64, description="ground-truth label of simulated or replayed data; never read by rules"
     )
 
+    @field_validator("time", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        # pydantic would read 1795233600 or true as a time: an ISO 8601 string or a datetime only
+        if not isinstance(value, (str, datetime)):
+            raise ValueError("time is an ISO 8601 string with a timezone, e.g. 2026-11-21T13:00:00+09:00")
+        return value
+
     @field_validator("time")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("time needs a timezone, e.g. 2026-11-21T13:00:00+09:00 or ...Z")
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise ValueError(f"time must be in the years {MIN_YEAR} to {MAX_YEAR}")
         return value
 
     @computed_once
@@ -152,7 +173,7 @@ class PaymentReversal(Envelope):
 # ----------------------------------------------------------------- account
 class Login(Envelope):
     kind: Literal["account.login"]
-    success: bool
+    success: StrictBool
     failure_reason: Literal["bad_password", "unknown_account", "locked", "2fa_failed", "other"] | None = None
     method: Literal["password", "2fa", "passkey", "sso", "magic_link"] | None = None
 
@@ -197,7 +218,7 @@ class Item(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     sku: str = Field(..., max_length=128)
     category: str = Field(..., max_length=64, description="e.g. digital_gift_card, prepaid_card, electronics")
-    quantity: int = Field(1, ge=1)
+    quantity: StrictInt = Field(1, ge=1, le=MAX_QUANTITY)
     unit_price: MinorUnits
 
 
@@ -250,7 +271,7 @@ class Label(Envelope):
 
     kind: Literal["label"]
     target: str = Field(..., description="id of the labelled event")
-    fraud: bool
+    fraud: StrictBool
     source: Literal["cardholder", "analyst", "issuer", "chargeback", "merchant", "simulator", "dataset"] = "analyst"
 
 

@@ -43,7 +43,7 @@ from fraudwatch.features.spec import SCALAR_AGGS, FeatureSpec
 from fraudwatch.features.windows import CountStore, WindowStore
 from fraudwatch.rules.inline import filter_function, value_function
 
-__all__ = ["FeatureEngine", "SnapshotError"]
+__all__ = ["FeatureEngine", "SnapshotError", "advance"]
 
 _SNAPSHOT_FORMAT = 2  # 2: counts per (entity, value) live in the entity's store
 _MAX_LABELS = 2_000_000
@@ -98,7 +98,8 @@ class FeatureEngine:
         self.feature_set = feature_set
         self.lateness = float(lateness)
         self.sweep_every = sweep_every  # events between checks for idle entities
-        self.now = float("-inf")  # latest event time seen
+        self.now = float("-inf")  # the clock: see advance()
+        self._previous = float("-inf")  # the time of the latest event
         self.events = 0
         self._context_cls: Any = None
         label_specs = [s for s in feature_set.base if s.is_label]
@@ -257,7 +258,11 @@ class FeatureEngine:
         features that apply to it, as of ``ts``."""
         kind = event.kind
         if ts > self.now:
-            self.now = ts
+            # (see advance(): one event far ahead does not move the clock)
+            previous = self._previous
+            if previous > self.now:
+                self.now = ts if ts < previous else previous
+        self._previous = ts
         if kind == "label" and self._labels is not None:
             self._label(event, ts)
         out: dict[str, Any] = {}
@@ -348,6 +353,7 @@ class FeatureEngine:
             "lateness": self.lateness,
             "sweep_every": self.sweep_every,
             "now": self.now,
+            "previous": self._previous,
             "events": self.events,
             "labels": list(self._labels.items()) if self._labels is not None else None,
             "stores": [store.dump() for store in self._stores],
@@ -370,11 +376,25 @@ class FeatureEngine:
             )
         engine = cls(feature_set, lateness=state["lateness"], sweep_every=state["sweep_every"])
         engine.now, engine.events = state["now"], state["events"]
+        engine._previous = state.get("previous", engine.now)
         if engine._labels is not None:
             engine._labels.update((k, tuple(v)) for k, v in state["labels"])
         for store, rows in zip(engine._stores, state["stores"], strict=True):
             store.load(rows)
         return engine
+
+
+def advance(clock: float, ts: float, previous: float) -> float:
+    """The engine's clock after an event at ``ts``, given the time of the event before it:
+    the clock is the latest time that two consecutive events reached, so one event dated
+    years ahead does not move it (and the expiry does not forget the state that the events
+    after it still read). In a stream in time order it lags one event behind.
+
+    >>> advance(100.0, 200.0, 150.0), advance(100.0, 1e12, 150.0), advance(150.0, 160.0, 1e12)
+    (150.0, 150.0, 160.0)
+    """
+    reached = ts if ts < previous else previous
+    return reached if reached > clock else clock
 
 
 class _PlainUnpickler(pickle.Unpickler):
