@@ -66,11 +66,11 @@ def test_feature_engine_alone_would_count_resends(stream_with_resends):
     fe = FeatureEngine(features)
     naive = [fe.process(e, e.ts) for e in events]
     _, served = _served(Engine(features=features, rules=load_rules()), events)
-    naive_payments = [row for e, row in zip(events, naive) if e.kind == "payment.attempt"]
+    naive_payments = [row for e, row in zip(events, naive, strict=True) if e.kind == "payment.attempt"]
     assert len(naive_payments) > len(served)
     counts = [row.get("card.payments_24h") for row in served]
     naive_counts = {}
-    for e, row in zip(events, naive):
+    for e, row in zip(events, naive, strict=True):
         if e.kind == "payment.attempt":
             naive_counts.setdefault(e.id, row.get("card.payments_24h"))
     assert sum(naive_counts.values()) > sum(counts)

@@ -160,7 +160,7 @@ def replay(
             break
         keep = kind in kinds and start <= ts < end
         duplicate = False
-        for engine, cols, out in zip(engines, names, rows):
+        for engine, cols, out in zip(engines, names, rows, strict=True):
             decision = engine.process(event)
             duplicate = decision.duplicate  # the same for every engine: they saw the same ids
             if keep and not duplicate:
