@@ -145,6 +145,12 @@ class IngestSettings(Section):
         description="replay of history: event times are not bounded by the server's clock, only by the "
         "event format (years 1970-2099); the engine's clock still ignores a single outlier",
     )
+    refuse_card_numbers_in: list[str] = Field(
+        default_factory=list,
+        description="fields in which a card number makes the event refused (422), e.g. [shipping_address, "
+        "reason], or ['*'] for all; elsewhere (default) it is replaced by its token. pan and card are "
+        "always tokenized",
+    )
     max_amount: dict[str, int] = Field(
         default_factory=lambda: dict(DEFAULT_MAX_AMOUNT),
         description="largest amount in minor units per ISO 4217 currency, e.g. {JPY: 100000000}; '*' for "

@@ -28,7 +28,8 @@ from fraudwatch.actions.history import LogHistory
 from fraudwatch.actions.messages import confirm_page, error_page, result_page
 from fraudwatch.actions.responder import Responder
 from fraudwatch.cases import IncidentStatus, get_incident, list_incidents, transition
-from fraudwatch.errors import FraudwatchError, Unauthorized
+from fraudwatch.errors import FraudwatchError, Unauthorized, ValidationFailed
+from fraudwatch.events.pan import card_numbers, looks_like_pan
 from fraudwatch.settings import ActionsSettings, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -185,8 +186,29 @@ class SubscriptionIn(BaseModel):
     usage_alerts: bool = False
 
 
+def _subject(request: Request, subject: str) -> str:
+    """A subscription's card as events carry it: a card number becomes its token (with the
+    decision service's key), so the number is never stored and the alerts find the card."""
+    service = getattr(request.app.state, "service", None)
+    tokenizer = getattr(service, "tokenizer", None)
+    if looks_like_pan(subject):
+        if tokenizer is None:
+            raise ValidationFailed(
+                "card number", [{"loc": "subject", "msg": "send the card token, not the card number"}]
+            )
+        return tokenizer.token(subject)
+    if tokenizer is not None:
+        return tokenizer.scrub_text(subject, "subject")
+    if any(card_numbers(subject)):
+        raise ValidationFailed("card number", [{"loc": "subject", "msg": "contains a card number"}])
+    return subject
+
+
 @admin.put("/v1/alerts/subscriptions/{subject}")
-def put_subscription(subject: str, body: SubscriptionIn, responder: ResponderDep) -> dict[str, Any]:
+def put_subscription(subject: str, body: SubscriptionIn, request: Request, responder: ResponderDep) -> dict[str, Any]:
+    subject = _subject(request, subject)
+    if body.email and any(card_numbers(body.email)):
+        raise ValidationFailed("card number", [{"loc": "email", "msg": "contains a card number"}])
     with responder.db.unit_of_work() as conn:
         return service.set_subscription(
             conn, subject, email=body.email, usage_alerts=body.usage_alerts, now=time.time()
@@ -194,14 +216,14 @@ def put_subscription(subject: str, body: SubscriptionIn, responder: ResponderDep
 
 
 @admin.get("/v1/alerts/subscriptions/{subject}")
-def read_subscription(subject: str, responder: ResponderDep) -> dict[str, Any]:
-    return service.get_subscription(responder.db.connection(), subject)
+def read_subscription(subject: str, request: Request, responder: ResponderDep) -> dict[str, Any]:
+    return service.get_subscription(responder.db.connection(), _subject(request, subject))
 
 
 @admin.delete("/v1/alerts/subscriptions/{subject}", status_code=204)
-def remove_subscription(subject: str, responder: ResponderDep) -> None:
+def remove_subscription(subject: str, request: Request, responder: ResponderDep) -> None:
     with responder.db.unit_of_work() as conn:
-        service.delete_subscription(conn, subject)
+        service.delete_subscription(conn, _subject(request, subject))
 
 
 @admin.get("/v1/suppressions")

@@ -30,6 +30,7 @@ from fraudwatch.api.metrics import Metrics, MetricsMiddleware
 from fraudwatch.api.service import DecisionService
 from fraudwatch.errors import FraudwatchError, Unauthorized
 from fraudwatch.events import Tokenizer
+from fraudwatch.events.pan import redact_logs
 from fraudwatch.settings import Settings
 from fraudwatch.storage import open_storage
 
@@ -55,7 +56,10 @@ def create_app(settings: Settings) -> FastAPI:
     service = DecisionService(
         storage=storage,
         engine_factory=engine_factory(settings, storage, suppressions),
-        tokenizer=Tokenizer(settings.security.token_key.get_secret_value().encode()),
+        tokenizer=Tokenizer(
+            settings.security.token_key.get_secret_value().encode(),
+            refuse=frozenset(settings.ingest.refuse_card_numbers_in),
+        ),
         metrics=metrics,
         snapshot_every_events=settings.engine.snapshot_every_events,
         snapshot_interval_seconds=settings.engine.snapshot_interval_seconds,
@@ -68,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        redact_logs("uvicorn.access", "uvicorn.error")  # (uvicorn has set its handlers up by now)
         await service.start()
         responder = _start_actions(app, service) if settings.server.actions else None
         try:

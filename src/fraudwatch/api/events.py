@@ -18,7 +18,7 @@ from fraudwatch.api.body import parse_json, read_body
 from fraudwatch.api.ingest import ingest_one
 from fraudwatch.decisions import Decision
 from fraudwatch.errors import FraudwatchError, NotFound, ValidationFailed
-from fraudwatch.events import EVENT_ADAPTER, looks_like_pan
+from fraudwatch.events import EVENT_ADAPTER, looks_like_pan, may_hold_card_number
 from fraudwatch.storage import ENTITY_FIELDS, LogEntry
 
 log = logging.getLogger("fraudwatch.api")
@@ -91,7 +91,9 @@ async def submit_event(request: Request, principal: Ingest) -> Response:
 async def submit_batch(request: Request, principal: Ingest) -> Response:
     state = request.app.state
     limits = state.settings.server
-    raw = parse_json(await read_body(request, limits.max_batch_bytes))
+    body = await read_body(request, limits.max_batch_bytes)
+    raw = parse_json(body)
+    scan = may_hold_card_number(body)
     if not isinstance(raw, dict) or not isinstance(raw.get("events"), list) or set(raw) != {"events"}:
         raise ValidationFailed('expected {"events": [...]}', [{"loc": "events", "msg": "expected a list of events"}])
     events = raw["events"]
@@ -102,7 +104,7 @@ async def submit_batch(request: Request, principal: Ingest) -> Response:
     for index, item in enumerate(events):
         # each event on its own: whatever one of them does, the others get their results
         try:
-            resent, decision = state.service.submit(state.service.parse(item))
+            resent, decision = state.service.submit(state.service.parse(item, scan))
         except FraudwatchError as exc:
             errors = getattr(exc, "errors", None) or [{"loc": "", "msg": str(exc)}]
             results.append({"index": index, "status": exc.status_code, "errors": errors})
@@ -127,6 +129,8 @@ async def submit_batch(request: Request, principal: Ingest) -> Response:
 
 
 def _entry_or_404(request: Request, event_id: str) -> LogEntry:
+    # an id that held a card number was stored with its token in its place
+    event_id = request.app.state.service.tokenizer.scrub_text(event_id, "id")
     entry = request.app.state.storage.get_entry(event_id)
     if entry is None:
         raise NotFound(f"no event {event_id!r}")
@@ -169,8 +173,11 @@ async def _search(
             "name one entity", [{"loc": "query", "msg": "give exactly one of card, account, device, ip"}]
         )
     ((entity, value),) = given.items()
+    tokenizer = request.app.state.service.tokenizer
     if entity == "card" and looks_like_pan(value):  # search by card number: its token is stored
-        value = request.app.state.service.tokenizer.token(value)
+        value = tokenizer.token(value)
+    else:  # as stored: a card number in the value replaced by its token
+        value = tokenizer.scrub_text(value, entity)
     # in a worker thread: a large page should not hold up the events being decided
     entries = await run_in_threadpool(
         request.app.state.storage.search,

@@ -15,6 +15,7 @@ import orjson
 
 from fraudwatch.api.body import PayloadTooLarge, parse_json
 from fraudwatch.errors import FraudwatchError, Unauthorized
+from fraudwatch.events import may_hold_card_number
 
 log = logging.getLogger("fraudwatch.api")
 
@@ -28,7 +29,7 @@ async def ingest_one(state, authorization: str | None, body: bytes) -> tuple[boo
     token = authorization[7:] if authorization and authorization[:7].lower() == "bearer " else None
     state.auth.principal(token, "ingest")
     service = state.service
-    resent, decision = service.submit(service.parse(parse_json(body)))
+    resent, decision = service.submit(service.parse(parse_json(body), may_hold_card_number(body)))
     if not isinstance(decision, bytes):
         decision = await decision
     return resent, decision

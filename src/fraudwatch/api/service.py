@@ -257,11 +257,13 @@ class DecisionService:
             storage.close()
 
     # ------------------------------------------------------------ ingest
-    def parse(self, raw: Any) -> Envelope:
-        """A raw JSON value to an event; card numbers are tokenized before anything else."""
+    def parse(self, raw: Any, scan: bool = True) -> Envelope:
+        """A raw JSON value to an event; card numbers are tokenized before anything else
+        (``scan=False``: no field but ``pan`` and ``card`` can hold one, see
+        ``fraudwatch.events.may_hold_card_number``)."""
         if not isinstance(raw, dict):
             raise ValidationFailed("an event is a JSON object", [{"loc": "(event)", "msg": "expected a JSON object"}])
-        raw = self.tokenizer.sanitize(raw)
+        raw = self.tokenizer.sanitize(raw, scan)
         try:
             event = parse_event(raw)
         except ValidationError as exc:

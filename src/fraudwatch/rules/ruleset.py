@@ -85,6 +85,7 @@ class RuleSet:
         "version",
         "digest",
         "source",
+        "source_text",
         "feature_names",
         "list_names",
         "model_names",
@@ -93,11 +94,14 @@ class RuleSet:
         "_plans",
     )
 
-    def __init__(self, rules: Iterable[Rule], version: str, digest: str, source: str = "<rules>"):
+    def __init__(
+        self, rules: Iterable[Rule], version: str, digest: str, source: str = "<rules>", source_text: str = ""
+    ):
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.version = version
         self.digest = digest
         self.source = source
+        self.source_text = source_text  # for errors found after parsing (see rules.resolve)
         names = frozenset().union(*(r.expression.names for r in self.rules))
         self.feature_names = frozenset(n for n in names if not n.startswith("@") and namespace_of(n) == FEATURE)
         self.list_names = frozenset(n[1:] for n in names if n.startswith("@"))
@@ -144,7 +148,7 @@ class RuleSet:
         if errors:
             errors[0].errors = errors
             raise errors[0]
-        return cls(rules, version or f"sha256:{digest[:12]}", digest, source)
+        return cls(rules, version or f"sha256:{digest[:12]}", digest, source, text)
 
     def evaluate(self, ctx: Context) -> tuple[list[RuleHit], list[RuleHit]]:
         """Rules whose condition is exactly true, in file order: ``(hits, shadow_hits)``.
