@@ -12,7 +12,7 @@ import pytest
 
 from fraudwatch.engine import Engine
 from fraudwatch.events import parse_event
-from fraudwatch.policy import load_features, load_rules
+from fraudwatch.definitions import load_features, load_rules
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -72,7 +72,7 @@ def check_command(file: Path, version: str | None, features: str, lists: str | N
 def _list_names(given: str | None) -> frozenset[str]:
     if given is not None:
         return frozenset(n.strip().lstrip("@") for n in given.split(",") if n.strip())
-    from fraudwatch.policy import load_rules
+    from fraudwatch.definitions import load_rules
 
     return load_rules().list_names
 
