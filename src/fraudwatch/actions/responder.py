@@ -33,7 +33,7 @@ from fraudwatch.actions.db import Database
 from fraudwatch.actions.dispatcher import Dispatcher
 from fraudwatch.actions.history import History, LogHistory, TableHistory
 from fraudwatch.actions.messages import risk_alert, usage_alert
-from fraudwatch.actions.policy import ACCOUNT_ACTIONS, CARD_ACTIONS, Policy, default_policy
+from fraudwatch.actions.policy import ACCOUNT_ACTIONS, CARD_ACTIONS, Policy
 from fraudwatch.actions.service import (
     attack_context,
     create_alert,
@@ -114,7 +114,7 @@ class Responder:
         history: History | None = None,
     ):
         self.settings = settings
-        self.policy = policy or (Policy.from_path(settings.policy) if settings.policy else default_policy())
+        self.policy = policy or settings.load_policy()
         self.db = db or Database(settings.database)
         self.clock = clock
         self.emit = emit

@@ -73,6 +73,12 @@ class ActionsSettings(_Model):
                     raise ValueError(f"{name}: a placeholder or short secret (< 16 chars) is refused in production")
         return self
 
+    def load_policy(self):
+        """The response policy this names (``policy``), or the packaged default."""
+        from fraudwatch.actions.policy import Policy, default_policy
+
+        return Policy.from_path(self.policy) if self.policy else default_policy()
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ActionsSettings:
         """From ``FRAUDWATCH_*`` variables (used by ``fraudwatch outbox``)."""

@@ -52,7 +52,7 @@ def responder_for(app) -> Responder:
             # app.state.suppressions: the set the service's engine was built with, if any
             storage = getattr(app.state, "storage", None)  # the decision service's log, if any
             responder = Responder(
-                _settings_from(getattr(app.state, "settings", None)),
+                actions_settings(getattr(app.state, "settings", None)),
                 suppressions=getattr(app.state, "suppressions", None),
                 history=None if storage is None else LogHistory(storage),
             )
@@ -61,7 +61,8 @@ def responder_for(app) -> Responder:
     return responder
 
 
-def _settings_from(settings: Any) -> ActionsSettings:
+def actions_settings(settings: Any) -> ActionsSettings:
+    """The actions section of the service's settings (see ``responder_for``)."""
     if settings is None:
         return ActionsSettings.from_env()
     if isinstance(getattr(settings, "actions", None), ActionsSettings):
