@@ -86,14 +86,14 @@ def test_no_from_the_email_through_the_service(service):
 
 
 def test_actions_settings_derived_from_the_service_settings(tmp_path):
-    from fraudwatch.actions.views import actions_settings
+    from fraudwatch.actions.views import _settings_from
     from fraudwatch.settings import Settings
 
     s = Settings.model_validate({"data_dir": str(tmp_path), "security": {"token_key": "t" * 32}})
-    a = actions_settings(s)
-    assert a.database == str(tmp_path / "fraudwatch-actions.db") and a.environment == "development"
-    key = a.token_key.get_secret_value()
-    assert len(key) == 64 and key != "t" * 32 and key == actions_settings(s).token_key.get_secret_value()
+    a = _settings_from(s)
+    assert a.database == tmp_path / "fraudwatch-actions.db"
+    key = a.link_key.get_secret_value()
+    assert len(key) == 64 and key != "t" * 32 and key == _settings_from(s).link_key.get_secret_value()
 
 
 def test_the_responder_fills_the_suppression_set_the_engine_was_given(tmp_path):

@@ -344,6 +344,11 @@ def _path(loc: tuple) -> str:
     return out
 
 
+def load_policy(path: Any = None) -> Policy:
+    """The policy file at ``path`` (``actions.policy``), or the packaged default."""
+    return Policy.from_path(str(path)) if path else default_policy()
+
+
 def default_policy() -> Policy:
     text = resources.files("fraudwatch.actions").joinpath("default_policy.yaml").read_text(encoding="utf-8")
     return Policy.from_yaml(text, source="default_policy.yaml")

@@ -129,9 +129,9 @@ def _suppression_set():
 
 
 def _response_policy(settings: Settings):
-    from fraudwatch.actions.views import actions_settings
+    from fraudwatch.actions.policy import load_policy
 
-    return actions_settings(settings).load_policy()
+    return load_policy(settings.actions.policy)
 
 
 def _containment(policy):
