@@ -111,7 +111,8 @@ def test_a_policy_naming_unknown_rules_is_an_error_with_the_closest_names():
     policy = Policy.from_yaml(
         "responses:\n"
         "  - {name: ato, when: {outcomes: [block], rules: [gift_card_burst, 'ato_*']}, actions: [lock_account]}\n"
-        "  - {name: cards, when: {outcomes: [block], rules: [bin_enumeration, 'card_test_*']}, actions: [suspend_card]}\n"
+        "  - {name: cards, when: {outcomes: [block], rules: [bin_enumeration, 'card_test_*']},"
+        " actions: [suspend_card]}\n"
         "answers: {on_yes: {never_suppress: ['blockd_*']}}\n"
     )
     with pytest.raises(PolicyError) as info:

@@ -21,12 +21,13 @@ Operators see them at ``GET /v1/lists/{name}``.
 >>> c, lists = Containment(default_policy()), ListStore()
 >>> c.prepare(lists)
 >>> label = parse_event({"id": "l1", "time": "2026-11-21T13:30:00+09:00", "kind": "label", "target": "p1",
-...                      "fraud": True, "source": "cardholder", "card": "tok_1", "device": "dev_x", "ip": "198.51.100.7"})
+...                      "fraud": True, "source": "cardholder", "card": "tok_1", "device": "dev_x",
+...                      "ip": "198.51.100.7"})
 >>> c.after(label, Decision("l1", "label", label.time, Outcome.ALLOW), lists)
 >>> lists.contains("suspended_cards", "tok_1", label.ts), lists.contains("suspended_cards", "tok_1", label.ts - 1)
 (True, False)
->>> lists.contains("watched_devices", "dev_x", label.ts + 29 * 86400), lists.contains("watched_devices", "dev_x", label.ts + 31 * 86400)
-(True, False)
+>>> [lists.contains("watched_devices", "dev_x", label.ts + days * 86400) for days in (29, 31)]
+[True, False]
 >>> lists.entries("suspended_cards")[0].reason
 'cardholder: fraud confirmed (l1 about p1)'
 """
