@@ -3,7 +3,7 @@ attacker's device and IP on watch lists, in the engine, in event time."""
 
 from __future__ import annotations
 
-from fraudwatch.engine_cli import build_engine
+from fraudwatch.cli.engine import build_engine
 from fraudwatch.events import parse_event
 
 T = "2026-11-21T{}+09:00"

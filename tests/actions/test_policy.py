@@ -100,13 +100,13 @@ def test_placeholder_secrets_refused_in_production(tmp_path):
 
 
 def test_the_default_policy_names_only_rules_of_the_default_rules():
-    from fraudwatch.policy import load_rules
+    from fraudwatch.definitions import load_rules
 
     default_policy().check_rules_of(load_rules())  # raises if a name or glob matches no rule
 
 
 def test_a_policy_naming_unknown_rules_is_an_error_with_the_closest_names():
-    from fraudwatch.policy import load_rules
+    from fraudwatch.definitions import load_rules
 
     policy = Policy.from_yaml(
         "responses:\n"

@@ -13,7 +13,7 @@ import pytest
 from .conftest import Mailbox, Receiver, wait_until
 from .served import Service
 
-pytest.importorskip("fraudwatch.api.cli")
+pytest.importorskip("fraudwatch.cli.api")
 pytestmark = pytest.mark.slow
 
 

@@ -40,21 +40,15 @@ def build_engine(features: Path | None, rules: Path | None, model: Path | None):
     lists (a confirmed fraud's card suspended, its device and IP watched)."""
     from fraudwatch.actions.containment import Containment
     from fraudwatch.actions.policy import default_policy
+    from fraudwatch.definitions import load_features, load_rules
     from fraudwatch.engine import Engine
-    from fraudwatch.policy import load_features, load_rules
 
     scorer = thresholds = None
     if model is not None:
+        from fraudwatch.cli.config import settings
         from fraudwatch.models import load_scorer
 
-        from fraudwatch.errors import FraudwatchError
-        from fraudwatch.settings import load_settings
-
-        try:
-            cache_dir = load_settings().cache_dir
-        except (FraudwatchError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-            raise click.ClickException(f"bad settings: {exc}") from None
-        scorer = load_scorer(model, cache_dir=cache_dir)
+        scorer = load_scorer(model, cache_dir=settings().cache_dir)
         thresholds = getattr(scorer, "thresholds", None)
     return Engine(
         features=load_features(features),
