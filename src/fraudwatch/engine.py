@@ -64,6 +64,17 @@ class Suppressions(Protocol):
     ) -> tuple[list[RuleHit], list[RuleHit]]: ...
 
 
+class Containment(Protocol):
+    """Lists a confirmed fraud changes, in event time: the card suspended everywhere, the
+    attacker's device and IP watched (``fraudwatch.actions.containment.Containment``)."""
+
+    def prepare(self, lists: ListStore) -> None: ...
+
+    def wants(self, kind: str, outcome: Outcome) -> bool: ...
+
+    def after(self, event: Envelope, decision: Decision, lists: ListStore) -> None: ...
+
+
 _THRESHOLD_ORDER = (Outcome.BLOCK, Outcome.CHALLENGE, Outcome.REVIEW)
 _ALLOW = Outcome.ALLOW
 
@@ -76,6 +87,8 @@ class Engine:
     ``model.score>=0.9``. ``challengers`` are models that score in shadow beside the
     champion; their scores are recorded, never enforced. ``suppressions`` waive rule hits
     the cardholder has confirmed as genuine behaviour (they move to the shadow hits).
+    ``containment`` updates ``lists`` after a decision that confirms a fraud (its entries
+    hold in event time and are part of the snapshot).
     """
 
     def __init__(
@@ -89,6 +102,7 @@ class Engine:
         lateness: float = 3600.0,
         dedup_horizon: float = DEFAULT_DEDUP_HORIZON,
         suppressions: Suppressions | None = None,
+        containment: Containment | None = None,
     ):
         self.feature_set = features
         self.rules = rules
@@ -99,6 +113,9 @@ class Engine:
         self.lateness = lateness
         self.dedup_horizon = dedup_horizon
         self.suppressions = suppressions
+        self.containment = containment
+        if containment is not None:
+            containment.prepare(self.lists)
         self._features = FeatureEngine(features, lateness=lateness)
         self._seen: set[str] = set()
         self._seen_order: deque[tuple[float, str]] = deque()
@@ -155,7 +172,7 @@ class Engine:
         else:
             outcome = _ALLOW
         reasons = model.explain(event, values) if score is not None and outcome is not _ALLOW else []
-        return Decision(
+        decision = Decision(
             event_id,
             kind,
             event.time,
@@ -170,6 +187,10 @@ class Engine:
             False,
             shadow_scores,
         )
+        containment = self.containment
+        if containment is not None and containment.wants(kind, outcome):
+            containment.after(event, decision, self.lists)
+        return decision
 
     # ------------------------------------------------------ live changes
     def swap_rules(self, rules: RuleSet) -> None:
@@ -218,6 +239,7 @@ class Engine:
                 "seen": list(self._seen_order),
                 "clock": self._clock,
                 "previous": self._previous,
+                "lists": self.lists.timed_state(),
             },
             protocol=pickle.HIGHEST_PROTOCOL,
         )
@@ -237,3 +259,4 @@ class Engine:
         self._seen = {event_id for _, event_id in self._seen_order}
         self._clock = state["clock"]
         self._previous = state.get("previous", self._clock)
+        self.lists.restore_timed(state.get("lists", {}))
