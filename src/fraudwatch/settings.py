@@ -15,11 +15,10 @@ and one field on :class:`Settings`; its variables follow from the field names.
 >>> s = Settings.model_validate({"data_dir": "/tmp/fw", "server": {"port": 9000}})
 >>> s.server.port, s.storage.sqlite_path(s.data_dir).name, s.actions_resolved().database.name
 (9000, 'fraudwatch.db', 'fraudwatch-actions.db')
->>> Settings.model_validate({"env": "production", "data_dir": "/tmp/fw"})
+>>> Settings.model_validate({"data_dir": "/tmp/fw"}).check_secrets()  # production is the default
 Traceback (most recent call last):
 ...
-pydantic_core._pydantic_core.ValidationError: 1 validation error for Settings
-...
+fraudwatch.errors.ValidationFailed: security.key_pepper, security.token_key is a placeholder ...
 """
 
 from __future__ import annotations
@@ -58,7 +57,7 @@ __all__ = [
 ]
 
 Environment = Literal["development", "test", "production"]
-DEFAULT_ENV: Final[Environment] = "development"  # placeholder secrets are allowed only here
+DEFAULT_ENV: Final[Environment] = "production"  # placeholder secrets are allowed only in development
 ENV_PREFIX: Final = "FRAUDWATCH_"
 CONFIG_VARIABLE: Final = ENV_PREFIX + "CONFIG"
 PLACEHOLDER_SECRET: Final = "change-me-development-only"
@@ -294,18 +293,42 @@ class Settings(BaseSettings):
     actions: ActionsSettings = ActionsSettings()
 
     @model_validator(mode="after")
-    def _no_placeholder_secrets(self) -> Settings:
-        if self.env == "development":
-            return self
+    def _no_short_secrets(self) -> Settings:
+        # a secret given but too short is an error at once; a missing one (the placeholder)
+        # only where a secret is used: see check_secrets
+        if self.env != "development":
+            for name, value in self.weak_secrets().items():
+                if value != PLACEHOLDER_SECRET:
+                    raise ValueError(self._weak_message([name]))
+        return self
+
+    def weak_secrets(self) -> dict[str, str]:
+        """The secrets that are placeholders or shorter than ``MIN_SECRET_CHARS``."""
+        out = {}
         for name, secret in self.secrets().items():
             value = secret.get_secret_value()
             if value.lower() in PLACEHOLDERS or len(value) < MIN_SECRET_CHARS:
-                variable = ENV_PREFIX + name.upper().replace(".", "__")
-                raise ValueError(
-                    f"{name} is a placeholder or shorter than {MIN_SECRET_CHARS} characters; set {variable} "
-                    "(placeholders are allowed only with env: development)"
-                )
-        return self
+                out[name] = value
+        return out
+
+    @staticmethod
+    def _weak_message(names: list[str]) -> str:
+        variables = ", ".join(ENV_PREFIX + n.upper().replace(".", "__") for n in names)
+        return (
+            f"{', '.join(names)} is a placeholder or shorter than {MIN_SECRET_CHARS} characters (or not set); set "
+            f"{variables} (each a random value, e.g. the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'), or run with --dev "
+            "(env: development) to use development placeholders with test data only"
+        )
+
+    def check_secrets(self) -> None:
+        """Refuse placeholder or missing secrets unless ``env`` is development: production is
+        the default, and what serves or signs calls this first (``fraudwatch serve``, ``keys``,
+        ``outbox run``, ``create_app``)."""
+        if self.env != "development":
+            weak = self.weak_secrets()
+            if weak:
+                raise ValidationFailed(self._weak_message(sorted(weak)))
 
     def secrets(self) -> dict[str, SecretStr]:
         """Every secret of the tree by its dotted name."""

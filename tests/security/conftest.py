@@ -67,19 +67,29 @@ def _decompress(value: bytes, dicts: dict) -> bytes:
     return data
 
 
-_CANDIDATE = re.compile(rb"(?:\d[ \-.]?){12,18}\d")
+_RUN = re.compile(r"\d(?:[^\w]{0,3}\d)+")
+_DIGIT = re.compile(r"\d")
 
 
 def clear_pans(data_dir: Path, pans=PANS) -> list[str]:
-    """Where a known card number appears in clear (digits, possibly separated) in any
-    file under ``data_dir``."""
+    """Where a known card number appears in clear in any file under ``data_dir``: its
+    digits (of any script: full-width ones too) as consecutive groups of a run of digits
+    and separators (``4929 1234 5678 1236``, ``x4929-1234...``). Digits glued to more
+    digits (``49291234567812364``) are another number, as a reader of the text would see it."""
     found = []
     for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
         for blob in _file_texts(path):
-            for m in _CANDIDATE.finditer(blob):
-                digits = re.sub(rb"\D", b"", m.group()).decode()
-                if any(p in digits for p in pans):
-                    found.append(f"{path.name}: {m.group()[:40]!r}")
+            text = _DIGIT.sub(lambda m: str(int(m.group())), blob.decode("utf-8", "replace"))
+            for m in _RUN.finditer(text):
+                groups = re.findall(r"\d+", m.group())
+                for i in range(len(groups)):
+                    joined = ""
+                    for g in groups[i:]:
+                        joined += g
+                        if joined in pans:
+                            found.append(f"{path.name}: {m.group()[:40]!r}")
+                        if len(joined) >= 19:
+                            break
     return found
 
 

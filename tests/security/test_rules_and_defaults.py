@@ -66,3 +66,65 @@ def test_the_api_refuses_rules_reading_unknown_names(server):
         assert admin.put("/v1/lists/no_such_list", json={"values": []}).status_code == 200
         ok = admin.post("/v1/rules/validate", json={"text": text.replace("24hh", "24h")})
         assert ok.status_code == 200, ok.text
+
+
+def test_serve_refuses_placeholder_secrets_unless_dev(tmp_path):
+    import os
+    import signal
+    import time
+
+    import httpx
+
+    from api.conftest import FRAUDWATCH, free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRAUDWATCH_")}
+    env["FRAUDWATCH_DATA_DIR"] = str(tmp_path)
+    port = str(free_port())
+    done = subprocess.run([*FRAUDWATCH, "serve", "--port", port], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "FRAUDWATCH_SECURITY__TOKEN_KEY" in done.stderr and "token_urlsafe" in done.stderr, done.stderr
+    assert "--dev" in done.stderr
+    dev = subprocess.Popen([*FRAUDWATCH, "serve", "--port", port, "--dev"], env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("serve --dev did not start")
+    finally:
+        dev.send_signal(signal.SIGTERM)
+        dev.wait(30)
+
+
+def test_answer_link_alert_ids_are_keyed_macs_not_hashes_of_the_event_id(tmp_path):
+    import hashlib
+
+    from fraudwatch.actions.responder import Responder
+    from fraudwatch.decisions import Decision, Outcome, RuleHit
+    from fraudwatch.events import parse_event
+    from fraudwatch.settings import ActionsSettings
+
+    r = Responder(ActionsSettings(database=tmp_path / "a.db", link_key="k" * 32))
+    e = parse_event(
+        {"id": "e1", "time": "2026-11-21T13:00:00+09:00", "kind": "payment.attempt", "card": "tok_1", "amount": 1}
+        | {"currency": "JPY"}
+    )
+    r.on_decision(e, Decision("e1", e.kind, e.time, Outcome.BLOCK, rules=[RuleHit("x", Outcome.BLOCK, {})]), now=e.ts)
+    alert = r.db.connection().execute("SELECT id FROM alerts").fetchone()[0]
+    assert alert != "al_" + hashlib.sha256(b"e1").hexdigest()[:20]
+    other = Responder(ActionsSettings(database=tmp_path / "b.db", link_key="x" * 32))
+    other.on_decision(e, Decision("e1", e.kind, e.time, Outcome.BLOCK, rules=[RuleHit("x", Outcome.BLOCK, {})]))
+    assert other.db.connection().execute("SELECT id FROM alerts").fetchone()[0] != alert
+    r.close()
+    other.close()
+
+
+def test_data_files_are_the_owners_only(server):
+    written = [p for p in server.data_dir.rglob("*") if p.name.startswith("fraudwatch")]  # the server's own
+    assert len(written) >= 3
+    for path in written:
+        assert path.stat().st_mode & 0o077 == 0, (path, oct(path.stat().st_mode))

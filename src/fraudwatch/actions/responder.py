@@ -42,7 +42,7 @@ from fraudwatch.actions.service import (
     summary,
     usage_subscribers,
 )
-from fraudwatch.actions.signing import TokenInvalid, TokenUsed, make_token, read_token
+from fraudwatch.actions.signing import TokenInvalid, TokenUsed, alert_id, make_token, read_token
 from fraudwatch.actions.suppression import (
     Suppression,
     SuppressionSet,
@@ -249,7 +249,9 @@ class Responder:
             ttl = self.settings.link_ttl or alerts.risk.link_ttl
             sub = find_subscription(conn, event.card, event.account)
             language = self.messages.language_for(sub.get("language") if sub else None)
-            alert = create_alert(conn, event, decision, now=now, ttl=ttl, language=language)
+            alert = create_alert(
+                conn, event, decision, now=now, ttl=ttl, language=language, alert_id=alert_id(self._key, event.id)
+            )
             links = self._links(alert)
             data = {
                 "alert": alert["id"],
@@ -424,9 +426,7 @@ class Responder:
     # ------------------------------------------------------------ helpers
     def links_for_event(self, event_id: str) -> dict[str, str]:
         """The yes/no links of the alert about an event (for tests and support tools)."""
-        import hashlib
-
-        return self._links(self._alert("al_" + hashlib.sha256(event_id.encode()).hexdigest()[:20]))
+        return self._links(self._alert(alert_id(self._key, event_id)))
 
     def _links(self, alert) -> dict[str, str]:
         base = self.settings.public_url.rstrip("/")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from typing import Any
@@ -92,9 +91,10 @@ def create_alert(
     now: float,
     ttl: float,
     language: str | None = None,
+    alert_id: str,
 ) -> sqlite3.Row:
-    """One alert per event (processing the event again returns the first)."""
-    alert_id = "al_" + hashlib.sha256(event.id.encode()).hexdigest()[:20]
+    """One alert per event (processing the event again returns the first); ``alert_id`` is
+    ``signing.alert_id(link_key, event.id)``."""
     conn.execute(
         "INSERT OR IGNORE INTO alerts(id, event_id, kind, card, account, outcome, rules, summary, created, expires,"
         " language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

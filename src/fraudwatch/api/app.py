@@ -48,6 +48,7 @@ ROUTERS = (
 
 
 def create_app(settings: Settings) -> FastAPI:
+    settings.check_secrets()  # placeholders only with env: development
     if settings.uses_placeholder_secrets:
         log.warning("placeholder secrets in use (env: development): never run like this with real data")
     storage = open_storage(settings)

@@ -8,11 +8,21 @@ from pathlib import Path
 import click
 
 from fraudwatch.cli.config import config_option, settings
+from fraudwatch.errors import FraudwatchError
 
 
-def _settings(config: Path | None, host: str | None = None, port: int | None = None, data_dir: Path | None = None):
+def _settings(
+    config: Path | None,
+    host: str | None = None,
+    port: int | None = None,
+    data_dir: Path | None = None,
+    dev: bool = False,
+):
     server = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    return settings(config, {"server": server, **({"data_dir": data_dir} if data_dir is not None else {})})
+    overrides = {"server": server, **({"data_dir": data_dir} if data_dir is not None else {})}
+    if dev:
+        overrides["env"] = "development"
+    return settings(config, overrides)
 
 
 @click.command("serve")
@@ -20,7 +30,13 @@ def _settings(config: Path | None, host: str | None = None, port: int | None = N
 @click.option("--host", help="interface to bind (default from settings: 127.0.0.1)")
 @click.option("--port", type=int, help="port (default from settings: 8000; 0 picks a free one)")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="where the SQLite file lives")
-def serve(config, host, port, data_dir) -> None:
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="development (env: development): placeholder secrets allowed; test data only. Without it the "
+    "service refuses to start with placeholder or missing secrets",
+)
+def serve(config, host, port, data_dir, dev) -> None:
     """Run the decision service: in-process engine, SQLite storage, nothing else to start."""
     import logging
     import sys
@@ -29,7 +45,11 @@ def serve(config, host, port, data_dir) -> None:
 
     from fraudwatch.api.app import create_app
 
-    settings = _settings(config, host=host, port=port, data_dir=data_dir)
+    settings = _settings(config, host=host, port=port, data_dir=data_dir, dev=dev)
+    try:
+        settings.check_secrets()
+    except FraudwatchError as exc:
+        raise click.ClickException(f"refusing to serve: {exc}") from None
     # background threads (group commit, log followers) hold the GIL for at most 0.5 ms
     # before the event loop gets it back (default 5 ms: a latency tail of its own)
     sys.setswitchinterval(0.0005)
@@ -65,6 +85,10 @@ def _storage(config):
     from fraudwatch.storage import open_storage
 
     settings = _settings(config)
+    try:
+        settings.check_secrets()  # a key hashed with a placeholder pepper would be worthless
+    except FraudwatchError as exc:
+        raise click.ClickException(str(exc)) from None
     if settings.storage.type == "memory":
         raise click.ClickException("keys need persistent storage (storage.type: sqlite)")
     return settings, open_storage(settings)
