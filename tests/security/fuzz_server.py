@@ -189,7 +189,7 @@ def orjson_dumps(value) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-def run(fuzz: Fuzz, examples: int, seed: int) -> None:
+def run(fuzz: Fuzz, examples: int, seed: int, min_batch: int = 1) -> None:
     @settings(
         max_examples=examples,
         deadline=None,
@@ -198,7 +198,7 @@ def run(fuzz: Fuzz, examples: int, seed: int) -> None:
         suppress_health_check=list(HealthCheck),
         derandomize=False,
     )
-    @given(st.lists(events(), min_size=1, max_size=120), st.integers(0, 4))
+    @given(st.lists(events(), min_size=min_batch, max_size=max(200, min_batch)), st.integers(0, 4))
     def property_(items: list[dict], mode: int) -> None:
         if mode:  # mostly batches: many events a request
             fuzz.batch(items)
@@ -213,10 +213,50 @@ def run(fuzz: Fuzz, examples: int, seed: int) -> None:
     hseed(seed)(property_)()
 
 
+def pool(examples: int, seed: int) -> tuple[list[dict], list]:
+    """Events and hostile values drawn by hypothesis, for :func:`recombine` (drawing them is
+    the slow part: about 10 ms an event)."""
+    drawn: list[dict] = []
+    values: list = []
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(st.lists(events(), min_size=1, max_size=20), st.lists(st.one_of(text, amount, when), max_size=10))
+    def collect(items: list[dict], hostile: list) -> None:
+        drawn.extend(items)
+        values.extend(hostile)
+
+    from hypothesis import seed as hseed
+
+    hseed(seed)(collect)()
+    return drawn, values
+
+
+def recombine(rng, drawn: list[dict], values: list, n: int, serial: int) -> list[dict]:
+    """``n`` events from the drawn ones: each with a new id (one in 20 keeps its drawn id: a
+    resend, or the same id with another body), and one in 3 with a field set to a drawn
+    hostile value."""
+    out = []
+    for i in range(n):
+        event = dict(rng.choice(drawn))
+        if rng.random() > 0.05:
+            event["id"] = f"r{serial}-{i}"
+        if values and rng.random() < 0.33:
+            event[rng.choice(["amount", "time", *FIELDS, "shipping_address", "reason"])] = rng.choice(values)
+        out.append(event)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--events", type=int, default=100_000, help="events to send in all (at least)")
     p.add_argument("--seed", type=int, default=19)
+    p.add_argument("--pool", type=int, default=400, help="hypothesis examples drawn for the recombined load")
     p.add_argument("--data-dir", type=Path, help="the server's data dir (default: a new temporary one)")
     args = p.parse_args()
     import tempfile
@@ -229,9 +269,20 @@ def main() -> None:
     fuzz = Fuzz(server, key)
     started = time.perf_counter()
     try:
+        import random
+
+        run(fuzz, examples=100, seed=args.seed)  # hypothesis drives the first requests itself
+        drawn, values = pool(args.pool, args.seed)
+        print(f"{len(drawn):,} events and {len(values):,} hostile values drawn", flush=True)
+        rng = random.Random(args.seed)
         round_ = 0
         while fuzz.events < args.events:
-            run(fuzz, examples=200, seed=args.seed + round_)
+            for _ in range(20):
+                if rng.random() < 0.1:
+                    for event in recombine(rng, drawn, values, 5, fuzz.requests):
+                        fuzz.one(event)
+                else:
+                    fuzz.batch(recombine(rng, drawn, values, rng.randint(1, 500), fuzz.requests))
             round_ += 1
             print(
                 f"{fuzz.events:,} events ({fuzz.batches:,} batches, {fuzz.requests:,} requests), "

@@ -3,6 +3,7 @@ defaults in production, audit gaps."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -128,3 +129,39 @@ def test_data_files_are_the_owners_only(server):
     assert len(written) >= 3
     for path in written:
         assert path.stat().st_mode & 0o077 == 0, (path, oct(path.stat().st_mode))
+
+
+def test_changes_of_behaviour_and_destinations_are_audited_with_the_key_id(server):
+    with server.client(server.keys["admin"]) as admin:
+        key_id = next(k["key_id"] for k in admin.get("/v1/keys").json()["keys"] if k["name"] == "ops")
+        assert admin.put("/v1/alerts/subscriptions/tok_audit", json={"email": "a@example.jp"}).status_code == 200
+        assert admin.delete("/v1/alerts/subscriptions/tok_audit").status_code == 204
+        assert admin.post("/v1/outbox/dead-letters/retry").status_code == 200
+        assert admin.put("/v1/lists/audit_list", json={"values": ["x"]}).status_code == 200
+        audit = admin.get("/v1/audit?limit=1000").json()["items"]
+    done = {(a["action"], a["target"]): a["actor"] for a in audit}
+    for action, target in [
+        ("alerts.subscription.set", "subscriptions/tok_audit"),
+        ("alerts.subscription.delete", "subscriptions/tok_audit"),
+        ("outbox.retry_dead", "outbox"),
+        ("lists.replace", "lists/audit_list"),
+    ]:
+        assert done.get((action, target)) == f"key:{key_id} (ops)", (action, done)
+
+
+def test_model_changes_through_the_cli_are_audited(tmp_path):
+    from click.testing import CliRunner
+
+    from fraudwatch.cli import main
+
+    for name in ("m1", "m2"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.txt").write_text("tree\n")
+    runner = CliRunner()
+    for args in (["promote", "m1"], ["promote", "m2"], ["rollback"]):
+        done = runner.invoke(main, ["models", args[0], "--models", str(tmp_path), *args[1:]])
+        assert done.exit_code == 0, done.output
+    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [r["action"] for r in records] == ["models.promote", "models.promote", "models.rollback"]
+    assert records[-1]["before"] == {"m2": "champion"} and records[-1]["after"] == {"m1": "champion"}
+    assert all(r["actor"].startswith("cli") for r in records)

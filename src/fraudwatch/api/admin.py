@@ -56,7 +56,7 @@ async def create_key(request: Request, body: NewKey, who: Admin) -> dict:
             state.storage,
             name=body.name,
             scopes=body.scopes,
-            actor=who.name,
+            actor=who.actor,
             pepper=state.settings.security.key_pepper.get_secret_value().encode(),
         )
     return {**auth.key_view(key), "key": clear}
@@ -66,6 +66,6 @@ async def create_key(request: Request, body: NewKey, who: Admin) -> dict:
 async def revoke_key(request: Request, key_id: Annotated[str, Path(max_length=64)], who: Admin) -> dict:
     storage = request.app.state.storage
     with storage.unit():
-        key = auth.revoke_key(storage, key_id=key_id, actor=who.name)
+        key = auth.revoke_key(storage, key_id=key_id, actor=who.actor)
     request.app.state.auth.forget()
     return auth.key_view(key)

@@ -38,6 +38,7 @@ log = logging.getLogger("fraudwatch.api")
 
 ROUTERS = (
     "fraudwatch.api.health",
+    "fraudwatch.api.docs",
     "fraudwatch.api.events",
     "fraudwatch.api.definitions",
     "fraudwatch.api.lists",
@@ -98,6 +99,8 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         default_response_class=JSONResponse,
         max_body_size=settings.server.max_body_bytes,
+        docs_url=None,  # served by fraudwatch.api.docs, with local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.storage = storage

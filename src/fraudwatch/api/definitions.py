@@ -235,8 +235,8 @@ async def activate(request: Request, kind: str, version: str, who: Principal, ac
     if kind == RULES:
         check_against_policies(request, parsed)
     with storage.unit():
-        storage.activate(Activation(kind, version, time.time(), who.name))
-        storage.add_audit(AuditRecord(time.time(), who.name, action, kind, {"version": before}, {"version": version}))
+        storage.activate(Activation(kind, version, time.time(), who.actor))
+        storage.add_audit(AuditRecord(time.time(), who.actor, action, kind, {"version": before}, {"version": version}))
     await _apply(request, kind, parsed)
     return {"kind": kind, "active": version, "previous": before}
 
@@ -254,12 +254,12 @@ async def create_version(
         version = (await checked(request, kind, text, version)).version
     if storage.get_definition(kind, version) is not None:
         raise Conflict(f"{kind} version {version!r} exists already")
-    d = Definition(kind, version, text, time.time(), who.name)
+    d = Definition(kind, version, text, time.time(), who.actor)
     with storage.unit():
         storage.add_definition(d)
         storage.add_audit(
             AuditRecord(
-                d.created_at, who.name, f"{kind}.create", f"{kind}/{version}", None, {"version": version, "text": text}
+                d.created_at, who.actor, f"{kind}.create", f"{kind}/{version}", None, {"version": version, "text": text}
             )
         )
     result = _view(d, storage.active_version(kind))

@@ -239,6 +239,61 @@ async def search_decisions(
     return _json(orjson.dumps({"items": items, "next_cursor": next_cursor}))
 
 
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["errors"],
+    "properties": {
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg"],
+                "properties": {"loc": {"type": "string"}, "msg": {"type": "string"}, "hint": {"type": "string"}},
+            },
+        }
+    },
+}
+_ERROR_STATUSES = {
+    "400": "malformed JSON",
+    "401": "missing, unknown or revoked API key (or more than one Authorization header)",
+    "403": "the key lacks the scope",
+    "404": "not found",
+    "409": "conflict with the current state",
+    "413": "body too large",
+    "422": "invalid input: which field, and why",
+    "503": "starting, stopping, or the event log cannot be written",
+}
+
+
+def document_errors(doc: dict) -> None:
+    """Every operation's error statuses in the one error shape (``{"errors": [{"loc", "msg"}]}``),
+    and a JSON object, not a string, for answers that had no schema."""
+    doc["components"]["schemas"]["Errors"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Errors"}
+    for path, operations in doc.get("paths", {}).items():
+        for method, op in operations.items():
+            responses = op.setdefault("responses", {})
+            for status, response in responses.items():
+                content = response.get("content", {}).get(JSON)
+                if content is not None and content.get("schema", {}).get("type") == "string":
+                    content["schema"] = {"type": "object"}
+                elif status.startswith("2") and status != "204" and not response.get("content"):
+                    response["content"] = {JSON: {"schema": {"type": "object"}}}
+            public = path.startswith("/v1/answers") or not path.startswith("/v1/")
+            wanted = [] if public else ["401", "403", "503"]
+            if method in ("post", "put", "patch"):
+                wanted += ["400", "413", "422"]
+            if "{" in path or op.get("parameters"):
+                wanted += ["404", "422"]
+            for status in wanted:
+                if status not in responses:
+                    responses[status] = {"description": _ERROR_STATUSES[status]}
+            for status, response in responses.items():
+                if status[0] in "45":
+                    response.setdefault("description", _ERROR_STATUSES.get(status, "error"))
+                    response["content"] = {JSON: {"schema": ref}}
+
+
 def install_openapi(app: FastAPI) -> None:
     """Put the event and decision schemas into the OpenAPI components the routes refer to."""
 
@@ -253,6 +308,7 @@ def install_openapi(app: FastAPI) -> None:
             decision = TypeAdapter(Decision).json_schema(ref_template=template, mode="serialization")
             schemas.update(decision.pop("$defs", {}))
             schemas["Decision"] = decision
+            document_errors(doc)
             app.openapi_schema = doc
         return app.openapi_schema
 

@@ -46,7 +46,7 @@ def _change(request: Request, name: str, who: Principal, action: str, apply) -> 
     with storage.unit():
         apply(storage)
         after = storage.list_values(name)
-        storage.add_audit(AuditRecord(time.time(), who.name, action, f"lists/{name}", before, after))
+        storage.add_audit(AuditRecord(time.time(), who.actor, action, f"lists/{name}", before, after))
     request.app.state.service.engine.lists.replace(name, after or [])
     return {"name": name, "values": after or [], "entries": _entries(request, name)}
 

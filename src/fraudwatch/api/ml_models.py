@@ -50,7 +50,7 @@ def _change(request: Request, who: Principal, action: str, change) -> dict:
     after = _roles(reg)
     storage = state.storage
     with storage.unit():
-        storage.add_audit(AuditRecord(time.time(), who.name, action, "models", before, after))
+        storage.add_audit(AuditRecord(time.time(), who.actor, action, "models", before, after))
     return after
 
 
