@@ -166,7 +166,8 @@ class Tokenizer:
         :func:`may_hold_card_number` said its body cannot hold one in other fields."""
         pan = raw.get("pan")
         card = raw.get("card")
-        if pan is None and card.__class__ is str and len(card) >= MIN_DIGITS and looks_like_pan(card):
+        # (scan=False: the body holds no card number anywhere, card included)
+        if pan is None and scan and card.__class__ is str and len(card) >= MIN_DIGITS and looks_like_pan(card):
             pan = card
         clean = raw
         if pan is not None:
