@@ -20,6 +20,8 @@ _EXPORTS = {
     "default_policy": "policy",
     "AnswerResult": "responder",
     "Responder": "responder",
+    "started_responder": "responder",
+    "responder_for": "views",
     "SignatureInvalid": "signing",
     "sign_webhook": "signing",
     "verify_webhook": "signing",

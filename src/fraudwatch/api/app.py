@@ -116,7 +116,7 @@ class ServiceApp(FastAPI):
 
 
 def _suppression_set():
-    from fraudwatch.actions.suppression import SuppressionSet
+    from fraudwatch.actions import SuppressionSet
 
     return SuppressionSet()
 
@@ -125,8 +125,7 @@ def _start_actions(app: FastAPI, service: DecisionService):
     """The actions domain (alerts, webhooks, answer links) follows the log: every decision,
     once durable, goes to ``Responder.on_logged`` (pages of log entries) in a follower
     process. This process keeps a responder of its own for the answers and the views."""
-    from fraudwatch.actions.responder import started_responder
-    from fraudwatch.actions.views import responder_for
+    from fraudwatch.actions import responder_for, started_responder
 
     responder = responder_for(app)
     service.follow("actions", partial(started_responder, responder.settings))

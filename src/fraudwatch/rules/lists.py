@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Union
 
 __all__ = ["ListStore"]
 
-Item = Union[str, int, float]
+Item = str | int | float
 
 
 class ListStore:
