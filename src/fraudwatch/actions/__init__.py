@@ -18,6 +18,8 @@ _EXPORTS = {
     "Policy": "policy",
     "PolicyError": "policy",
     "default_policy": "policy",
+    "load_policy": "policy",
+    "Containment": "containment",
     "AnswerResult": "responder",
     "Responder": "responder",
     "started_responder": "responder",
