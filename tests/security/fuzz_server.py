@@ -172,7 +172,7 @@ class Fuzz:
         assert r.status_code == 200, r.text
         results = r.json()["results"]
         assert [x["index"] for x in results] == list(range(len(items)))
-        for item, result in zip(items, results):
+        for item, result in zip(items, results, strict=True):
             assert result["status"] < 500, (item, result)
             if result["status"] == 200:
                 self._decision(item, result["decision"], result.get("resent", False))

@@ -10,9 +10,9 @@ import httpx
 import orjson
 import pytest
 
+from fraudwatch.definitions import load_features, load_rules
 from fraudwatch.engine import Engine
 from fraudwatch.events import parse_event
-from fraudwatch.definitions import load_features, load_rules
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
