@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["ListStore"]
 
@@ -31,7 +32,7 @@ class ListStore:
 
     def __init__(self, lists: dict[str, Iterable[Item]] | None = None):
         self._lock = threading.Lock()
-        self._sets: dict[str, set] = {}
+        self._sets: dict[str, set[Any]] = {}
         self._versions: dict[str, int] = {}
         for name, items in (lists or {}).items():
             self.replace(name, items)
@@ -76,7 +77,7 @@ class ListStore:
             self._sets.pop(name, None)
             self._versions.pop(name, None)
 
-    def get(self, name: str) -> frozenset | None:
+    def get(self, name: str) -> frozenset[Any] | None:
         """A snapshot of the list, or None."""
         with self._lock:
             items = self._sets.get(name)
