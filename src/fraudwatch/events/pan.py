@@ -34,7 +34,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from fraudwatch.errors import ValidationFailed
+from fraudwatch.errors import InvalidValue, ValidationFailed
 
 __all__ = [
     "Tokenizer",
@@ -153,7 +153,7 @@ class Tokenizer:
 
     def __init__(self, key: bytes, refuse: frozenset[str] = frozenset()):
         if len(key) < MIN_KEY_BYTES:
-            raise ValueError(f"token key must be at least {MIN_KEY_BYTES} bytes")
+            raise InvalidValue(f"token key must be at least {MIN_KEY_BYTES} bytes")
         self._key = key
         self.refuse = frozenset(refuse)
 
@@ -187,6 +187,7 @@ class Tokenizer:
         """``data`` with the card numbers in its strings replaced; the same object when it
         has none (the usual case: a string shorter than 13 characters is not even searched)."""
         changed: dict[str, Any] | None = None
+        new: Any
         for key, value in data.items():
             cls = value.__class__
             if cls is str:
@@ -211,8 +212,9 @@ class Tokenizer:
                     changed[new_key] = changed.pop(key)
         return data if changed is None else changed
 
-    def _items(self, values: list, loc: str) -> list:
-        out = None
+    def _items(self, values: list[Any], loc: str) -> list[Any]:
+        out: list[Any] | None = None
+        new: Any
         for i, value in enumerate(values):
             cls = value.__class__
             if cls is str:

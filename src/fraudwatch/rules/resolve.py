@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from fraudwatch.rules.errors import RuleSyntaxError
 from fraudwatch.rules.names import FEATURE, MODEL, namespace_of
 from fraudwatch.rules.nodes import ListRef, Name, walk
+
+if TYPE_CHECKING:
+    from fraudwatch.rules.ruleset import RuleSet
 
 __all__ = ["MODEL_OUTPUTS", "unknown_names", "check_names"]
 
@@ -40,7 +44,7 @@ def _hint(name: str, known: Collection[str], prefix: str = "") -> str:
 
 
 def unknown_names(
-    ruleset,
+    ruleset: RuleSet,
     *,
     features: Collection[str] | None = None,
     lists: Collection[str] | None = None,
@@ -83,9 +87,15 @@ def unknown_names(
     return [e for _, e in sorted(errors, key=lambda x: x[0])]
 
 
-def check_names(ruleset, **known) -> None:
+def check_names(
+    ruleset: RuleSet,
+    *,
+    features: Collection[str] | None = None,
+    lists: Collection[str] | None = None,
+    models: Collection[str] = MODEL_OUTPUTS,
+) -> None:
     """Raise the first unknown name's error with all of them in its ``errors``."""
-    errors = unknown_names(ruleset, **known)
+    errors = unknown_names(ruleset, features=features, lists=lists, models=models)
     if errors:
         errors[0].errors = errors
         raise errors[0]

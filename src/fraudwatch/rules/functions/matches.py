@@ -10,6 +10,8 @@ is checked.
 (False, True)
 """
 
+from typing import Any
+
 import re2
 
 from fraudwatch.rules.functions.registry import NOT_CONSTANT, Function, Param, register
@@ -23,7 +25,7 @@ _OPTIONS.log_errors = False  # a bad pattern is reported to the rule's author, n
 _OPTIONS.max_mem = 1 << 20  # the compiled automaton of a 200-character pattern fits easily
 
 
-def compile_pattern(pattern: str):
+def compile_pattern(pattern: str) -> Any:
     """The pattern compiled by RE2; ValueError with the reason when it is not one."""
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise ValueError(f"pattern longer than {MAX_PATTERN_LENGTH} characters")
@@ -51,12 +53,12 @@ class Matches(Function):
     params = (Param("s", STRING), Param("pattern", STRING, const=True))
     returns = BOOL
 
-    def bind(self, consts):
+    def bind(self, consts: Any) -> Any:
         pattern = consts[1]
         assert pattern is not NOT_CONSTANT
         search = compile_pattern(pattern).search
 
-        def execute(s, _pattern):
+        def execute(s: Any, _pattern: Any) -> Any:
             if len(s) > MAX_SUBJECT_LENGTH:
                 return MISSING
             return search(s) is not None
