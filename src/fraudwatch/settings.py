@@ -329,12 +329,22 @@ class Settings(BaseSettings):
             "(env: development) to use development placeholders with test data only"
         )
 
-    def check_secrets(self) -> None:
+    def check_secrets(self, *sections: str) -> None:
         """Refuse placeholder or missing secrets unless ``env`` is development: production is
         the default, and what serves or signs calls this first (``fraudwatch serve``, ``keys``,
-        ``outbox run``, ``create_app``)."""
+        ``create_app``: every secret; ``outbox run``: ``"actions"``, the secrets of the
+        sections named).
+
+        >>> s = Settings.model_validate({"actions": {"webhooks": {"bank": {"url": "https://b.example",
+        ...     "secret": "whsec_" + "k" * 32}}}})
+        >>> s.check_secrets("actions")  # the dispatcher signs with the webhook secret only
+        >>> s.check_secrets()
+        Traceback (most recent call last):
+        ...
+        fraudwatch.errors.ValidationFailed: security.key_pepper, security.token_key is a placeholder ...
+        """
         if self.env != "development":
-            weak = self.weak_secrets()
+            weak = [name for name in self.weak_secrets() if not sections or name.split(".", 1)[0] in sections]
             if weak:
                 raise ValidationFailed(self._weak_message(sorted(weak)))
 

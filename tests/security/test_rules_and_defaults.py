@@ -101,6 +101,48 @@ def test_serve_refuses_placeholder_secrets_unless_dev(tmp_path):
         dev.wait(30)
 
 
+def _production_env(tmp_path) -> dict[str, str]:
+    """The environment of a fresh install: no FRAUDWATCH_ variable (env: production, no secrets)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRAUDWATCH_")}
+    env["FRAUDWATCH_DATA_DIR"] = str(tmp_path)
+    return env
+
+
+def test_the_demo_runs_on_a_fresh_install_without_secrets(tmp_path):
+    """The README's first command, under the production default: the demo runs the engine in
+    process (no service, no keys, no links), so it needs no secret and no --dev."""
+    from api.conftest import FRAUDWATCH
+
+    args = ["demo", "--seconds", "0", "--cardholders", "60", "--days", "2"]
+    done = subprocess.run(
+        [*FRAUDWATCH, *args], env=_production_env(tmp_path), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "scenario" in done.stdout and "reseller" in done.stdout
+
+
+def test_outbox_run_refuses_a_placeholder_webhook_secret_unless_dev(tmp_path):
+    """The standalone dispatcher signs webhooks: in production it refuses a placeholder secret,
+    as serve does, and names the variable; it needs no other secret (the token key is serve's)."""
+    from api.conftest import FRAUDWATCH
+    from fraudwatch.settings import PLACEHOLDER_SECRET
+
+    env = _production_env(tmp_path)
+    once = [*FRAUDWATCH, "outbox", "run", "--once"]
+    alone = subprocess.run(once, env=env, capture_output=True, text=True, timeout=60)
+    assert alone.returncode == 0 and "0 attempt(s) made" in alone.stdout, alone.stderr
+    env["FRAUDWATCH_ACTIONS__WEBHOOKS__BANK__URL"] = "http://127.0.0.1:9/hooks"
+    env["FRAUDWATCH_ACTIONS__WEBHOOKS__BANK__SECRET"] = PLACEHOLDER_SECRET
+    refused = subprocess.run(once, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0
+    assert "refusing to send" in refused.stderr and "FRAUDWATCH_ACTIONS__WEBHOOKS__BANK__SECRET" in refused.stderr
+    assert "TOKEN_KEY" not in refused.stderr and "--dev" in refused.stderr, refused.stderr
+    dev = subprocess.run([*once, "--dev"], env=env, capture_output=True, text=True, timeout=60)
+    assert dev.returncode == 0 and "0 attempt(s) made" in dev.stdout, dev.stderr
+
+
 def test_answer_link_alert_ids_are_keyed_macs_not_hashes_of_the_event_id(tmp_path):
     import hashlib
 
