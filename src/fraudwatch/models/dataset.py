@@ -100,9 +100,9 @@ def load_events(path: str | Path, label_delay_days: float = 7.0) -> Iterator:
 
     path = Path(path)
     if path.suffix == ".parquet":
-        from fraudwatch.events.handbook import iter_handbook_events
+        from fraudwatch.importer import handbook_mapping, iter_events
 
-        for d in iter_handbook_events(path, label_delay_days=label_delay_days):
+        for d in iter_events(path, handbook_mapping(label_delay_days)):
             yield parse_event(d)
     else:
         from fraudwatch.events.io import DeadLetter, read_events
