@@ -240,6 +240,13 @@ class _Operations:
             raise ClientError(response.status_code, _errors(response))
         return response.json() if response.content else None
 
+    def _ready(self) -> Flow:
+        try:
+            response = yield _Send("GET", "/readyz", {}, timeout=min(self.timeout, 2.0))
+        except httpx.TransportError:
+            return False
+        return response.status_code == 200
+
     def _decision(self, event_id: str) -> Flow:
         data = yield from self._get_json(f"/v1/decisions/{quote(event_id, safe='')}", missing_ok=True)
         return None if data is None else Decision.from_json(data)
@@ -329,6 +336,15 @@ class Client(_Operations):
         errors. Raises :class:`Unavailable` when a chunk cannot be delivered; sending the same
         events again is safe (already decided ones come back with ``resent``)."""
         return self._run(self._send_batch(events, chunk_size))
+
+    def ready(self, wait: float = 0.0) -> bool:
+        """True once the service accepts events (``/readyz``); waits up to ``wait`` seconds."""
+        deadline = time.monotonic() + wait
+        while not self._run(self._ready()):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
+        return True
 
     def decision(self, event_id: str) -> Decision | None:
         """The decision the service gave for an event id, or None if it has none."""
@@ -426,6 +442,14 @@ class AsyncClient(_Operations):
         self, events: Iterable[Event | Mapping[str, Any]], *, chunk_size: int | None = None
     ) -> list[BatchResult]:
         return await self._run(self._send_batch(events, chunk_size))
+
+    async def ready(self, wait: float = 0.0) -> bool:
+        deadline = time.monotonic() + wait
+        while not await self._run(self._ready()):
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.2)
+        return True
 
     async def decision(self, event_id: str) -> Decision | None:
         return await self._run(self._decision(event_id))

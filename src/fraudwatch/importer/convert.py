@@ -21,6 +21,8 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from fraudwatch.events.currency import exponent
+
 __all__ = [
     "CellError",
     "RESPONSE_CODES",
@@ -34,12 +36,6 @@ __all__ = [
     "zone",
 ]
 
-# ISO 4217 minor units other than 2
-_EXPONENT = {
-    **dict.fromkeys(("JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF", "PYG", "BIF", "DJF", "GNF"), 0),
-    **dict.fromkeys(("KMF", "RWF", "VUV", "XPF"), 0),
-    **dict.fromkeys(("BHD", "KWD", "OMR", "JOD", "TND", "IQD", "LYD"), 3),
-}
 TRUE_SPELLINGS = frozenset({"1", "true", "t", "yes", "y", "on"})
 FALSE_SPELLINGS = frozenset({"0", "false", "f", "no", "n", "off"})
 _NOT_DIGITS = re.compile(r"[^0-9.\-+]")
@@ -78,11 +74,6 @@ RESPONSE_CODES: dict[str, tuple[str, str | None]] = {
 
 class CellError(ValueError):
     """A cell that does not convert; the message says why (the column is added by the caller)."""
-
-
-def exponent(currency: str) -> int:
-    """Digits after the decimal point of ``currency`` (ISO 4217): 0 for JPY, 3 for KWD, else 2."""
-    return _EXPONENT.get(currency, 2)
 
 
 def to_minor(value: Any, currency: str, *, round_half_even: bool = False) -> int:

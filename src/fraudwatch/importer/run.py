@@ -3,10 +3,12 @@ fraudwatch event file, streaming, with a report.
 
 Rows are read one at a time (Parquet: a row group slice at a time), converted, checked with
 the event models and written at once; memory holds only the events waiting in the reorder
-buffer (rows up to ``reorder_window`` out of time order, and events shifted into the future
-such as labels known 7 days later), so a file of tens of GB imports in constant memory. The
-output is in event-time order (ties: row order, then the mapping's order of kinds). A row
-any of whose events fails is rejected whole, with the column and the reason.
+buffer, so a file of tens of GB imports in constant memory. The rows are expected in the
+time order of the mapping's first event kind (the row's own event, a payment), within
+``reorder_window``; the other kinds of a row (a label known 30 days later) wait in the
+buffer until their time comes. The output is in event-time order (ties: row order, then the
+mapping's order of kinds). A row any of whose events fails is rejected whole, with the
+column and the reason.
 """
 
 from __future__ import annotations
@@ -152,15 +154,8 @@ class _Plan:
             # the currency first: amounts in major units need it
             converters.sort(key=lambda c: c.name != "currency")
             order = list(spec.fields)
-            self.kinds.append(
-                (spec.kind, condition(spec.when, nulls) if spec.when else None, converters, order, self._shifted(spec))
-            )
+            self.kinds.append((spec.kind, condition(spec.when, nulls) if spec.when else None, converters, order))
         self.pan = any("pan" in spec.fields for spec in mapping.events)
-
-    @staticmethod
-    def _shifted(spec) -> bool:
-        shift = spec.fields["time"].shift
-        return bool(shift) and parse_duration(shift).total_seconds() != 0
 
 
 def iter_events(
@@ -184,7 +179,7 @@ def iter_events(
     report.source = str(path)
     window = parse_duration(mapping.reorder_window).total_seconds()
     waiting: list[tuple[float, int, int, dict[str, Any]]] = []
-    watermark = float("-inf")  # the latest time of an unshifted event so far
+    watermark = float("-inf")  # the latest time of a row's own event (the mapping's first kind) so far
     emitted_until = float("-inf")
     first = last = None
     started = time.perf_counter()
@@ -198,7 +193,7 @@ def iter_events(
             continue
         made = []
         failure = None
-        for position, (kind, when, converters, order, shifted) in enumerate(plan.kinds):
+        for position, (kind, when, converters, order) in enumerate(plan.kinds):
             if when is not None and not when(row):
                 continue
             values: dict[str, Any] = {}
@@ -226,17 +221,17 @@ def iter_events(
                 column = next((c.column for c in converters if c.name == name), "(none)")
                 failure = (column, err["loc"], err["msg"])
                 break
-            made.append((ts, position, event, shifted, converters))
+            made.append((ts, position, event, converters))
         if failure:
             _reject(report, rejects, number, row, *failure)
             continue
         if not made:
             report.rows_without_event += 1
             continue
-        for ts, position, event, shifted, converters in made:
+        for ts, position, event, converters in made:
             if ts < emitted_until:
                 report.out_of_order += 1
-            if not shifted:
+            if position == 0:  # the mapping's first kind is the row's own event: it sets the order
                 watermark = max(watermark, ts)
             kind = event["kind"]
             nulls = report.nulls.get(kind)
