@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ from fraudwatch.client import EventInvalid, WebhookInvalid, events, verify_webho
 from fraudwatch.client.events import builder_source
 from fraudwatch.events import KINDS
 
-BUILDERS = Path(__file__).resolve().parents[2] / "src" / "fraudwatch" / "client" / "builders.py"
+ROOT = Path(__file__).resolve().parents[2]
+BUILDERS = ROOT / "src" / "fraudwatch" / "client" / "builders.py"
 
 
 def test_builders_are_generated_from_the_event_models():
@@ -75,3 +77,47 @@ def test_webhook_verifier_rotation_tolerance_and_tampering():
         verify_webhook(secret_new, {**headers, "Webhook-Id": "msg_2"}, body, now=1700000000)
     with pytest.raises(WebhookInvalid, match="missing"):
         verify_webhook(secret_new, {"webhook-id": "msg_1"}, body)
+
+
+def test_verifies_what_the_service_and_other_standard_webhooks_libraries_sign():
+    from standardwebhooks.webhooks import Webhook
+
+    from fraudwatch.actions import sign_webhook  # what the service's dispatcher sends
+
+    secret = "whsec_" + base64.b64encode(b"endpoint-secret-0123456789").decode()
+    body = b'{"type":"alert.risk","data":{}}'
+    headers = sign_webhook([secret, "whsec_b2xkLXNlY3JldC0wMTIzNDU2Nzg5"], body, msg_id="msg_42", timestamp=1700000000)
+    assert verify_webhook(secret, headers, body, now=1700000005) == "msg_42"
+    stamp = datetime.fromtimestamp(1700000000, tz=UTC)
+    theirs = Webhook(secret).sign("msg_43", stamp, body.decode())
+    given = {"webhook-id": "msg_43", "webhook-timestamp": "1700000000", "webhook-signature": theirs}
+    assert verify_webhook(secret, given, body, now=1700000005) == "msg_43"
+
+
+def test_the_webhook_receiver_example_applies_each_message_once():
+    import importlib.util
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    import httpx
+
+    from fraudwatch.actions import sign_webhook
+
+    spec = importlib.util.spec_from_file_location("receiver_example", ROOT / "examples" / "webhook_receiver.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    secret = "whsec_" + base64.b64encode(b"receiver-secret-0123456789").decode()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), example.handler_for(secret))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    try:
+        body = b'{"id":"msg_7","type":"action.suspend_card","data":{"card":"tok_1"}}'
+        headers = sign_webhook(secret, body, msg_id="msg_7")
+        assert httpx.post(url, content=body, headers=headers).status_code == 204
+        assert httpx.post(url, content=body, headers=sign_webhook(secret, body, msg_id="msg_7")).status_code == 204
+        assert example.applied == {"msg_7"}
+        forged = sign_webhook("whsec_" + base64.b64encode(b"not-the-secret-000000").decode(), body, msg_id="msg_8")
+        assert httpx.post(url, content=body, headers=forged).status_code == 401 and "msg_8" not in example.applied
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -24,4 +24,4 @@ def exponent(currency: str | None) -> int:
 
 def to_major(amount: int, currency: str | None) -> float:
     """Minor units as a number of major units (for reports, never for arithmetic on money)."""
-    return amount / 10 ** exponent(currency)
+    return amount / float(10 ** exponent(currency))  # int ** int is Any to the type checker
