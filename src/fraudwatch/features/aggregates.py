@@ -17,10 +17,20 @@ True
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["DistinctStat", "ExtremeStat", "NumStat", "aggregate", "as_number", "empty_value"]
+__all__ = [
+    "DistinctStat",
+    "ExtremeStat",
+    "NumStat",
+    "SortedStat",
+    "aggregate",
+    "as_number",
+    "empty_value",
+    "relative",
+]
 
 
 def as_number(value: Any) -> int | float | None:
@@ -72,6 +82,32 @@ def aggregate(agg: str, values: list, events: int | None = None) -> Any:
     if agg == "std":
         return _std(len(present), sum(present), sum(v * v for v in present))
     raise ValueError(f"unknown aggregation {agg!r}")
+
+
+def relative(agg: str, history: list, value: Any, own: int = 0) -> float | None:
+    """``share`` or ``rank`` of ``value`` against the present values of ``history``, of which
+    ``own`` (0 or 1) is the current event itself and is left out. ``share``: the share equal
+    to ``value``; ``rank``: the share below it, ties counting half. None when ``value`` is
+    None or nothing else is present. The running statistics compute the same expressions.
+
+    >>> relative("share", ["a", "b", "a", None], "a"), relative("rank", [10, 20, 30, 20], 20, own=1)
+    (0.6666666666666666, 0.5)
+    >>> relative("share", ["a"], "a", own=1) is None
+    True
+    """
+    if value is None:
+        return None
+    present = [v for v in history if v is not None]
+    n = len(present) - own
+    if n <= 0:
+        return None
+    if agg == "share":
+        return (present.count(value) - own) / n
+    if agg == "rank":
+        below = sum(1 for v in present if v < value)
+        ties = sum(1 for v in present if v == value) - own
+        return (below + ties / 2) / n
+    raise ValueError(f"unknown history aggregation {agg!r}")
 
 
 class NumStat:
@@ -236,3 +272,41 @@ class DistinctStat:
 
     def value(self, acc: list) -> int:
         return len(acc[self.base])
+
+
+class SortedStat:
+    """The present values of the window in sorted order (one slot, a list), for ``rank``:
+    insertion and removal by bisection, a rank read is two bisections."""
+
+    __slots__ = ("base", "col", "add", "remove")
+    width = 1
+
+    def __init__(self, base: int, col: int) -> None:
+        self.base, self.col = base, col
+
+        def add(acc: list, v: Any) -> None:
+            insort(acc[base], v)
+
+        def remove(acc: list, v: Any) -> None:
+            values = acc[base]
+            del values[bisect_left(values, v)]
+
+        self.add, self.remove = add, remove
+
+    def init(self, acc: list) -> None:
+        acc.append([])
+
+    def add_code(self) -> list[str]:
+        return [f"insort(acc[{self.base}], v)"]
+
+    def remove_code(self) -> list[str]:
+        return [f"values = acc[{self.base}]", "del values[bisect_left(values, v)]"]
+
+    @staticmethod
+    def rank(values: list, v: Any, own: int) -> float | None:
+        """As :func:`relative` ``("rank", values, v, own)`` on the sorted values."""
+        n = len(values) - own
+        if n <= 0:
+            return None
+        below = bisect_left(values, v)
+        return (below + (bisect_right(values, v, below) - below - own) / 2) / n

@@ -20,14 +20,24 @@ can still compute its own window exactly.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fraudwatch.features.access import field_getter, number_getter
-from fraudwatch.features.aggregates import DistinctStat, ExtremeStat, NumStat, _std, aggregate, as_number, empty_value
+from fraudwatch.features.access import field_getter, source_getter
+from fraudwatch.features.aggregates import (
+    DistinctStat,
+    ExtremeStat,
+    NumStat,
+    SortedStat,
+    _std,
+    aggregate,
+    as_number,
+    empty_value,
+    relative,
+)
 from fraudwatch.features.expiry import ExpiryQueue
-from fraudwatch.features.spec import LABEL_FIELD, NUMERIC_AGGS, FeatureSpec
+from fraudwatch.features.spec import HISTORY_AGGS, LABEL_FIELD, NUMBER_COLUMN_AGGS, FeatureSpec
 
 __all__ = ["CountStore", "WindowStore"]
 
@@ -71,8 +81,10 @@ class WindowStore:
         lateness: float,
         labels: Mapping,
         by_value: Mapping[str, str] | None = None,
+        features: list | None = None,
     ) -> None:
         self.specs = specs
+        self.features = features  # [the dict of features being computed], for ``of`` columns
         self.by_value = dict(by_value or {})
         self.delay = delay
         self.labels = labels
@@ -92,19 +104,28 @@ class WindowStore:
         # sums of squares only where a std reads them
         self._std_keys = {(self.windows.index(s.window), self._column(s)) for s in specs if s.agg == "std"}
         self._codes: dict[str, str] = {}  # feature -> how the generated reader computes it
-        self._env: dict[str, Any] = {"_std": _std, "bisect_right": bisect_right}
+        self._env: dict[str, Any] = {
+            "_std": _std,
+            "bisect_right": bisect_right,
+            "bisect_left": bisect_left,
+            "insort": insort,
+        }
         # (feature, field getter, window, column, the counts' slot)
         self._value_reads: list[tuple[str, Callable, int, int, int]] = []
+        # share / rank: (feature, agg, window, column, slot, slot of the present values' count)
+        self._history_reads: list[tuple[str, str, int, int, int, int]] = []
         for spec in specs:
             if spec.name in self.by_value:
                 field = self.by_value[spec.name]
                 wi, col = self.windows.index(spec.window), self._column(field=field)
                 base = self._stat("distinct", wi, col).base
                 self._value_reads.append((spec.name, field_getter(field), wi, col, base))
-            elif spec.agg == "count" and spec.field is None:
+            elif spec.agg == "count" and spec.source is None:
                 self._count_reads.append((spec.name, self.windows.index(spec.window)))
             elif spec.agg in ("min", "max"):
                 self._readers.append((spec.name, self._reader(spec)))
+            elif spec.agg in HISTORY_AGGS:
+                self._history_reads.append(self._history(spec))
             else:
                 self._acc_readers.append((spec.name, self._reader(spec)))
         self._empty = {s.name: empty_value(s.agg) for s in specs if s.name not in self.by_value}
@@ -116,7 +137,7 @@ class WindowStore:
         self._acc0: list = []
         for stat in self._stat_index.values():  # creation order: the order of their slots
             stat.init(self._acc0)
-        self._fresh = [i for i, v in enumerate(self._acc0) if isinstance(v, dict)]  # a dict each
+        self._fresh = [i for i, v in enumerate(self._acc0) if isinstance(v, (dict, list))]  # one each
         self._tail = self._compile_tail()
 
     def _compile_tail(self) -> Callable:
@@ -125,7 +146,7 @@ class WindowStore:
         order of kinds: plain counts, statistics, min / max), generated with the windows
         and slots unrolled."""
         env = self._env
-        lines = ["def tail(ent, ts, los, hi, cut, out, event):"]
+        lines = ["def tail(ent, ts, los, hi, cut, out, event, match):"]
         for wi, window, stats in self._window_items:
             env[f"w{wi}"] = window
             lines += [f"    lo = los[{wi}]", f"    if lo < hi and ts[lo] <= cut - w{wi}:"]
@@ -144,7 +165,7 @@ class WindowStore:
                 lines.append(f"        los[{wi}] = bisect_right(ts, cut - w{wi}, lo, hi)")
         for name, wi in self._count_reads:
             lines.append(f"    out[{name!r}] = hi - los[{wi}]")
-        if self._acc_readers or self._readers or self._value_reads:
+        if self._acc_readers or self._readers or self._value_reads or self._history_reads:
             lines.append("    acc = ent.acc")
         for name, _ in self._acc_readers + self._readers:
             lines.append(f"    out[{name!r}] = {self._codes[name]}")
@@ -153,12 +174,28 @@ class WindowStore:
             env[f"get{col}"] = self._getters[col]
             read = f"getattr(event, {field!r}, None)" if "." not in field else f"get{col}(event)"
             lines += [f"    v = {read}", "    if v is not None:", f"        out[{name!r}] = acc[{base}].get(v, 0)"]
+        # the current event is in the window (and to be left out) when it matched and there is no delay
+        own = "match" if not self.delay else "0"
+        for name, agg, _, col, slot, count in self._history_reads:
+            env[f"get{col}"] = self._getters[col]
+            lines.append(f"    v = get{col}(event)")
+            if agg == "share":
+                lines += [
+                    "    if v is None:",
+                    f"        out[{name!r}] = None",
+                    "    else:",
+                    f"        n = acc[{count}] - {own}",
+                    f"        out[{name!r}] = (acc[{slot}].get(v, 0) - {own}) / n if n > 0 else None",
+                ]
+            else:
+                env["_rank"] = SortedStat.rank
+                lines.append(f"    out[{name!r}] = None if v is None else _rank(acc[{slot}], v, {own})")
         # the event's column values appended, as the getters read them
         lines += ["def append(cols, event):"]
         for c, ((field, numeric), get) in enumerate(zip(self._columns, self._getters)):
             if c in self._label_cols:
                 field, numeric = "id", False
-            if "." in field:
+            if "." in field or ":" in field:  # a dotted field, or another feature's value
                 env[f"get{c}"] = get
                 lines.append(f"    cols[{c}].append(get{c}(event))")
             elif numeric:  # as number_getter
@@ -200,7 +237,7 @@ class WindowStore:
         """The column of ``spec``'s field (numbers only for numeric aggregations), or of
         ``field`` as given."""
         if spec is not None:
-            field, numeric = spec.field, spec.agg in NUMERIC_AGGS
+            field, numeric = spec.source, spec.agg in NUMBER_COLUMN_AGGS
         key = (field, numeric)
         if key not in self._columns:
             self._columns.append(key)
@@ -208,10 +245,8 @@ class WindowStore:
                 # holds the event id until the event is old enough, then its 0/1 label
                 self._label_cols.append(len(self._getters))
                 self._getters.append(field_getter("id"))
-            elif numeric:
-                self._getters.append(number_getter(field))
             else:
-                self._getters.append(field_getter(field))
+                self._getters.append(source_getter(field, self.features, numeric))
         return self._columns.index(key)
 
     def _stat(self, kind: str, wi: int, col: int) -> Any:
@@ -222,12 +257,22 @@ class WindowStore:
                 stat = NumStat(self._width, col, std=(wi, col) in self._std_keys, sums=self._columns[col][1])
             elif kind == "distinct":
                 stat = DistinctStat(self._width, col)
+            elif kind == "sorted":
+                stat = SortedStat(self._width, col)
             else:
                 stat = ExtremeStat(self._width, col, is_max=kind == "max")
             self._width += stat.width
             self._stat_index[key] = stat
             self._stats[wi].append(stat)
         return stat
+
+    def _history(self, spec: FeatureSpec) -> tuple[str, str, int, int, int, int]:
+        """``share`` reads the value counts and the count of present values; ``rank`` the
+        sorted values."""
+        wi, col = self.windows.index(spec.window), self._column(spec)
+        if spec.agg == "share":
+            return spec.name, "share", wi, col, self._stat("distinct", wi, col).base, self._stat("num", wi, col).base
+        return spec.name, "rank", wi, col, self._stat("sorted", wi, col).base, -1
 
     def _reader(self, spec: FeatureSpec) -> Callable[[Any], Any]:
         """``acc -> value``, or ``entity -> value`` for min and max."""
@@ -261,7 +306,7 @@ class WindowStore:
         if self._acc0:
             ent.acc = acc = self._acc0.copy()
             for i in self._fresh:
-                acc[i] = {}
+                acc[i] = acc[i].copy()  # an empty dict or list of its own
         return ent
 
     # ------------------------------------------------------------ hot path
@@ -274,7 +319,7 @@ class WindowStore:
                 self.expiry.add(t, key)
             if t < ent.head:
                 self._insert_late(ent, event, t)
-                self._read_at(ent, t, out, event)
+                self._read_at(ent, t, out, event, not self.delay)
                 return
             ent.ts.append(t)
             if self._getters:
@@ -285,7 +330,7 @@ class WindowStore:
                 self._empty_by_value(event, out)
             return
         elif t < ent.head:
-            self._read_at(ent, t, out, event)
+            self._read_at(ent, t, out, event, False)
             return
         # advance the entity to t: entries old enough for the delay enter, old ones leave
         ent.head = t
@@ -304,7 +349,7 @@ class WindowStore:
             else:  # the usual case: the entry just appended enters every window
                 hi = self._enter_all(ts, ent.cols, ent.acc, hi, n, cut)
             ent.hi = hi
-        self._tail(ent, ts, los, hi, cut, out, event)
+        self._tail(ent, ts, los, hi, cut, out, event, match)
         if ts and ts[0] <= t - self.retention:
             # _purge drops a batch once k = bisect_right(ts, edge) >= min(32, ceil(len / 2)):
             # test that directly rather than calling it for nothing
@@ -366,7 +411,7 @@ class WindowStore:
             if get(event) is not None:
                 out[name] = 0
 
-    def _read_at(self, ent: _Series, t: float, out: dict, event: Any) -> None:
+    def _read_at(self, ent: _Series, t: float, out: dict, event: Any, own: bool) -> None:
         """Values as of an earlier time ``t`` (a late event), computed from the entries."""
         ts, cut = ent.ts, t - self.delay
         hi = bisect_right(ts, cut)
@@ -374,14 +419,17 @@ class WindowStore:
             v = get(event)
             if v is not None:  # list.count compares as the counts' dict does: identity, then ==
                 out[name] = ent.cols[col][bisect_right(ts, cut - self.windows[wi], 0, hi) : hi].count(v)
+        for name, agg, wi, col, *_ in self._history_reads:
+            lo = bisect_right(ts, cut - self.windows[wi], 0, hi)
+            out[name] = relative(agg, ent.cols[col][lo:hi], self._getters[col](event), int(own))
         for spec in self.specs:
-            if spec.name in self.by_value:
+            if spec.name in self.by_value or spec.agg in HISTORY_AGGS:
                 continue
             lo = bisect_right(ts, cut - spec.window, 0, hi)
-            if spec.agg == "count" and spec.field is None:
+            if spec.agg == "count" and spec.source is None:
                 out[spec.name] = hi - lo
             else:
-                col = ent.cols[self._columns.index((spec.field, spec.agg in NUMERIC_AGGS))]
+                col = ent.cols[self._columns.index((spec.source, spec.agg in NUMBER_COLUMN_AGGS))]
                 out[spec.name] = aggregate(spec.agg, col[lo:hi])
 
     # ------------------------------------------------------- upkeep, state
@@ -401,7 +449,7 @@ class WindowStore:
             ent = self._new()
             ent.ts, ent.cols, ent.lo, ent.hi, ent.head = list(ts), [list(c) for c in cols], list(lo), hi, head
             if self._acc0:
-                ent.acc = [dict(v) if isinstance(v, dict) else v for v in acc]
+                ent.acc = [v.copy() if isinstance(v, (dict, list)) else v for v in acc]
             self.entities[key] = ent
         self.expiry.rebuild(self.entities, _latest_entry)
 
@@ -423,7 +471,7 @@ class CountStore(WindowStore):
 
     @staticmethod
     def fits(specs: list[FeatureSpec], delay: float) -> bool:
-        return not delay and all(s.agg == "count" and s.field is None for s in specs)
+        return not delay and all(s.agg == "count" and s.source is None for s in specs)
 
     def __init__(self, specs: list[FeatureSpec], delay: float, lateness: float, labels: Mapping) -> None:
         super().__init__(specs, delay, lateness, labels)
@@ -437,7 +485,7 @@ class CountStore(WindowStore):
                 self.expiry.add(t, key)
             if t < ent.head:
                 self._insert_late(ent, event, t)
-                self._read_at(ent, t, out, event)
+                self._read_at(ent, t, out, event, False)
                 return
             ts = ent.ts
             ts.append(t)
@@ -446,7 +494,7 @@ class CountStore(WindowStore):
             out.update(self._empty)
             return
         elif t < ent.head:
-            self._read_at(ent, t, out, event)
+            self._read_at(ent, t, out, event, False)
             return
         else:
             ts, hi = ent.ts, ent.hi
