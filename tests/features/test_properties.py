@@ -146,6 +146,8 @@ def assert_same(fs: FeatureSet, events: list, stamps: list[float], sweep_every: 
         want = ref.values(events, stamps, i)
         assert got.keys() == want.keys(), (i, event)
         for name, value in want.items():
+            if on_time_only and name in fs.second_pass:
+                continue  # an ``of`` feature reads what a too-late event was served, which may be off
             assert _close(got[name], value), (i, t, event, name, got[name], value)
 
 

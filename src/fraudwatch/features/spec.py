@@ -131,7 +131,8 @@ class FeatureSpec:
     - ``of``: instead of an event ``field``, aggregate another feature's value as it was
       served for each matching event (``agg: min, of: account.age`` on a card: the youngest
       account the card was used on). The feature read must not itself have an ``of``, nor
-      be derived from one that has; ``of`` features are computed after the others.
+      be derived from one that has; ``of`` features are computed after the others. The value
+      is the one served: for an event later than the lateness, what it was served then.
 
     >>> FeatureSpec("card.x", entity="card", agg="sum", window="1h")
     Traceback (most recent call last):
