@@ -86,7 +86,7 @@ def rest_of_key(fields: tuple[str, ...]) -> Callable[[Any, Any], Any] | None:
     return key
 
 
-def source_getter(source: str, features: list | None = None, numeric: bool = False) -> Callable[[Any], Any]:
+def source_getter(source: str, features: list[Any] | None = None, numeric: bool = False) -> Callable[[Any], Any]:
     """``event -> value`` of what a feature aggregates: an event field (numbers only when
     ``numeric``), or with ``of:`` another feature's value for the same event, read from the
     features being computed (``features[0]``, a dict the engine sets before the second pass).
