@@ -325,15 +325,15 @@ class Settings(BaseSettings):
         return (
             f"{', '.join(names)} is a placeholder or shorter than {MIN_SECRET_CHARS} characters (or not set); set "
             f"{variables} (each a random value, e.g. the output of "
-            "python -c 'import secrets; print(secrets.token_urlsafe(32))'), or run with --dev "
-            "(env: development) to use development placeholders with test data only"
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'), or, with test data only, use "
+            "development placeholders (env: development: --dev where the command has it, or FRAUDWATCH_ENV=development)"
         )
 
     def check_secrets(self, *sections: str) -> None:
         """Refuse placeholder or missing secrets unless ``env`` is development: production is
         the default, and what serves or signs calls this first (``fraudwatch serve``, ``keys``,
-        ``create_app``: every secret; ``outbox run``: ``"actions"``, the secrets of the
-        sections named).
+        ``create_app``: every secret; ``outbox run``: ``"actions"``, the secrets under the
+        names given; ``import``: ``"security.token_key"``).
 
         >>> s = Settings.model_validate({"actions": {"webhooks": {"bank": {"url": "https://b.example",
         ...     "secret": "whsec_" + "k" * 32}}}})
@@ -344,7 +344,9 @@ class Settings(BaseSettings):
         fraudwatch.errors.ValidationFailed: security.key_pepper, security.token_key is a placeholder ...
         """
         if self.env != "development":
-            weak = [name for name in self.weak_secrets() if not sections or name.split(".", 1)[0] in sections]
+            weak = [
+                n for n in self.weak_secrets() if not sections or any(n == s or n.startswith(s + ".") for s in sections)
+            ]
             if weak:
                 raise ValidationFailed(self._weak_message(sorted(weak)))
 
