@@ -34,6 +34,8 @@ except ModuleNotFoundError as exc:
         raise
     ActionsSettings = None  # type: ignore[assignment,misc]
 
+from fraudwatch.cases.settings import CasesSettings
+
 ENV_PREFIX = "FRAUDWATCH_"
 PLACEHOLDER_SECRET = "change-me-development-only"
 MIN_SECRET_CHARS = 16
@@ -106,6 +108,7 @@ class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     security: SecuritySettings = SecuritySettings()
     engine: EngineSettings = EngineSettings()
+    cases: CasesSettings = Field(default_factory=CasesSettings, description="episodes, review queue, disputes")
     if ActionsSettings is not None:
         actions: ActionsSettings | None = Field(
             None, description="alerts, webhooks, answer links (docs/alerts.md); unset: derived from this tree"

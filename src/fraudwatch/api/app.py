@@ -43,6 +43,7 @@ ROUTERS = (
     "fraudwatch.api.models",
     "fraudwatch.api.admin",
     "fraudwatch.actions.views",
+    "fraudwatch.cases.views",
 )
 
 
@@ -129,7 +130,7 @@ def _start_actions(app: FastAPI, service: DecisionService):
     from fraudwatch.actions.views import responder_for
 
     responder = responder_for(app)
-    service.follow("actions", partial(started_responder, responder.settings))
+    service.follow("actions", partial(started_responder, responder.settings, cases=app.state.settings.cases))
     return responder
 
 
