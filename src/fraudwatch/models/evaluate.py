@@ -1,6 +1,6 @@
 """``fraudwatch evaluate``: the handbook's prequential protocol on engine-served features.
 
-For each feature set: the features are replayed through ``FeatureEngine`` (cached), a
+For each feature set: the features are replayed through ``Engine.process`` (cached), a
 small LightGBM grid is trained on each of the 4 validation folds, the parameters (and the
 number of trees) with the best validation score are kept, and the 4 test folds are trained
 and scored with them. Selection: the best mean rank over AUC ROC, Average Precision and
