@@ -39,7 +39,7 @@ class Service:
         actions = {
             "database": str(data / "fraudwatch-actions.db"),
             "public_url": self.url,
-            "token_key": TOKEN_KEY,
+            "link_key": TOKEN_KEY,
             "retry": {"base_delay": 0.05, "max_delay": 0.5, "poll_interval": 0.05, "lease": 2},
         }
         if webhook is not None:

@@ -108,8 +108,9 @@ def engine_factory(settings, storage: Storage, suppressions: Any = None) -> Call
 
         _seed_defaults(storage)
         lists = ListStore({name: storage.list_values(name) or [] for name in storage.list_names()})
-        champion, challengers = load_models(settings.models_dir)
-        thresholds = settings.engine.thresholds or getattr(champion, "thresholds", None)
+        champion, challengers = load_models(settings)
+        configured = settings.engine.thresholds
+        thresholds = configured.as_dict() if configured is not None else getattr(champion, "thresholds", None)
         return Engine(
             features=active(storage, FEATURES),
             rules=active(storage, RULES),

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from fraudwatch.errors import FraudwatchError
+from fraudwatch.models.base import cache_root
 
 __all__ = [
     "FeatureMatrix",
@@ -197,8 +198,9 @@ def _union(feature_sets: Sequence):
     return FeatureSet(specs.values(), version="+".join(fs.version for fs in feature_sets))
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("FRAUDWATCH_CACHE", Path.home() / ".cache" / "fraudwatch")) / "features"
+def features_dir(root: Path | None = None) -> Path:
+    """Where replayed feature matrices are kept under the cache root (``settings.cache_dir``)."""
+    return cache_root(root) / "features"
 
 
 def _key(*parts) -> str:
@@ -216,7 +218,7 @@ def replay_cached(
 ) -> tuple[list[FeatureMatrix], Labels]:
     """:func:`replay` of a data file, reading and writing the on-disk cache: the events are
     replayed once for all the feature sets not cached yet."""
-    cache = cache or cache_dir()
+    cache = cache or features_dir()
     cache.mkdir(parents=True, exist_ok=True)
     data_hash = file_digest(data)
     paths = [cache / f"features-{_key(fs.digest, data_hash, label_delay_days, start, end)}.npz" for fs in feature_sets]
