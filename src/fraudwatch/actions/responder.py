@@ -56,7 +56,7 @@ from fraudwatch.cases.settings import CasesSettings
 from fraudwatch.decisions import Decision, Outcome
 from fraudwatch.errors import NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER
-from fraudwatch.events.model import CardholderAnswer, Envelope, Label, event_to_dict
+from fraudwatch.events.kinds import CardholderAnswer, Envelope, Label, event_to_dict
 from fraudwatch.settings import ActionsSettings
 from fraudwatch.storage import LogEntry, Storage
 

@@ -15,8 +15,7 @@ The case services (queue, claim, assign, release, notes, status moves) are in
 decisions and events to cases. See docs/cases.md.
 """
 
-from fraudwatch.cases.episodes import episode_for, episode_of_event, escalate, get_episode, open_or_join
-from fraudwatch.cases.model import (
+from fraudwatch.cases.case import (
     TRANSITIONS,
     Case,
     CaseStatus,
@@ -29,6 +28,7 @@ from fraudwatch.cases.model import (
     Verdict,
     can_move,
 )
+from fraudwatch.cases.episodes import episode_for, episode_of_event, escalate, get_episode, open_or_join
 from fraudwatch.cases.settings import CasesSettings
 
 __all__ = [

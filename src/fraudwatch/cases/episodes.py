@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fraudwatch.cases import store
-from fraudwatch.cases.model import ATTACKER_ROLES, CaseStatus, Episode, Role
+from fraudwatch.cases.case import ATTACKER_ROLES, CaseStatus, Episode, Role
 from fraudwatch.errors import NotFound
 
 _SEVERITY = {"allow": 0, "review": 1, "challenge": 2, "block": 3}

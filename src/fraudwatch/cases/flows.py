@@ -11,7 +11,7 @@ decisions and the kinds that open or feed a case; everything else costs nothing.
   without one);
 * the cardholder's ``no`` queues the case (trigger ``cardholder_no``); a ``yes``
   answers the episode (a monitored one closes as genuine);
-* a ``chargeback`` (and, from ``events.model``, a fraud report or early fraud warning)
+* a ``chargeback`` (and, from ``events.kinds``, a fraud report or early fraud warning)
   joins the case of the disputed payment, or opens one around it, and queues it;
 * a refund or reversal of a payment in a case joins that case.
 """
@@ -24,12 +24,12 @@ from datetime import datetime
 from typing import Any
 
 from fraudwatch.cases import store
+from fraudwatch.cases.case import CaseStatus, Episode, Role, Trigger
 from fraudwatch.cases.episodes import episode_of_event, get_episode, open_or_join
-from fraudwatch.cases.model import CaseStatus, Episode, Role, Trigger
 from fraudwatch.cases.service import SYSTEM, queue
 from fraudwatch.cases.settings import CasesSettings
 from fraudwatch.decisions import Decision
-from fraudwatch.events.model import Envelope
+from fraudwatch.events.kinds import Envelope
 
 #: kinds that concern a case whatever their decision
 TRIGGER_KINDS: dict[str, Trigger] = {

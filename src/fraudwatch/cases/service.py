@@ -11,7 +11,7 @@ import sqlite3
 from typing import Any
 
 from fraudwatch.cases import store
-from fraudwatch.cases.model import (
+from fraudwatch.cases.case import (
     QUEUED,
     Case,
     CaseStatus,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from fraudwatch.actions.policy import Duration
-from fraudwatch.cases.model import Priority, Trigger
+from fraudwatch.cases.case import Priority, Trigger
 
 _DAY = 86400.0
 

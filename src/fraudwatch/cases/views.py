@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fraudwatch.api.auth import Analyst, Principal
 from fraudwatch.cases import service
+from fraudwatch.cases.case import Case, CaseStatus, Priority, Trigger
 from fraudwatch.cases.episodes import get_episode
-from fraudwatch.cases.model import Case, CaseStatus, Priority, Trigger
 from fraudwatch.cases.store import SORTS
 from fraudwatch.errors import ValidationFailed
 from fraudwatch.storage import AuditRecord

@@ -16,7 +16,7 @@ False
 >>> check_move(CaseStatus.CLOSED, CaseStatus.IN_REVIEW)
 Traceback (most recent call last):
 ...
-fraudwatch.cases.model.IllegalTransition: a closed case cannot move to in_review; allowed: open
+fraudwatch.cases.case.IllegalTransition: a closed case cannot move to in_review; allowed: open
 """
 
 from __future__ import annotations
