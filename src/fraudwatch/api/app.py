@@ -43,6 +43,7 @@ ROUTERS = (
     "fraudwatch.api.ml_models",
     "fraudwatch.api.admin",
     "fraudwatch.actions.views",
+    "fraudwatch.cases.views",
 )
 
 
@@ -155,7 +156,7 @@ def _start_actions(app: FastAPI, service: DecisionService):
     check = partial(responder.policy.check_rules_of, source=responder.settings.policy or "the default response policy")
     check(service.engine.rules, rules="the active rules")
     app.state.rule_checks.append(check)
-    service.follow("actions", partial(started_responder, responder.settings))
+    service.follow("actions", partial(started_responder, responder.settings, cases=app.state.settings.cases))
     return responder
 
 

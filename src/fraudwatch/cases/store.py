@@ -1,0 +1,317 @@
+"""Persistence of the cases domain: every SQL statement of cases, disputes and
+attachments is in this module, so that moving to another storage port touches nothing
+else. Functions take a connection (``sqlite3.Row`` rows) and never commit: the caller's
+unit of work does.
+
+The tables live in the actions database (``fraudwatch-actions.db``): a decision's alert,
+its outbox messages and its episode are written in one unit of work.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS cases (
+    id TEXT PRIMARY KEY,
+    reference TEXT NOT NULL UNIQUE,      -- what the cardholder quotes
+    status TEXT NOT NULL,
+    card TEXT,
+    account TEXT,
+    started REAL NOT NULL,               -- event time of the episode's first event
+    last_seen REAL NOT NULL,             -- event time of its latest
+    worst_outcome TEXT NOT NULL DEFAULT 'allow',
+    max_score REAL,
+    escalation INTEGER NOT NULL DEFAULT 0,
+    amount_at_risk INTEGER NOT NULL DEFAULT 0,
+    currency TEXT,
+    awaiting_since REAL,                 -- event time of the oldest challenge still unanswered
+    trigger TEXT,
+    priority INTEGER NOT NULL DEFAULT 1, -- 0 low .. 3 critical
+    queued_at REAL,                      -- wall time (SLAs)
+    due_at REAL,
+    assignee TEXT,
+    claimed_at REAL,
+    verdict TEXT,
+    fraud_type TEXT,
+    verdict_by TEXT,
+    verdict_at REAL,
+    contained_at REAL,
+    scenario TEXT,
+    police_reference TEXT,
+    police_authority TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    closed_at REAL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS cases_card ON cases(card, last_seen) WHERE card IS NOT NULL;
+CREATE INDEX IF NOT EXISTS cases_account ON cases(account, last_seen) WHERE account IS NOT NULL;
+CREATE INDEX IF NOT EXISTS cases_by_priority ON cases(status, priority DESC, due_at);
+CREATE INDEX IF NOT EXISTS cases_by_due ON cases(status, due_at);
+CREATE INDEX IF NOT EXISTS cases_by_age ON cases(status, queued_at);
+CREATE INDEX IF NOT EXISTS cases_by_amount ON cases(status, amount_at_risk DESC);
+CREATE INDEX IF NOT EXISTS cases_by_assignee ON cases(assignee, status, priority DESC, due_at);
+CREATE INDEX IF NOT EXISTS cases_awaiting ON cases(awaiting_since) WHERE awaiting_since IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS case_events (
+    event_id TEXT PRIMARY KEY,           -- an event belongs to one episode
+    case_id TEXT NOT NULL,
+    ts REAL NOT NULL,                    -- event time
+    kind TEXT NOT NULL,
+    role TEXT NOT NULL,
+    outcome TEXT,
+    score REAL,
+    amount INTEGER,
+    currency TEXT,
+    seq INTEGER                          -- log position, when known
+);
+CREATE INDEX IF NOT EXISTS case_events_case ON case_events(case_id, ts);
+
+CREATE TABLE IF NOT EXISTS case_entities (
+    type TEXT NOT NULL,                  -- card | account | device | ip | session
+    value TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    attacker INTEGER NOT NULL DEFAULT 0, -- 1: seen on a flagged event or a disputed payment
+    first_seen REAL NOT NULL,
+    PRIMARY KEY (type, value, case_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS case_entities_case ON case_entities(case_id);
+
+CREATE TABLE IF NOT EXISTS case_rules (
+    rule TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    PRIMARY KEY (rule, case_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS case_rules_case ON case_rules(case_id);
+
+CREATE TABLE IF NOT EXISTS case_log (    -- what people and fraudwatch did to a case
+    id INTEGER PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    at REAL NOT NULL,                    -- wall time
+    actor TEXT NOT NULL,
+    type TEXT NOT NULL,                  -- status, assign, note, verdict, attachment, ...
+    data TEXT NOT NULL                   -- JSON
+);
+CREATE INDEX IF NOT EXISTS case_log_case ON case_log(case_id, id);
+"""
+
+_PRIORITY_SORTS = {
+    # name -> ORDER BY; each has an index beginning with status
+    "priority": "priority DESC, due_at ASC, id",
+    "due": "due_at ASC, id",
+    "age": "queued_at ASC, id",
+    "amount": "amount_at_risk DESC, id",
+    "score": "max_score DESC, id",
+    "recent": "last_seen DESC, id",
+}
+SORTS = tuple(_PRIORITY_SORTS)
+
+
+# ------------------------------------------------------------------ cases
+def insert_case(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    cols = ", ".join(row)
+    conn.execute(f"INSERT INTO cases({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+
+
+def update_case(conn: sqlite3.Connection, case_id: str, changes: dict[str, Any], *, version: int | None = None) -> bool:
+    """Set ``changes`` and bump the version; with ``version``, only if the row still has it
+    (False: someone else changed it first)."""
+    sets = ", ".join(f"{k} = ?" for k in changes)
+    sql = f"UPDATE cases SET {sets}, version = version + 1 WHERE id = ?"
+    params: list[Any] = [*changes.values(), case_id]
+    if version is not None:
+        sql += " AND version = ?"
+        params.append(version)
+    return conn.execute(sql, params).rowcount == 1
+
+
+def get_case(conn: sqlite3.Connection, case_id: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
+
+
+def case_by_reference(conn: sqlite3.Connection, reference: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM cases WHERE reference = ?", (reference,)).fetchone()
+
+
+def find_active(
+    conn: sqlite3.Connection, *, card: str | None, account: str | None, since: float, until: float
+) -> sqlite3.Row | None:
+    """The active case of ``card`` or ``account`` whose span reaches into ``[since, until]``
+    (``last_seen >= since`` and ``started <= until``), latest first."""
+    best = None
+    for column, value in (("card", card), ("account", account)):
+        if value is None:
+            continue
+        row = conn.execute(
+            f"SELECT * FROM cases WHERE {column} = ? AND last_seen >= ? AND started <= ?"
+            " AND status != 'closed' ORDER BY last_seen DESC LIMIT 1",
+            (value, since, until),
+        ).fetchone()
+        if row is not None and (best is None or row["last_seen"] > best["last_seen"]):
+            best = row
+    return best
+
+
+def cases_of_subject(conn: sqlite3.Connection, *, card: str | None, account: str | None, limit: int = 100) -> list:
+    rows: dict[str, sqlite3.Row] = {}
+    for column, value in (("card", card), ("account", account)):
+        if value is not None:
+            for r in conn.execute(
+                f"SELECT * FROM cases WHERE {column} = ? ORDER BY last_seen DESC LIMIT ?", (value, limit)
+            ):
+                rows[r["id"]] = r
+    return sorted(rows.values(), key=lambda r: r["last_seen"], reverse=True)[:limit]
+
+
+def awaiting(conn: sqlite3.Connection, *, before: float, limit: int = 1000) -> list[sqlite3.Row]:
+    """Monitored cases with a challenge unanswered since before ``before`` (event time)."""
+    return conn.execute(
+        "SELECT * FROM cases WHERE awaiting_since IS NOT NULL AND awaiting_since <= ? AND status = 'monitoring'"
+        " ORDER BY awaiting_since LIMIT ?",
+        (before, limit),
+    ).fetchall()
+
+
+def list_cases(
+    conn: sqlite3.Connection,
+    *,
+    statuses: Sequence[str],
+    assignee: str | None = None,
+    unassigned: bool = False,
+    rule: str | None = None,
+    entity: tuple[str, str] | None = None,
+    trigger: str | None = None,
+    priority: int | None = None,
+    scenario: str | None = None,
+    sort: str = "priority",
+    limit: int = 50,
+    offset: int = 0,
+) -> list[sqlite3.Row]:
+    where = [f"status IN ({', '.join('?' * len(statuses))})"]
+    params: list[Any] = list(statuses)
+    if assignee is not None:
+        where.append("assignee = ?")
+        params.append(assignee)
+    if unassigned:
+        where.append("assignee IS NULL")
+    if rule is not None:
+        where.append("id IN (SELECT case_id FROM case_rules WHERE rule = ?)")
+        params.append(rule)
+    if entity is not None:
+        where.append("id IN (SELECT case_id FROM case_entities WHERE type = ? AND value = ?)")
+        params.extend(entity)
+    if trigger is not None:
+        where.append("trigger = ?")
+        params.append(trigger)
+    if priority is not None:
+        where.append("priority = ?")
+        params.append(priority)
+    if scenario is not None:
+        where.append("scenario = ?")
+        params.append(scenario)
+    sql = f"SELECT * FROM cases WHERE {' AND '.join(where)} ORDER BY {_PRIORITY_SORTS[sort]} LIMIT ? OFFSET ?"
+    return conn.execute(sql, (*params, limit, offset)).fetchall()
+
+
+def count_cases(conn: sqlite3.Connection, *, statuses: Sequence[str]) -> dict[str, int]:
+    rows = conn.execute(
+        f"SELECT status, count(*) FROM cases WHERE status IN ({', '.join('?' * len(statuses))}) GROUP BY status",
+        tuple(statuses),
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+# ------------------------------------------------------------------ events, entities, rules
+def case_of_event(conn: sqlite3.Connection, event_id: str) -> str | None:
+    row = conn.execute("SELECT case_id FROM case_events WHERE event_id = ?", (event_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def add_event(conn: sqlite3.Connection, case_id: str, row: dict[str, Any]) -> bool:
+    """False if the event is in an episode already."""
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO case_events(event_id, case_id, ts, kind, role, outcome, score, amount, currency, seq)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            row["event_id"],
+            case_id,
+            row["ts"],
+            row["kind"],
+            row["role"],
+            row.get("outcome"),
+            row.get("score"),
+            row.get("amount"),
+            row.get("currency"),
+            row.get("seq"),
+        ),
+    )
+    return cur.rowcount == 1
+
+
+def events_of(conn: sqlite3.Connection, case_id: str) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM case_events WHERE case_id = ? ORDER BY ts, event_id", (case_id,)).fetchall()
+
+
+def add_entities(conn: sqlite3.Connection, case_id: str, items: Iterable[tuple[str, str, bool, float]]) -> None:
+    """``(type, value, attacker, ts)``; an entity once seen as the attacker's stays so."""
+    conn.executemany(
+        "INSERT INTO case_entities(type, value, case_id, attacker, first_seen) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT(type, value, case_id) DO UPDATE SET attacker = max(attacker, excluded.attacker),"
+        " first_seen = min(first_seen, excluded.first_seen)",
+        [(t, v, case_id, int(a), ts) for t, v, a, ts in items],
+    )
+
+
+def entities_of(conn: sqlite3.Connection, case_id: str) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT * FROM case_entities WHERE case_id = ? ORDER BY first_seen, type, value", (case_id,)
+    ).fetchall()
+
+
+def cases_sharing(conn: sqlite3.Connection, case_id: str, *, limit: int = 50) -> list[sqlite3.Row]:
+    """Other cases with one of this case's card, account or attacker device, IP or session:
+    ``(case_id, type, value)`` rows."""
+    return conn.execute(
+        "SELECT DISTINCT other.case_id, other.type, other.value FROM case_entities AS mine"
+        " JOIN case_entities AS other ON other.type = mine.type AND other.value = mine.value"
+        " WHERE mine.case_id = ? AND other.case_id != ? AND (mine.attacker = 1 OR mine.type IN ('card', 'account'))"
+        " LIMIT ?",
+        (case_id, case_id, limit),
+    ).fetchall()
+
+
+def add_rules(conn: sqlite3.Connection, case_id: str, rules: Iterable[str]) -> None:
+    conn.executemany("INSERT OR IGNORE INTO case_rules(rule, case_id) VALUES (?, ?)", [(r, case_id) for r in rules])
+
+
+def rules_of(conn: sqlite3.Connection, case_id: str) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT rule FROM case_rules WHERE case_id = ? ORDER BY rule", (case_id,))]
+
+
+# ------------------------------------------------------------------ the case's own log
+def add_log(conn: sqlite3.Connection, case_id: str, *, at: float, actor: str, type: str, data: dict) -> int:
+    cur = conn.execute(
+        "INSERT INTO case_log(case_id, at, actor, type, data) VALUES (?, ?, ?, ?, ?)",
+        (case_id, at, actor, type, json.dumps(data, separators=(",", ":"), default=str)),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def log_of(conn: sqlite3.Connection, case_id: str) -> list[dict[str, Any]]:
+    return [
+        {"id": r["id"], "at": r["at"], "actor": r["actor"], "type": r["type"], "data": json.loads(r["data"])}
+        for r in conn.execute("SELECT * FROM case_log WHERE case_id = ? ORDER BY id", (case_id,))
+    ]
+
+
+def messages_of(conn: sqlite3.Connection, case_id: str) -> list[sqlite3.Row]:
+    """The outbox messages (actions, notifications) sent for a case, with delivery status."""
+    return conn.execute(
+        "SELECT id, channel, destination, type, payload, created, status, attempts, last_error, delivered_at"
+        " FROM outbox WHERE incident = ? ORDER BY created, id",
+        (case_id,),
+    ).fetchall()
