@@ -46,6 +46,11 @@ class Service:
             actions["webhooks"] = {"default": {"url": webhook.url, "secret": webhook.secret.decode()}}
         if smtp_port is not None:
             actions["smtp"] = {"host": "127.0.0.1", "port": smtp_port, "sender": "alerts@fraudwatch.test"}
+        # these tests activate rule sets of their own: a response policy naming the default
+        # rules would refuse them (docs/alerts.md), so one without automated responses
+        data.mkdir(parents=True, exist_ok=True)
+        (data / "response-policy.yaml").write_text("responses: []\n")
+        actions["policy"] = str(data / "response-policy.yaml")
         config = {"data_dir": str(data), "server": {"port": self.port}, "actions": actions}
         if cases:
             config["cases"] = cases
