@@ -41,6 +41,8 @@ __all__ = ["Attack", "attribute"]
 
 Row = tuple[str, float, str, dict[str, Any]]  # (event id, time, kind, event as a dict), in time order
 CLOSING = ("order.shipped", "order.cancelled")
+# what is said about events afterwards, not anybody's activity (a label carries its target's device)
+NOT_ACTIVITY = frozenset({"label", "cardholder.answer", "chargeback", "payment.refund", "payment.reversal"})
 
 
 @dataclass(slots=True)
@@ -60,7 +62,7 @@ class Attack:
 def attribute(rows: Iterable[Row], *, devices: Iterable[str], ips: Iterable[str], sessions: Iterable[str]) -> Attack:
     """Split ``rows`` (an account's or card's events in time order) into the attacker's and
     the owner's, from the attacker's known ``devices``, ``ips`` and ``sessions``."""
-    rows = list(rows)
+    rows = [r for r in rows if r[2] not in NOT_ACTIVITY]
     evil_devices, evil_ips, evil_sessions = set(devices), set(ips), set(sessions)
 
     def by_device_or_session(data: dict[str, Any]) -> bool:

@@ -142,6 +142,9 @@ class Responder:
                 f"({sorted(settings.webhooks)})"
             )
         self._key = settings.link_key.get_secret_value().encode()
+        # True when a log follower applies the answers (the decision service): ``answer``
+        # then only records one and hands its events over (see ``answer``)
+        self.defer_answers = False
         self.dispatcher = Dispatcher(self.db, settings, clock=clock)
         self._decisions = 0
 
@@ -228,25 +231,28 @@ class Responder:
 
     def _record(self, conn, event: Envelope) -> None:
         if self.history.keeps:
-            self.history.record(
-                conn, [(event.id, event.ts, event.kind, event.card, event.account, json.dumps(event_to_dict(event)))]
-            )
+            data = event.__pydantic_serializer__.to_json(event, exclude_none=True).decode()
+            self.history.record(conn, [(event.id, event.ts, event.kind, event.card, event.account, data)])
 
     def plan(self, conn, event: Envelope, decision: Decision, *, now: float, seq: int | None = None) -> list[str]:
         """``on_decision`` inside the caller's unit of work (never commits). ``seq``: the
         event's log position, when it comes from the log (its lookback ends there)."""
         self._record(conn, event)
-        episode = self.cases.on_decision(conn, event, decision, now=now, seq=seq)
+        if self.cases.wants(event.kind, decision.outcome.value):
+            episode = self.cases.on_decision(conn, event, decision, now=now, seq=seq)
+        else:  # (most events: allowed, and of no kind a case takes)
+            self.cases.advance(event.ts)
+            episode = None
         if event.kind == "cardholder.answer":
             return self._answered(conn, event, episode, now=now)
         ids: list[str] = []
         alerts = self.policy.alerts
-        s = summary(event, decision)
         risky = alerts.risk.applies(event.kind, decision.outcome)
         if alerts.usage.enabled and event.kind in alerts.usage.kinds and event.card and not risky:
             # (a risk alert says the same and asks "was this you?": one message, not two)
             sub = find_subscription(conn, event.card)
             if sub and sub["usage_alerts"]:
+                s = summary(event, decision)
                 ids += self._notify(
                     conn,
                     origin=event.id,
@@ -258,8 +264,8 @@ class Responder:
                 )
         if risky and episode is not None:
             ids += self._risk_alert(conn, event, decision, episode, now=now)
-        responses = self.policy.responses_for(event.kind, decision)
-        if responses and episode is not None:
+        responses = self.policy.responses_for(event.kind, decision) if episode is not None else []
+        if responses:
             cause = {
                 "type": "decision",
                 "event": event.id,
@@ -318,8 +324,8 @@ class Responder:
                 conn, origin=alert["id"], type="alert.risk", sub=sub, now=now, data=data, message=message
             )
         alert = alerting.add_to_alert(conn, alert, event, decision)
-        if alert is None:
-            return []  # joined already (a replayed page)
+        if alert is None or alert["applied"] is not None:
+            return []  # joined already (a replayed page); or answered: the case takes it from there
         if alerting.messages_since(conn, subject, event.ts - 3600.0) >= risk.max_per_hour:
             return []  # told later, with the next update
         stopped = len(json.loads(alert["events"]))
@@ -338,12 +344,8 @@ class Responder:
             "latest_time": self.messages.time(s.get("time"), language),
             "reference": episode.reference,
         }
-        answered = alert["answered_at"] is not None
-        if answered:
-            message = self.messages.render("risk_answered_update", language, **values)
-        else:
-            links = self._links(alert)
-            message = self.messages.render("risk_update", language, **values, yes_url=links["yes"], no_url=links["no"])
+        links = self._links(alert)
+        message = self.messages.render("risk_update", language, **values, yes_url=links["yes"], no_url=links["no"])
         data = {
             "alert": alert["id"],
             "case": episode.id,
@@ -353,7 +355,6 @@ class Responder:
             "event": s,
             "new": count,
             "stopped": stopped,
-            "answered": answered,
         }
         return self._notify(
             conn,
@@ -367,10 +368,10 @@ class Responder:
 
     # ------------------------------------------------------------ actions once per episode
     def _respond(self, conn, wanted, *, episode, event_id: str, at: float, before_seq: int | None, now: float):
-        """Enqueue ``wanted`` (``(action, endpoint, cause)``) for the episode, each action
-        once per episode; cancel, revert and revoke act on what they have not acted on yet
-        (an order placed after the first cancellation is cancelled by the next one). The
-        orders, changes and sessions are the attacker's only (``attribution``)."""
+        """Enqueue ``wanted`` (``(action, endpoint, cause)``) for the episode: each action
+        once per episode. Cancel, revert and revoke act once per escalation level (the
+        first block, then the cardholder's "no"), each time on what they have not acted on
+        yet, and only on the attacker's orders, changes and sessions (``attribution``)."""
         ids: list[str] = []
         attack = None
         level = episode.escalation
@@ -380,20 +381,24 @@ class Responder:
             done = alerting.done_targets(conn, episode.id, action, endpoint)
             if event_id in done.values():
                 continue  # this event did it already (a page handed over again)
+            step = 3 if cause.get("answer") == "no" else LEVELS.get(cause.get("outcome"), 0)
             targets = [""]
             data: dict[str, Any] = {}
             if action in TARGETED:
+                if f"@{step}" in done:
+                    continue  # done at this level: again only when the episode escalates
                 if attack is None:
                     attack = self._attack(conn, episode, until=at, before_seq=before_seq)
                 data, targets = _targets(action, attack, done)
                 if not targets:
                     continue
+                targets = [*targets, f"@{step}"]
             elif "" in done:
                 continue
             alerting.record_action(
                 conn, episode_id=episode.id, action=action, endpoint=endpoint, targets=targets, event=event_id, ts=at
             )
-            n = len(done)
+            n = len({e for e in done.values()})
             ids += self._action(
                 conn,
                 action,
@@ -406,7 +411,7 @@ class Responder:
                 now=now,
                 case=episode.id,
             )
-            level = max(level, LEVELS.get(action, LEVELS.get(cause.get("outcome"), 0)))
+            level = max(level, LEVELS.get(action, step))
         if level > episode.escalation:
             escalate(conn, episode.id, level, now=now)
         return ids
@@ -474,8 +479,14 @@ class Responder:
                 raise TokenUsed("this alert was already answered")
             events = self._answer_events(alert, claims.answer, at=max(now, alert["last_ts"] or 0.0))
             answer_event = events[-1]
-            allow = Decision(answer_event.id, answer_event.kind, answer_event.time, Outcome.ALLOW)
-            ids = self.plan(conn, answer_event, allow, now=now)
+            if self.defer_answers:
+                # the log's follower applies it, in log order, as a replay of the log will;
+                # the engine needs a "yes" now
+                ids, suppressions = [], self._confirm(conn, alert, answer_event)
+            else:
+                allow = Decision(answer_event.id, answer_event.kind, answer_event.time, Outcome.ALLOW)
+                ids = self.plan(conn, answer_event, allow, now=now)
+                suppressions = suppressions_of(conn, alert["event_id"]) if claims.answer == "yes" else []
             alert = get_alert(conn, alert["id"])
             episode = get_episode(conn, alert["episode"]) if alert["episode"] else None
             result = AnswerResult(
@@ -486,7 +497,7 @@ class Responder:
                 ids,
                 case=None if episode is None else episode.id,
                 reference=None if episode is None else episode.reference,
-                suppressions=suppressions_of(conn, alert["event_id"]) if claims.answer == "yes" else [],
+                suppressions=suppressions,
                 language=alert["language"],
             )
         if result.messages:
@@ -562,18 +573,8 @@ class Responder:
             now=now,
         )
         if event.answer == "yes":
-            yes = self.policy.answers.on_yes
-            key = alert["card"] or (account_key(alert["account"]) if alert["account"] else None)
-            first = json.loads(alert["events"])[0]["ts"]
-            if key:
-                # from the confirmed event on: the engine compares in event time
-                for rule in filter(yes.suppressible, rules):
-                    s = Suppression(
-                        key, rule, since=first, until=event.ts + yes.suppress_for, event_id=alert["event_id"]
-                    )
-                    save_suppression(conn, s)
-                    self.suppressions.add(s)
-            actions = yes.actions.get(Outcome(alert["outcome"]), [])
+            self._confirm(conn, alert, event)
+            actions = self.policy.answers.on_yes.actions.get(Outcome(alert["outcome"]), [])
         else:
             actions = self.policy.answers.on_no.actions
         if actions and episode is not None:
@@ -587,6 +588,25 @@ class Responder:
                 now=now,
             )
         return ids
+
+    def _confirm(self, conn, alert, event: Envelope) -> list[Suppression]:
+        """A "yes": the rules that stopped the episode's events stay quiet for the card (or
+        account) from the confirmed event on, until ``suppress_for`` after the answer."""
+        if event.answer != "yes":
+            return []
+        yes = self.policy.answers.on_yes
+        key = alert["card"] or (account_key(alert["account"]) if alert["account"] else None)
+        if not key:
+            return []
+        first = json.loads(alert["events"] or "[]")
+        since = first[0]["ts"] if first else event.ts
+        made = []
+        for rule in filter(yes.suppressible, json.loads(alert["rules"])):
+            s = Suppression(key, rule, since=since, until=event.ts + yes.suppress_for, event_id=alert["event_id"])
+            save_suppression(conn, s)
+            self.suppressions.add(s)
+            made.append(s)
+        return made
 
     # ------------------------------------------------------------ helpers
     def _lookup(self, event_id: str) -> dict[str, Any] | None:

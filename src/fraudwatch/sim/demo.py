@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import IO
 
 from fraudwatch.sim.backtest import Backtest, InstanceResult, format_table
+from fraudwatch.sim.episodes import EpisodeResponses, format_episodes
 from fraudwatch.sim.simulate import DEFAULT_MIX, SimConfig, simulate
 from fraudwatch.sim.world import JST
 
@@ -49,6 +50,7 @@ def run_demo(
         f"(3 days of genuine history first)...\n"
     )
     bt = Backtest(truth)
+    episodes = EpisodeResponses(engine)
     total = len(events)
     began = time.perf_counter()
     last_status = 0.0
@@ -64,13 +66,17 @@ def run_demo(
             f"challenged {g.challenged if g else 0}"
         )
 
-    def on_decision(event, decision, caught: InstanceResult | None) -> None:
-        if caught is None:
-            return
+    def on_decision(event, decision, caught: InstanceResult | None, episode: str | None) -> None:
+        if caught is None and (episode is None or event.scenario):
+            return  # an attack's further episodes (a BIN run: one per card) show in the table
         if state["line"]:
             out.write("\r\033[K")
             state["line"] = False
         when = datetime.fromtimestamp(event.ts, JST).strftime("%m-%d %H:%M")
+        if caught is None:  # a genuine customer stopped: a false alarm, answered "yes"
+            say(f"  {when}  false alarm            {event.kind} of a genuine customer: {decision.outcome.value}")
+            say(f"               {episode}")
+            return
         lost = (
             f"; {caught.approved_before} payment(s), {caught.money_before:,} yen got through first"
             if caught.approved_before
@@ -87,10 +93,12 @@ def run_demo(
             f"               {decision.outcome.value} on {event.kind} by {caught.detected_by} ({why})"
             f" after {caught.events_before} of its events{lost}"
         )
+        if episode:
+            say(f"               {episode}")
 
     for i, event in enumerate(events, start=1):
         decision = engine.process(event)
-        on_decision(event, decision, bt.observe(event, decision))
+        on_decision(event, decision, bt.observe(event, decision), episodes.handle(event, decision))
         if i % 256 == 0 or i == total:
             now = time.perf_counter() - began
             ahead = seconds * i / total - now
@@ -108,6 +116,12 @@ def run_demo(
         out.write("\n")
     report = bt.report()
     say("\n" + format_table(report))
+    report["episodes"] = episodes.report()
+    episodes.close()
+    say(
+        "\nThe response side, one episode per attack (each cardholder answered its one alert at once: "
+        "victims no, customers yes):\n" + format_episodes(report["episodes"], WHAT)
+    )
     say(
         f"\n{total:,} events in {time.perf_counter() - began:.0f} s. Next: fraudwatch simulate --out events.jsonl "
         f"&& fraudwatch backtest events.jsonl (docs/simulator.md)"
