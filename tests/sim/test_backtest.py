@@ -158,5 +158,10 @@ def test_demo_runs_without_a_terminal_and_ends_with_the_table():
     )
     text = out.getvalue()
     assert "\r" not in text and "\033" not in text, "plain lines when not a terminal"
-    assert text.count(" caught ") == sum(s["detected"] for s in report["scenarios"].values()) > 0
+    # one line per caught attack (a progress line, on a slow machine, says "attacks caught")
+    assert text.count("  caught ") == sum(s["detected"] for s in report["scenarios"].values()) > 0
     assert "scenario" in text and "reseller" in text.split("genuine")[-1]
+    # the response side: one alert per episode, not one per event
+    episodes = report["episodes"]
+    assert "one episode per attack" in text and episodes
+    assert all(s.get("alerts", 0) <= s["episodes"] for s in episodes.values())

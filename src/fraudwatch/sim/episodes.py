@@ -120,7 +120,7 @@ def format_episodes(report: dict[str, dict[str, float]], names: dict[str, str]) 
     """The episode table of the demo."""
     lines = [f"{'':<44}{'episodes':>9}{'stopped':>9}{'alerts':>8}{'updates':>9}{'actions':>9}"]
     for scenario, s in report.items():
-        label = names.get(scenario, "genuine customers (false alarms)" if scenario == "genuine" else scenario)
+        label = names.get(scenario, "false alarms on customers" if scenario == "genuine" else scenario)
         lines.append(
             f"{label:<44}{s['episodes']:>9.0f}{s['stopped']:>9.0f}{s.get('alerts', 0):>8.0f}"
             f"{s.get('updates', 0):>9.0f}{s.get('actions', 0):>9.0f}"
