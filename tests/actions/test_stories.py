@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from . import stories
-from .conftest import Mailbox, Receiver, wait_until
+from .conftest import Mailbox, Receiver
 from .served import Service
 
 pytest.importorskip("fraudwatch.cli.api")

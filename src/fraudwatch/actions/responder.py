@@ -12,7 +12,8 @@
 >>> ids = r.on_decision(e, d, now=e.ts)    # enqueues the risk alert (no webhooks configured: none)
 >>> yes = r.links_for_event("e1")["yes"]
 >>> result = r.answer(yes.rsplit("/", 1)[1], now=e.ts + 60)
->>> result.answer, [ev.kind for ev in result.events], r.suppressions.active("tok_1", "card_velocity_1d", e.ts + 120) is not None
+>>> waived = r.suppressions.active("tok_1", "card_velocity_1d", e.ts + 120) is not None
+>>> result.answer, [ev.kind for ev in result.events], waived
 ('yes', ['label', 'cardholder.answer'], True)
 """
 
@@ -22,13 +23,12 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from fraudwatch.actions import alerting, outbox
+from fraudwatch.actions.answering import Answering
 from fraudwatch.actions.attribution import Attack, attribute
 from fraudwatch.actions.db import Database
 from fraudwatch.actions.dispatcher import Dispatcher
@@ -36,21 +36,18 @@ from fraudwatch.actions.history import History, LogHistory, TableHistory
 from fraudwatch.actions.messages import Messages
 from fraudwatch.actions.policy import ACCOUNT_ACTIONS, CARD_ACTIONS, Policy, load_policy
 from fraudwatch.actions.service import find_subscription, get_alert, stopping_rules, summary, usage_subscribers
-from fraudwatch.actions.signing import TokenInvalid, TokenUsed, make_token, read_token
+from fraudwatch.actions.signing import TokenInvalid, make_token
 from fraudwatch.actions.suppression import (
-    Suppression,
     SuppressionSet,
-    account_key,
     load_suppressions,
-    save_suppression,
 )
-from fraudwatch.cases import episode_of_event, escalate, get_episode
+from fraudwatch.cases import episode_of_event, escalate
 from fraudwatch.cases.flows import CaseFlow
 from fraudwatch.cases.settings import CasesSettings
 from fraudwatch.decisions import Decision, Outcome
-from fraudwatch.errors import FraudwatchError, NotFound, ValidationFailed
+from fraudwatch.errors import NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER
-from fraudwatch.events.kinds import CardholderAnswer, Envelope, Label, event_to_dict
+from fraudwatch.events.kinds import Envelope
 from fraudwatch.settings import ActionsSettings
 from fraudwatch.storage import LogEntry, Storage
 
@@ -62,31 +59,6 @@ TARGETED = frozenset({"cancel_unshipped_orders", "revert_profile_changes", "revo
 LEVELS = {"review": 1, "challenge": 1, "block": 2, "suspend_card": 3}
 
 
-@dataclass(slots=True)
-class AnswerResult:
-    alert_id: str
-    event_id: str
-    answer: str
-    events: list[Envelope]  # the label and cardholder.answer events emitted
-    messages: list[str]  # outbox ids enqueued
-    case: str | None = None  # the case of the episode answered about
-    reference: str | None = None  # the case's reference (FW-XXXX-XXXX) the cardholder can quote
-    suppressions: list[Suppression] = field(default_factory=list)
-    language: str | None = None  # of the alert's messages and pages
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "alert": self.alert_id,
-            "event": self.event_id,
-            "answer": self.answer,
-            "events": [event_to_dict(e) for e in self.events],
-            "messages": self.messages,
-            "case": self.case,
-            "reference": self.reference,
-            "suppressions": [{"card": s.card, "rule": s.rule, "until": s.until} for s in self.suppressions],
-        }
-
-
 def started_responder(settings: ActionsSettings, event_log: Storage, cases: CasesSettings | None = None) -> Responder:
     """A responder with its dispatcher running that reads the lookback from ``event_log``:
     the decision service's actions follower builds one in its own process (several
@@ -96,7 +68,7 @@ def started_responder(settings: ActionsSettings, event_log: Storage, cases: Case
     return responder
 
 
-class Responder:
+class Responder(Answering):
     """Public entry point of the actions domain.
 
     ``on_decision(event, decision)`` after every decision; ``answer(token)`` for a
@@ -441,173 +413,6 @@ class Responder:
             attack.orders = [o for o in attack.orders if o["order"] not in shipped]
         return attack
 
-    # ------------------------------------------------------------ answers
-    def check(self, token: str, *, now: float | None = None) -> tuple[str, dict[str, Any]]:
-        """Validate a link without using it: ``(answer, alert summary)``; raises
-        ``TokenInvalid`` (403), ``TokenExpired`` (410) or ``TokenUsed`` (409)."""
-        claims = read_token(self._key, token, now=self.clock() if now is None else now)
-        alert = self._alert(claims.alert_id)
-        if alert["answered_at"] is not None:
-            raise TokenUsed("this alert was already answered")
-        return claims.answer, json.loads(alert["summary"])
-
-    def language_of(self, token: str) -> str | None:
-        """The language of the alert a link belongs to (its pages speak it); None for a
-        link of no alert."""
-        try:
-            claims = read_token(self._key, token, now=float("-inf"))
-            return self.messages.language_for(self._alert(claims.alert_id)["language"])
-        except FraudwatchError:
-            return None
-
-    def answer(self, token: str, *, now: float | None = None) -> AnswerResult:
-        """Apply a cardholder's answer once, to the whole episode: a ``label`` for each of
-        its stopped events and a ``cardholder.answer`` event (dated in event time: the
-        later of now and the episode's latest event), and their effects at once. The
-        events must then reach the engine and the log (``emit``, or the views submit
-        them): the engine's containment lists read the labels, and the log's follower (or
-        a replay of the log) applies the answer again, finding it done."""
-        now = self.clock() if now is None else now
-        claims = read_token(self._key, token, now=now)  # link expiry: wall time
-        with self.db.unit_of_work() as conn:
-            alert = self._alert(claims.alert_id, conn)
-            used = conn.execute(
-                "UPDATE alerts SET answered_at = ?, answer = ? WHERE id = ? AND answered_at IS NULL",
-                (now, claims.answer, alert["id"]),
-            ).rowcount
-            if used == 0:
-                raise TokenUsed("this alert was already answered")
-            events = self._answer_events(alert, claims.answer, at=max(now, alert["last_ts"] or 0.0))
-            answer_event = events[-1]
-            if self.defer_answers:
-                # the log's follower applies it, in log order, as a replay of the log will;
-                # the engine needs a "yes" now
-                ids, suppressions = [], self._confirm(conn, alert, answer_event)
-            else:
-                allow = Decision(answer_event.id, answer_event.kind, answer_event.time, Outcome.ALLOW)
-                ids = self.plan(conn, answer_event, allow, now=now)
-                suppressions = suppressions_of(conn, alert["event_id"]) if claims.answer == "yes" else []
-            alert = get_alert(conn, alert["id"])
-            episode = get_episode(conn, alert["episode"]) if alert["episode"] else None
-            result = AnswerResult(
-                alert["id"],
-                alert["event_id"],
-                claims.answer,
-                events,
-                ids,
-                case=None if episode is None else episode.id,
-                reference=None if episode is None else episode.reference,
-                suppressions=suppressions,
-                language=alert["language"],
-            )
-        if result.messages:
-            self.dispatcher.wake()
-        if self.emit is not None:
-            for e in result.events:
-                try:
-                    self.emit(e)
-                except Exception:  # the answer is recorded and applied; a replay of the log would lack these
-                    log.exception("emit of %s %s failed", e.kind, e.id)
-        return result
-
-    def _answer_events(self, alert, answer: str, *, at: float) -> list[Envelope]:
-        """A label per stopped event of the episode, with that event's card, account,
-        device, IP and session (so the engine watches every device and IP the attacker
-        used), then the ``cardholder.answer`` about the event that raised the alert."""
-        when = datetime.fromtimestamp(at, UTC)
-        stopped = json.loads(alert["events"] or "[]") or [
-            {"id": alert["event_id"], "card": alert["card"], "account": alert["account"]}
-        ]
-        events: list[Envelope] = [
-            Label(
-                id=f"label-{alert['id']}-{i}",
-                time=when,
-                kind="label",
-                target=e["id"],
-                fraud=answer == "no",
-                source="cardholder",
-                **{f: e[f] for f in alerting.ENTITY_FIELDS if e.get(f)},
-            )
-            for i, e in enumerate(stopped)
-        ]
-        refs = {"card": alert["card"], "account": alert["account"]}
-        events.append(
-            CardholderAnswer(
-                id=f"answer-{alert['id']}",
-                time=when,
-                kind="cardholder.answer",
-                target=alert["event_id"],
-                answer=answer,
-                **{k: v for k, v in refs.items() if v},
-            )
-        )
-        return events
-
-    def _answered(self, conn, event: Envelope, episode, *, now: float) -> list[str]:
-        """The effects of a ``cardholder.answer`` event, once per alert: from ``answer`` at
-        once, and again (finding them done) from the log or a replay of it."""
-        alert = alerting.alert_of_episode(conn, episode.id) if episode is not None else None
-        if alert is None or alert["applied"] is not None:
-            return []
-        conn.execute(
-            "UPDATE alerts SET applied = ?, answered_at = coalesce(answered_at, ?), answer = coalesce(answer, ?)"
-            " WHERE id = ?",
-            (event.id, now, event.answer, alert["id"]),
-        )
-        rules = json.loads(alert["rules"])
-        cause = {
-            "type": "cardholder_answer",
-            "alert": alert["id"],
-            "event": alert["event_id"],
-            "answer": event.answer,
-            "outcome": alert["outcome"],
-            "rules": rules,
-        }
-        endpoint = self.policy.answers.endpoint
-        ids = self._webhook(
-            conn,
-            origin=alert["id"],
-            type="event.cardholder.answer",
-            endpoint=endpoint,
-            data={**event_to_dict(event), "labelled": [e["id"] for e in json.loads(alert["events"])]},
-            now=now,
-        )
-        if event.answer == "yes":
-            self._confirm(conn, alert, event)
-            actions = self.policy.answers.on_yes.actions.get(Outcome(alert["outcome"]), [])
-        else:
-            actions = self.policy.answers.on_no.actions
-        if actions and episode is not None:
-            ids += self._respond(
-                conn,
-                [(a, endpoint, cause) for a in actions],
-                episode=episode,
-                event_id=event.id,
-                at=event.ts,
-                before_seq=None,
-                now=now,
-            )
-        return ids
-
-    def _confirm(self, conn, alert, event: Envelope) -> list[Suppression]:
-        """A "yes": the rules that stopped the episode's events stay quiet for the card (or
-        account) from the confirmed event on, until ``suppress_for`` after the answer."""
-        if event.answer != "yes":
-            return []
-        yes = self.policy.answers.on_yes
-        key = alert["card"] or (account_key(alert["account"]) if alert["account"] else None)
-        if not key:
-            return []
-        first = json.loads(alert["events"] or "[]")
-        since = first[0]["ts"] if first else event.ts
-        made = []
-        for rule in filter(yes.suppressible, json.loads(alert["rules"])):
-            s = Suppression(key, rule, since=since, until=event.ts + yes.suppress_for, event_id=alert["event_id"])
-            save_suppression(conn, s)
-            self.suppressions.add(s)
-            made.append(s)
-        return made
-
     # ------------------------------------------------------------ helpers
     def _lookup(self, event_id: str) -> dict[str, Any] | None:
         """An earlier event by id (a disputed payment), from the log or the kept events."""
@@ -708,8 +513,3 @@ def _targets(action: str, attack: Attack, done: dict[str, str]) -> tuple[dict[st
         sessions = [x for x in attack.sessions if x not in done]
         return {"sessions": sessions, "attacker": attacker}, sessions
     return ({"sessions": "all", "attacker": attacker}, [""]) if "" not in done else ({}, [])
-
-
-def suppressions_of(conn, event_id: str) -> list[Suppression]:
-    """The suppressions a "yes" about ``event_id`` made."""
-    return [s for s in load_suppressions(conn) if s.event_id == event_id]
