@@ -43,11 +43,12 @@ def _pay(id: str, ts: float, **fields) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ account takeover, the owner active
-def account_takeover(now: float, n_gift_cards: int = 12) -> Story:
+def account_takeover(now: float, n_gift_cards: int = 40, minutes: float = 100.0) -> Story:
     """Hanako's account is taken over with a leaked password: the attacker switches the
-    language to English and buys gift cards, hiding the orders; Hanako, on her own phone,
-    logs in, removes a gift card from the cart, orders a rice cooker and changes her
-    password during the attack. She answers "no" to the Japanese alert."""
+    language to English and buys ``n_gift_cards`` 1,000 yen gift cards within ``minutes``
+    (the reports tell of 9 to 40+), hiding every third order; Hanako, on her own phone, logs
+    in, removes a gift card from the cart, orders a rice cooker and changes her password
+    during the attack. She answers "no" to the Japanese alert."""
     acct, card = "acct_hanako", "tok_hanako"
     own = {"account": acct, "device": "dev_hanako_phone", "ip": "203.0.113.10", "country": "JP"}
     att = {"account": acct, "device": "dev_att_laptop", "ip": "198.51.100.77", "country": "VN", "session": "s_att"}
@@ -102,7 +103,7 @@ def account_takeover(now: float, n_gift_cards: int = 12) -> Story:
     ]
     attacker_orders = set()
     for i in range(n_gift_cards):
-        ts = t0 + 5 * MIN + i * 8 * MIN
+        ts = t0 + 5 * MIN + i * (minutes / n_gift_cards) * MIN
         order = f"o_att_{i}"
         attacker_orders.add(order)
         ev.append(_ev("cart.item_added", f"h-att-cart-{i}", ts, item=gift, **att))

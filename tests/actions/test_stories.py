@@ -135,6 +135,35 @@ def test_actions_once_per_episode(run):
     assert total <= 12, per_case  # before: 75 action webhooks for the takeover alone
 
 
+def test_the_takeovers_40_gift_card_orders_give_one_alert_and_one_containment(run):
+    """The takeover's 40 blocked gift-card payments in 100 minutes: one "was this you?"
+    (and at most one hourly update), each containment action once, every attacker order
+    cancelled exactly once (the first block cancels those placed so far, the "no" the rest)."""
+    story = run["stories"]["account takeover, the owner active"]
+    assert len(story.attacker_orders) == 40
+    case = {
+        m["data"]["case"] for m in run["webhooks"] if m["type"] == "alert.risk" and m["data"]["card"] == "tok_hanako"
+    }
+    assert len(case) == 1, case
+    (case,) = case
+    mine = [m for m in run["webhooks"] if m["data"].get("case") == case]
+    kinds = Counter(m["type"] for m in mine)
+    assert kinds["alert.risk"] == 1 and kinds["alert.risk.updated"] <= 1, kinds
+    actions = Counter(m["data"]["action"] for m in mine if m["type"].startswith("action."))
+    assert actions == {
+        "lock_account": 1,
+        "force_password_reset": 1,
+        "revoke_sessions": 1,
+        "revert_profile_changes": 1,
+        "suspend_card": 1,
+        "cancel_unshipped_orders": 2,  # the first block, then the "no": each with what is new
+    }, actions
+    cancelled = [o["order"] for m in mine if m["type"] == "action.cancel_unshipped_orders" for o in m["data"]["orders"]]
+    assert sorted(cancelled) == sorted(story.attacker_orders)
+    alerts = [m for m in run["mail"] if m["To"] == "hanako@example.jp" and "ご利用確認" in m["Subject"]]
+    assert 1 <= len(alerts) <= 2, [m["Subject"] for m in alerts]  # the alert, at most one update an hour later
+
+
 def test_only_the_attackers_orders_are_cancelled_and_changes_reverted(run):
     story = run["stories"]["account takeover, the owner active"]
     acts = [m["data"] for m in _actions(run) if m["data"]["account"] == "acct_hanako"]
@@ -167,7 +196,7 @@ def test_at_most_one_risk_alert_per_episode_and_updates_rate_limited(run):
     alerts = Counter(m["data"]["case"] for m in run["webhooks"] if m["type"] == "alert.risk")
     assert alerts and max(alerts.values()) == 1, alerts
     by_mailbox = Counter(m["To"] for m in run["mail"])
-    # the takeover's 12 blocked payments over 95 minutes: the alert and at most two updates
+    # the takeover's 40 blocked payments over 100 minutes: the alert, at most one update, the case's news
     assert 1 <= by_mailbox["hanako@example.jp"] <= 3, by_mailbox
     assert by_mailbox["taro@example.com"] <= 2 and by_mailbox["prepaid@example.com"] <= 2, by_mailbox
     assert by_mailbox["reseller@example.jp"] == 0  # the reseller was never stopped
