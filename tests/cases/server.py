@@ -13,6 +13,8 @@ import httpx
 import yaml
 
 TOKEN_KEY = "answer-links-key-0123456789abcdef"
+# the default response policy names the default rules; the tests bring rules of their own
+POLICY = "version: 1\nresponses: []\nanswers:\n  on_yes:\n    never_suppress: []\n"
 
 
 def free_port() -> int:
@@ -46,6 +48,8 @@ class Service:
             actions["webhooks"] = {"default": {"url": webhook.url, "secret": webhook.secret.decode()}}
         if smtp_port is not None:
             actions["smtp"] = {"host": "127.0.0.1", "port": smtp_port, "sender": "alerts@fraudwatch.test"}
+        (tmp_path / "policy.yaml").write_text(POLICY)
+        actions["policy"] = str(tmp_path / "policy.yaml")
         config = {"data_dir": str(data), "server": {"port": self.port}, "actions": actions}
         if cases:
             config["cases"] = cases

@@ -32,8 +32,8 @@ from fraudwatch.actions import outbox
 from fraudwatch.actions.db import Database
 from fraudwatch.actions.dispatcher import Dispatcher
 from fraudwatch.actions.history import History, LogHistory, TableHistory
-from fraudwatch.actions.messages import risk_alert, usage_alert
-from fraudwatch.actions.policy import ACCOUNT_ACTIONS, CARD_ACTIONS, Policy, default_policy
+from fraudwatch.actions.messages import Messages
+from fraudwatch.actions.policy import ACCOUNT_ACTIONS, CARD_ACTIONS, Policy, load_policy
 from fraudwatch.actions.service import (
     attack_context,
     create_alert,
@@ -54,7 +54,7 @@ from fraudwatch.cases import Role, episode_of_event, open_or_join
 from fraudwatch.cases.flows import CaseFlow
 from fraudwatch.cases.settings import CasesSettings
 from fraudwatch.decisions import Decision, Outcome
-from fraudwatch.errors import NotFound, ValidationFailed
+from fraudwatch.errors import FraudwatchError, NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER
 from fraudwatch.events.kinds import CardholderAnswer, Envelope, Label, event_to_dict
 from fraudwatch.settings import ActionsSettings
@@ -73,6 +73,7 @@ class AnswerResult:
     messages: list[str]  # outbox ids enqueued
     case: str | None = None  # the case of the episode answered about
     suppressions: list[Suppression] = field(default_factory=list)
+    language: str | None = None  # of the alert's messages and pages
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,7 +122,10 @@ class Responder:
         if settings.database is None or settings.link_key is None:
             raise ValidationFailed("actions.database and actions.link_key must be set: see Settings.actions_resolved()")
         self.settings = settings
-        self.policy = policy or (Policy.from_path(settings.policy) if settings.policy else default_policy())
+        self.policy = policy or load_policy(settings.policy)
+        self.messages = Messages.load(
+            settings.messages, merchants=settings.merchants, default_language=settings.language
+        )
         self.db = db or Database(settings.database)
         self.clock = clock
         self.emit = emit
@@ -249,13 +253,14 @@ class Responder:
                     sub=sub,
                     now=now,
                     data={"card": event.card, "event": s},
-                    message=usage_alert(s),
+                    message=self.messages.render("usage_alert", sub.get("language"), summary=s),
                 )
         if risky:
             ttl = self.settings.link_ttl or alerts.risk.link_ttl
-            alert = create_alert(conn, event, decision, now=now, ttl=ttl)
-            links = self._links(alert)
             sub = find_subscription(conn, event.card, event.account)
+            language = self.messages.language_for(sub.get("language") if sub else None)
+            alert = create_alert(conn, event, decision, now=now, ttl=ttl, language=language)
+            links = self._links(alert)
             data = {
                 "alert": alert["id"],
                 "card": event.card,
@@ -271,7 +276,9 @@ class Responder:
                 sub=sub,
                 now=now,
                 data=data,
-                message=risk_alert(s, yes_url=links["yes"], no_url=links["no"]),
+                message=self.messages.render(
+                    "risk_alert", language, summary=s, yes_url=links["yes"], no_url=links["no"]
+                ),
             )
         responses = self.policy.responses_for(event.kind, decision)
         if responses:
@@ -307,6 +314,15 @@ class Responder:
         if alert["answered_at"] is not None:
             raise TokenUsed("this alert was already answered")
         return claims.answer, json.loads(alert["summary"])
+
+    def language_of(self, token: str) -> str | None:
+        """The language of the alert a link belongs to (its pages speak it); None for a
+        link of no alert."""
+        try:
+            claims = read_token(self._key, token, now=float("-inf"))
+            return self.messages.language_for(self._alert(claims.alert_id)["language"])
+        except FraudwatchError:
+            return None
 
     def answer(self, token: str, *, now: float | None = None) -> AnswerResult:
         """Apply a cardholder's answer once: label, actions, suppressions, and the answer's
@@ -359,7 +375,7 @@ class Responder:
             ids += self._webhook(
                 conn, origin=alert["id"], type=f"event.{e.kind}", endpoint=endpoint, data=event_to_dict(e), now=now
             )
-        result = AnswerResult(alert["id"], event_id, answer, events, ids)
+        result = AnswerResult(alert["id"], event_id, answer, events, ids, language=alert["language"])
         cause = {
             "type": "cardholder_answer",
             "alert": alert["id"],
