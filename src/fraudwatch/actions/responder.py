@@ -72,6 +72,7 @@ class AnswerResult:
     events: list[Envelope]  # the label and cardholder.answer events emitted
     messages: list[str]  # outbox ids enqueued
     case: str | None = None  # the case of the episode answered about
+    reference: str | None = None  # its reference, for the cardholder to quote
     suppressions: list[Suppression] = field(default_factory=list)
     language: str | None = None  # of the alert's messages and pages
 
@@ -83,6 +84,7 @@ class AnswerResult:
             "events": [event_to_dict(e) for e in self.events],
             "messages": self.messages,
             "case": self.case,
+            "reference": self.reference,
             "suppressions": [{"card": s.card, "rule": s.rule, "until": s.until} for s in self.suppressions],
         }
 
@@ -413,7 +415,7 @@ class Responder:
             now=now,
         )
         self.cases.answered(conn, episode.id, answer=answer, event_id=answer_event.id, ts=answer_event.ts, now=now)
-        result.case = episode.id
+        result.case, result.reference = episode.id, episode.reference
         if answer == "yes":
             yes = self.policy.answers.on_yes
             key = card or (account_key(account) if account else None)

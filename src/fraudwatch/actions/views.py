@@ -135,7 +135,7 @@ async def apply_answer(token: str, request: Request, responder: ResponderDep):
     if _wants_json(request):
         return _json(result.to_dict())
     page = "answered_yes" if result.answer == "yes" else "answered_no"
-    return _html(responder.messages.page(page, result.language, reference=result.incident or ""))
+    return _html(responder.messages.page(page, result.language, reference=result.reference or ""))
 
 
 async def _submit_events(app, events) -> None:
