@@ -59,7 +59,7 @@ def list_cases(
 ) -> list[Case]:
     """A page of cases; by default the review queue (open and in review), most urgent
     first. ``sort``: priority (then due date), due, age, amount, score, recent."""
-    statuses = [s.value for s in (status or sorted(QUEUED, key=lambda s: s.value))]
+    statuses = [CaseStatus(s).value for s in (status or sorted(QUEUED, key=lambda s: s.value))]
     rows = store.list_cases(
         conn,
         statuses=statuses,
@@ -207,6 +207,28 @@ def add_note(conn: sqlite3.Connection, case_id: str, *, author: str, text: str, 
     note_id = store.add_log(conn, case_id, at=now, actor=author, type="note", data={"text": text})
     store.update_case(conn, case_id, {"updated": now})
     return {"id": note_id, "at": now, "actor": author, "type": "note", "data": {"text": text}}
+
+
+def set_police_report(
+    conn: sqlite3.Connection, case_id: str, *, reference: str, authority: str, actor: str, now: float
+) -> Case:
+    """The police report's reference number and the authority it was made to."""
+    case = get_case(conn, case_id)
+    store.update_case(
+        conn,
+        case_id,
+        {"police_reference": reference, "police_authority": authority, "updated": now},
+        version=case.version,
+    )
+    store.add_log(
+        conn,
+        case_id,
+        at=now,
+        actor=actor,
+        type="police_report",
+        data={"reference": reference, "authority": authority, "before": case.police_reference},
+    )
+    return get_case(conn, case_id)
 
 
 def mark_contained(conn: sqlite3.Connection, case_id: str, *, now: float) -> None:
