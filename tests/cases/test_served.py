@@ -133,7 +133,9 @@ def test_a_no_queues_the_case_with_the_containment_on_its_timeline_and_tells_the
     logged = service.get(f"/v1/events/{done['labels'][0]}").json()["event"]
     assert (logged["kind"], logged["target"], logged["fraud"], logged["source"]) == ("label", "no-1", True, "analyst")
     again = service.post(f"/v1/cases/{case_id}/verdict", aiko, verdict="genuine")
-    assert again.status_code == 409 and "verdict already" in again.text
+    assert (
+        again.status_code == 409 and again.json()["errors"][0]["loc"] == "verdict" and "verdict already" in again.text
+    )
 
 
 def test_a_genuine_verdict_releases_the_held_payment(served):
@@ -236,8 +238,11 @@ def test_bad_input_is_a_4xx_with_field_and_reason_and_nothing_half_written(serve
     before = service.get(url, aiko).json()
     audit_before = len(service.get("/v1/audit", limit=1000).json()["items"])
 
-    assert service.get("/v1/cases/case_nope", aiko).status_code == 404
-    assert service.post(f"{url}/status", aiko, status="monitoring").status_code == 409
+    unknown = service.get("/v1/cases/case_nope", aiko)
+    assert unknown.status_code == 404 and unknown.json()["errors"][0]["loc"] == "case_id"
+    illegal = service.post(f"{url}/status", aiko, status="monitoring")
+    assert illegal.status_code == 409 and illegal.json()["errors"][0]["loc"] == "status"
+    assert "allowed: closed, in_review, recovering" in illegal.json()["errors"][0]["msg"]
     over = service.post(f"{url}/refunds", aiko, payment="pay-bad", amount=120_001, currency="JPY")
     assert over.status_code == 422 and over.json()["errors"][0]["loc"] == "amount"
     assert "120000 left" in over.json()["errors"][0]["msg"]

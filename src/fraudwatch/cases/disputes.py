@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fraudwatch.actions.policy import Duration, parse_duration
 from fraudwatch.cases import store
+from fraudwatch.cases.case import refused
 from fraudwatch.errors import Conflict, NotFound, ValidationFailed
 
 SCHEMES = ("visa", "mastercard", "jcb", "amex", "other")
@@ -274,7 +275,7 @@ def open_dispute(
 def get_dispute(conn: sqlite3.Connection, dispute_id: str) -> Dispute:
     row = store.get_dispute(conn, dispute_id)
     if row is None:
-        raise NotFound(f"no dispute {dispute_id!r}")
+        raise refused(NotFound, f"no dispute {dispute_id!r}", "dispute_id")
     return _dispute(conn, row)
 
 
@@ -290,16 +291,20 @@ def move(
     the stage's deadline passed before ``at`` (``sweep`` applies the scheme's rule then)."""
     d = get_dispute(conn, dispute_id)
     if d.outcome is not None:
-        raise Conflict(f"dispute {dispute_id} was decided already ({d.outcome})")
+        raise refused(Conflict, f"dispute {dispute_id} was decided already ({d.outcome})", "move")
     flow = _flow(d)
     stage = flow.stage(d.stage or "")
     if name not in stage.moves:
-        raise Conflict(
-            f"{name!r} is not a move at stage {stage.name} of {d.scheme} {flow.name}; allowed: "
-            + ", ".join(sorted(stage.moves))
+        allowed = ", ".join(sorted(stage.moves))
+        raise refused(
+            Conflict,
+            f"{name!r} is not a move at stage {stage.name} of {d.scheme} {flow.name}; allowed: {allowed}",
+            "move",
         )
     if d.deadline is not None and at > d.deadline:
-        raise Conflict(f"the deadline of stage {stage.name} passed before this move; the scheme's rule applies")
+        raise refused(
+            Conflict, f"the deadline of stage {stage.name} passed before this move; the scheme's rule applies", "at"
+        )
     if d.stage_started is not None and at < d.stage_started:
         raise ValidationFailed(
             "the move is dated before its stage started", [{"loc": "at", "msg": "before the stage's start"}]

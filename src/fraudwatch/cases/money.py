@@ -19,6 +19,7 @@ import sqlite3
 from typing import Any, Literal
 
 from fraudwatch.cases import store
+from fraudwatch.cases.case import refused
 from fraudwatch.errors import Conflict, ValidationFailed
 
 Kind = Literal["refund", "reversal"]
@@ -42,9 +43,11 @@ def check_refund(conn: sqlite3.Connection, payment: dict[str, Any], *, amount: i
     disputes = store.open_disputes_of_payment(conn, payment["id"])
     if disputes:
         d = disputes[0]
-        raise Conflict(
+        raise refused(
+            Conflict,
             f"payment {payment['id']} is disputed ({d['scheme']} chargeback {d['reason_code'] or ''}, stage "
-            f"{d['stage']}): a {kind} would pay the cardholder twice; accept the dispute instead"
+            f"{d['stage']}): a {kind} would pay the cardholder twice; accept the dispute instead",
+            "payment",
         )
     if currency != payment.get("currency"):
         raise ValidationFailed(

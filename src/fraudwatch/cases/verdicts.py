@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fraudwatch.cases import store
-from fraudwatch.cases.case import Case, CaseStatus, FraudType, Role, Verdict
+from fraudwatch.cases.case import Case, CaseStatus, FraudType, Role, Verdict, refused
 from fraudwatch.cases.service import get_case
 from fraudwatch.errors import Conflict, ValidationFailed
 from fraudwatch.events.kinds import Label
@@ -28,9 +28,9 @@ RELEASES = {"review": "release_payment", "block": "release_payment", "challenge"
 
 def check_verdict(case: Case, *, verdict: Verdict, fraud_type: FraudType | None, actor: str) -> None:
     if case.verdict is not None:
-        raise Conflict(f"case {case.id} has a verdict already: {case.verdict} by {case.verdict_by}")
+        raise refused(Conflict, f"case {case.id} has a verdict already: {case.verdict} by {case.verdict_by}", "verdict")
     if case.status is CaseStatus.IN_REVIEW and case.assignee not in (None, actor):
-        raise Conflict(f"case {case.id} is claimed by {case.assignee}")
+        raise refused(Conflict, f"case {case.id} is claimed by {case.assignee}", "case_id")
     if verdict is Verdict.FRAUD and fraud_type is None:
         raise ValidationFailed(
             "fraud_type: a fraud verdict needs its type",
