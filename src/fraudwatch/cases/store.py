@@ -46,15 +46,20 @@ CREATE TABLE IF NOT EXISTS cases (
     created REAL NOT NULL,
     updated REAL NOT NULL,
     closed_at REAL,
-    version INTEGER NOT NULL DEFAULT 1
+    version INTEGER NOT NULL DEFAULT 1,
+    -- the review queue as one index range, so a page of it is read in order, never sorted
+    in_queue INTEGER GENERATED ALWAYS AS (status IN ('open', 'in_review')) VIRTUAL
 );
 CREATE INDEX IF NOT EXISTS cases_card ON cases(card, last_seen) WHERE card IS NOT NULL;
 CREATE INDEX IF NOT EXISTS cases_account ON cases(account, last_seen) WHERE account IS NOT NULL;
-CREATE INDEX IF NOT EXISTS cases_by_priority ON cases(status, priority DESC, due_at);
-CREATE INDEX IF NOT EXISTS cases_by_due ON cases(status, due_at);
-CREATE INDEX IF NOT EXISTS cases_by_age ON cases(status, queued_at);
-CREATE INDEX IF NOT EXISTS cases_by_amount ON cases(status, amount_at_risk DESC);
-CREATE INDEX IF NOT EXISTS cases_by_assignee ON cases(assignee, status, priority DESC, due_at);
+CREATE INDEX IF NOT EXISTS cases_queue_priority ON cases(in_queue, priority DESC, due_at, id);
+CREATE INDEX IF NOT EXISTS cases_queue_due ON cases(in_queue, due_at, id);
+CREATE INDEX IF NOT EXISTS cases_queue_age ON cases(in_queue, queued_at, id);
+CREATE INDEX IF NOT EXISTS cases_queue_amount ON cases(in_queue, amount_at_risk DESC, id);
+CREATE INDEX IF NOT EXISTS cases_queue_score ON cases(in_queue, max_score DESC, id);
+CREATE INDEX IF NOT EXISTS cases_queue_recent ON cases(in_queue, last_seen DESC, id);
+CREATE INDEX IF NOT EXISTS cases_by_status ON cases(status, last_seen DESC, id);
+CREATE INDEX IF NOT EXISTS cases_by_assignee ON cases(assignee, in_queue, priority DESC, due_at, id);
 CREATE INDEX IF NOT EXISTS cases_awaiting ON cases(awaiting_since) WHERE awaiting_since IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS case_events (
@@ -264,8 +269,12 @@ def list_cases(
     limit: int = 50,
     offset: int = 0,
 ) -> list[sqlite3.Row]:
-    where = [f"status IN ({', '.join('?' * len(statuses))})"]
-    params: list[Any] = list(statuses)
+    params: list[Any] = []
+    if set(statuses) == {"open", "in_review"}:
+        where = ["in_queue = 1"]
+    else:
+        where = [f"status IN ({', '.join('?' * len(statuses))})"]
+        params += statuses
     if assignee is not None:
         where.append("assignee = ?")
         params.append(assignee)
