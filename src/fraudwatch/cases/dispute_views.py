@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fraudwatch.api.auth import Admin, Analyst
 from fraudwatch.cases import disputes, store
+from fraudwatch.cases.schemas import DisputeList, DisputeOut
 from fraudwatch.cases.views import Bench, parse_time
 from fraudwatch.errors import NotFound
 
@@ -70,7 +71,7 @@ def delete_deadlines(acquirer: Acquirer, bench: Bench, who: Admin) -> None:
         done(None)
 
 
-@router.get("", summary="Disputes, open ones first by deadline")
+@router.get("", response_model=DisputeList, summary="Disputes, open ones first by deadline")
 def list_disputes(
     bench: Bench,
     who: Analyst,
@@ -97,13 +98,16 @@ def list_disputes(
     return {"disputes": [d.to_dict() for d in rows], "next_offset": offset + limit if len(rows) == limit else None}
 
 
-@router.get("/{dispute_id}", summary="A dispute with its stages, deadlines and the moves allowed now")
+@router.get(
+    "/{dispute_id}", response_model=DisputeOut, summary="A dispute with its stages, deadlines and the moves allowed now"
+)
 def get_dispute(dispute_id: DisputeId, bench: Bench, who: Analyst) -> dict[str, Any]:
     return disputes.get_dispute(bench.read(), dispute_id).to_dict()
 
 
 @router.post(
     "/{dispute_id}/moves",
+    response_model=DisputeOut,
     summary="Make a move of the current stage (accept, pre_arbitration, second_presentment, ...)",
     responses={409: {"description": "not a move of this stage, decided, or past the deadline"}},
 )

@@ -29,6 +29,7 @@ from fraudwatch.api.auth import Analyst, Principal
 from fraudwatch.cases import casefile, evidence, money, service, store, verdicts, victim
 from fraudwatch.cases.case import Case, CaseStatus, FraudType, Priority, Role, Trigger, Verdict
 from fraudwatch.cases.episodes import get_episode, open_or_join
+from fraudwatch.cases.schemas import CaseDetail, CaseFile, CaseList, CaseOut, VerdictOut
 from fraudwatch.cases.store import SORTS
 from fraudwatch.errors import FraudwatchError, NotFound, ValidationFailed
 from fraudwatch.storage import AuditRecord
@@ -131,7 +132,7 @@ def stats(bench: Bench, who: Analyst) -> dict[str, Any]:
     return queue_stats(bench.read(), now=time.time())
 
 
-@cases.get("", summary="The review queue, or any cases by status, with filters and sorting")
+@cases.get("", response_model=CaseList, summary="The review queue, or any cases by status, with filters and sorting")
 def list_cases(
     bench: Bench,
     who: Analyst,
@@ -181,7 +182,12 @@ class OpenIn(BaseModel):
     note: str = Field("", max_length=4000)
 
 
-@cases.post("", status_code=201, summary="Open a case by hand for a card or an account (trigger: analyst)")
+@cases.post(
+    "",
+    status_code=201,
+    response_model=CaseOut,
+    summary="Open a case by hand for a card or an account (trigger: analyst)",
+)
 def open_case(body: OpenIn, bench: Bench, who: Analyst) -> dict[str, Any]:
     if not (body.card or body.account):
         raise ValidationFailed("card or account", [{"loc": "body", "msg": "give a card, an account or both"}])
@@ -208,7 +214,11 @@ def open_case(body: OpenIn, bench: Bench, who: Analyst) -> dict[str, Any]:
     return case_view(case)
 
 
-@cases.get("/{case_id}", summary="A case with its episode (attacker devices, IPs, sessions) and its log")
+@cases.get(
+    "/{case_id}",
+    response_model=CaseDetail,
+    summary="A case with its episode (attacker devices, IPs, sessions) and its log",
+)
 def get_case(case_id: CaseId, bench: Bench, who: Analyst) -> dict[str, Any]:
     case = load(bench, case_id)
     conn = bench.read()
@@ -219,7 +229,11 @@ def get_case(case_id: CaseId, bench: Bench, who: Analyst) -> dict[str, Any]:
     }
 
 
-@cases.get("/{case_id}/file", summary="The case file: one timeline with decisions, alerts, actions, notes, disputes")
+@cases.get(
+    "/{case_id}/file",
+    response_model=CaseFile,
+    summary="The case file: one timeline with decisions, alerts, actions, notes, disputes",
+)
 def get_file(case_id: CaseId, bench: Bench, who: Analyst) -> dict[str, Any]:
     case = load(bench, case_id)
     return casefile.case_file(bench.read(), case.id, log=bench.log, context_before=bench.settings.context_before)
@@ -266,6 +280,7 @@ class RefundIn(BaseModel):
 
 @cases.post(
     "/{case_id}/claim",
+    response_model=CaseOut,
     summary="Take an open case; of concurrent claims exactly one wins, the others get 409",
     responses={409: {"description": "claimed by someone else, or not open"}},
 )
@@ -275,14 +290,16 @@ async def claim(case_id: CaseId, bench: Bench, who: Analyst) -> dict[str, Any]:
     )
 
 
-@cases.post("/{case_id}/release", summary="Give a claimed case back to the queue (its owner only)")
+@cases.post(
+    "/{case_id}/release", response_model=CaseOut, summary="Give a claimed case back to the queue (its owner only)"
+)
 async def release(case_id: CaseId, bench: Bench, who: Analyst) -> dict[str, Any]:
     return await run_in_threadpool(
         work, bench, who, "release", case_id, lambda c, i, now: service.release(c, i, analyst=who.name, now=now)
     )
 
 
-@cases.post("/{case_id}/assign", summary="Hand a case to an analyst")
+@cases.post("/{case_id}/assign", response_model=CaseOut, summary="Hand a case to an analyst")
 async def assign(case_id: CaseId, body: AssignIn, bench: Bench, who: Analyst) -> dict[str, Any]:
     return await run_in_threadpool(
         work,
@@ -294,7 +311,9 @@ async def assign(case_id: CaseId, body: AssignIn, bench: Bench, who: Analyst) ->
     )
 
 
-@cases.post("/{case_id}/status", summary="Move a case (the allowed moves are a table: docs/cases.md)")
+@cases.post(
+    "/{case_id}/status", response_model=CaseOut, summary="Move a case (the allowed moves are a table: docs/cases.md)"
+)
 async def move(case_id: CaseId, body: StatusIn, bench: Bench, who: Analyst) -> dict[str, Any]:
     def apply(c, i, now):
         case = service.transition(c, i, body.status, actor=who.name, now=now, note=body.note)
@@ -316,7 +335,11 @@ async def add_note(case_id: CaseId, body: NoteIn, bench: Bench, who: Analyst) ->
     )
 
 
-@cases.put("/{case_id}/police-report", summary="The police report's reference number and the reporting authority")
+@cases.put(
+    "/{case_id}/police-report",
+    response_model=CaseOut,
+    summary="The police report's reference number and the reporting authority",
+)
 async def police_report(case_id: CaseId, body: PoliceIn, bench: Bench, who: Analyst) -> dict[str, Any]:
     return await run_in_threadpool(
         work,
@@ -332,6 +355,7 @@ async def police_report(case_id: CaseId, body: PoliceIn, bench: Bench, who: Anal
 
 @cases.post(
     "/{case_id}/verdict",
+    response_model=VerdictOut,
     summary="Fraud (with its type) or genuine; written back as label events through the engine",
     responses={409: {"description": "a verdict was given already"}, 503: {"description": "labels not logged"}},
 )
