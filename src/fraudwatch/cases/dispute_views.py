@@ -17,7 +17,7 @@ from fraudwatch.api.auth import Admin, Analyst
 from fraudwatch.cases import disputes, store
 from fraudwatch.cases.schemas import DisputeList, DisputeOut
 from fraudwatch.cases.views import Bench, parse_time
-from fraudwatch.errors import NotFound
+from fraudwatch.errors import NotFound, ValidationFailed
 
 router = APIRouter(prefix="/v1/disputes", tags=["disputes"])
 DisputeId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -53,7 +53,9 @@ def get_deadlines(bench: Bench, who: Analyst) -> dict[str, Any]:
 
 @router.put("/deadlines/{acquirer}", summary="Set an acquirer's or PSP's deadline overrides (seconds or 7d, 48h)")
 def put_deadlines(acquirer: Acquirer, body: DeadlinesIn, bench: Bench, who: Admin) -> dict[str, Any]:
-    checked = disputes.check_overrides({acquirer: body.deadlines})[acquirer]  # 422 naming the field, nothing written
+    checked = disputes.check_overrides({acquirer: body.deadlines}).get(acquirer)  # 422 naming the field
+    if not checked:
+        raise ValidationFailed("deadlines: empty", [{"loc": "deadlines", "msg": "give at least one scheme and stage"}])
     before = store.deadline_overrides(bench.read(), acquirer) or None
     with bench.change(who, "deadlines", f"disputes/deadlines/{acquirer}", before) as (conn, done):
         store.set_deadline_overrides(conn, acquirer, checked, now=time.time(), by=who.name)
