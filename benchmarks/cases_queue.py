@@ -49,6 +49,7 @@ def build(data: Path, events: int, cases: int, seed: int = 1) -> None:
     rng = random.Random(seed)
     data.mkdir(parents=True, exist_ok=True)
     log = SQLiteStorage(data / "fraudwatch.db", synchronous="NORMAL")
+    log._db.execute("PRAGMA cache_size=-1000000")  # 1 GB: the five indexes are written at random places
     db = Database(str(data / "fraudwatch-actions.db"))
     cards = max(1, events // 10)
     flagged_cards = rng.sample(range(cards), min(cards, cases))

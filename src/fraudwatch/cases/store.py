@@ -578,12 +578,8 @@ def alerts_for_events(conn: sqlite3.Connection, event_ids: list[str]) -> list[sq
 
 def queue_figures(conn: sqlite3.Connection, *, now: float) -> dict[str, Any]:
     counts = count_cases(conn, statuses=("open", "in_review"))
-    oldest = conn.execute(
-        "SELECT min(queued_at) FROM cases WHERE status IN ('open', 'in_review') AND queued_at IS NOT NULL"
-    ).fetchone()[0]
-    breaches = conn.execute(
-        "SELECT count(*) FROM cases WHERE status IN ('open', 'in_review') AND due_at < ?", (now,)
-    ).fetchone()[0]
+    oldest = conn.execute("SELECT min(queued_at) FROM cases WHERE in_queue = 1 AND queued_at IS NOT NULL").fetchone()[0]
+    breaches = conn.execute("SELECT count(*) FROM cases WHERE in_queue = 1 AND due_at < ?", (now,)).fetchone()[0]
     return {
         "open": counts.get("open", 0),
         "in_review": counts.get("in_review", 0),
