@@ -29,6 +29,8 @@ RELEASES = {"review": "release_payment", "block": "release_payment", "challenge"
 def check_verdict(case: Case, *, verdict: Verdict, fraud_type: FraudType | None, actor: str) -> None:
     if case.verdict is not None:
         raise refused(Conflict, f"case {case.id} has a verdict already: {case.verdict} by {case.verdict_by}", "verdict")
+    if case.status is CaseStatus.CLOSED:
+        raise refused(Conflict, f"case {case.id} is closed; reopen it (status open) before a verdict", "status")
     if case.status is CaseStatus.IN_REVIEW and case.assignee not in (None, actor):
         raise refused(Conflict, f"case {case.id} is claimed by {case.assignee}", "case_id")
     if verdict is Verdict.FRAUD and fraud_type is None:
