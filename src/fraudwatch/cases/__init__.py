@@ -58,4 +58,15 @@ __all__ = [
     "escalate",
     "get_episode",
     "open_or_join",
+    "Desk",
 ]
+
+
+def __getattr__(name: str):
+    # the simulated analysts' desk (used by ``fraudwatch demo``) opens its own database through
+    # fraudwatch.actions, which imports this package: loaded on first use to keep the cycle open
+    if name == "Desk":
+        from fraudwatch.cases.desk import Desk
+
+        return Desk
+    raise AttributeError(f"module 'fraudwatch.cases' has no attribute {name!r}")

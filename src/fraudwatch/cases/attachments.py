@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from fraudwatch.api.auth import Analyst
+from fraudwatch.api import Analyst
 from fraudwatch.cases import store
 from fraudwatch.cases.views import Bench, CaseId, load, work
 from fraudwatch.errors import FraudwatchError, NotFound, ValidationFailed

@@ -14,7 +14,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from fraudwatch.actions.db import Database
+from fraudwatch.actions import Database
 from fraudwatch.cases import disputes, service, store
 from fraudwatch.cases.flows import CaseFlow
 from fraudwatch.cases.settings import CasesSettings

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from fraudwatch.api.auth import Admin, Analyst
+from fraudwatch.api import Admin, Analyst
 from fraudwatch.cases import disputes, store
 from fraudwatch.cases.schemas import DisputeList, DisputeOut
 from fraudwatch.cases.views import Bench, parse_time

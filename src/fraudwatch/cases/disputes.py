@@ -33,7 +33,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fraudwatch.actions.policy import Duration, parse_duration
+from fraudwatch.actions import Duration, parse_duration
 from fraudwatch.cases import store
 from fraudwatch.cases.case import refused
 from fraudwatch.errors import Conflict, NotFound, ValidationFailed

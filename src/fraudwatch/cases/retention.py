@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fraudwatch.actions.policy import Duration
+from fraudwatch.actions import Duration
 from fraudwatch.cases import store
 
 _DAY = 86400.0

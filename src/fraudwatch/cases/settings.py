@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fraudwatch.actions.policy import Duration
+from fraudwatch.actions import Duration
 from fraudwatch.cases.case import Priority, Trigger
 from fraudwatch.cases.retention import Retention
 

@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from fraudwatch.actions.messages import format_amount
-from fraudwatch.actions.signing import make_link, read_link
+from fraudwatch.actions import format_amount, make_link, read_link
 from fraudwatch.cases import store
 from fraudwatch.cases.money import summary as money_summary
 from fraudwatch.cases.service import get_case
@@ -41,7 +40,7 @@ def status_token(key: bytes, case_id: str, *, expires: float) -> str:
 
 def read_status_token(key: bytes, token: str, *, now: float | None = None) -> str:
     """The case id of a status link; raises ``TokenInvalid`` (403) or ``TokenExpired`` (410)."""
-    from fraudwatch.actions.signing import TokenInvalid
+    from fraudwatch.actions import TokenInvalid
 
     claims = read_link(status_key(key), token, now=now)
     if claims.get("t") != "status" or not isinstance(claims.get("c"), str):

@@ -25,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from fraudwatch.api.auth import Analyst, Principal
+from fraudwatch.api import Analyst, Principal
 from fraudwatch.cases import casefile, evidence, money, service, store, verdicts, victim
 from fraudwatch.cases.case import Case, CaseStatus, FraudType, Priority, Role, Trigger, Verdict
 from fraudwatch.cases.episodes import get_episode, open_or_join
@@ -48,7 +48,7 @@ class Workbench:
     handle of the event log, and a unit of work that also writes the audit log."""
 
     def __init__(self, request: Request):
-        from fraudwatch.actions.views import responder_for
+        from fraudwatch.actions import responder_for
 
         self.app = request.app
         responder = responder_for(request.app)
@@ -455,7 +455,7 @@ PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Rob
 
 @public.get("/v1/case-status/{token}", response_model=None, summary="The cardholder's case status page (signed link)")
 def case_status(token: Annotated[str, Path(max_length=2048)], request: Request, bench: Bench):
-    from fraudwatch.actions.views import responder_for
+    from fraudwatch.actions import responder_for
 
     key = responder_for(request.app)._key
     wants_json = "application/json" in request.headers.get("accept", "")
@@ -515,7 +515,7 @@ def install(app) -> None:
         return
 
     def connection():
-        from fraudwatch.actions.views import responder_for
+        from fraudwatch.actions import responder_for
 
         return responder_for(app).db.connection()
 

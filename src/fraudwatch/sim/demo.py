@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from typing import IO
 
-from fraudwatch.cases.desk import Desk
+from fraudwatch.cases import Desk
 from fraudwatch.sim.backtest import Backtest, InstanceResult, format_table
 from fraudwatch.sim.simulate import DEFAULT_MIX, SimConfig, simulate
 from fraudwatch.sim.world import JST
