@@ -1,9 +1,9 @@
 """Benchmark: the review queue and the case file on the embedded default (SQLite), with
 100,000 cases and 5 million logged events.
 
-    python benchmarks/cases_queue.py [--events 5000000] [--cases 100000] [--data DIR] [--runs 1000]
+    python benchmarks/cases_queue.py [--events 5000000] [--cases 100000] [--data DIR] [--runs 1000] [--build-only]
 
-Builds (once; kept in ``--data`` and reused) an event log of ``--events`` payment attempts
+Builds (once; kept in ``--data`` and reused for the same sizes) an event log of ``--events`` payment attempts
 with their decisions, spread over cards and accounts, and ``--cases`` episodes built with
 ``open_or_join`` from its flagged events, in every status (queued ones with priorities,
 due dates, assignees and rules; some with disputes, notes and delivered messages). Then
@@ -237,9 +237,17 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--data", type=Path, default=Path("/tmp/fraudwatch-cases-bench"))
     parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--build-only", action="store_true", help="build the data set (if needed) and stop")
     args = parser.parse_args()
-    if not (args.data / "fraudwatch-actions.db").exists():
+    built = args.data / "built"  # written last: a build that was stopped half-way is started again
+    if not built.exists() or built.read_text() != f"{args.events} {args.cases}\n":
+        for name in ("fraudwatch.db", "fraudwatch-actions.db"):
+            for suffix in ("", "-wal", "-shm"):
+                (args.data / (name + suffix)).unlink(missing_ok=True)
         build(args.data, args.events, args.cases)
+        built.write_text(f"{args.events} {args.cases}\n")
+    if args.build_only:
+        return
     measure(args.data, args.runs)
 
 
