@@ -37,7 +37,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.sources import EnvSettingsSource, TomlConfigSettingsSource, YamlConfigSettingsSource
 from pydantic_settings.sources.utils import parse_env_vars
 
-from fraudwatch.cases.settings import CasesSettings
+from fraudwatch.cases import CasesSettings
 from fraudwatch.errors import ValidationFailed
 
 __all__ = [

@@ -13,6 +13,8 @@ import httpx
 import yaml
 
 TOKEN_KEY = "answer-links-key-0123456789abcdef"
+# the default response policy names the default rules; the tests bring rules of their own
+POLICY = "version: 1\nresponses: []\nanswers:\n  on_yes:\n    never_suppress: []\n"
 
 
 def free_port() -> int:
@@ -46,11 +48,8 @@ class Service:
             actions["webhooks"] = {"default": {"url": webhook.url, "secret": webhook.secret.decode()}}
         if smtp_port is not None:
             actions["smtp"] = {"host": "127.0.0.1", "port": smtp_port, "sender": "alerts@fraudwatch.test"}
-        # these tests activate rule sets of their own: a response policy naming the default
-        # rules would refuse them (docs/alerts.md), so one without automated responses
-        data.mkdir(parents=True, exist_ok=True)
-        (data / "response-policy.yaml").write_text("responses: []\n")
-        actions["policy"] = str(data / "response-policy.yaml")
+        (tmp_path / "policy.yaml").write_text(POLICY)
+        actions["policy"] = str(tmp_path / "policy.yaml")
         config = {"data_dir": str(data), "server": {"port": self.port}, "actions": actions}
         if cases:
             config["cases"] = cases
@@ -60,9 +59,9 @@ class Service:
         self.auth = self.key("integrator", "ingest", "admin")
         self.process = None
 
-    def cli(self, *args, check=True) -> subprocess.CompletedProcess:
+    def cli(self, *args, check=True, config=True) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "fraudwatch.cli", *args, "--config", str(self.config)],
+            [sys.executable, "-m", "fraudwatch.cli", *args, *(("--config", str(self.config)) if config else ())],
             env=self.env,
             capture_output=True,
             text=True,
@@ -125,3 +124,81 @@ class Service:
 
     def post(self, path: str, headers=None, **body) -> httpx.Response:
         return httpx.post(f"{self.url}{path}", headers=headers or self.auth, json=body or None, timeout=10)
+
+
+class Receiver:
+    """A webhook endpoint that keeps every message body (the actions tests check the
+    signatures; here only what arrives matters)."""
+
+    def __init__(self):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.messages: list[dict] = []
+        self.secret = b"whsec_cases_0123456789abcdef"
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.messages.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def of_type(self, type_: str) -> list[dict]:
+        seen, out = set(), []
+        for m in list(self.messages):
+            if m["type"] == type_ and m["id"] not in seen:
+                seen.add(m["id"])
+                out.append(m)
+        return out
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Mailbox:
+    """aiosmtpd on a free port, keeping every message received."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        mailbox = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                import email
+                from email import policy
+
+                mailbox.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def text_of(self, subject_start: str) -> list[str]:
+        return [
+            m.get_body(("plain",)).get_content() for m in list(self.messages) if m["Subject"].startswith(subject_start)
+        ]
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()

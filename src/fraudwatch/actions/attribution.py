@@ -42,7 +42,17 @@ __all__ = ["Attack", "attribute"]
 Row = tuple[str, float, str, dict[str, Any]]  # (event id, time, kind, event as a dict), in time order
 CLOSING = ("order.shipped", "order.cancelled")
 # what is said about events afterwards, not anybody's activity (a label carries its target's device)
-NOT_ACTIVITY = frozenset({"label", "cardholder.answer", "chargeback", "payment.refund", "payment.reversal"})
+NOT_ACTIVITY = frozenset(
+    {
+        "label",
+        "cardholder.answer",
+        "chargeback",
+        "fraud_report",
+        "early_fraud_warning",
+        "payment.refund",
+        "payment.reversal",
+    }
+)
 
 
 @dataclass(slots=True)

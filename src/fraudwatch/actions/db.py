@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fraudwatch.cases.store import SCHEMA as CASES_SCHEMA
+from fraudwatch.cases import SCHEMA as CASES_SCHEMA
 from fraudwatch.errors import InvalidValue
 
 SCHEMA = """

@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from fraudwatch.actions import outbox
 from fraudwatch.actions.db import Database
 from fraudwatch.actions.signing import sign_webhook
-from fraudwatch.cases.service import mark_contained
+from fraudwatch.cases import mark_contained
 from fraudwatch.settings import ActionsSettings
 
 log = logging.getLogger(__name__)

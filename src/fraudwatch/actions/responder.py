@@ -41,9 +41,7 @@ from fraudwatch.actions.suppression import (
     SuppressionSet,
     load_suppressions,
 )
-from fraudwatch.cases import episode_of_event, escalate
-from fraudwatch.cases.flows import CaseFlow
-from fraudwatch.cases.settings import CasesSettings
+from fraudwatch.cases import CaseFlow, CasesSettings, case_details, episode_of_event, escalate, status_token
 from fraudwatch.decisions import Decision, Outcome
 from fraudwatch.errors import NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER
@@ -103,7 +101,7 @@ class Responder(Answering):
         self.emit = emit
         self.history = TableHistory() if history is None else history  # see actions/history.py
         self.suppressions = SuppressionSet() if suppressions is None else suppressions
-        self.cases = CaseFlow(cases, lookup=self._lookup)
+        self.cases = CaseFlow(cases, lookup=self._lookup, outlet=_CaseOutlet(self))
         # all of them, expired too: replays of past traffic run on event time
         for s in load_suppressions(self.db.connection()):
             self.suppressions.add(s)
@@ -513,3 +511,46 @@ def _targets(action: str, attack: Attack, done: dict[str, str]) -> tuple[dict[st
         sessions = [x for x in attack.sessions if x not in done]
         return {"sessions": sessions, "attacker": attacker}, sessions
     return ({"sessions": "all", "attacker": attacker}, [""]) if "" not in done else ({}, [])
+
+
+class _CaseOutlet:
+    """How the cases domain reaches the merchant (action webhooks) and the cardholder
+    (status messages and the status page link) through this responder's outbox."""
+
+    def __init__(self, responder: Responder):
+        self.responder = responder
+
+    def send_action(self, conn, *, action: str, data: dict, case_id: str, origin: str, now: float) -> list[str]:
+        r = self.responder
+        return r._webhook(
+            conn,
+            origin=origin,
+            type=f"action.{action}",
+            endpoint=r.policy.answers.endpoint,
+            data={"action": action, **data, "case": case_id},
+            now=now,
+            case=case_id,
+        )
+
+    def notify_cardholder(
+        self, conn, *, case, view: dict, link: str | None, last4: str | None, data: dict, origin: str, now: float
+    ) -> list[str]:
+        """The ``case_status`` message of the templates, in the cardholder's language."""
+        r = self.responder
+        sub = find_subscription(conn, case.card, case.account)
+        language = r.messages.language_for(sub.get("language") if sub else None)
+        details = case_details(view, link)
+        message = r.messages.render(
+            "case_status",
+            language,
+            reference=case.reference,
+            case_status=view["status"].replace("_", " "),
+            card=r.messages.card(last4, language),
+            details=details,
+        )
+        return r._notify(conn, origin=origin, type="case.status", sub=sub, data=data, message=message, now=now)
+
+    def status_link(self, case_id: str, *, now: float) -> str:
+        r = self.responder
+        token = status_token(r._key, case_id, expires=now + r.cases.settings.status_link_ttl)
+        return f"{r.settings.public_url.rstrip('/')}/v1/case-status/{token}"

@@ -29,10 +29,16 @@ from fraudwatch.cases.case import (
     can_move,
 )
 from fraudwatch.cases.episodes import episode_for, episode_of_event, escalate, get_episode, open_or_join
+from fraudwatch.cases.flows import CaseFlow
+from fraudwatch.cases.service import mark_contained
 from fraudwatch.cases.settings import CasesSettings
+from fraudwatch.cases.store import SCHEMA
+from fraudwatch.cases.victim import case_details, status_token
 
 __all__ = [
+    "SCHEMA",
     "TRANSITIONS",
+    "CaseFlow",
     "Case",
     "CaseStatus",
     "CasesSettings",
@@ -44,9 +50,23 @@ __all__ = [
     "Trigger",
     "Verdict",
     "can_move",
+    "case_details",
+    "mark_contained",
+    "status_token",
     "episode_for",
     "episode_of_event",
     "escalate",
     "get_episode",
     "open_or_join",
+    "Desk",
 ]
+
+
+def __getattr__(name: str):
+    # the simulated analysts' desk (used by ``fraudwatch demo``) opens its own database through
+    # fraudwatch.actions, which imports this package: loaded on first use to keep the cycle open
+    if name == "Desk":
+        from fraudwatch.cases.desk import Desk
+
+        return Desk
+    raise AttributeError(f"module 'fraudwatch.cases' has no attribute {name!r}")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from fraudwatch.errors import Conflict
+from fraudwatch.errors import Conflict, FraudwatchError
 
 
 class CaseStatus(StrEnum):
@@ -113,6 +113,17 @@ class IllegalTransition(Conflict):
     """A status move the table does not allow."""
 
 
+def refused(error: type[FraudwatchError], message: str, loc: str) -> FraudwatchError:
+    """An error for the API naming the field it is about (``{"loc", "msg"}``).
+
+    >>> refused(Conflict, "claimed by ben", "case_id").errors
+    [{'loc': 'case_id', 'msg': 'claimed by ben'}]
+    """
+    exc = error(message)
+    exc.errors = [{"loc": loc, "msg": message}]  # type: ignore[attr-defined]
+    return exc
+
+
 def can_move(current: CaseStatus, target: CaseStatus) -> bool:
     return target in TRANSITIONS[current]
 
@@ -120,7 +131,9 @@ def can_move(current: CaseStatus, target: CaseStatus) -> bool:
 def check_move(current: CaseStatus, target: CaseStatus) -> None:
     if not can_move(current, target):
         allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none"
-        raise IllegalTransition(f"a {current.value} case cannot move to {target.value}; allowed: {allowed}")
+        raise refused(
+            IllegalTransition, f"a {current.value} case cannot move to {target.value}; allowed: {allowed}", "status"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,14 @@ decisions and the kinds that open or feed a case; everything else costs nothing.
   without one);
 * the cardholder's ``no`` queues the case (trigger ``cardholder_no``); a ``yes``
   answers the episode (a monitored one closes as genuine);
-* a ``chargeback`` (and, from ``events.kinds``, a fraud report or early fraud warning)
-  joins the case of the disputed payment, or opens one around it, and queues it;
-* a refund or reversal of a payment in a case joins that case.
+* a ``chargeback``, ``fraud_report`` or ``early_fraud_warning`` joins the case of the
+  payment, or opens one around it, and queues it; a chargeback opens a dispute
+  (``disputes``); an early warning below ``cases.early_warning_refund_below`` asks the
+  merchant for a refund at once;
+* a refund or reversal of a payment in a case joins that case and is recorded (``money``).
+
+The flow reaches out through an ``Outlet`` (the responder): action webhooks to the
+merchant, status messages to the cardholder, and the status page link.
 """
 
 from __future__ import annotations
@@ -21,12 +26,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from fraudwatch.cases import store
-from fraudwatch.cases.case import CaseStatus, Episode, Role, Trigger
+from fraudwatch.cases import disputes, money, store, victim
+from fraudwatch.cases.case import Case, CaseStatus, Episode, Role, Trigger
 from fraudwatch.cases.episodes import episode_of_event, get_episode, open_or_join
-from fraudwatch.cases.service import SYSTEM, queue
+from fraudwatch.cases.service import SYSTEM, get_case, queue
 from fraudwatch.cases.settings import CasesSettings
 from fraudwatch.decisions import Decision
 from fraudwatch.events.kinds import Envelope
@@ -43,13 +48,29 @@ CASE_KINDS = frozenset({*TRIGGER_KINDS, *RECOVERY_KINDS, "cardholder.answer", "l
 Lookup = Callable[[str], dict[str, Any] | None]  # an earlier event by id, as a dict (from the log)
 
 
-class CaseFlow:
-    """``lookup(event_id)`` finds an earlier event (the disputed payment) in the log."""
+class Outlet(Protocol):
+    """How the flow reaches the merchant and the cardholder (the actions domain's outbox)."""
 
-    def __init__(self, settings: CasesSettings | None = None, lookup: Lookup | None = None):
+    def send_action(self, conn, *, action: str, data: dict, case_id: str, origin: str, now: float) -> list[str]: ...
+
+    def notify_cardholder(
+        self, conn, *, case: Case, view: dict, link: str | None, last4: str | None, data: dict, origin: str, now: float
+    ) -> list[str]: ...
+
+    def status_link(self, case_id: str, *, now: float) -> str | None: ...
+
+
+class CaseFlow:
+    """``lookup(event_id)`` finds an earlier event (the disputed payment) in the log;
+    ``outlet`` sends actions and messages (none: nothing is sent)."""
+
+    def __init__(
+        self, settings: CasesSettings | None = None, lookup: Lookup | None = None, outlet: Outlet | None = None
+    ):
         self.settings = settings or CasesSettings()
         self.lookup = lookup or (lambda _id: None)
-        self.clock = float("-inf")  # the latest event time seen: the challenge timeout runs on it
+        self.outlet = outlet
+        self.clock = float("-inf")  # the latest event time seen: timeouts and deadlines run on it
 
     @staticmethod
     def wants(kind: str, outcome: str | None) -> bool:
@@ -82,6 +103,7 @@ class CaseFlow:
             return self._dispute_trigger(conn, event, TRIGGER_KINDS[kind], now=now, seq=seq)
         if kind in RECOVERY_KINDS:
             case_id = store.case_of_event(conn, event.payment)
+            money.record_event(conn, event, case_id=case_id, now=now)
             if case_id is None:
                 return None
             return self._join(conn, event, Role.RECOVERY, now=now, seq=seq, case_id=case_id)
@@ -141,6 +163,8 @@ class CaseFlow:
                 event=event_id,
                 actor=actor,
             )
+            self.check_compensation(conn, case_id, claimed=ts, now=now)
+            self.status_changed(conn, case_id, now=now, origin=event_id)
             return
         row = store.get_case(conn, case_id)
         store.update_case(conn, case_id, {"awaiting_since": None, "updated": now})
@@ -170,12 +194,62 @@ class CaseFlow:
 
     def sweep(self, conn: sqlite3.Connection, *, now: float) -> list[str]:
         """Queue the monitored cases whose challenge went unanswered for
-        ``cases.challenge_timeout`` of event time (the latest event time seen)."""
-        queued = []
+        ``cases.challenge_timeout`` of event time (the latest event time seen), and apply
+        the schemes' rules to dispute stages whose deadline passed. Returns the case ids
+        changed."""
+        changed = []
         for row in store.awaiting(conn, before=self.clock - self.settings.challenge_timeout):
             queue(conn, row["id"], trigger=Trigger.CHALLENGE_UNANSWERED, settings=self.settings, now=now)
-            queued.append(row["id"])
-        return queued
+            changed.append(row["id"])
+        for dispute_id in disputes.sweep(conn, clock=self.clock, now=now):
+            case_id = disputes.get_dispute(conn, dispute_id).case_id
+            self.status_changed(conn, case_id, now=now, origin=f"{dispute_id}:expired")
+            changed.append(case_id)
+        return changed
+
+    def status_changed(self, conn: sqlite3.Connection, case_id: str, *, now: float, origin: str) -> list[str]:
+        """Tell the cardholder where their case stands (e-mail if a contact is known, and the
+        alerts webhook), with the status page link. Idempotent per ``origin``."""
+        if self.outlet is None:
+            return []
+        case = get_case(conn, case_id)
+        view = victim.status_view(conn, case_id)
+        link = self.outlet.status_link(case_id, now=now)
+        data = {"case": case.id, "reference": case.reference, "status": case.status.value, "status_link": link}
+        first = store.events_of(conn, case_id)
+        last4 = next(
+            (p.get("card_last4") for r in first[:5] if (p := self.lookup(r["event_id"])) and p.get("card_last4")), None
+        )
+        return self.outlet.notify_cardholder(
+            conn, case=case, view=view, link=link, last4=last4, data=data, origin=f"{case_id}:{origin}", now=now
+        )
+
+    def check_compensation(self, conn: sqlite3.Connection, case_id: str, *, claimed: float, now: float) -> None:
+        """Flag the case's payments older than the compensation look-back at the claim
+        (``cases.compensation_lookback``, by card type), each payment once."""
+        flagged = {e["data"].get("payment") for e in store.log_of(conn, case_id) if e["type"] == "compensation"}
+        for r in store.events_of(conn, case_id):
+            if r["kind"] != "payment.attempt" or r["role"] not in (Role.FLAGGED.value, Role.DISPUTED.value):
+                continue
+            if r["event_id"] in flagged:
+                continue
+            card_type = (self.lookup(r["event_id"]) or {}).get("card_type")
+            lookback = self.settings.lookback_for(card_type)
+            if claimed - r["ts"] > lookback:
+                store.add_log(
+                    conn,
+                    case_id,
+                    at=now,
+                    actor=SYSTEM,
+                    type="compensation",
+                    data={
+                        "payment": r["event_id"],
+                        "days": int((claimed - r["ts"]) // 86400),
+                        "lookback_days": int(lookback // 86400),
+                        "card_type": card_type,
+                        "outside": True,
+                    },
+                )
 
     def advance(self, ts: float) -> None:
         """Move the event-time clock (entries the flow does not otherwise look at)."""
@@ -192,8 +266,8 @@ class CaseFlow:
     def _dispute_trigger(self, conn, event: Envelope, trigger: Trigger, *, now: float, seq: int | None) -> Episode:
         payment_id = event.payment
         case_id = store.case_of_event(conn, payment_id)
+        payment = self.lookup(payment_id)
         if case_id is None:
-            payment = self.lookup(payment_id)
             if payment is not None:  # the disputed payment opens (or joins) its episode
                 ts = datetime.fromisoformat(payment["time"]).timestamp()
                 episode = open_or_join(
@@ -217,7 +291,65 @@ class CaseFlow:
                 case_id = episode.id
         episode = self._join(conn, event, Role.TRIGGER, now=now, seq=seq, case_id=case_id)
         queue(conn, episode.id, trigger=trigger, settings=self.settings, now=now, event=event.id)
+        paid = payment or {"id": payment_id, "amount": event.amount, "currency": event.currency}
+        paid = {**paid, "id": payment_id}
+        if event.kind == "chargeback":
+            disputes.open_dispute(
+                conn,
+                case_id=episode.id,
+                opened_by=event.id,
+                payment=payment_id,
+                at=event.ts,
+                amount=event.amount,
+                currency=event.currency,
+                scheme=event.scheme,
+                reason_code=event.reason_code,
+                acquirer=event.acquirer,
+                actor=SYSTEM,
+                now=now,
+            )
+        elif event.kind == "early_fraud_warning":
+            self._refund_on_warning(conn, episode.id, event, paid, now=now)
+        self.check_compensation(conn, episode.id, claimed=event.ts, now=now)
+        self.status_changed(conn, episode.id, now=now, origin=event.id)
         return get_episode(conn, episode.id)
+
+    def _refund_on_warning(self, conn, case_id: str, event: Envelope, payment: dict, *, now: float) -> None:
+        """Refund at once a payment warned about below ``cases.early_warning_refund_below``
+        (cheaper than the chargeback that may follow), unless it is disputed already or
+        nothing is left to refund."""
+        limit = self.settings.early_warning_refund_below
+        amount = money.refundable(conn, payment)
+        if limit is None or not amount or int(payment.get("amount") or 0) >= limit:
+            return
+        if store.open_disputes_of_payment(conn, payment["id"]):
+            return
+        row = money.request(
+            conn,
+            case_id=case_id,
+            payment=payment,
+            amount=amount,
+            currency=payment.get("currency") or event.currency,
+            kind="refund",
+            at=event.ts,
+            actor="policy:early_warning_refund",
+            now=now,
+            note=f"early fraud warning {event.id} below {limit}",
+        )
+        if self.outlet is not None:
+            self.outlet.send_action(
+                conn,
+                action="refund_payment",
+                data={
+                    "payment": payment["id"],
+                    "amount": row["amount"],
+                    "currency": row["currency"],
+                    "reason": "early_fraud_warning",
+                },
+                case_id=case_id,
+                origin=event.id,
+                now=now,
+            )
 
     def _join(self, conn, event: Envelope, role: Role, *, now: float, seq: int | None, case_id: str | None):
         return open_or_join(

@@ -19,6 +19,7 @@ from fraudwatch.cases.case import (
     Priority,
     Trigger,
     check_move,
+    refused,
 )
 from fraudwatch.cases.settings import CasesSettings
 from fraudwatch.errors import Conflict, NotFound
@@ -30,7 +31,7 @@ def get_case(conn: sqlite3.Connection, case_id: str) -> Case:
     """Raises ``NotFound`` (404)."""
     row = store.get_case(conn, case_id)
     if row is None:
-        raise NotFound(f"no case {case_id!r}")
+        raise refused(NotFound, f"no case {case_id!r}", "case_id")
     return _case(row, store.rules_of(conn, case_id))
 
 
@@ -38,7 +39,7 @@ def find_case(conn: sqlite3.Connection, id_or_reference: str) -> Case:
     """A case by its id or by the reference the cardholder quotes (``FW-XXXX-XXXX``)."""
     row = store.get_case(conn, id_or_reference) or store.case_by_reference(conn, id_or_reference.upper())
     if row is None:
-        raise NotFound(f"no case {id_or_reference!r}")
+        raise refused(NotFound, f"no case {id_or_reference!r}", "case_id")
     return _case(row, store.rules_of(conn, row["id"]))
 
 
@@ -59,7 +60,7 @@ def list_cases(
 ) -> list[Case]:
     """A page of cases; by default the review queue (open and in review), most urgent
     first. ``sort``: priority (then due date), due, age, amount, score, recent."""
-    statuses = [s.value for s in (status or sorted(QUEUED, key=lambda s: s.value))]
+    statuses = [CaseStatus(s).value for s in (status or sorted(QUEUED, key=lambda s: s.value))]
     rows = store.list_cases(
         conn,
         statuses=statuses,
@@ -141,8 +142,8 @@ def claim(conn: sqlite3.Connection, case_id: str, *, analyst: str, now: float) -
         if case.status is CaseStatus.IN_REVIEW and case.assignee == analyst:
             return case
         if case.status is CaseStatus.IN_REVIEW:
-            raise Conflict(f"case {case_id} is claimed by {case.assignee}")
-        raise IllegalTransition(f"a {case.status.value} case cannot be claimed; only an open one")
+            raise refused(Conflict, f"case {case_id} is claimed by {case.assignee}", "case_id")
+        raise refused(IllegalTransition, f"a {case.status.value} case cannot be claimed; only an open one", "case_id")
     store.add_log(
         conn, case_id, at=now, actor=analyst, type="status", data={"from": "open", "to": "in_review", "claim": True}
     )
@@ -153,7 +154,7 @@ def assign(conn: sqlite3.Connection, case_id: str, *, analyst: str, by: str, now
     """Hand a queued case to ``analyst`` (a lead's move: it may take it from another)."""
     case = get_case(conn, case_id)
     if case.status not in QUEUED and case.status is not CaseStatus.RECOVERING:
-        raise IllegalTransition(f"a {case.status.value} case cannot be assigned; reopen it first")
+        raise refused(IllegalTransition, f"a {case.status.value} case cannot be assigned; reopen it first", "case_id")
     changes: dict[str, Any] = {"assignee": analyst, "claimed_at": now, "updated": now}
     if case.status is CaseStatus.OPEN:
         changes["status"] = CaseStatus.IN_REVIEW.value
@@ -167,9 +168,9 @@ def release(conn: sqlite3.Connection, case_id: str, *, analyst: str, now: float,
     """Give a claimed case back to the queue; only its owner may, unless ``force``."""
     case = get_case(conn, case_id)
     if case.status is not CaseStatus.IN_REVIEW:
-        raise IllegalTransition(f"a {case.status.value} case is not claimed; nothing to release")
+        raise refused(IllegalTransition, f"a {case.status.value} case is not claimed; nothing to release", "case_id")
     if case.assignee != analyst and not force:
-        raise Conflict(f"case {case_id} is claimed by {case.assignee}, not {analyst}")
+        raise refused(Conflict, f"case {case_id} is claimed by {case.assignee}, not {analyst}", "case_id")
     store.update_case(
         conn,
         case_id,
@@ -207,6 +208,28 @@ def add_note(conn: sqlite3.Connection, case_id: str, *, author: str, text: str, 
     note_id = store.add_log(conn, case_id, at=now, actor=author, type="note", data={"text": text})
     store.update_case(conn, case_id, {"updated": now})
     return {"id": note_id, "at": now, "actor": author, "type": "note", "data": {"text": text}}
+
+
+def set_police_report(
+    conn: sqlite3.Connection, case_id: str, *, reference: str, authority: str, actor: str, now: float
+) -> Case:
+    """The police report's reference number and the authority it was made to."""
+    case = get_case(conn, case_id)
+    store.update_case(
+        conn,
+        case_id,
+        {"police_reference": reference, "police_authority": authority, "updated": now},
+        version=case.version,
+    )
+    store.add_log(
+        conn,
+        case_id,
+        at=now,
+        actor=actor,
+        type="police_report",
+        data={"reference": reference, "authority": authority, "before": case.police_reference},
+    )
+    return get_case(conn, case_id)
 
 
 def mark_contained(conn: sqlite3.Connection, case_id: str, *, now: float) -> None:

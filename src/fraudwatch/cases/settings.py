@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fraudwatch.actions.policy import Duration
+from fraudwatch.actions import Duration
 from fraudwatch.cases.case import Priority, Trigger
+from fraudwatch.cases.retention import Retention
 
 _DAY = 86400.0
 
@@ -58,6 +59,23 @@ class CasesSettings(_Model):
         100_000, ge=0, description="amount at risk (minor units) that raises the priority one step"
     )
     raise_priority_score: float = Field(0.9, ge=0, le=1, description="model score that raises the priority one step")
+    early_warning_refund_below: int | None = Field(
+        None, ge=1, description="refund at once a payment warned about below this amount (minor units); None: never"
+    )
+    compensation_lookback: dict[str, Duration] = Field(
+        default_factory=lambda: {"default": 60 * _DAY, "prepaid": 90 * _DAY},
+        description="how old a payment may be at the claim and still be compensated, by card type ('default': others)",
+    )
+    attachment_max_bytes: int = Field(10 * 2**20, ge=1, description="largest attachment of a case file")
+    status_link_ttl: Duration = Field(90 * _DAY, description="how long a case status link works (wall time)")
+    retention: Retention = Field(default_factory=Retention, description="what `fraudwatch cases purge` deletes")
+    context_before: Duration = Field(
+        72 * 3600.0, description="how far before an episode the case file shows the card's and account's events"
+    )
+
+    def lookback_for(self, card_type: str | None) -> float:
+        table = self.compensation_lookback
+        return table.get(card_type or "default", table.get("default", 60 * _DAY))
 
     def sla_for(self, priority: Priority) -> float:
         return self.sla.get(priority, _default_sla()[priority])
