@@ -78,8 +78,9 @@ def test_alert_email_and_answers_through_fraudwatch_serve(served):
     # nobody was asked about the deny list's block; the "no" tells its cardholder where the case stands
     assert not [m for m in rec.of_type("alert.risk") if m["data"]["card"] == "tok_deny"]
     wait_until(lambda: len(mail.messages) >= 3, timeout=20)
-    assert [m["To"] for m in mail.messages] == ["tok_yes@example.com", "tok_no@example.com", "tok_no@example.com"]
-    assert mail.messages[2]["Subject"].startswith(f"Your case {result['reference']}")
+    told = list({m["Message-ID"]: m for m in mail.messages}.values())  # (a resend keeps its Message-ID)
+    assert [m["To"] for m in told] == ["tok_yes@example.com", "tok_no@example.com", "tok_no@example.com"]
+    assert told[2]["Subject"].startswith(f"Your case {result['reference']}")
 
 
 def test_killing_the_service_mid_delivery_loses_no_message(tmp_path):
