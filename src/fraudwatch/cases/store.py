@@ -314,7 +314,7 @@ def _status_where(statuses: Sequence[str]) -> tuple[list[str], list[Any]]:
 
 def queue_counts(conn: sqlite3.Connection, *, statuses: Sequence[str], due_before: float) -> dict[str, Any]:
     """How many cases of these statuses per value of each filter of the queue: status,
-    priority rank, trigger, assignee (None: unassigned), scenario, rule, and past due."""
+    priority rank, trigger, assignee (None: unassigned), scenario, rule, and queued past due."""
     where, params = _status_where(statuses)
     condition = " AND ".join(where)
     counts: dict[str, Any] = {
@@ -328,7 +328,7 @@ def queue_counts(conn: sqlite3.Connection, *, statuses: Sequence[str], due_befor
         "overdue": 0,
     }
     rows = conn.execute(
-        "SELECT status, priority, trigger, assignee, scenario, due_at < ? AS overdue, count(*) AS n"
+        "SELECT status, priority, trigger, assignee, scenario, (in_queue = 1 AND due_at < ?) AS overdue, count(*) AS n"
         f" FROM cases WHERE {condition} GROUP BY 1, 2, 3, 4, 5, 6",
         (due_before, *params),
     )
