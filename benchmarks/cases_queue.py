@@ -10,7 +10,8 @@ due dates, assignees and rules; some with disputes, notes and delivered messages
 times, in this process and over the same files the service uses:
 
 * queue listings (``cases.service.list_cases``, what ``GET /v1/cases`` calls) by priority,
-  due date, age and amount, filtered by rule, assignee and card, and a deep page;
+  due date, age and amount, filtered by rule, assignee, card and amount, and a deep page;
+  the counts per filter (``GET /v1/cases/counts``);
 * case files (``cases.casefile.case_file`` with the event log, what ``GET /v1/cases/{id}/file``
   calls) of random cases, serialised to JSON as the response is.
 
@@ -215,10 +216,12 @@ def measure(data: Path, runs: int, seed: int = 2) -> None:
         "cases of a card": lambda: service.list_cases(conn, entity=("card", rng.choice(cards)), status=None),
         "queue page 100 (offset 5000)": lambda: service.list_cases(conn, offset=5000),
         "closed, most recent": lambda: service.list_cases(conn, status=["closed"], sort="recent"),
+        "queue above 150,000 at risk": lambda: service.list_cases(conn, min_amount=150_000),
+        "queue counts per filter": lambda: [service.queue_counts(conn, now=T0 + 60 * DAY)],
     }
     print(f"{'query':34} {'p50':>7} {'p99':>7} {'max':>7}")
     for name, fn in queries.items():
-        p50, p99, worst = _times(lambda fn=fn: orjson.dumps([c.to_dict() for c in fn()]), runs)
+        p50, p99, worst = _times(lambda fn=fn: orjson.dumps([_plain(c) for c in fn()]), runs)
         print(f"{name:34} {p50:7.2f} {p99:7.2f} {worst:7.2f}")
     sizes = []
 
@@ -229,6 +232,10 @@ def measure(data: Path, runs: int, seed: int = 2) -> None:
     p50, p99, worst = _times(one_file, runs)
     print(f"{'case file (with the event log)':34} {p50:7.2f} {p99:7.2f} {worst:7.2f}")
     print(f"case file JSON: median {statistics.median(sizes) / 1024:.1f} KiB, max {max(sizes) / 1024:.1f} KiB")
+
+
+def _plain(item):
+    return item if isinstance(item, dict) else item.to_dict()
 
 
 def main() -> None:

@@ -65,7 +65,7 @@ def test_alert_email_and_answers_through_fraudwatch_serve(served):
     result = fw.answer(no)
     assert result["case"]
     assert wait_until(lambda: rec.of_type("action.suspend_card"))[0]["data"]["card"] == "tok_no"
-    case = httpx.get(f"{service.url}/v1/cases/{result['case']}", headers=service.auth).json()
+    case = fw.case(result["case"])
     assert case["trigger"] == "cardholder_no" and case["episode"]["events"][0] == "serve-no"
     # the answers' labels are in the service's event log
     for answer, label_id in ((done, done["events"][0]["id"]), (result, result["events"][0]["id"])):

@@ -5,6 +5,7 @@ exactly one winner, and every change is in the audit log."""
 from __future__ import annotations
 
 import threading
+import time
 
 import httpx
 import pytest
@@ -112,3 +113,36 @@ def test_bad_input_is_a_4xx_with_the_field_and_changes_nothing(served):
     assert r.status_code == 409 and "not claimed" in r.text
     after = service.get(url, ben).json()
     assert after["status"] == "open" and after["version"] == case["version"]
+
+
+def test_counts_per_filter_match_the_listings_and_amount_and_age_filter_the_queue(served):
+    service, analysts = served
+    dana = analysts["dana"]
+    service.send(id="cnt-big", card="tok_cnt_big", amount=950_000)
+    service.send(id="cnt-small", card="tok_cnt_small", amount=55_000)
+    wait_until(lambda: service.get("/v1/cases", dana, card="tok_cnt_small").json()["cases"])
+    service.post(f"/v1/cases/{service.get('/v1/cases', dana, card='tok_cnt_big').json()['cases'][0]['id']}/claim", dana)
+
+    def listed(**filters) -> list[dict]:
+        return service.get("/v1/cases", dana, limit=500, **filters).json()["cases"]
+
+    counts = service.get("/v1/cases/counts", dana).json()
+    queue = listed()
+    assert counts["total"] == len(queue) == sum(counts["status"].values()) == sum(counts["priority"].values())
+    assert counts["status"] == {s: sum(c["status"] == s for c in queue) for s in ("open", "in_review")}
+    assert counts["rule"]["big_ticket"] == len(listed(rule="big_ticket")) == len(queue)
+    assert counts["unassigned"] == len(listed(unassigned=True)) == sum(c["assignee"] is None for c in queue)
+    assert counts["assignee"]["dana"] == len(listed(assignee="dana")) >= 1
+    assert counts["trigger"] == {"review": len(queue)} and counts["overdue"] == len(listed(overdue=True)) == 0
+    assert list(counts["priority"]) == sorted(counts["priority"], key=["critical", "high", "normal", "low"].index)
+    closed = service.get("/v1/cases/counts", dana, status="closed").json()
+    assert closed["total"] == len(listed(status="closed"))
+
+    assert [c["card"] for c in listed(min_amount=900_000)] == ["tok_cnt_big"]
+    assert all(c["amount_at_risk"] >= 60_000 for c in listed(min_amount=60_000, sort="amount"))
+    assert listed(min_age="1h") == []
+    time.sleep(1.1)
+    assert {c["id"] for c in listed(min_age="1s")} == {c["id"] for c in queue}
+    r = service.get("/v1/cases", dana, min_age="3 fortnights")
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == "min_age"
+    assert service.get("/v1/cases", dana, min_amount=-1).status_code == 422

@@ -54,6 +54,18 @@ class CaseList(BaseModel):
     next_offset: int | None = Field(description="offset of the next page; null on the last")
 
 
+class QueueCounts(BaseModel):
+    total: int
+    status: dict[str, int]
+    priority: dict[str, int] = Field(description="most urgent first")
+    trigger: dict[str, int]
+    assignee: dict[str, int] = Field(description="analysts with the most cases first")
+    unassigned: int
+    scenario: dict[str, int]
+    rule: dict[str, int] = Field(description="a case flagged by several rules counts under each")
+    overdue: int = Field(description="past their due date")
+
+
 class Attacker(BaseModel):
     devices: list[str]
     ips: list[str]

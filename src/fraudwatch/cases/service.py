@@ -8,6 +8,7 @@ shows; the API and the CLI also write the service's audit log.
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 from fraudwatch.cases import store
@@ -54,13 +55,21 @@ def list_cases(
     trigger: Trigger | None = None,
     priority: Priority | None = None,
     scenario: str | None = None,
+    min_amount: int | None = None,
+    min_age: float | None = None,
+    overdue: bool = False,
+    now: float | None = None,
     sort: str = "priority",
     limit: int = 50,
     offset: int = 0,
 ) -> list[Case]:
     """A page of cases; by default the review queue (open and in review), most urgent
-    first. ``sort``: priority (then due date), due, age, amount, score, recent."""
-    statuses = [CaseStatus(s).value for s in (status or sorted(QUEUED, key=lambda s: s.value))]
+    first. ``sort``: priority (then due date), due, age, amount, score, recent.
+    ``min_amount``: at least this amount at risk; ``min_age``: queued at least this many
+    seconds before ``now``; ``overdue``: past its due date at ``now`` (wall time)."""
+    statuses = _statuses(status)
+    if now is None:
+        now = time.time()
     rows = store.list_cases(
         conn,
         statuses=statuses,
@@ -71,11 +80,38 @@ def list_cases(
         trigger=None if trigger is None else Trigger(trigger).value,
         priority=None if priority is None else Priority(priority).rank,
         scenario=scenario,
+        min_amount=min_amount,
+        queued_before=None if min_age is None else now - min_age,
+        due_before=now if overdue else None,
         sort=sort,
         limit=limit,
         offset=offset,
     )
     return [_case(r) for r in rows]
+
+
+def queue_counts(conn: sqlite3.Connection, *, status: list[CaseStatus] | None = None, now: float) -> dict[str, Any]:
+    """How many cases (by default of the queue) there are per value of each filter, for
+    the counts beside the queue's filters: ``total``, ``status``, ``priority``,
+    ``trigger``, ``assignee`` (and ``unassigned``), ``scenario``, ``rule``, ``overdue``
+    (past the due date at ``now``)."""
+    raw = store.queue_counts(conn, statuses=_statuses(status), due_before=now)
+    assignees = raw["assignee"]
+    return {
+        "total": raw["total"],
+        "status": raw["status"],
+        "priority": {Priority.of_rank(rank).value: n for rank, n in sorted(raw["priority"].items(), reverse=True)},
+        "trigger": {k: n for k, n in raw["trigger"].items() if k is not None},
+        "assignee": {k: n for k, n in sorted(assignees.items(), key=lambda kv: -kv[1]) if k is not None},
+        "unassigned": assignees.get(None, 0),
+        "scenario": {k: n for k, n in raw["scenario"].items() if k is not None},
+        "rule": dict(sorted(raw["rule"].items(), key=lambda kv: -kv[1])),
+        "overdue": raw["overdue"],
+    }
+
+
+def _statuses(status: list[CaseStatus] | None) -> list[str]:
+    return [CaseStatus(s).value for s in (status or sorted(QUEUED, key=lambda s: s.value))]
 
 
 def queue(

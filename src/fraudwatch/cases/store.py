@@ -265,16 +265,14 @@ def list_cases(
     trigger: str | None = None,
     priority: int | None = None,
     scenario: str | None = None,
+    min_amount: int | None = None,
+    queued_before: float | None = None,
+    due_before: float | None = None,
     sort: str = "priority",
     limit: int = 50,
     offset: int = 0,
 ) -> list[sqlite3.Row]:
-    params: list[Any] = []
-    if set(statuses) == {"open", "in_review"}:
-        where = ["in_queue = 1"]
-    else:
-        where = [f"status IN ({', '.join('?' * len(statuses))})"]
-        params += statuses
+    where, params = _status_where(statuses)
     if assignee is not None:
         where.append("assignee = ?")
         params.append(assignee)
@@ -295,8 +293,58 @@ def list_cases(
     if scenario is not None:
         where.append("scenario = ?")
         params.append(scenario)
+    if min_amount is not None:
+        where.append("amount_at_risk >= ?")
+        params.append(min_amount)
+    if queued_before is not None:
+        where.append("queued_at <= ?")
+        params.append(queued_before)
+    if due_before is not None:
+        where.append("due_at < ?")
+        params.append(due_before)
     sql = f"SELECT * FROM cases WHERE {' AND '.join(where)} ORDER BY {_PRIORITY_SORTS[sort]} LIMIT ? OFFSET ?"
     return conn.execute(sql, (*params, limit, offset)).fetchall()
+
+
+def _status_where(statuses: Sequence[str]) -> tuple[list[str], list[Any]]:
+    if set(statuses) == {"open", "in_review"}:
+        return ["in_queue = 1"], []  # the leading column of the queue's indexes
+    return [f"status IN ({', '.join('?' * len(statuses))})"], list(statuses)
+
+
+def queue_counts(conn: sqlite3.Connection, *, statuses: Sequence[str], due_before: float) -> dict[str, Any]:
+    """How many cases of these statuses per value of each filter of the queue: status,
+    priority rank, trigger, assignee (None: unassigned), scenario, rule, and queued past due."""
+    where, params = _status_where(statuses)
+    condition = " AND ".join(where)
+    counts: dict[str, Any] = {
+        "total": 0,
+        "status": {},
+        "priority": {},
+        "trigger": {},
+        "assignee": {},
+        "scenario": {},
+        "rule": {},
+        "overdue": 0,
+    }
+    rows = conn.execute(
+        "SELECT status, priority, trigger, assignee, scenario, (in_queue = 1 AND due_at < ?) AS overdue, count(*) AS n"
+        f" FROM cases WHERE {condition} GROUP BY 1, 2, 3, 4, 5, 6",
+        (due_before, *params),
+    )
+    for r in rows:
+        counts["total"] += r["n"]
+        counts["overdue"] += r["n"] if r["overdue"] else 0
+        for name in ("status", "priority", "trigger", "assignee", "scenario"):
+            by = counts[name]
+            by[r[name]] = by.get(r[name], 0) + r["n"]
+    rules = conn.execute(
+        "SELECT rule, count(*) AS n FROM case_rules WHERE case_id IN"
+        f" (SELECT id FROM cases WHERE {condition}) GROUP BY rule",
+        params,
+    )
+    counts["rule"] = {r["rule"]: r["n"] for r in rules}
+    return counts
 
 
 def count_cases(conn: sqlite3.Connection, *, statuses: Sequence[str]) -> dict[str, int]:

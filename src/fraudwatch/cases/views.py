@@ -25,11 +25,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from fraudwatch.actions import parse_duration
 from fraudwatch.api import Analyst, Principal
 from fraudwatch.cases import casefile, evidence, money, service, store, verdicts, victim
 from fraudwatch.cases.case import Case, CaseStatus, FraudType, Priority, Role, Trigger, Verdict
 from fraudwatch.cases.episodes import get_episode, open_or_join
-from fraudwatch.cases.schemas import CaseDetail, CaseFile, CaseList, CaseOut, VerdictOut
+from fraudwatch.cases.schemas import CaseDetail, CaseFile, CaseList, CaseOut, QueueCounts, VerdictOut
 from fraudwatch.cases.store import SORTS
 from fraudwatch.errors import FraudwatchError, NotFound, ValidationFailed
 from fraudwatch.storage import AuditRecord
@@ -132,6 +133,19 @@ def stats(bench: Bench, who: Analyst) -> dict[str, Any]:
     return queue_stats(bench.read(), now=time.time())
 
 
+@cases.get(
+    "/counts",
+    response_model=QueueCounts,
+    summary="How many cases per status, priority, trigger, assignee, scenario and rule (the queue's filters)",
+)
+def counts(
+    bench: Bench,
+    who: Analyst,
+    status: Annotated[list[CaseStatus] | None, Query(description="default: open and in_review")] = None,
+) -> dict[str, Any]:
+    return service.queue_counts(bench.read(), status=status, now=time.time())
+
+
 @cases.get("", response_model=CaseList, summary="The review queue, or any cases by status, with filters and sorting")
 def list_cases(
     bench: Bench,
@@ -147,6 +161,11 @@ def list_cases(
     account: Annotated[str | None, Query(max_length=128)] = None,
     device: Annotated[str | None, Query(max_length=128)] = None,
     ip: Annotated[str | None, Query(max_length=64)] = None,
+    min_amount: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="amount at risk, minor units")] = None,
+    min_age: Annotated[
+        str | None, Query(max_length=32, description="queued at least this long ago: 90s, 15m, 4h, 2d")
+    ] = None,
+    overdue: Annotated[bool, Query(description="only cases past their due date")] = False,
     sort: Annotated[Literal[SORTS], Query(description="priority (then due date), due, age, amount, score, recent")] = (  # type: ignore[valid-type]
         "priority"
     ),
@@ -158,6 +177,12 @@ def list_cases(
         raise ValidationFailed(
             "one entity at a time", [{"loc": "query", "msg": "give one of card, account, device, ip"}]
         )
+    age = None
+    if min_age is not None:
+        try:
+            age = parse_duration(min_age)
+        except ValueError as e:
+            raise ValidationFailed(f"min_age: {e}", [{"loc": "min_age", "msg": str(e)}]) from None
     found = service.list_cases(
         bench.read(),
         status=status,
@@ -168,6 +193,9 @@ def list_cases(
         trigger=trigger,
         priority=priority,
         scenario=scenario,
+        min_amount=min_amount,
+        min_age=age,
+        overdue=overdue,
         sort=sort,
         limit=limit,
         offset=offset,

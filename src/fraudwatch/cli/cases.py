@@ -56,10 +56,15 @@ def cases_group() -> None:
 @click.option("--rule")
 @click.option("--card")
 @click.option("--account")
+@click.option("--min-amount", type=int, help="at least this amount at risk (minor units)")
+@click.option("--min-age", help="queued at least this long ago: 4h, 2d")
+@click.option("--overdue", is_flag=True, help="only cases past their due date")
 @click.option("--sort", default="priority", show_default=True)
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def list_cmd(url, key, status, assignee, rule, card, account, sort, limit, as_json) -> None:
+def list_cmd(
+    url, key, status, assignee, rule, card, account, min_amount, min_age, overdue, sort, limit, as_json
+) -> None:
     """The queue, most urgent first."""
     params = {
         "status": list(status),
@@ -67,6 +72,9 @@ def list_cmd(url, key, status, assignee, rule, card, account, sort, limit, as_js
         "rule": rule,
         "card": card,
         "account": account,
+        "min_amount": min_amount,
+        "min_age": min_age,
+        "overdue": overdue,
         "sort": sort,
         "limit": limit,
     }

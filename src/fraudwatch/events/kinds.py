@@ -274,8 +274,10 @@ class Chargeback(Envelope):
 
 
 class FraudReport(Envelope):
-    """A scheme's fraud report about an earlier payment: Visa TC40, Mastercard SAFE, a JCB
-    issuer report. Not a dispute by itself, but the payment is fraud by the issuer's word."""
+    """A scheme's fraud report about an earlier payment (Visa TC40, Mastercard SAFE, JCB).
+
+    Not a dispute by itself, but the payment is fraud by the issuer's word (a JCB issuer
+    report, say)."""
 
     kind: Literal["fraud_report"]
     payment: str = Field(..., description="id of the reported payment.attempt event")
@@ -287,8 +289,9 @@ class FraudReport(Envelope):
 
 
 class EarlyFraudWarning(Envelope):
-    """An early fraud warning (e.g. from a PSP, relaying a TC40 or SAFE report): a
-    chargeback may follow; a refund now prevents it."""
+    """An early fraud warning about an earlier payment: a chargeback may follow.
+
+    A PSP relays it (from a TC40 or SAFE report, say); a refund now prevents the chargeback."""
 
     kind: Literal["early_fraud_warning"]
     payment: str = Field(..., description="id of the payment.attempt event warned about")
