@@ -176,7 +176,7 @@ def test_import_of_a_real_history_refuses_the_placeholder_token_key(tmp_path, mo
     assert json.loads(out.read_text())["card_last4"] == PAN[-4:] and not clear_pans(out.parent)
 
 
-def test_answer_link_alert_ids_are_keyed_macs_not_hashes_of_the_event_id(tmp_path):
+def test_answer_link_alert_ids_are_keyed_macs_not_hashes_of_what_they_are_about(tmp_path):
     import hashlib
 
     from fraudwatch.actions.responder import Responder
@@ -190,8 +190,11 @@ def test_answer_link_alert_ids_are_keyed_macs_not_hashes_of_the_event_id(tmp_pat
         | {"currency": "JPY"}
     )
     r.on_decision(e, Decision("e1", e.kind, e.time, Outcome.BLOCK, rules=[RuleHit("x", Outcome.BLOCK, {})]), now=e.ts)
-    alert = r.db.connection().execute("SELECT id FROM alerts").fetchone()[0]
-    assert alert != "al_" + hashlib.sha256(b"e1").hexdigest()[:20]
+    alert, episode = r.db.connection().execute("SELECT id, episode FROM alerts").fetchone()
+    assert episode and alert not in (
+        "al_" + hashlib.sha256(b"e1").hexdigest()[:20],
+        "al_" + hashlib.sha256(f"episode:{episode}".encode()).hexdigest()[:20],
+    )
     other = Responder(ActionsSettings(database=tmp_path / "b.db", link_key="x" * 32))
     other.on_decision(e, Decision("e1", e.kind, e.time, Outcome.BLOCK, rules=[RuleHit("x", Outcome.BLOCK, {})]))
     assert other.db.connection().execute("SELECT id FROM alerts").fetchone()[0] != alert

@@ -130,16 +130,6 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def alert_id(key: bytes, event_id: str) -> str:
-    """The id of the alert about an event: a keyed MAC of the event id, so that knowing an
-    event id (or guessing one) gives no alert id to put in a forged link.
-
-    >>> alert_id(b"k" * 32, "e1") == alert_id(b"k" * 32, "e1") != alert_id(b"x" * 32, "e1")
-    True
-    """
-    return "al_" + hmac.new(key, b"alert\x1f" + event_id.encode(), hashlib.sha256).hexdigest()[:24]
-
-
 def make_token(key: bytes, *, alert_id: str, answer: str, expires: float) -> str:
     payload = _b64(json.dumps({"a": alert_id, "v": answer, "x": int(expires)}, separators=(",", ":")).encode())
     return payload + "." + _b64(_hmac(key, payload.encode()))
@@ -163,4 +153,30 @@ def read_token(key: bytes, token: str, *, now: float | None = None) -> TokenClai
         raise TokenInvalid("link carries no valid answer")
     if (time.time() if now is None else now) > claims.expires:
         raise TokenExpired("this link has expired; contact your card issuer if you did not make this payment")
+    return claims
+
+
+def make_link(key: bytes, claims: dict, *, expires: float) -> str:
+    """A signed, expiring link token carrying ``claims`` (other links than the answers',
+    e.g. the case status page; give each kind of link a key of its own)."""
+    payload = _b64(json.dumps({**claims, "x": int(expires)}, separators=(",", ":"), sort_keys=True).encode())
+    return payload + "." + _b64(_hmac(key, payload.encode()))
+
+
+def read_link(key: bytes, token: str, *, now: float | None = None) -> dict:
+    """The claims of a ``make_link`` token; raises ``TokenInvalid`` (403) or ``TokenExpired`` (410)."""
+    payload, _, sig = token.partition(".")
+    try:
+        ok = hmac.compare_digest(_unb64(sig), _hmac(key, payload.encode()))
+    except (ValueError, TypeError):
+        ok = False
+    if not payload or not ok:
+        raise TokenInvalid("link signature is not valid")
+    try:
+        claims = json.loads(_unb64(payload))
+        expires = int(claims["x"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TokenInvalid("link payload is malformed") from exc
+    if (time.time() if now is None else now) > expires:
+        raise TokenExpired("this link has expired")
     return claims
