@@ -33,7 +33,7 @@ from fraudwatch.cases.flows import CaseFlow
 from fraudwatch.cases.service import mark_contained
 from fraudwatch.cases.settings import CasesSettings
 from fraudwatch.cases.store import SCHEMA
-from fraudwatch.cases.victim import case_details, status_token
+from fraudwatch.cases.victim import case_details, case_status_label, status_token
 
 __all__ = [
     "SCHEMA",
@@ -51,6 +51,7 @@ __all__ = [
     "Verdict",
     "can_move",
     "case_details",
+    "case_status_label",
     "mark_contained",
     "status_token",
     "episode_for",
