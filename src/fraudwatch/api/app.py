@@ -1,8 +1,8 @@
 """``create_app(settings)``: the FastAPI decision service. Nothing is built at import time.
 
 Domain routers are listed in ``ROUTERS`` (a module path each, with a module-level
-``router``); adding a domain is one line. A listed module that does not exist yet is
-skipped. Bodies are limited to ``server.max_body_bytes`` (413) unless the module names
+``router``, and optionally ``install(app)`` for what a router alone cannot add, such as
+error pages); adding a domain is one line. Bodies are limited to ``server.max_body_bytes`` (413) unless the module names
 another ``server`` setting in ``BODY_LIMIT``. Routers find what they need on
 ``request.app.state``: ``settings``, ``storage`` (the loop thread's handle), ``service``
 (the :class:`DecisionService`; its current engine is ``app.state.service.engine``),
@@ -43,6 +43,7 @@ ROUTERS = (
     "fraudwatch.api.models",
     "fraudwatch.api.admin",
     "fraudwatch.actions.views",
+    "fraudwatch.console.views",
 )
 
 
@@ -68,12 +69,15 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI):
         await service.start()
         responder = _start_actions(app, service) if settings.server.actions else None
+        console = _start_console(app, service) if settings.server.console else None
         try:
             yield
         finally:
             await service.stop()
             if responder is not None:
                 responder.close()
+            if console is not None:
+                console.close()
             storage.close()
 
     app = ServiceApp(
@@ -96,6 +100,8 @@ def create_app(settings: Settings) -> FastAPI:
         module = importlib.import_module(module_name)
         limit = getattr(module, "BODY_LIMIT", None)
         app.include_router(module.router, max_body_size=getattr(settings.server, limit) if limit else None)
+        if hasattr(module, "install"):
+            module.install(app)
     install_openapi(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.fast_path = IngestFastPath(
@@ -131,6 +137,13 @@ def _start_actions(app: FastAPI, service: DecisionService):
     responder = responder_for(app)
     service.follow("actions", partial(started_responder, responder.settings))
     return responder
+
+
+def _start_console(app: FastAPI, service: DecisionService):
+    """The analyst console at /console: its index follows the log (see fraudwatch.console)."""
+    from fraudwatch.console.service import start_console
+
+    return start_console(app, service)
 
 
 def error_body(errors: list[dict]) -> dict:
