@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 
 from fraudwatch.api.lists import change_list
-from fraudwatch.api.models import change_models, registry
+from fraudwatch.api.ml_models import change_models, registry
 from fraudwatch.console.rule_views import _comment, period, principal
 from fraudwatch.console.web import AdminViewer, Viewer, check_csrf, console, redirect, render
 from fraudwatch.errors import NotFound, ValidationFailed

@@ -154,7 +154,7 @@ def notable(conn, limit: int = 6) -> dict[str, list[tuple]]:
         ),
         "failed_logins": split(
             conn.execute(
-                "SELECT id, failed_logins, accounts FROM nodes WHERE failed_logins >= 20"
+                "SELECT id, failed_logins, accounts FROM nodes WHERE failed_logins >= 20 AND id LIKE 'ip:%'"
                 " ORDER BY failed_logins DESC, id LIMIT ?",
                 (limit,),
             ).fetchall()

@@ -139,6 +139,52 @@ async def wait_indexed(app, seconds: float = 600.0) -> bool:
     return False
 
 
+def train_models(events: list[dict], start: float, days: int, settings, out: IO[str]) -> None:
+    """A champion and a smaller challenger trained on the first part of the simulated month
+    (the engine's default features, labels known two days late), so the console has scores,
+    reasons and a comparison to show. Scores only: no threshold turns them into outcomes."""
+    from importlib import resources
+
+    from fraudwatch.errors import FraudwatchError
+
+    try:
+        from fraudwatch.models.registry import ModelRegistry
+        from fraudwatch.models.train import train
+    except ImportError:
+        _say(out, "no model (pip install 'fraudwatch[model]' to train one)")
+        return
+    if days < 12:
+        return
+    path = Path(settings.data_dir) / "demo-events.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    import orjson
+
+    with open(path, "wb") as f:
+        for raw in events:
+            f.write(orjson.dumps(raw) + b"\n")
+    features = str(resources.files("fraudwatch.features").joinpath("default.yaml"))
+    common = {
+        "as_of": start + max(12.0, 0.6 * days) * 86400,
+        "train_days": 7.0,
+        "calibration_days": 3.0,
+        "label_delay_days": 2.0,
+        "log": lambda message: None,
+        "cache_dir": settings.cache_dir,
+    }
+    models = settings.models_dir
+    try:
+        train(path, features, models, rounds=80, version="demo-champion", **common)
+        small = {"objective": "binary", "num_leaves": 7, "learning_rate": 0.1, "min_data_in_leaf": 20}
+        train(path, features, models, rounds=30, params=small, version="demo-challenger", **common)
+    except FraudwatchError as exc:
+        _say(out, f"no model: {exc}")
+        return
+    registry = ModelRegistry(models)
+    registry.promote("demo-champion")
+    registry.promote("demo-challenger", challenger=True)
+    _say(out, "trained a champion and a challenger model on the first part of the month")
+
+
 def make_keys(app) -> dict[str, str]:
     from fraudwatch.api.auth import create_key
 
@@ -167,12 +213,19 @@ def serve_demo(
     from fraudwatch.api.app import create_app
     from fraudwatch.settings import load_settings
 
-    base = load_settings()
-    data = base.model_dump()
-    data["data_dir"] = Path(data_dir)
-    data["server"].update(host=host, port=port)
-    data["security"] = base.security
-    settings = type(base).model_validate(data)
+    settings = load_settings(overrides={"data_dir": Path(data_dir), "server": {"host": host, "port": port}})
+    events: list[dict] = []
+    if not (Path(data_dir) / "fraudwatch.db").exists():
+        from datetime import datetime
+
+        from fraudwatch.sim.demo import DEMO_MIX
+        from fraudwatch.sim.simulate import SimConfig, simulate
+
+        _say(out, f"simulating {days} days of {cardholders:,} cardholders with attacks (seed {seed})...")
+        cfg = SimConfig(seed=seed, cardholders=cardholders, days=days, warmup=3, mix=dict(DEMO_MIX))
+        events, truth = simulate(cfg)
+        _say(out, f"{len(events):,} events, {len(truth['instances'])} attack episodes")
+        train_models(events, datetime.fromisoformat(cfg.start).timestamp(), days, settings, out)
     app = create_app(settings)
     sock = bind(host, port)
     address = sock.getsockname()
@@ -193,15 +246,8 @@ def serve_demo(
                 return
             await asyncio.sleep(0.05)
         storage = app.state.storage
-        if storage.last_seq() == 0:
-            from fraudwatch.sim.demo import DEMO_MIX
-            from fraudwatch.sim.simulate import SimConfig, simulate
-
-            _say(out, f"simulating {days} days of {cardholders:,} cardholders with attacks (seed {seed})...")
-            cfg = SimConfig(seed=seed, cardholders=cardholders, days=days, warmup=3, mix=dict(DEMO_MIX))
-            events, truth = await asyncio.to_thread(simulate, cfg)
-            episodes = len(truth["instances"])
-            _say(out, f"{len(events):,} events, {episodes} attack episodes; sending them to the service:")
+        if events and storage.last_seq() == 0:
+            _say(out, "sending them to the service:")
             await load_events(app, events, out, seed)
         else:
             _say(out, f"serving the {storage.last_seq():,} events already in {settings.data_dir}")

@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 
 from fraudwatch.console import graph
-from fraudwatch.console.web import Viewer, console, render, svg
+from fraudwatch.console.web import Page, Viewer, console, render, svg
 from fraudwatch.errors import NotFound
 
 router = APIRouter()
@@ -58,10 +58,7 @@ def entity_page(
         if entries
         else []
     )
-    page = request.state.session
-    from fraudwatch.console.web import Page
-
-    picture = graph.draw(g, Page(request, page).t)
+    picture = graph.draw(g, Page(request, session).t)
     return render(
         request,
         "entity.html",

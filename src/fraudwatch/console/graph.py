@@ -36,7 +36,7 @@ from urllib.parse import quote
 TYPES = ("card", "account", "device", "ip")
 RING1 = 18  # neighbours drawn around the centre (all are listed in the table)
 RING2 = 3  # their own neighbours drawn, each
-WIDTH, HEIGHT = 1100, 620
+WIDTH, HEIGHT = 980, 600
 ICON = {"card": "C", "account": "A", "device": "D", "ip": "IP"}
 
 
@@ -177,13 +177,13 @@ def draw(graph: Graph, t: Callable[..., str]) -> str:
     for i, n in enumerate(ring1):
         a = -math.pi / 2 + i * step
         angle_of[n.id] = a
-        place[n.id] = (cx + 300 * math.cos(a), cy + 175 * math.sin(a))
+        place[n.id] = (cx + 250 * math.cos(a), cy + 160 * math.sin(a))
     for parent in ring1:
         kids = [n for n in graph.nodes if n.parent == parent.id and n.ring == 2]
         spread = min(step * 0.8, 0.9)
         for j, n in enumerate(kids):
             a = angle_of[parent.id] + (j - (len(kids) - 1) / 2) * spread / max(1, len(kids))
-            place[n.id] = (cx + 480 * math.cos(a), cy + 265 * math.sin(a))
+            place[n.id] = (cx + 420 * math.cos(a), cy + 255 * math.sin(a))
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" class="graph" role="img"'
         f' data-nodes="{len(graph.nodes)}" aria-label="{escape(t("graph_label"))}">'

@@ -130,8 +130,10 @@ class Sessions:
             )
             .fetchone()
         )
-        if row is None or row[6] < time.time() or row[1] not in self._active_keys():
+        if row is None or row[6] < time.time():
             return None
+        if row[1] not in self._active_keys() and row[1] not in self._active_keys(fresh=True):
+            return None  # revoked (or made after the cached list: looked up again)
         return Session(*row)
 
     def sign_out(self, token: str | None) -> None:
@@ -147,10 +149,10 @@ class Sessions:
                 (session.key_id, language, timezone),
             )
 
-    def _active_keys(self) -> frozenset[str]:
+    def _active_keys(self, fresh: bool = False) -> frozenset[str]:
         at, keys = self._active
         now = time.monotonic()
-        if now - at > KEYS_CACHE_SECONDS:
+        if fresh or now - at > KEYS_CACHE_SECONDS:
             keys = frozenset(k.key_id for k in self.storage.keys() if k.revoked_at is None)
             self._active = (now, keys)
         return keys
