@@ -78,6 +78,7 @@ def test_entity_graph_tells_the_leaked_card_story(browser, demo):
     browser.get(demo.console + "/dashboards")
     browser.find_element(By.CSS_SELECTOR, "#notable a.leaked-card").click()
     wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "svg.graph")))
+    assert browser.title.startswith("Card tok_")
     signals = browser.find_element(By.CSS_SELECTOR, ".signals").text
     assert "This card is on" in signals and "stranger's account" in signals
     graph = browser.find_element(By.CSS_SELECTOR, "svg.graph")
