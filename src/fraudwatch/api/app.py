@@ -69,17 +69,13 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await service.start()
-<<<<<<< HEAD
-        responder = _start_actions(app, service) if settings.server.actions else None
-        console = _start_console(app, service) if settings.server.console else None
-=======
         try:
             responder = _start_actions(app, service) if settings.server.actions else None
         except BaseException:
             await service.stop()
             storage.close()
             raise
->>>>>>> main
+        console = _start_console(app, service) if settings.server.console else None
         try:
             yield
         finally:
