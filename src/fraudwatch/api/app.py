@@ -2,8 +2,9 @@
 
 Domain routers are listed in ``ROUTERS`` (a module path each, with a module-level
 ``router``, and optionally ``install(app)`` for what a router alone cannot add, such as
-error pages); adding a domain is one line. Bodies are limited to ``server.max_body_bytes`` (413) unless the module names
-another ``server`` setting in ``BODY_LIMIT``. Routers find what they need on
+error pages); adding a domain is one line. Bodies are limited to
+``server.max_body_bytes`` (413) unless the module names another ``server`` setting in
+``BODY_LIMIT``. Routers find what they need on
 ``request.app.state``: ``settings``, ``storage`` (the loop thread's handle), ``service``
 (the :class:`DecisionService`; its current engine is ``app.state.service.engine``),
 ``auth`` and ``metrics``.
