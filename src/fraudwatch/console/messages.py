@@ -228,7 +228,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "plot_sla": ("Cases within SLA", "SLA 内の案件"),
     "per_minute": ("per minute", "毎分"),
     "per_1000": ("per 1,000 decisions", "1,000判定あたり"),
-    "share": ("share", "割合"),
+    "share": ("share (square-root scale)", "割合（平方根目盛）"),
     "caught": ("caught", "検知"),
     "missed": ("missed", "見逃し"),
     "answers": ("answers", "回答"),

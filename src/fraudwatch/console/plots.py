@@ -69,10 +69,10 @@ def _fmt(value: float) -> str:
     return f"{value:.2g}"
 
 
-def _y_axis(top: float, unit: str) -> list[str]:
+def _y_axis(top: float, unit: str, sqrt: bool = False) -> list[str]:
     out = []
     for i in range(5):
-        v = top * i / 4
+        v = top * (i / 4) ** 2 if sqrt else top * i / 4
         y = H - BOTTOM - (H - TOP - BOTTOM) * i / 4
         out.append(f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}"/>')
         out.append(f'<text class="tick y" x="{LEFT - 6}" y="{y + 4:.1f}">{escape(_fmt(v))}</text>')
@@ -198,10 +198,12 @@ def histogram(
     names: dict[str, str] | None = None,
     classes: dict[str, str] | None = None,
     normalise: bool = True,
+    sqrt: bool = True,
     empty_text: str = "no data in this range",
 ) -> str:
     """Overlaid step outlines of several distributions over the same bins (each as a share
-    of its own total when ``normalise``, so a rare class is as visible as a common one)."""
+    of its own total when ``normalise``, so a rare class is as visible as a common one), on
+    a square-root scale by default, so a bin of 1 % is visible beside one of 90 %."""
     names = names or {}
     shaped = {}
     for key, counts in series.items():
@@ -210,7 +212,7 @@ def histogram(
     top = nice_max(max((v for s in shaped.values() for v in s), default=0))
     lo, hi = edges[0], edges[-1]
     span = (hi - lo) or 1.0
-    body = _y_axis(top, unit)
+    body = _y_axis(top, unit, sqrt)
     for i in range(0, len(edges), max(1, (len(edges) - 1) // 5)):
         x = LEFT + (W - LEFT - RIGHT) * (edges[i] - lo) / span
         body.append(f'<text class="tick x" x="{x:.1f}" y="{H - BOTTOM + 16}">{escape(_fmt(edges[i]))}</text>')
@@ -225,7 +227,8 @@ def histogram(
         for i, v in enumerate(values):
             x0 = LEFT + (W - LEFT - RIGHT) * (edges[i] - lo) / span
             x1 = LEFT + (W - LEFT - RIGHT) * (edges[i + 1] - lo) / span
-            y = H - BOTTOM - (H - TOP - BOTTOM) * v / top
+            height = (v / top) ** 0.5 if sqrt else v / top
+            y = H - BOTTOM - (H - TOP - BOTTOM) * height
             points.append(f"{x0:.1f},{y:.1f} {x1:.1f},{y:.1f}")
             marks += 1 if v else 0
         body.append(f'<polyline class="step {css}" points="{" ".join(points)}"/>')
