@@ -3,8 +3,9 @@ simulator's traffic sent through the running service, on a free port, in a temp 
 and a real Chromium (Debian's ``chromium`` and ``chromium-driver``) driven by Selenium,
 with every address but the server's unreachable.
 
-Screenshots of each page at 1440x900 go to docs/console/ (the README links them), so they
-show what the current code draws from the simulator's data.
+Screenshots of each page at 1440x900 are taken on every run; with
+``FW_TEST_SCREENSHOTS=docs/console`` they replace the README's pictures, so those show what
+the current code draws from the simulator's data.
 """
 
 from __future__ import annotations

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "console"
+# Screenshots go to a temporary folder, or where FW_TEST_SCREENSHOTS says: the README's
+# pictures are refreshed with `FW_TEST_SCREENSHOTS=docs/console python -m pytest tests/console`
+# (written by default, they would leave every developer's checkout changed after a test run).
+SHOTS = Path(os.environ.get("FW_TEST_SCREENSHOTS") or Path(tempfile.gettempdir()) / "fraudwatch-console-screenshots")
+if not SHOTS.is_absolute():
+    SHOTS = ROOT / SHOTS
 
 
 def sign_in(driver, demo, key: str) -> None:
