@@ -1,10 +1,10 @@
 """``create_app(settings)``: the FastAPI decision service. Nothing is built at import time.
 
 Domain routers are listed in ``ROUTERS`` (a module path each, with a module-level
-``router``, and optionally ``install(app)`` for what a router alone cannot add, such as
-error pages); adding a domain is one line. Bodies are limited to
-``server.max_body_bytes`` (413) unless the module names another ``server`` setting in
-``BODY_LIMIT``. Routers find what they need on
+``router``); adding a domain is one line. A listed module that does not exist yet is
+skipped. Bodies are limited to ``server.max_body_bytes`` (413) unless the module names
+another ``server`` setting in ``BODY_LIMIT`` (or makes it a function of the settings); a
+module's ``install(app)``, if any, runs once its router is in. Routers find what they need on
 ``request.app.state``: ``settings``, ``storage`` (the loop thread's handle), ``service``
 (the :class:`DecisionService`; its current engine is ``app.state.service.engine``),
 ``auth`` and ``metrics``.
@@ -43,8 +43,8 @@ ROUTERS = (
     "fraudwatch.api.lists",
     "fraudwatch.api.ml_models",
     "fraudwatch.api.admin",
-    "fraudwatch.actions.views",
     "fraudwatch.console.views",
+    "fraudwatch.actions.views",
 )
 
 
@@ -106,10 +106,11 @@ def create_app(settings: Settings) -> FastAPI:
     _install_error_handlers(app)
     for module_name in ROUTERS:
         module = importlib.import_module(module_name)
-        limit = getattr(module, "BODY_LIMIT", None)
-        app.include_router(module.router, max_body_size=getattr(settings.server, limit) if limit else None)
+        limit = getattr(module, "BODY_LIMIT", None)  # a server setting's name, or a function of the settings
+        size = limit(settings) if callable(limit) else getattr(settings.server, limit) if limit else None
+        app.include_router(module.router, max_body_size=size)
         if hasattr(module, "install"):
-            module.install(app)
+            module.install(app)  # e.g. metrics collectors
     install_openapi(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.fast_path = IngestFastPath(

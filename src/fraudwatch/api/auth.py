@@ -2,8 +2,9 @@
 configured pepper is stored, so a stolen database does not give working keys.
 
 Scopes: ``ingest`` (send events), ``read`` (decisions, events, definitions), ``analyst``
-(work cases, sign in to the console), ``admin`` (change rules, lists, features, models;
-read the audit log). ``analyst`` implies ``read``; ``admin`` implies ``analyst`` and ``read``.
+(read, and work cases and disputes: claim, notes, verdicts; no configuration change),
+``admin`` (change rules, lists, features, models; read the audit log). ``admin`` implies
+``analyst`` and ``read``; ``analyst`` implies ``read``.
 
 >>> key = generate_key()
 >>> key.startswith("fw_"), len(hash_key(key, b"pepper"))
@@ -145,4 +146,5 @@ def require(scope: str):
 
 Ingest = Annotated[Principal, Depends(require("ingest"))]
 Reader = Annotated[Principal, Depends(require("read"))]
+Analyst = Annotated[Principal, Depends(require("analyst"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
