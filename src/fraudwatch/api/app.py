@@ -21,7 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fraudwatch import __version__
+from fraudwatch import __version__, codegen
 from fraudwatch.api.auth import Authenticator
 from fraudwatch.api.body import JSONResponse
 from fraudwatch.api.definitions import engine_factory
@@ -49,6 +49,7 @@ ROUTERS = (
 
 
 def create_app(settings: Settings) -> FastAPI:
+    codegen.set_enabled(settings.engine.codegen)
     if settings.uses_placeholder_secrets:
         log.warning("placeholder secrets in use (env: development): never run like this with real data")
     storage = open_storage(settings)
@@ -131,13 +132,13 @@ class ServiceApp(FastAPI):
 
 
 def _suppression_set():
-    from fraudwatch.actions.suppression import SuppressionSet
+    from fraudwatch.actions import SuppressionSet
 
     return SuppressionSet()
 
 
 def _response_policy(settings: Settings):
-    from fraudwatch.actions.policy import load_policy
+    from fraudwatch.actions import load_policy
 
     return load_policy(settings.actions.policy)
 
@@ -145,7 +146,7 @@ def _response_policy(settings: Settings):
 def _containment(policy):
     if policy is None:
         return None
-    from fraudwatch.actions.containment import Containment
+    from fraudwatch.actions import Containment
 
     return Containment(policy)
 
@@ -154,8 +155,7 @@ def _start_actions(app: FastAPI, service: DecisionService):
     """The actions domain (alerts, webhooks, answer links) follows the log: every decision,
     once durable, goes to ``Responder.on_logged`` (pages of log entries) in a follower
     process. This process keeps a responder of its own for the answers and the views."""
-    from fraudwatch.actions.responder import started_responder
-    from fraudwatch.actions.views import responder_for
+    from fraudwatch.actions import responder_for, started_responder
 
     responder = responder_for(app)
     # a response naming a rule that does not exist would silently never fire: refuse to start,
@@ -169,7 +169,7 @@ def _start_actions(app: FastAPI, service: DecisionService):
 
 def _start_console(app: FastAPI, service: DecisionService):
     """The analyst console at /console: its index follows the log (see fraudwatch.console)."""
-    from fraudwatch.console.service import start_console
+    from fraudwatch.console import start_console
 
     return start_console(app, service)
 

@@ -12,8 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
-from fraudwatch.api.lists import change_list
-from fraudwatch.api.ml_models import change_models, registry
+from fraudwatch.api import change_list, change_models, registry
 from fraudwatch.console.rule_views import _comment, period, principal
 from fraudwatch.console.web import AdminViewer, Viewer, check_csrf, console, redirect, render
 from fraudwatch.errors import NotFound, ValidationFailed
@@ -42,7 +41,7 @@ def audit_tail(storage, limit: int, target: str | None = None) -> list:
 def lists_page(request: Request, session: Viewer):
     storage = request.app.state.storage
     lists = [(name, len(storage.list_values(name) or [])) for name in storage.list_names()]
-    from fraudwatch.api.definitions import RULES, parse_rules
+    from fraudwatch.api import RULES, parse_rules
 
     active = storage.get_definition(RULES, storage.active_version(RULES))
     used = sorted(parse_rules(active.text, active.version).list_names) if active else []
@@ -125,7 +124,7 @@ def models_page(request: Request, session: Viewer):
     if not FilePath(models_dir).exists():
         info = {"champion": None, "challengers": [], "versions": [], "history": []}
     else:
-        reg = registry(models_dir)
+        reg = registry(request.app.state.settings)
         info = {"champion": reg.champion, "challengers": reg.challengers, "versions": reg.versions()}
     return render(request, "models.html", info=info)
 

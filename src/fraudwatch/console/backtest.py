@@ -89,7 +89,7 @@ def backtest(
 ) -> dict[str, Any]:
     """Replay ``[since, until)`` of the log under ``draft`` and compare with the live rules.
     ``labels(event_ids)`` gives the fraud labels known for those events."""
-    from fraudwatch.api.definitions import engine_factory, parse_rules
+    from fraudwatch.api import engine_factory, parse_rules
     from fraudwatch.decisions import Outcome
     from fraudwatch.events import EVENT_ADAPTER
     from fraudwatch.rules import Context, ListStore

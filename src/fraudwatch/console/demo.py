@@ -186,7 +186,7 @@ def train_models(events: list[dict], start: float, days: int, settings, out: IO[
 
 
 def make_keys(app) -> dict[str, str]:
-    from fraudwatch.api.auth import create_key
+    from fraudwatch.api import create_key
 
     state = app.state
     pepper = state.settings.security.key_pepper.get_secret_value().encode()
@@ -210,7 +210,7 @@ def serve_demo(
 ) -> None:
     import uvicorn
 
-    from fraudwatch.api.app import create_app
+    from fraudwatch.api import create_app
     from fraudwatch.settings import load_settings
 
     settings = load_settings(overrides={"data_dir": Path(data_dir), "server": {"host": host, "port": port}})
@@ -218,12 +218,11 @@ def serve_demo(
     if not (Path(data_dir) / "fraudwatch.db").exists():
         from datetime import datetime
 
-        from fraudwatch.sim.demo import DEMO_MIX
-        from fraudwatch.sim.simulate import SimConfig, simulate
+        from fraudwatch.sim import DEMO_MIX, SimConfig, simulated_traffic
 
         _say(out, f"simulating {days} days of {cardholders:,} cardholders with attacks (seed {seed})...")
         cfg = SimConfig(seed=seed, cardholders=cardholders, days=days, warmup=3, mix=dict(DEMO_MIX))
-        events, truth = simulate(cfg)
+        events, truth = simulated_traffic(cfg)
         _say(out, f"{len(events):,} events, {len(truth['instances'])} attack episodes")
         train_models(events, datetime.fromisoformat(cfg.start).timestamp(), days, settings, out)
     app = create_app(settings)

@@ -78,7 +78,7 @@ def _shadow_header(line: str, name: str, new_name: str) -> str:
 
 
 def shadow_text(live_text: str, draft_text: str, note: str = "") -> str:
-    from fraudwatch.api.definitions import parse_rules
+    from fraudwatch.api import parse_rules
 
     live = parse_rules(live_text, "live")
     draft = parse_rules(draft_text, "draft")

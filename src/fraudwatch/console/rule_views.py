@@ -13,8 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from fraudwatch.api.auth import Principal
-from fraudwatch.api.definitions import RULES, activate, create_version, parse_rules, previous_version
+from fraudwatch.api import RULES, Principal, activate, create_version, parse_rules, previous_version
 from fraudwatch.console.drafts import shadow_text
 from fraudwatch.console.i18n import zone
 from fraudwatch.console.session import Session

@@ -10,7 +10,7 @@ short-lived cookie); a POST without the right one is refused with 403.
 >>> import os, tempfile
 >>> from fraudwatch.console.store import ConsoleDB
 >>> from fraudwatch.storage.memory import MemoryStorage
->>> from fraudwatch.api.auth import Authenticator, create_key
+>>> from fraudwatch.api import Authenticator, create_key
 >>> storage = MemoryStorage()
 >>> with storage.unit():
 ...     clear, _ = create_key(storage, name="aiko", scopes=["analyst"], pepper=b"p", actor="test")

@@ -213,7 +213,7 @@ def install_error_pages(app) -> None:
 
     async def sign_in_needed(request: Request, exc: SignInNeeded):
         if request.url.path.endswith(".json") or "application/json" in request.headers.get("accept", ""):
-            from fraudwatch.api.body import JSONResponse
+            from fraudwatch.api import JSONResponse
 
             return JSONResponse({"errors": [{"loc": "", "msg": "sign in first"}]}, status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -1,7 +1,9 @@
 r"""Turn rule or expression text into tokens with their line and column.
 
 >>> [(t.kind, t.value) for t in tokenize("card.declines_10m >= 3 and event.ip in @bad # why")]
-[('name', 'card.declines_10m'), ('op', '>='), ('num', 3), ('name', 'and'), ('name', 'event.ip'), ('name', 'in'), ('list', 'bad'), ('eof', None)]
+... # doctest: +NORMALIZE_WHITESPACE
+[('name', 'card.declines_10m'), ('op', '>='), ('num', 3), ('name', 'and'), ('name', 'event.ip'),
+ ('name', 'in'), ('list', 'bad'), ('eof', None)]
 >>> [t.value for t in tokenize("1_000 10m 24h 7d 0.5 'it\\'s'")][:-1]
 [1000, 600, 86400, 604800, 0.5, "it's"]
 >>> tokenize(r"r'^[a-z]+\.[0-9]+$'")[0].value      # a raw string keeps its backslashes
@@ -76,7 +78,7 @@ class Token(NamedTuple):
         return repr(self.text)
 
 
-def _error(text: str, source: str, offset: int, message: str, hint: str | None = None, length: int = 1):
+def _error(text: str, source: str, offset: int, message: str, hint: str | None = None, length: int = 1) -> Any:
     line = text.count("\n", 0, offset) + 1
     start = text.rfind("\n", 0, offset) + 1
     end = text.find("\n", offset)
@@ -122,7 +124,7 @@ def _string(text: str, pos: int, source: str) -> tuple[str, int]:
     return "".join(out), i + 1
 
 
-def _number(text: str, m: re.Match, source: str) -> int | float:
+def _number(text: str, m: re.Match[str], source: str) -> int | float:
     raw, unit = m.group("num"), m.group("unit")
     try:
         value: int | float = float(raw) if any(c in raw for c in ".eE") else int(raw)
@@ -163,7 +165,7 @@ def tokenize(text: str, source: str = "<expression>") -> list[Token]:
                 break
             c = text[pos]
             raise _error(text, source, pos, f"unexpected character {c!r}", _HINTS.get(c))
-        kind = m.lastgroup if m.lastgroup != "unit" else "num"
+        kind = m.lastgroup if m.lastgroup not in (None, "unit") else "num"
         pos = m.start(kind)
         col = pos - line_start + 1
         if kind == "nl":
@@ -174,11 +176,12 @@ def tokenize(text: str, source: str = "<expression>") -> list[Token]:
             pos = m.end()
             continue
         if kind == "quote":
-            value, end = _string(text, pos, source)
-            tokens.append(Token("str", value, text[pos:end], line, col, first, pos))
+            text_value, end = _string(text, pos, source)
+            tokens.append(Token("str", text_value, text[pos:end], line, col, first, pos))
             pos, first = end, False
             continue
         raw = text[pos : m.end()]
+        value: Any
         if kind == "num":
             value = _number(text, m, source)
         elif kind == "list":

@@ -14,7 +14,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "Node",
@@ -39,7 +39,7 @@ COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 LOGICAL = frozenset({"and", "or"})
 
 
-def _pos():
+def _pos() -> Any:
     return field(default=(0, 0), compare=False, repr=False)
 
 
@@ -122,7 +122,7 @@ class Call:
     pos: tuple[int, int] = _pos()
 
 
-Node = Union[Literal, Name, ListRef, ListLiteral, Unary, Binary, Membership, IsMissing, Call]
+Node = Literal | Name | ListRef | ListLiteral | Unary | Binary | Membership | IsMissing | Call
 
 
 def _literal_text(value: Any) -> str:
@@ -161,7 +161,7 @@ def to_text(node: Node) -> str:
     raise TypeError(f"not a node: {node!r}")
 
 
-def walk(node: Node):
+def walk(node: Node) -> Any:
     """Yield ``node`` and every node below it (iteratively: trees are bounded anyway)."""
     stack = [node]
     while stack:

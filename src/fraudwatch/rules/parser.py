@@ -15,13 +15,16 @@ comparisons, which do not chain):
 8     literals, names, ``@lists``, calls ``f(x, ...)``, ``( ... )``
 ====  =====================================================================
 
->>> parse_expression("a or b and not c")
-Binary(op='or', left=Name(name='a'), right=Binary(op='and', left=Name(name='b'), right=Unary(op='not', operand=Name(name='c'))))
+>>> parse_expression("a or b and not c")  # doctest: +NORMALIZE_WHITESPACE
+Binary(op='or', left=Name(name='a'),
+       right=Binary(op='and', left=Name(name='b'), right=Unary(op='not', operand=Name(name='c'))))
 >>> parse_expression("1 - 2 - 3") == parse_expression("(1 - 2) - 3")
 True
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fraudwatch.rules.errors import RuleSyntaxError
 from fraudwatch.rules.lexer import KEYWORDS, Token, tokenize
@@ -71,7 +74,7 @@ class Parser:
             self.i += 1
         return tok
 
-    def at(self, kind: str, value=None) -> bool:
+    def at(self, kind: str, value: Any = None) -> bool:
         tok = self.tokens[self.i]
         return tok.kind == kind and (value is None or tok.value == value)
 
@@ -86,7 +89,7 @@ class Parser:
             message, line=line, column=column, hint=hint, source_line=source_line, source=self.source, length=length
         )
 
-    def expect(self, kind: str, value=None, what: str | None = None, hint: str | None = None) -> Token:
+    def expect(self, kind: str, value: Any = None, what: str | None = None, hint: str | None = None) -> Token:
         if not self.at(kind, value):
             tok = self.peek()
             raise self.error(tok, f"expected {what or repr(value)}, found {tok.describe()}", hint)
@@ -134,7 +137,7 @@ class Parser:
                 return Unary("-", operand, pos)
             if tok.value == "(":
                 inner = self.expression(0)
-                self.expect("op", ")", "')'", "close the parenthesis opened at line %d, column %d" % pos)
+                self.expect("op", ")", "')'", f"close the parenthesis opened at line {pos[0]}, column {pos[1]}")
                 return inner
             if tok.value == "[":
                 raise self.error(tok, "a list is only allowed after 'in'", "write x in ['a', 'b']")
@@ -205,7 +208,7 @@ class Parser:
             return ListRef(tok.value, (tok.line, tok.column))
         if tok.kind == "op" and tok.value in ("(", "["):
             close = ")" if tok.value == "(" else "]"
-            items: list = []
+            items: list[Any] = []
             while not self.at("op", close):
                 items.append(self.list_item())
                 if not self.at("op", ","):
@@ -219,7 +222,7 @@ class Parser:
             "write ('a', 'b'), ['a', 'b'] or @list_name",
         )
 
-    def list_item(self):
+    def list_item(self) -> Any:
         tok = self.advance()
         if tok.kind == "op" and tok.value == "-" and self.at("num"):
             return -self.advance().value
