@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from fraudwatch.actions import Responder, outbox
 from fraudwatch.actions.views import router
-from fraudwatch.cases import IncidentStatus, get_incident
+from fraudwatch.cases.views import router as cases_router
 from fraudwatch.errors import FraudwatchError
 
 from .conftest import ADMIN_KEY, Mailbox, Receiver, Server, StaticAuth, free_port, wait_until
@@ -36,6 +36,7 @@ def live(tmp_path):
         responder = Responder(settings(tmp_path, receiver=rec, mailbox=mail, public_url=f"http://127.0.0.1:{port}"))
         app = FastAPI()
         app.include_router(router)
+        app.include_router(cases_router)
         app.state.responder = responder
         app.state.auth = StaticAuth()
         app.add_exception_handler(FraudwatchError, _error)  # as fraudwatch.api's create_app does
@@ -89,9 +90,8 @@ def test_yes_link_from_the_email_lifts_the_challenge_and_suppresses_the_rule(liv
 
     lift = wait_until(lambda: rec.of_type("action.lift_challenge"))[0]["data"]
     assert lift["event"] == "pay-1" and lift["card"] == "tok_1"
-    label = wait_until(lambda: rec.of_type("event.label"))[0]["data"]
-    assert (label["target"], label["fraud"], label["source"]) == ("pay-1", False, "cardholder")
-    assert wait_until(lambda: rec.of_type("event.cardholder.answer"))[0]["data"]["answer"] == "yes"
+    answered = wait_until(lambda: rec.of_type("event.cardholder.answer"))[0]["data"]
+    assert answered["answer"] == "yes" and answered["labelled"] == ["pay-1"]
 
     # single use: the same link, and the other answer of the same alert, are refused
     before = outbox.counts(responder.db.connection())
@@ -103,12 +103,14 @@ def test_yes_link_from_the_email_lifts_the_challenge_and_suppresses_the_rule(liv
     assert not rec.of_type("action.suspend_card")
 
 
-def test_no_link_contains_the_attack_and_opens_an_incident(live):
+def test_no_link_contains_the_attack_and_queues_the_case(live):
     server, responder, rec, mail = live
     _subscribe(server)
     now = time.time()
     allow = lambda e: responder.on_decision(e, decision(e, "allow"))  # noqa: E731
-    acct = {"account": "acct_1"}
+    acct = {"account": "acct_1", "device": "dev_evil", "ip": "198.51.100.9"}  # the attacker's
+    own = {"account": "acct_1", "device": "dev_owner", "ip": "203.0.113.1"}
+    allow(event("own-o", "order.placed", at=now - 900, order="ord-own", amount=5000, currency="JPY", **own))
     allow(
         event("p1", "account.profile_changed", at=now - 600, field="language", old_value="ja", new_value="en", **acct)
     )
@@ -116,16 +118,24 @@ def test_no_link_contains_the_attack_and_opens_an_incident(live):
     allow(event("p3", "account.2fa_removed", at=now - 580, method="totp", **acct))
     allow(event("o1", "order.placed", at=now - 500, order="ord-1", amount=1000, currency="JPY", **acct))
     allow(event("o2", "order.placed", at=now - 400, order="ord-2", amount=1000, currency="JPY", **acct))
-    allow(event("o3", "order.shipped", at=now - 300, order="ord-1", **acct))
+    allow(event("o3", "order.shipped", at=now - 300, order="ord-1", account="acct_1"))
     allow(event("o4", "order.hidden", at=now - 200, order="ord-2", **acct))
+    # the owner, during the attack: her own order and a phone number change stay hers
+    allow(event("own-o2", "order.placed", at=now - 150, order="ord-own-2", amount=2000, currency="JPY", **own))
+    allow(event("own-p", "account.profile_changed", at=now - 140, field="phone", old_value="1", new_value="2", **own))
     allow(event("old", "order.placed", at=now - 5 * 86400, order="ord-0", amount=1, currency="JPY", **acct))
-    e = event("pay-2", at=now - 100)
+    e = event("pay-2", at=now - 100, **acct)
     responder.on_decision(e, decision(e, "block", "card_velocity_1d"))
     _, yes, no = _links(mail)
 
     assert httpx.get(no).status_code == 200
     result = httpx.post(no, headers=JSON).json()
-    assert result["answer"] == "no" and result["incident"]
+    assert result["answer"] == "no" and result["case"] and result["reference"].startswith("FW-")
+    assert [(x["kind"], x["target"], x.get("fraud")) for x in result["events"]] == [
+        ("label", "pay-2", True),
+        ("cardholder.answer", "pay-2", None),
+    ]
+    assert result["events"][0]["device"] == "dev_evil"  # the engine watches the attacker's device and IP
 
     data = {
         t: wait_until(lambda t=t: rec.of_type(f"action.{t}"))[0]["data"]
@@ -142,24 +152,30 @@ def test_no_link_contains_the_attack_and_opens_an_incident(live):
     changes = {c["field"]: c["restore_value"] for c in data["revert_profile_changes"]["changes"]}
     assert changes == {"language": "ja", "email": "h@x", "2fa": "enrolled"}
     assert [(o["order"], o["hidden"]) for o in data["cancel_unshipped_orders"]["orders"]] == [("ord-2", True)]
-    assert {d["incident"] for d in data.values()} == {result["incident"]}
-    label = wait_until(lambda: rec.of_type("event.label"))[0]["data"]
-    assert label["fraud"] is True and label["target"] == "pay-2"
+    assert data["cancel_unshipped_orders"]["attacker"]["devices"] == ["dev_evil"]
+    assert data["revoke_sessions"]["sessions"] == "all"  # no session ids were sent: every session
+    assert {d["case"] for d in data.values()} == {result["case"]}
+    answered = wait_until(lambda: rec.of_type("event.cardholder.answer"))[0]["data"]
+    assert answered["answer"] == "no" and answered["labelled"] == ["pay-2"]
     assert not responder.suppressions.for_card("tok_1")
 
-    url = f"{server.url}/v1/incidents/{result['incident']}"
-    wait_until(lambda: httpx.get(url, headers=ADMIN).json()["status"] == "contained")
-    inc = get_incident(responder.db.connection(), result["incident"])
-    assert {"pay-2", "p1", "p2", "p3", "o1", "o2", "o3", "o4"} <= set(inc.events) and "old" not in inc.events
-    # the status machine refuses illegal moves and records legal ones
-    assert httpx.post(f"{url}/status", headers=ADMIN, json={"status": "open"}).status_code == 409
-    assert httpx.post(f"{url}/status", headers=ADMIN, json={"status": "refunded"}).json()["status"] == "refunded"
-    bad = httpx.post(f"{url}/status", headers=ADMIN, json={"status": "charged_back"})
-    assert bad.status_code == 409 and "allowed: closed" in bad.text
+    url = f"{server.url}/v1/cases/{result['case']}"
+    case = wait_until(lambda: (c := httpx.get(url, headers=ADMIN).json())["contained_at"] and c)
+    assert (case["status"], case["trigger"], case["priority"]) == ("open", "cardholder_no", "high")
+    assert case["episode"]["events"] == ["pay-2", result["events"][-1]["id"]]
+    assert case["episode"]["card"] == "tok_1" and case["reference"].startswith("FW-")
+    # the status machine refuses illegal moves and records legal ones, with who
+    assert httpx.post(f"{url}/status", headers=ADMIN, json={"status": "monitoring"}).status_code == 409
+    assert httpx.post(f"{url}/claim", headers=ADMIN).json()["status"] == "in_review"
     closed = httpx.post(f"{url}/status", headers=ADMIN, json={"status": "closed", "note": "refund received"})
     assert closed.json()["status"] == "closed"
-    assert [h["to"] for h in closed.json()["history"]] == ["open", "contained", "refunded", "closed"]
-    assert get_incident(responder.db.connection(), result["incident"]).status is IncidentStatus.CLOSED
+    history = httpx.get(url, headers=ADMIN).json()["history"]
+    moves = [(h["data"]["from"], h["data"]["to"], h["actor"]) for h in history if h["type"] == "status"]
+    assert moves == [
+        ("monitoring", "open", "cardholder"),
+        ("open", "in_review", "admin-test"),
+        ("in_review", "closed", "admin-test"),
+    ]
 
 
 def _tamper(link: str) -> str:
@@ -179,10 +195,15 @@ def test_forged_expired_and_unknown_links_are_refused_and_change_nothing(live):
     e = event("pay-3")
     responder.on_decision(e, decision(e, "review", "amount_spike"))
     _, yes, no = _links(mail)
-    # an old alert whose links expired yesterday
-    old = event("pay-old")
+    # an old alert (another card's episode) whose links expired yesterday
+    _subscribe(server, "tok_2")
+    old = event("pay-old", card="tok_2", account="acct_2")
     responder.on_decision(old, decision(old, "review", "amount_spike"), now=time.time() - 2 * 86400)
-    _, old_yes, _ = _links(mail, 2)
+    wait_until(lambda: len(mail.messages) >= 2)
+    links = [
+        re.search(r"Yes, it was me:\s+(\S+)", m.get_body(("plain",)).get_content()).group(1) for m in mail.messages
+    ]
+    [old_yes] = [link for link in links if link != yes]
     before = sum(outbox.counts(responder.db.connection()).values())
 
     forged = _tamper(yes)

@@ -22,7 +22,7 @@ NO_DELIVERY = SimpleNamespace(url="http://127.0.0.1:9/hooks", secret=b"whsec_tes
 def _stream():
     """(event, decision) pairs: mostly allowed events, and each way an event can lead to
     something (usage alert, risk alert, responses that read the lookback, a refund)."""
-    pay = lambda id, at, **f: event(id, at=T0 + at, **f)  # noqa: E731
+    pay = lambda id, at, **f: event(id, at=T0 + at, **{"device": "dev_evil", **f})  # noqa: E731
     pairs = []
     for n in range(40):  # allowed traffic of other cards, with and without a card
         e = pay(f"bg-{n}", n, card=f"tok_bg{n % 7}", account=f"acct_bg{n % 5}")
@@ -32,7 +32,16 @@ def _stream():
     steps = [
         (pay("sub-1", 50, card="tok_sub"), "allow", ()),  # opted in: usage alert
         (
-            event("ord-1", "order.placed", at=T0 + 60, account="acct_1", order="o1", amount=900, currency="JPY"),
+            event(
+                "ord-1",
+                "order.placed",
+                at=T0 + 60,
+                account="acct_1",
+                device="dev_evil",
+                order="o1",
+                amount=900,
+                currency="JPY",
+            ),
             "allow",
             (),
         ),
@@ -42,6 +51,7 @@ def _stream():
                 "account.profile_changed",
                 at=T0 + 70,
                 account="acct_1",
+                device="dev_evil",
                 field="language",
                 old_value="ja",
                 new_value="en",
@@ -64,6 +74,7 @@ def _stream():
                 "account.profile_changed",
                 at=T0 + 85,
                 account="acct_1",
+                device="dev_evil",
                 field="email",
                 old_value="a@example.com",
                 new_value="b@example.com",
@@ -111,7 +122,8 @@ def _state(r: Responder) -> dict:
         "outbox": [(i, t, json.loads(p)) for i, t, p in rows("SELECT id, type, payload FROM outbox ORDER BY id")],
         "alerts": rows("SELECT id, event_id, outcome, rules FROM alerts ORDER BY id"),
         "recent": [(*row[:5], json.loads(row[5])) for row in rows("SELECT * FROM recent_events ORDER BY id")],
-        "incidents": rows("SELECT id, status, events FROM incidents ORDER BY id"),
+        "cases": rows("SELECT id, status, card, account, started, last_seen, worst_outcome FROM cases ORDER BY id"),
+        "case_events": rows("SELECT event_id, case_id, role FROM case_events ORDER BY event_id"),
     }
 
 
@@ -170,4 +182,4 @@ def test_reading_the_lookback_from_the_log_does_what_the_kept_copy_does(tmp_path
         from_log.on_logged(entries[start : start + 7], now=T0 + 500)
     expected = _state(kept)
     assert expected["recent"]
-    assert _state(from_log) == {**expected, "recent": []}  # the same alerts, actions and incidents
+    assert _state(from_log) == {**expected, "recent": []}  # the same alerts, actions and cases

@@ -13,8 +13,12 @@ import importlib
 
 _EXPORTS = {
     "create_app": "app",
+    # keys, principals and the scopes' dependencies (for the routers of other domains)
+    "Admin": "auth",
+    "Analyst": "auth",
     "Authenticator": "auth",
     "Principal": "auth",
+    "Reader": "auth",
     "create_key": "auth",
     "JSONResponse": "body",
     "RULES": "definitions",

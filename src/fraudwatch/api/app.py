@@ -45,6 +45,9 @@ ROUTERS = (
     "fraudwatch.api.admin",
     "fraudwatch.console.views",
     "fraudwatch.actions.views",
+    "fraudwatch.cases.views",
+    "fraudwatch.cases.dispute_views",
+    "fraudwatch.cases.attachments",
 )
 
 
@@ -158,12 +161,13 @@ def _start_actions(app: FastAPI, service: DecisionService):
     from fraudwatch.actions import responder_for, started_responder
 
     responder = responder_for(app)
+    responder.defer_answers = True  # the follower applies the answers, in log order
     # a response naming a rule that does not exist would silently never fire: refuse to start,
     # and refuse a rules change that would leave one
     check = partial(responder.policy.check_rules_of, source=responder.settings.policy or "the default response policy")
     check(service.engine.rules, rules="the active rules")
     app.state.rule_checks.append(check)
-    service.follow("actions", partial(started_responder, responder.settings))
+    service.follow("actions", partial(started_responder, responder.settings, cases=app.state.settings.cases))
     return responder
 
 
