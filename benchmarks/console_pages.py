@@ -6,7 +6,8 @@ Starts ``fraudwatch demo --serve`` on the data folder (loading the month through
 the first time, which takes minutes; later runs serve what is there), signs in, then asks
 for every page ``--requests`` times, one after the other, and prints per page the server
 time (the ``Server-Timing`` header: from the session check to the rendered page) and the
-time the client waited on the loopback, p50 / p99 / max in milliseconds.
+time the client waited on the loopback, p50 / p99 / max in milliseconds. The queue and the
+case files are those the traffic opened (the review queue untouched by anyone).
 """
 
 from __future__ import annotations
@@ -59,7 +60,21 @@ def pages(data_dir: Path) -> dict[str, str]:
     shared = one("SELECT id FROM nodes WHERE cards >= 5 ORDER BY cards DESC LIMIT 1")
     log = sqlite3.connect(data_dir / "fraudwatch.db")
     event = (log.execute("SELECT id FROM events WHERE kind = 'payment.attempt' LIMIT 1 OFFSET 1000").fetchone())[0]
+    cases = sqlite3.connect(data_dir / "fraudwatch-actions.db")
+    biggest = cases.execute(
+        "SELECT case_id FROM case_events GROUP BY case_id ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    disputed = cases.execute("SELECT case_id FROM disputes GROUP BY case_id ORDER BY count(*) DESC LIMIT 1").fetchone()
     out = {
+        "queue": "/console/queue",
+        "queue, filtered": "/console/queue?status=open&priority=high&sort=amount&min_amount=1000",
+        "queue refresh (json)": "/console/queue.json",
+    }
+    if biggest:
+        out["case file: most events"] = f"/console/cases/{biggest[0]}"
+    if disputed:
+        out["case file: most disputes"] = f"/console/cases/{disputed[0]}"
+    out |= {
         "dashboards, day": "/console/dashboards?range=24h",
         "dashboards, week": "/console/dashboards?range=7d",
         "dashboards, month": "/console/dashboards?range=30d",
@@ -98,7 +113,8 @@ def main() -> None:
                 page = client.get(path)
                 waited.append((time.perf_counter() - t0) * 1000)
                 assert page.status_code == 200, (path, page.status_code)
-                server.append(float(page.headers["server-timing"].split("dur=")[1]))
+                timing = page.headers.get("server-timing") or page.headers.get("x-server-timing")
+                server.append(float(timing.split("dur=")[1]) if timing else waited[-1])
             q = lambda xs, p: statistics.quantiles(xs, n=100, method="inclusive")[p - 1]  # noqa: E731
             print(
                 f"{name:<22} {q(server, 50):>10.1f} {q(server, 99):>8.1f} {max(server):>8.1f}"

@@ -9,6 +9,7 @@ import sqlite3
 import time
 
 from .helpers import session_client
+from .test_browser import BACKTEST_WAIT
 
 
 def _busiest_ip(demo) -> str:
@@ -28,7 +29,7 @@ def test_a_list_edit_is_backtested_saved_with_its_comment_and_rolled_back(demo):
     )
     assert started.status_code == 303
     job = started.headers["location"]
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + BACKTEST_WAIT
     while client.get(job + ".json").json()["state"] in ("queued", "running"):
         assert time.monotonic() < deadline
         time.sleep(0.5)

@@ -19,6 +19,12 @@ def test_every_word_the_templates_use_is_there_in_english_and_japanese():
     folder = resources.files("fraudwatch.console").joinpath("templates")
     for template in folder.iterdir():
         used |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]""", template.read_text()))
+    # keys built from data: every value the cases domain can give has its words
+    from fraudwatch.cases import CaseStatus, FraudType, Priority, Trigger
+
+    for prefix, values in (("case_", CaseStatus), ("priority_", Priority), ("trigger_", Trigger)):
+        used |= {prefix + v.value for v in values}
+    used |= {"fraud_type_" + v.value for v in FraudType}
     missing = sorted(k for k in used if k not in MESSAGES)
     assert not missing
     for key, (en, ja) in MESSAGES.items():

@@ -15,9 +15,9 @@ from fraudwatch.console.web import routes
 
 from .helpers import session_client
 
-# forms any signed-in user may send; every other POST under /console is for admins
+# forms any signed-in user may send (analysts work cases); every other POST under /console is for admins
 EVERYONE = {"/console/signin", "/console/signout", "/console/preferences"}
-PAGES = ("/console", "/console/dashboards", "/console/rules", "/console/lists", "/console/models")
+PAGES = ("/console", "/console/queue", "/console/dashboards", "/console/rules", "/console/lists", "/console/models")
 
 
 def _concrete(path: str) -> str:
@@ -27,12 +27,15 @@ def _concrete(path: str) -> str:
 
 
 POSTS = sorted({_concrete(path) for path, methods in routes(router) if "POST" in methods})
-ADMIN_FORMS = [p for p in POSTS if p not in EVERYONE]
+CASE_FORMS = [p for p in POSTS if p.startswith(("/console/cases/", "/console/disputes/"))]
+ADMIN_FORMS = [p for p in POSTS if p not in EVERYONE and p not in CASE_FORMS]
 
 
 def test_the_forms_are_known():
     assert "/console/rules/save" in ADMIN_FORMS and "/console/lists/blocked_ips/save" in ADMIN_FORMS
     assert len(ADMIN_FORMS) >= 12
+    assert "/console/cases/x/verdict" in CASE_FORMS and "/console/disputes/x/moves" in CASE_FORMS
+    assert len(CASE_FORMS) >= 9
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -41,8 +44,8 @@ def test_pages_need_a_session(demo, path):
         page = client.get(path)
         assert page.status_code == 303
         assert page.headers["location"].startswith("/console/signin?next=")
-        api = client.get("/console/backtests/bt_0.json")
-        assert api.status_code == 401
+        for json_path in ("/console/backtests/bt_0.json", "/console/queue.json"):
+            assert client.get(json_path).status_code == 401
 
 
 def test_the_session_cookie(demo):
@@ -79,7 +82,7 @@ def test_an_analyst_gets_403_from_every_admin_form(demo, path):
     assert "only an admin" in done.text
 
 
-@pytest.mark.parametrize("path", [*ADMIN_FORMS, "/console/signout", "/console/preferences"])
+@pytest.mark.parametrize("path", [*ADMIN_FORMS, *CASE_FORMS, "/console/signout", "/console/preferences"])
 def test_every_form_refuses_a_missing_or_wrong_csrf_token(demo, path):
     client, _ = session_client(demo, demo.admin_key)
     for fields in ({}, {"csrf": "not-the-token"}):

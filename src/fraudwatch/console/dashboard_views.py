@@ -7,15 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from fraudwatch.console import dashboards
+from fraudwatch.console import case_views, dashboards
 from fraudwatch.console.rule_views import parse_local
 from fraudwatch.console.web import Page, Viewer, console, render, svg
 from fraudwatch.errors import ValidationFailed
 
 router = APIRouter()
-
-# filled by the cases pages, when they are installed: (start, end, timezone, t) -> plots
-QUEUE_PLOTS: list = []
 
 
 @router.get("/dashboards")
@@ -37,10 +34,12 @@ def dashboards_page(
         except ValidationFailed as exc:
             error = str(exc)
     start, end, name = dashboards.pick_range(range, start_ts, end_ts, latest)
-    figures = dashboards.build(
-        db.connection(), start, end, page.timezone, page.t, queue=QUEUE_PLOTS[0] if QUEUE_PLOTS else None
-    )
+    figures = dashboards.build(db.connection(), start, end, page.timezone, page.t)
     plots = {k: svg(v) for k, v in figures.items() if isinstance(v, str) and v.startswith("<svg")}
+    # the review queue as it is now (the cases domain's figures; wall time, not the range)
+    queue = case_views.queue_plots(request, session, page.t)
+    plots["queue"] = queue["queue"]
+    figures["queue_stats"] = queue["queue_stats"]
     from datetime import datetime
 
     from fraudwatch.console.i18n import zone

@@ -162,7 +162,7 @@ def notable(conn, limit: int = 6) -> dict[str, list[tuple]]:
     }
 
 
-def build(conn, start: float, end: float, timezone: str, t: Callable[..., str], queue=None) -> dict[str, Any]:
+def build(conn, start: float, end: float, timezone: str, t: Callable[..., str]) -> dict[str, Any]:
     """Every plot of the dashboards page as SVG, with the figures shown beside them."""
     empty = t("no_data")
     outcome_names = {o: t(f"outcome_{o}") for o in OUTCOMES}
@@ -259,8 +259,6 @@ def build(conn, start: float, end: float, timezone: str, t: Callable[..., str], 
         empty_text=t("no_answers"),
     )
     out["answer_counts"] = {a: sum(v.values()) for a, v in by_day.items()}
-    if queue is not None:
-        out.update(queue(start, end, timezone, t))
     out["notable"] = notable(conn)
     out["range_text"] = f"{format_time(start, timezone)} – {format_time(end, timezone)}"
     return out

@@ -126,14 +126,17 @@ async def load_events(app, events: list[dict], out: IO[str], seed: int = 7) -> t
 
 
 async def wait_indexed(app, seconds: float = 600.0) -> bool:
-    """Wait until the console's index has caught up with the log."""
-    console = getattr(app.state, "console", None)
-    if console is None:
-        return True
-    target = app.state.service.seq
+    """Wait until the console's index and the actions follower (alerts, and the cases the
+    queue shows) have caught up with the log."""
+    state = app.state
+    target = state.service.seq
+    console = getattr(state, "console", None)
+    actions = state.settings.server.actions
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if console.db.position()[0] >= target:
+        indexed = console is None or console.db.position()[0] >= target
+        followed = not actions or (state.storage.cursor("actions") or 0) >= target
+        if indexed and followed:
             return True
         await asyncio.sleep(0.25)
     return False
@@ -251,7 +254,7 @@ def serve_demo(
         else:
             _say(out, f"serving the {storage.last_seq():,} events already in {settings.data_dir}")
         if not await wait_indexed(app):
-            _say(out, "the console's index is still catching up; the pages fill in as it does")
+            _say(out, "the console's index and the review queue are still catching up; the pages fill in as they do")
         keys = make_keys(app)
         _say(out)
         _say(out, f"fraudwatch console: {url}")

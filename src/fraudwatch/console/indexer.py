@@ -54,7 +54,9 @@ GAP_PAGE = 2000
 CAUGHT = frozenset({"block", "challenge"})
 # kinds that tell of earlier events, days or months later: they do not move "now" (the end
 # of the traffic, where the console's ranges end)
-AFTERWARDS = frozenset({"label", "chargeback"})
+AFTERWARDS = frozenset(
+    {"label", "chargeback", "fraud_report", "early_fraud_warning", "payment.refund", "payment.reversal"}
+)
 
 
 def score_bin(score: float) -> int:

@@ -33,7 +33,7 @@ LATENCY_BOUNDS = (1, 5, 15, 60, 240, 1440)
 
 # The index is derived from the log: when its shape changes (a new INDEX_VERSION), its tables
 # are dropped and the indexer rebuilds them from the log. Sessions and backtests are kept.
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 INDEX_TABLES = (
     "position",
     "outcomes_minute",

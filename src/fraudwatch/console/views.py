@@ -177,7 +177,7 @@ def static(name: str) -> Response:
     return static_response(name)
 
 
-from fraudwatch.console import admin_views, dashboard_views, entity_views, rule_views  # noqa: E402
+from fraudwatch.console import admin_views, case_views, dashboard_views, entity_views, rule_views  # noqa: E402
 
-for _module in (entity_views, rule_views, admin_views, dashboard_views):
+for _module in (case_views, entity_views, rule_views, admin_views, dashboard_views):
     router.include_router(_module.router)

@@ -12,6 +12,7 @@ nothing it shows comes from anywhere else.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from functools import cache
 from importlib import resources
@@ -139,11 +140,23 @@ class Page:
     def t(self, key: str, **values) -> str:
         return i18n.translate(self.language, key, **values)
 
+    def maybe(self, key: str, fallback) -> str:
+        """The message ``key``, or ``fallback`` (as text) when there is none: for values
+        from data (a log entry's type, a dispute's party) that may be new."""
+        return self.t(key) if key in i18n.MESSAGES else str(fallback if fallback is not None else "")
+
     def money(self, amount, currency) -> str:
         return i18n.format_amount(amount, currency, self.language)
 
     def when(self, ts, seconds: bool = False) -> str:
         return i18n.format_time(ts, self.timezone, seconds=seconds)
+
+    def local_input(self, ts: float) -> str:
+        """``ts`` for a ``datetime-local`` input in the user's time zone, rounded up to the
+        minute (the input has no seconds; rounding down could name a time before ``ts``)."""
+        from datetime import datetime
+
+        return datetime.fromtimestamp(math.ceil(ts / 60) * 60, i18n.zone(self.timezone)).strftime("%Y-%m-%dT%H:%M")
 
     def day(self, ts) -> str:
         return i18n.format_time(ts, self.timezone, date_only=True)

@@ -100,21 +100,68 @@
   }
 
   // ---------------------------------------------------------------- keyboard navigation of tables
-  var rows = $all("table[data-nav] tbody tr");
-  if (rows.length) {
-    var at = -1;
-    var select = function (i) {
-      if (at >= 0 && rows[at]) rows[at].classList.remove("selected");
-      at = Math.max(0, Math.min(rows.length - 1, i));
-      rows[at].classList.add("selected");
-      rows[at].scrollIntoView({ block: "nearest" });
-    };
+  // j/k (or the arrows) move, Enter opens the row's first link, c presses the row's claim button
+  var navTable = $("table[data-nav]");
+  var selected = null;  // the selected row's data-case (kept across refreshes), or its index
+  var navRows = function () { return navTable ? $all("tbody tr:not(.empty)", navTable) : []; };
+  var selectRow = function (i) {
+    var rows = navRows();
+    if (!rows.length) return;
+    rows.forEach(function (r) { r.classList.remove("selected"); });
+    var row = rows[Math.max(0, Math.min(rows.length - 1, i))];
+    row.classList.add("selected");
+    row.scrollIntoView({ block: "nearest" });
+    selected = row.dataset.case || row.rowIndex;
+  };
+  var selectedIndex = function () {
+    var rows = navRows();
+    for (var i = 0; i < rows.length; i++) if (rows[i].classList.contains("selected")) return i;
+    return -1;
+  };
+  if (navTable) {
     document.addEventListener("keydown", function (ev) {
       var tag = (ev.target.tagName || "").toLowerCase();
-      if (tag === "input" || tag === "textarea" || tag === "select") return;
-      if (ev.key === "j" || ev.key === "ArrowDown") { ev.preventDefault(); select(at + 1); }
-      else if (ev.key === "k" || ev.key === "ArrowUp") { ev.preventDefault(); select(at - 1); }
+      if (tag === "input" || tag === "textarea" || tag === "select" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      var at = selectedIndex(), rows = navRows();
+      if (ev.key === "j" || ev.key === "ArrowDown") { ev.preventDefault(); selectRow(at + 1); }
+      else if (ev.key === "k" || ev.key === "ArrowUp") { ev.preventDefault(); selectRow(at < 0 ? 0 : at - 1); }
       else if (ev.key === "Enter" && at >= 0) { var a = rows[at].querySelector("a[href]"); if (a) window.location = a.href; }
+      else if (ev.key === "c" && at >= 0) {
+        var claim = rows[at].querySelector("form.claim");
+        if (claim) { ev.preventDefault(); claim.submit(); }
+      }
     });
+  }
+
+  // ---------------------------------------------------------------- the queue refreshes without a reload
+  var queueRows = $("#queue-rows");
+  if (queueRows && navTable && navTable.dataset.refresh) {
+    var version = null, stamp = $("#queue-refreshed");
+    var refresh = function () {
+      fetch(navTable.dataset.refresh, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (q) {
+          if (q.version !== version) {
+            if (version !== null) {
+              queueRows.innerHTML = q.rows;  // rendered and escaped by the server's template
+              var rows = navRows(), keep = -1;
+              rows.forEach(function (r, i) { if (r.dataset.case && r.dataset.case === selected) keep = i; });
+              if (keep >= 0) selectRow(keep);
+            }
+            version = q.version;
+          }
+          var summary = $("#queue-summary");
+          if (summary) summary.textContent = q.summary;
+          $all("[data-count]").forEach(function (el) {
+            var n = q.counts[el.dataset.count];
+            if (el.tagName === "OPTION") el.textContent = el.dataset.label + (n === undefined ? "" : " (" + n + ")");
+            else el.textContent = String(n || 0);
+          });
+          if (stamp) { stamp.dataset.refreshed = String(Number(stamp.dataset.refreshed) + 1); }
+        })
+        .catch(function () { /* the next round tries again */ })
+        .then(function () { setTimeout(refresh, 5000); });
+    };
+    refresh();
   }
 })();
