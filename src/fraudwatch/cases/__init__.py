@@ -12,7 +12,9 @@ unit of work and never commits:
 
 The case services (queue, claim, assign, release, notes, status moves) are in
 ``fraudwatch.cases.service``; ``CaseFlow`` (``fraudwatch.cases.flows``) applies the log's
-decisions and events to cases. See docs/cases.md.
+decisions and events to cases. ``CaseWork(request, principal)`` does the work of the
+``/v1/cases`` routes for callers in the service's process (the console; imported on first
+use, as it needs the web side). See docs/cases.md.
 """
 
 from fraudwatch.cases.case import (
@@ -37,6 +39,7 @@ from fraudwatch.cases.victim import case_details, case_status_label, status_toke
 
 __all__ = [
     "SCHEMA",
+    "CaseWork",
     "TRANSITIONS",
     "CaseFlow",
     "Case",
@@ -64,6 +67,10 @@ __all__ = [
 
 
 def __getattr__(name: str):
+    if name == "CaseWork":
+        from fraudwatch.cases.casework import CaseWork
+
+        return CaseWork
     # the simulated analysts' desk (used by ``fraudwatch demo``) opens its own database through
     # fraudwatch.actions, which imports this package: loaded on first use to keep the cycle open
     if name == "Desk":

@@ -106,9 +106,41 @@ def backtest(events: Path, truth: Path | None, json_out: Path | None, details: b
 @click.option("--cardholders", default=2000, show_default=True)
 @click.option("--days", default=30, show_default=True)
 @click.option("--seconds", default=60.0, show_default=True, help="Pace the replay to take about this long.")
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Load the month into the decision service instead, and serve the analyst console: prints its URL and keys.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="with --serve: interface to bind")
+@click.option("--port", default=8000, show_default=True, help="with --serve: port (0 picks a free one)")
+@click.option(
+    "--data-dir",
+    default="fraudwatch-demo",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="with --serve: where the service keeps its data (served again as it is when it holds events)",
+)
 @policy_options
-def demo(seed: int, cardholders: int, days: int, seconds: float, features, rules, model) -> None:
-    """Watch simulated attacks and genuine traffic go through the engine live, then the summary."""
+def demo(
+    seed: int,
+    cardholders: int,
+    days: int,
+    seconds: float,
+    serve: bool,
+    host: str,
+    port: int,
+    data_dir: Path,
+    features,
+    rules,
+    model,
+) -> None:
+    """Watch simulated attacks and genuine traffic go through the engine live, then the summary;
+    with --serve, the same traffic in the running service and its analyst console."""
+    if serve:
+        from fraudwatch.console.demo import serve_demo
+
+        serve_demo(seed=seed, cardholders=cardholders, days=days, host=host, port=port, data_dir=data_dir)
+        return
     from fraudwatch.sim.demo import run_demo
 
     run_demo(build_engine(features, rules, model), seed=seed, cardholders=cardholders, days=days, seconds=seconds)
