@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -158,5 +159,31 @@ def test_demo_runs_without_a_terminal_and_ends_with_the_table():
     )
     text = out.getvalue()
     assert "\r" not in text and "\033" not in text, "plain lines when not a terminal"
-    assert text.count(" caught ") == sum(s["detected"] for s in report["scenarios"].values()) > 0
+    caught_lines = re.findall(r"^  \d\d-\d\d \d\d:\d\d  caught ", text, flags=re.MULTILINE)  # not the progress lines
+    assert len(caught_lines) == sum(s["detected"] for s in report["scenarios"].values()) > 0
     assert "scenario" in text and "reseller" in text.split("genuine")[-1]
+
+
+def test_a_victims_own_payments_after_the_attack_are_reported_on_their_own():
+    truth = {
+        "measure_from": "2026-11-05T00:00:00+09:00",
+        "instances": {
+            "leaked_card:1": {
+                "scenario": "leaked_card",
+                "start": "2026-11-05T10:02:00+09:00",
+                "victim_accounts": ["u_v"],
+            }
+        },
+    }
+
+    def own(i: int, minute: int):
+        e = pay(i, minute, card="tok_v")
+        return e.model_copy(update={"account": "u_v"})
+
+    bt = Backtest(truth)
+    # before the attack the victim is a customer like any other; after it, the suspended card declines them too
+    report = bt.run(Scripted({"e2": Outcome.BLOCK, "e3": Outcome.BLOCK}), [own(1, 1), own(2, 3), own(3, 4)])
+    everyone, victims = report["genuine"]["all"], report["genuine"]["victims after the attack"]
+    assert (everyone["payments"], everyone["blocked"]) == (1, 0)
+    assert (victims["payments"], victims["blocked"]) == (2, 2)
+    assert report["genuine_rule_hits"] == {}
