@@ -20,6 +20,7 @@ DOMAIN_CLI_MODULES = (
     "fraudwatch.cli.sim",
     "fraudwatch.cli.api",
     "fraudwatch.cli.actions",
+    "fraudwatch.cli.cases",
 )
 
 
