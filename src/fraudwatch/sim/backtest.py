@@ -6,9 +6,7 @@ It is *detected* when the engine answers ``block`` or ``challenge`` to any of it
 what it got away with before that (events, approved payments, their money, time since its
 first event) is what a real-time policy lets through. Genuine payments count from the
 ground truth's ``measure_from`` (after the warm-up that gives features their history); the
-high-volume buyers named in the ground truth (reseller, family) are reported on their own,
-and so are the victims' own payments once their attack began (a card suspended after a
-confirmed fraud declines its holder too, until it is reissued: not a false positive).
+high-volume buyers named in the ground truth (reseller, family) are reported on their own.
 """
 
 from __future__ import annotations
@@ -81,12 +79,6 @@ class Backtest:
             for m in members:
                 self.group_of[m["account"]] = group
                 self.group_of[m["card"]] = group
-        # victim account or card -> when its first attack began
-        self.victim_since: dict[str, float] = {}
-        for inst in (truth.get("instances") or {}).values():
-            began = datetime.fromisoformat(inst["start"]).timestamp()
-            for key in (*(inst.get("victim_accounts") or ()), *(inst.get("victim_cards") or ())):
-                self.victim_since[key] = min(began, self.victim_since.get(key, began))
         self.instances: dict[str, InstanceResult] = {}
         self.groups: dict[str, GroupCounts] = defaultdict(GroupCounts)
         self.genuine_hits: Counter = Counter()
@@ -107,18 +99,8 @@ class Backtest:
         if kind not in ("payment.attempt", "account.login"):
             return None
         group = self.group_of.get(event.card or "") or self.group_of.get(event.account or "") or "regular"
-        since = self.victim_since.get(event.card or "") or self.victim_since.get(event.account or "")
-        victim = since is not None and event.ts >= since
-        if victim:
-            group = "victims after the attack"
         outcome = decision.outcome
-        if group == "regular":
-            counted = (self.groups["all"],)
-        elif group.startswith("victims"):  # on their own: their card may be suspended by now
-            counted = (self.groups[group],)
-        else:
-            counted = (self.groups[group], self.groups["all"])
-        for g in counted:
+        for g in (self.groups[group], self.groups["all"]) if group != "regular" else (self.groups["all"],):
             day = datetime.fromtimestamp(event.ts, JST).date().isoformat()
             if kind == "payment.attempt":
                 g.payments += 1
@@ -134,7 +116,7 @@ class Backtest:
                 g.challenge_days[day] += 1
             elif outcome is Outcome.BLOCK:
                 g.block_days[day] += 1
-        if outcome is not Outcome.ALLOW and kind == "payment.attempt" and not victim:
+        if outcome is not Outcome.ALLOW and kind == "payment.attempt":
             for hit in decision.rules:
                 self.genuine_hits[hit.rule] += 1
         return None
