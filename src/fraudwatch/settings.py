@@ -97,6 +97,16 @@ class EngineSettings(_Section):
     models_dir: Path | None = Field(None, description="model registry folder; default <data_dir>/models")
 
 
+class AtoSettings(_Section):
+    ip_data: Path | None = Field(
+        None, description="IP context file written by `fraudwatch ip-data import`; default: the bundled data"
+    )
+    passwords: Path | None = Field(
+        None, description="breached-password corpus (`fraudwatch passwords import`); default <data_dir>/passwords"
+    )
+    password_pad_to: int = Field(1000, ge=0, le=10_000, description="lines every range answer is padded to")
+
+
 class Settings(_Section):
     """The whole configuration; ``engine.models_dir`` and ``storage.path`` default into ``data_dir``."""
 
@@ -106,6 +116,7 @@ class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     security: SecuritySettings = SecuritySettings()
     engine: EngineSettings = EngineSettings()
+    ato: AtoSettings = AtoSettings()
     if ActionsSettings is not None:
         actions: ActionsSettings | None = Field(
             None, description="alerts, webhooks, answer links (docs/alerts.md); unset: derived from this tree"

@@ -195,10 +195,10 @@ def test_reseller_velocity_is_not_blocked(rs):
     assert fired(rs, declined, **{**reseller, "card.declines_10m": 3})[2] is not Outcome.BLOCK
 
 
-LISTED = {
-    "blocked_cards": ("card", "tok_1", "blocked_card"),
-    "blocked_ips": ("ip", "198.51.100.1", "blocked_ip"),
-    "blocked_devices": ("device", "dev_1", "blocked_device"),
+LISTED = {  # field, listed value, rule, another value
+    "blocked_cards": ("card", "tok_1", "blocked_card", "other"),
+    "blocked_ips": ("ip", "198.51.100.1", "blocked_ip", "198.51.100.2"),
+    "blocked_devices": ("device", "dev_1", "blocked_device", "other"),
 }
 
 
@@ -208,12 +208,12 @@ def test_every_named_list_of_the_policy_is_covered(rs):
 
 @pytest.mark.parametrize("name", sorted(LISTED))
 def test_list_changes_apply_at_once(rs, name):
-    field, value, rule = LISTED[name]
+    field, value, rule, other = LISTED[name]
     lists = ListStore()
     assert fired(rs, payment(), lists=lists, **KNOWN) == (set(), set(), Outcome.ALLOW)
     lists.add(name, value)
     assert fired(rs, payment(), lists=lists, **KNOWN) == ({rule}, set(), Outcome.BLOCK)
-    assert fired(rs, payment(**{field: "other"}), lists=lists, **KNOWN)[0] == set()
+    assert fired(rs, payment(**{field: other}), lists=lists, **KNOWN)[0] == set()
     lists.remove(name, value)
     assert fired(rs, payment(), lists=lists, **KNOWN)[0] == set()
     lists.replace(name, [value])

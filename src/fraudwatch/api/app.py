@@ -43,6 +43,7 @@ ROUTERS = (
     "fraudwatch.api.models",
     "fraudwatch.api.admin",
     "fraudwatch.actions.views",
+    "fraudwatch.ato.views",
 )
 
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.uses_placeholder_secrets:
         log.warning("placeholder secrets in use (env: development): never run like this with real data")
     storage = open_storage(settings)
+    _use_ato_data(settings)
     metrics = Metrics()
     suppressions = _suppression_set()
     service = DecisionService(
@@ -113,6 +115,27 @@ class ServiceApp(FastAPI):
 
     async def __call__(self, scope, receive, send) -> None:
         await self.fast_path(scope, receive, send)
+
+
+def _use_ato_data(settings: Settings) -> None:
+    """The IP context file of the settings, loaded now (a bad file stops the start with its
+    reason); the bundled data and the user-agent parser load in a background thread, so
+    the first login does not wait for them."""
+    import threading
+
+    from fraudwatch.ato import ipdata
+    from fraudwatch.ato.useragent import parse_user_agent
+
+    ipdata.use(ipdata.IpData.load(settings.ato.ip_data) if settings.ato.ip_data else None)
+
+    def warm() -> None:
+        try:
+            ipdata.current()
+            parse_user_agent("Mozilla/5.0")
+        except Exception:  # noqa: BLE001 - reported again, with its cause, at the first lookup
+            log.exception("IP context or user-agent parser failed to load")
+
+    threading.Thread(target=warm, name="ato-data", daemon=True).start()
 
 
 def _suppression_set():

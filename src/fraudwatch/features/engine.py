@@ -40,12 +40,13 @@ from fraudwatch.features.featureset import FeatureSet
 from fraudwatch.features.latest import LastStore
 from fraudwatch.features.memory import approx_size
 from fraudwatch.features.spec import SCALAR_AGGS, FeatureSpec
+from fraudwatch.features.stateful import stateful_kind
 from fraudwatch.features.windows import CountStore, WindowStore
 from fraudwatch.rules.inline import filter_function, value_function
 
 __all__ = ["FeatureEngine", "SnapshotError"]
 
-_SNAPSHOT_FORMAT = 2  # 2: counts per (entity, value) live in the entity's store
+_SNAPSHOT_FORMAT = 3  # 2: counts per (entity, value) live in the entity's store; 3: stateful kinds
 _MAX_LABELS = 2_000_000
 
 
@@ -108,6 +109,12 @@ class FeatureEngine:
         self._label_keep = max((s.delay + s.window for s in label_specs), default=0.0) + self.lateness
         self._selectors = self._build(feature_set.base)
         self._stores = [store for sel in self._selectors for store in sel.stores]
+        # stateful kinds (login risk, episodes, ...), and per event kind those that listen
+        self._stateful = [stateful_kind(spec.agg)(spec, self.lateness) for spec in feature_set.stateful]
+        self._listening: dict[str, list] = {}
+        for feature in self._stateful:
+            for kind in feature.listens:
+                self._listening.setdefault(kind, []).append(feature)
         self._plan: dict[str, list[tuple]] = {}
         self._runs: dict[str, Callable] = {}  # per kind: the plan compiled to one function
         for kind, selectors in _selectors_by_kind(self._selectors).items():
@@ -266,12 +273,42 @@ class FeatureEngine:
             self._plan_for(kind)
             run = self._runs[kind]
         ctx = run(event, ts, out)
+        listening = self._listening.get(kind)
+        if listening is not None:
+            for feature in listening:
+                feature.process(event, ts, out)
         if self._derived:
             self._compute_derived(event, out, ctx)
         self.events += 1
         if not self.events % self.sweep_every:
             self.sweep()
         return out
+
+    def annotators(self) -> dict[str, Callable]:
+        """Per event kind, one function ``(event, features, decision)`` that lets the stateful
+        kinds with an ``annotate`` method add their part to the decision."""
+        by_kind: dict[str, list[Callable]] = {}
+        for feature in self._stateful:
+            annotate = getattr(feature, "annotate", None)
+            if annotate is not None:
+                for kind in feature.listens:
+                    by_kind.setdefault(kind, []).append(annotate)
+        out: dict[str, Callable] = {}
+        for kind, fns in by_kind.items():
+            if len(fns) == 1:
+                out[kind] = fns[0]
+            else:
+                out[kind] = lambda event, values, decision, fns=tuple(fns): [f(event, values, decision) for f in fns]
+        return out
+
+    def decided(self, event: Any, ts: float, outcome: str) -> None:
+        """The engine's outcome for the event just processed, for the stateful kinds that
+        let an event count only once allowed (a login enters the login history when it was
+        allowed, or when its step-up passed)."""
+        listening = self._listening.get(event.kind)
+        if listening is not None:
+            for feature in listening:
+                feature.decided(event, ts, outcome)
 
     def _compute_derived(self, event: Any, out: dict[str, Any], ctx: Any) -> None:
         missing = self._missing
@@ -304,7 +341,7 @@ class FeatureEngine:
     def sweep(self) -> int:
         """Forget idle entities (see ``expiry.py``: the cost is per expiring entity, not
         per held one). Returns how many were forgotten."""
-        return sum(store.sweep(self.now) for store in self._stores)
+        return sum(store.sweep(self.now) for store in self._stores) + sum(f.sweep(self.now) for f in self._stateful)
 
     def memory_report(self, sample: int = 1000) -> dict[str, Any]:
         """Entities and approximate bytes, per entity key and per store.
@@ -336,8 +373,9 @@ class FeatureEngine:
         for agg in by_entity.values():
             agg["bytes_per_entity"] = round(agg["bytes"] / agg["entities"]) if agg["entities"] else 0
         labels = {"count": len(self._labels or ()), "bytes": approx_size(self._labels or {}, sample)}
-        total = sum(s["bytes"] for s in stores) + labels["bytes"]
-        return {"by_entity": by_entity, "stores": stores, "labels": labels, "total_bytes": total}
+        stateful = {f.spec.name: f.memory() for f in self._stateful}
+        total = sum(s["bytes"] for s in stores) + labels["bytes"] + sum(m.get("bytes", 0) for m in stateful.values())
+        return {"by_entity": by_entity, "stores": stores, "labels": labels, "stateful": stateful, "total_bytes": total}
 
     # ------------------------------------------------------- crash recovery
     def snapshot(self) -> bytes:
@@ -351,6 +389,7 @@ class FeatureEngine:
             "events": self.events,
             "labels": list(self._labels.items()) if self._labels is not None else None,
             "stores": [store.dump() for store in self._stores],
+            "stateful": [feature.dump() for feature in self._stateful],
         }
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -374,6 +413,8 @@ class FeatureEngine:
             engine._labels.update((k, tuple(v)) for k, v in state["labels"])
         for store, rows in zip(engine._stores, state["stores"], strict=True):
             store.load(rows)
+        for feature, dumped in zip(engine._stateful, state["stateful"], strict=True):
+            feature.load(dumped)
         return engine
 
 

@@ -11,6 +11,7 @@ high-volume buyers named in the ground truth (reseller, family) are reported on 
 
 from __future__ import annotations
 
+import heapq
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -147,12 +148,36 @@ class Backtest:
             inst.money_before += event.amount
         return None
 
-    def run(self, engine, events: Iterable, on_decision: Callable | None = None) -> dict[str, Any]:
-        for event in events:
+    def run(
+        self, engine, events: Iterable, on_decision: Callable | None = None, step_ups: Any = None
+    ) -> dict[str, Any]:
+        """Replay ``events``; with ``step_ups`` (a ``fraudwatch.sim.stepup.StepUpResponder``),
+        each challenge is answered by an ``auth.challenge`` event put into the stream at its
+        time, as the customer or the attacker would answer it."""
+        from fraudwatch.events import parse_event
+
+        later: list[tuple[float, int, Any]] = []  # answers waiting for their time
+        n = 0
+
+        def process(event) -> None:
+            nonlocal n
             decision = engine.process(event)
             caught = self.observe(event, decision)
             if on_decision is not None:
                 on_decision(event, decision, caught)
+            if step_ups is not None:
+                answer = step_ups.answer(event, decision)
+                if answer is not None:
+                    n += 1
+                    reply = parse_event(answer)
+                    heapq.heappush(later, (reply.ts, n, reply))
+
+        for event in events:
+            while later and later[0][0] <= event.ts:
+                process(heapq.heappop(later)[2])
+            process(event)
+        while later:
+            process(heapq.heappop(later)[2])
         return self.report()
 
     # ------------------------------------------------------------ results
