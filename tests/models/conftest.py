@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fraudwatch.events.model import parse_event
+from fraudwatch.events.kinds import parse_event
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -60,7 +60,7 @@ def parsed(events):
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
     """Compiled models and feature caches go to a per-test directory."""
-    monkeypatch.setenv("FRAUDWATCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("FRAUDWATCH_CACHE_DIR", str(tmp_path / "cache"))
 
 
 @pytest.fixture

@@ -95,7 +95,8 @@ CREATE TABLE IF NOT EXISTS synced (      -- one row, written by Database.sync
 class Database:
     """A path to the actions SQLite file; hands each thread its own connection."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str | os.PathLike[str]):
+        path = os.fspath(path)
         if path == ":memory:":
             raise ValueError("the actions database needs a file path (threads share it)")
         self.path = path

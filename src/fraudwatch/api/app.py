@@ -40,7 +40,7 @@ ROUTERS = (
     "fraudwatch.api.events",
     "fraudwatch.api.definitions",
     "fraudwatch.api.lists",
-    "fraudwatch.api.models",
+    "fraudwatch.api.ml_models",
     "fraudwatch.api.admin",
     "fraudwatch.actions.views",
     "fraudwatch.ato.views",
@@ -127,6 +127,7 @@ def _use_ato_data(settings: Settings) -> None:
     from fraudwatch.ato.useragent import parse_user_agent
 
     ipdata.use(ipdata.IpData.load(settings.ato.ip_data) if settings.ato.ip_data else None)
+    ipdata.use_hosting_list(settings.ato.hosting_list)
 
     def warm() -> None:
         try:

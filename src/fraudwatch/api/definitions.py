@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from fraudwatch.api.auth import Admin, Principal, Reader
-from fraudwatch.api.models import load_models
+from fraudwatch.api.ml_models import load_models
 from fraudwatch.errors import Conflict, FraudwatchError, NotFound, ValidationFailed
 from fraudwatch.storage import Activation, AuditRecord, Definition, Storage
 
@@ -74,7 +74,7 @@ def _seed_defaults(storage: Storage) -> None:
     """On first start, store the shipped default rules and features as active versions."""
     from importlib import resources
 
-    from fraudwatch.policy import DEFAULT_RULES_VERSION, load_features
+    from fraudwatch.definitions import DEFAULT_RULES_VERSION, load_features
 
     seeds = []
     if storage.active_version(RULES) is None:
@@ -108,8 +108,9 @@ def engine_factory(settings, storage: Storage, suppressions: Any = None) -> Call
 
         _seed_defaults(storage)
         lists = ListStore({name: storage.list_values(name) or [] for name in storage.list_names()})
-        champion, challengers = load_models(settings.models_dir)
-        thresholds = settings.engine.thresholds or getattr(champion, "thresholds", None)
+        champion, challengers = load_models(settings)
+        configured = settings.engine.thresholds
+        thresholds = configured.as_dict() if configured is not None else getattr(champion, "thresholds", None)
         return Engine(
             features=active(storage, FEATURES),
             rules=active(storage, RULES),

@@ -8,6 +8,8 @@ import time
 
 import click
 
+from fraudwatch.cli.config import config_option, settings
+
 __all__ = ["commands"]
 
 
@@ -82,8 +84,8 @@ def passwords() -> None:
     type=click.Path(file_okay=False),
     help="corpus folder (default: <data_dir>/passwords of the settings)",
 )
-@click.option("--config", type=click.Path(exists=True, dir_okay=False), help="settings file")
-def passwords_import(source: str, out: str | None, config: str | None) -> None:
+@config_option
+def passwords_import(source: str, out: str | None, config) -> None:
     """Import a sorted HASH:COUNT file (the Pwned Passwords SHA-1 download).
 
     Streams the file in constant memory with a progress bar; a malformed or out-of-order
@@ -94,10 +96,8 @@ def passwords_import(source: str, out: str | None, config: str | None) -> None:
     from fraudwatch.ato.passwords import import_corpus
 
     if out is None:
-        from fraudwatch.settings import load_settings
-
-        settings = load_settings(config)
-        out = str(settings.ato.passwords or settings.data_dir / "passwords")
+        tree = settings(config)
+        out = str(tree.ato.passwords or tree.data_dir / "passwords")
     bad_shown = 0
 
     def on_bad(number: int, why: str) -> None:

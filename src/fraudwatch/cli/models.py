@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
+from fraudwatch.cli.config import settings
 from fraudwatch.errors import FraudwatchError
 
 DEFAULT_DATA = "../shared/datasets/handbook/transactions.parquet"
@@ -24,6 +25,11 @@ def _friendly(fn):
             raise click.ClickException(str(exc)) from None
 
     return wrapper
+
+
+def _cache_dir():
+    """The ``cache_dir`` setting (``FRAUDWATCH_CACHE_DIR``)."""
+    return settings().cache_dir
 
 
 def _when(text: str | None) -> float | None:
@@ -68,6 +74,7 @@ def evaluate(data, feature_sets, out, threads, label_delay_days, quick):
         threads=threads,
         label_delay_days=label_delay_days,
         log=lambda m: click.echo(m, err=True),
+        cache_dir=_cache_dir(),
     )
 
 
@@ -114,6 +121,7 @@ def train(
         threads=threads,
         version=version,
         log=lambda m: click.echo(m, err=True),
+        cache_dir=_cache_dir(),
     )
     click.echo(str(path))
 

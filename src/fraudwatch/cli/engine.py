@@ -36,14 +36,15 @@ def load_events(path: Path, dead_letters: Path | None = None) -> tuple[list, int
 
 
 def build_engine(features: Path | None, rules: Path | None, model: Path | None):
+    from fraudwatch.definitions import load_features, load_rules
     from fraudwatch.engine import Engine
-    from fraudwatch.policy import load_features, load_rules
 
     scorer = thresholds = None
     if model is not None:
+        from fraudwatch.cli.config import settings
         from fraudwatch.models import load_scorer
 
-        scorer = load_scorer(model)
+        scorer = load_scorer(model, cache_dir=settings().cache_dir)
         thresholds = getattr(scorer, "thresholds", None)
     return Engine(features=load_features(features), rules=load_rules(rules), model=scorer, thresholds=thresholds)
 

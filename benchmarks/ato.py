@@ -1,16 +1,16 @@
 """Benchmarks of the account-takeover domain (commands, not tests).
 
-``python -m fraudwatch.ato.bench logins``: what login scoring adds per login event in process:
+``python benchmarks/ato.py logins``: what login scoring adds per login event in process:
 the time of the login-risk, takeover and failure-streak features (user-agent parsing and IP
 lookups included, each event's first read of them) per ``account.login``, over a population
 whose accounts keep a few devices and networks, plus the engine's whole time per login with
 and without those features (same events, alternated runs).
 
-``python -m fraudwatch.ato.bench generate --lines N --out FILE``: a sorted ``HASH:COUNT``
+``python benchmarks/ato.py generate --lines N --out FILE``: a sorted ``HASH:COUNT``
 file of N random SHA-1 hashes (the Pwned Passwords download's format), written in constant
 memory.
 
-``python -m fraudwatch.ato.bench lookups --corpus DIR``: range lookups (the answer text with
+``python benchmarks/ato.py lookups --corpus DIR``: range lookups (the answer text with
 its padding, as the API builds it) on random prefixes.
 """
 
