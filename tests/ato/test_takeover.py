@@ -6,7 +6,7 @@ import pytest
 
 from fraudwatch.engine import Engine
 from fraudwatch.events import parse_event
-from fraudwatch.policy import load_features, load_rules
+from fraudwatch.definitions import load_features, load_rules
 
 T0 = datetime.fromisoformat("2026-11-01T09:00:00+09:00")
 OWNER_UA = (

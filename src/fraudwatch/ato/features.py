@@ -32,7 +32,9 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
+from fraudwatch.ato.ipdata import ip_info
 from fraudwatch.ato.risk import LEVELS, LoginHistory
+from fraudwatch.ato.useragent import parse_user_agent
 from fraudwatch.features.memory import approx_size
 from fraudwatch.features.spec import parse_duration
 
@@ -40,6 +42,27 @@ __all__ = ["FailureStreak", "LoginRisk", "Takeover"]
 
 _ENTERS = frozenset({"allow", "review"})  # outcomes that let a successful login into the history
 _MAX_CHALLENGED = 200_000  # logins waiting for their step-up result
+
+
+def login_values(event: Any) -> tuple:
+    """The login's values at each level of :data:`fraudwatch.ato.risk.LEVELS`, as the event's
+    fields ``ip``, ``as_id``, ``ip_country``, ``user_agent``, ``ua_browser_version``,
+    ``ua_os_version``, ``ua_device`` read them (one IP lookup, one user-agent parse)."""
+    ip, text = event.ip, event.user_agent
+    info = ip_info(ip) if ip is not None else None
+    ua = parse_user_agent(text) if text is not None else None
+    return (
+        ip,
+        info.as_key if info is not None else None,
+        info.country if info is not None else None,
+        text,
+        ua.browser_version if ua is not None else None,
+        ua.os_version if ua is not None else None,
+        ua.device if ua is not None else None,
+    )
+
+
+assert LEVELS == ("ip", "as_id", "ip_country", "user_agent", "ua_browser_version", "ua_os_version", "ua_device")
 
 
 class LoginRisk:
@@ -89,7 +112,7 @@ class LoginRisk:
         kind = event.kind
         if kind == "account.login":
             account = event.account
-            values = tuple([getattr(event, level) for level in LEVELS])
+            values = login_values(event)
             out[self.name] = self.history.score(account, values, ts)
             if event.success and account is not None:
                 self._pending = (event.id, account, values, ts)
@@ -303,16 +326,16 @@ class Takeover:
     """``agg: takeover``: the account's takeover episode, as the number of takeover steps
     taken in it before the event (0 when no episode is open).
 
-    A *suspect login* is a successful login from a device the account never used, from an IP
-    its owner never logged in from or with a login risk of at least ``min_risk``. Events from a suspect device within ``window`` that
-    a taker-over makes (a profile change, 2FA removed, a payment method added, a gift or
-    prepaid card order or payment, an order hidden, a cart item put back minutes after the
-    owner removed it) are steps: the first opens the episode, one per account, whose start is
-    the suspect login. A failed or abandoned step-up on a suspect login counts as a step too;
-    a passed one makes the device the owner's. A password change or reset from a device the
-    owner used before ends the episode. The decision of every event of an account with an
-    open episode carries it (``decision.takeover``: start, login, attacker devices and IPs,
-    steps)."""
+    A *suspect login* is a successful login from a device the account never used, from an
+    IP its owner never logged in from or with a login risk of at least ``min_risk``. Events
+    from a suspect device within ``window`` that a taker-over makes are *steps*: a profile
+    change, 2FA removed, a payment method added, a gift or prepaid card order or payment, an
+    order hidden, a cart item put back minutes after the owner removed it. The first step
+    opens the episode (one per account; it starts at the suspect login). A failed or
+    abandoned step-up on a suspect login is a step too; a passed one makes the device the
+    owner's. A password change or reset from a device the owner used before ends the
+    episode. The decision of every event of an account with an open episode carries it
+    (``decision.takeover``: start, login, attacker devices and IPs, steps)."""
 
     listens = (
         "account.login",

@@ -20,15 +20,18 @@ DAS group, ``rba-algorithm``), used in Wiefling et al., ACM TOPS 2022. For a log
 - The first login of an account is unscored (None).
 
 Raw scores are not probabilities: challenge thresholds are configuration (``login.risk >=
-...`` in rules). Only successful, undisputed logins enter the history: allowed logins at
-once, challenged ones once their ``auth.challenge`` passed; a fraud label or a "no, it
-wasn't me" takes a login out again. An account keeps its last ``history`` logins; an account
-with no new login for ``forget_after`` is forgotten.
+...`` in rules). Only successful, undisputed logins count: allowed logins at once,
+challenged ones once their ``auth.challenge`` passed; a fraud label or a "no, it wasn't me"
+stops a login counting (it keeps its place among the account's last ``history`` logins, so
+the history does not depend on the order in which disputes and late logins arrive). An
+account whose latest login is older than ``forget_after`` is forgotten.
 
 The value is point in time: a login at ``t`` is scored on the history as it stood before
 ``t``. A login that arrives late (within the lateness) gets the value it would have had in
-time order: the changes made after it are undone for its score (they are kept, with their
-times, for the lateness).
+time order: the accounts changed at or after ``t`` are read as they stood at ``t`` (what left
+their histories is kept for the lateness). Logins at the same instant are ordered by event
+id. Forgetting an idle account is applied as time passes (a year by default, against an hour
+of lateness).
 
 >>> h = LoginHistory()
 >>> home = ("126.1.2.3", "SoftBank Corp.", "JP", "UA-1", "Chrome 120", "Windows 10", "desktop")
@@ -45,6 +48,7 @@ True
 from __future__ import annotations
 
 import heapq
+from bisect import insort
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -73,12 +77,19 @@ NLEVELS = len(LEVELS)
 
 
 class _Account:
-    __slots__ = ("entries", "counts", "latest")
+    __slots__ = ("entries", "disputed", "counts", "latest", "gone")
 
     def __init__(self) -> None:
-        self.entries: deque[tuple[str, tuple]] = deque()  # (event id, values), oldest first
+        # (time, event id, values) by time: the latest `history` logins, disputed ones included
+        # (they keep their place, so the history does not depend on the order disputes and
+        # late logins arrive in) but not counted
+        self.entries: list[tuple[float, str, tuple]] = []
+        self.disputed: dict[str, float] = {}  # event id -> when
         self.counts: list[dict[Any, int]] = [{} for _ in range(NLEVELS)]
-        self.latest = float("-inf")  # when the history last grew (event time)
+        self.latest = float("-inf")  # the latest login time ever added (forgetting counts from it)
+        # entries that left within the lateness: (time, event id, values, disputed at or None,
+        # left at): for a late login, which may still see them
+        self.gone: list[tuple[float, str, tuple, float | None, float]] = []
 
 
 def _inc(counts: dict, value: Any, by: int) -> None:
@@ -92,9 +103,9 @@ def _inc(counts: dict, value: Any, by: int) -> None:
 class LoginHistory:
     """Histories of successful logins per account and over all accounts, and the score.
 
-    ``history``: logins kept per account (oldest dropped first); ``forget_after``: seconds
-    without a new login after which an account's history is dropped; ``lateness``: how long
-    changes are kept so a late login is scored as of its own time."""
+    ``history``: logins kept per account (the latest by time); ``forget_after``: an account
+    whose latest login is older than this is forgotten; ``lateness``: how long what left the
+    histories is kept, so that a late login is scored as of its own time."""
 
     def __init__(self, history: int = 100, forget_after: float = 365 * 86400.0, lateness: float = 3600.0) -> None:
         if history < 1:
@@ -109,86 +120,130 @@ class LoginHistory:
         self.logins = 0  # N: entries in all histories
         self.users = 0  # accounts with at least one entry
         self.where: dict[str, str] = {}  # event id -> account, for disputes
-        self.now = float("-inf")  # latest time the state changed
-        # (effective time, account, added entry or None, removed entries): for late logins
-        self.changes: deque[tuple[float, str, tuple | None, tuple]] = deque()
-        self._forget: list[tuple[float, str]] = []  # (latest + forget_after, account)
+        self.now = float("-inf")  # the latest time of a change
+        # (time of the change, account): which accounts a late login must look at again
+        self.changes: deque[tuple[float, str]] = deque()
+        self._forget: list[tuple[float, str]] = []  # (due, account): one entry per account
+        self._ghosts: dict[str, tuple] = {}  # forgotten within the lateness: (entries, latest, due)
 
     # ------------------------------------------------------------ changes
     def add(self, account: str, event_id: str, values: Sequence[Any], t: float) -> None:
-        """A successful, undisputed login enters ``account``'s history at time ``t``."""
+        """A successful, undisputed login at time ``t`` enters ``account``'s history."""
         self._expire(t)
-        values = tuple(values)
         if event_id in self.where:  # the same login twice (a retried challenge result): once
             return
+        values = tuple(values)
         acct = self.accounts.get(account)
         if acct is None:
             acct = self.accounts[account] = _Account()
             heapq.heappush(self._forget, (t + self.forget_after, account))
-        removed = []
-        acct.entries.append((event_id, values))
+            ghost = self._ghosts.get(account)
+            if ghost is not None and ghost[2] >= t:  # a late login from before it was forgotten
+                del self._ghosts[account]
+                self._revive(account, acct, ghost)
+        entries = acct.entries
+        entry = (t, event_id, values)
+        if not entries or t > entries[-1][0]:  # (logins at the same instant: by event id)
+            entries.append(entry)
+        else:
+            insort(entries, entry)
         self.where[event_id] = account
         self._apply(acct, values, +1)
-        while len(acct.entries) > self.history:
-            old = acct.entries.popleft()
-            del self.where[old[0]]
-            self._apply(acct, old[1], -1)
-            removed.append(old)
+        if len(entries) > self.history:  # the oldest by time leaves (it may be this one)
+            old_t, old_id, old_values = entries.pop(0)
+            del self.where[old_id]
+            disputed = acct.disputed.pop(old_id, None)
+            if disputed is None:
+                self._apply(acct, old_values, -1)
+            acct.gone.append((old_t, old_id, old_values, disputed, t))
         if t > acct.latest:
             acct.latest = t
-        self._log(t, account, (event_id, values), tuple(removed))
+        self._log(t, account)
+
+    def _revive(self, account: str, acct: _Account, ghost: tuple) -> None:
+        """Bring back the logins of an account forgotten at ``due`` (a later time than a late
+        login that now arrives for it)."""
+        gone, latest, due = ghost
+        for et, eid, vals, disputed, left in gone:
+            if left == due:  # in the history when it was forgotten
+                acct.entries.append((et, eid, vals))
+                self.where[eid] = account
+                if disputed is not None:
+                    acct.disputed[eid] = disputed
+                else:
+                    self._apply(acct, vals, +1)
+            else:
+                acct.gone.append((et, eid, vals, disputed, left))
+        acct.entries.sort()
+        acct.latest = latest
 
     def remove(self, event_id: str, t: float) -> bool:
-        """A login disputed at ``t`` (a fraud label, "no, it wasn't me") leaves its history."""
-        account = self.where.pop(event_id, None)
+        """A login disputed at ``t`` (a fraud label, "no, it wasn't me") stops counting."""
+        account = self.where.get(event_id)
         if account is None:
             return False
         acct = self.accounts[account]
-        for i, entry in enumerate(acct.entries):
-            if entry[0] == event_id:
-                del acct.entries[i]
-                self._apply(acct, entry[1], -1)
-                self._log(t, account, None, (entry,))
+        if event_id in acct.disputed:
+            return False
+        for entry in acct.entries:
+            if entry[1] == event_id:
+                acct.disputed[event_id] = t
+                self._apply(acct, entry[2], -1)
                 break
-        if not acct.entries:
-            del self.accounts[account]
+        self._log(t, account)
         return True
 
     def _apply(self, acct: _Account, values: tuple, sign: int) -> None:
-        counts = self.counts
-        local = acct.counts
-        was_empty = sign > 0 and len(acct.entries) == 1
-        for i in range(NLEVELS):
-            v = values[i]
-            _inc(counts[i], v, sign)
-            _inc(local[i], v, sign)
+        """Count (``sign`` +1) or uncount (-1) one login, globally and in its account."""
+        for counts in (self.counts, acct.counts):  # the hot path: _inc unrolled
+            for i, v in enumerate(values):
+                c = counts[i]
+                n = c.get(v, 0) + sign
+                if n:
+                    c[v] = n
+                else:
+                    del c[v]
         for g, (first, rest, _) in enumerate(GROUPS):
             subs = self.sub[g]
             key = values[first]
-            sub = subs.get(key)
-            if sub is None:
-                sub = subs[key] = [{} for _ in rest]
+            below = subs.get(key)
+            if below is None:
+                below = subs[key] = [{} for _ in rest]
             for j, level in enumerate(rest):
-                _inc(sub[j], values[level], sign)
-            if not sub[0]:
+                c = below[j]
+                v = values[level]
+                n = c.get(v, 0) + sign
+                if n:
+                    c[v] = n
+                else:
+                    del c[v]
+            if not below[0]:
                 del subs[key]
         self.logins += sign
-        if was_empty:
-            self.users += 1
-        elif sign < 0 and not acct.entries:
+        live = len(acct.entries) - len(acct.disputed)  # after the change
+        if sign > 0:
+            if live == 1:
+                self.users += 1
+        elif live == 0:
             self.users -= 1
 
-    def _log(self, t: float, account: str, added: tuple | None, removed: tuple) -> None:
+    def _log(self, t: float, account: str) -> None:
         changes = self.changes
-        changes.append((t, account, added, removed))
+        changes.append((t, account))
         if t > self.now:
             self.now = t
         edge = self.now - self.lateness
-        while changes and changes[0][0] < edge:
-            changes.popleft()
+        while changes and changes[0][0] < edge:  # what left before the lateness is not needed
+            _, name = changes.popleft()
+            acct = self.accounts.get(name)
+            if acct is not None and acct.gone:
+                acct.gone = [g for g in acct.gone if g[4] >= edge]
+            ghost = self._ghosts.get(name)
+            if ghost is not None and ghost[2] < edge:
+                del self._ghosts[name]
 
     def _expire(self, t: float) -> None:
-        """Forget accounts whose last new login is more than ``forget_after`` before ``t``."""
+        """Forget accounts whose latest login is more than ``forget_after`` before ``t``."""
         heap = self._forget
         while heap and heap[0][0] < t:
             _, account = heapq.heappop(heap)
@@ -199,14 +254,17 @@ class LoginHistory:
             if due >= t:  # it logged in again since: due later (one heap entry per account)
                 heapq.heappush(heap, (due, account))
                 continue
-            removed = tuple(acct.entries)
-            for event_id, _ in removed:
+            for _, event_id, _ in acct.entries:
                 del self.where[event_id]
+            # kept for a late login from before the due time, then dropped with the account
+            forgotten = [(et, eid, vals, acct.disputed.get(eid), due) for et, eid, vals in acct.entries]
             while acct.entries:
-                _, values = acct.entries.pop()
-                self._apply(acct, values, -1)
+                _, event_id, values = acct.entries.pop()
+                if acct.disputed.pop(event_id, None) is None:
+                    self._apply(acct, values, -1)
             del self.accounts[account]
-            self._log(due, account, None, removed)
+            self._ghosts[account] = (acct.gone + forgotten, acct.latest, due)
+            self._log(due, account)
 
     # ------------------------------------------------------------ the score
     def score(self, account: str | None, values: Sequence[Any], t: float) -> float | None:
@@ -220,44 +278,68 @@ class LoginHistory:
         acct = self.accounts.get(account)
         if acct is None:
             return None
-        return _score(values, self.counts, self.sub, self.logins, self.users, acct.counts, len(acct.entries))
+        n_local = len(acct.entries) - len(acct.disputed)
+        return _score(values, self.counts, self.sub, self.logins, self.users, acct.counts, n_local)
+
+    def history_at(self, account: str, t: float) -> list[tuple[float, str, tuple]]:
+        """The account's history as it stood at ``t`` (within the lateness): its logins before
+        ``t`` not disputed by then, after any gap longer than ``forget_after``, the latest
+        ``history`` of them."""
+        acct = self.accounts.get(account)
+        ghost = self._ghosts.get(account)
+        every = []
+        if acct is not None:
+            every.extend((et, eid, vals, acct.disputed.get(eid), t) for et, eid, vals in acct.entries)
+            every.extend(acct.gone)
+        if ghost is not None:
+            every.extend(ghost[0])
+        every = sorted(e for e in every if e[0] < t)
+        start, last = 0, None
+        for i, e in enumerate(every):
+            if last is not None and e[0] - last > self.forget_after:
+                start = i  # forgotten before this login
+            last = e[0]
+        if last is not None and t - last > self.forget_after:
+            return []
+        # the latest `history` logins before t, less those disputed before t
+        kept = every[start:][-self.history :]
+        return [(et, eid, vals) for et, eid, vals, disputed, _ in kept if disputed is None or disputed >= t]
 
     def _late_score(self, account: str, values: Sequence[Any], t: float) -> float | None:
-        """The score with every change made at or after ``t`` undone, as deltas over the
-        counts (the state itself is not touched)."""
+        """The score as of ``t`` for a late login: the accounts changed at or after ``t``
+        are taken as they stood at ``t``, as deltas over the counts (the state is untouched)."""
         counts: list[dict] = [{} for _ in range(NLEVELS)]
-        local: list[dict] = [{} for _ in range(NLEVELS)]
         sub: list[dict[Any, list[dict]]] = [{} for _ in GROUPS]
-        sizes: dict[str, int] = {}  # account -> change of its number of logins
-        logins = self.logins
+        local: list[dict] = [{} for _ in range(NLEVELS)]
+        logins, users = self.logins, self.users
 
-        def undo(name: str, vals: tuple, sign: int) -> None:
-            nonlocal logins
+        def live(a: _Account | None) -> list[tuple]:
+            return [] if a is None else [e for e in a.entries if e[1] not in a.disputed]
+
+        n_local = len(live(self.accounts.get(account)))
+
+        def count(vals: tuple, sign: int, mine: bool) -> None:
             for i in range(NLEVELS):
                 _inc(counts[i], vals[i], sign)
+                if mine:
+                    _inc(local[i], vals[i], sign)
             for g, (first, rest, _) in enumerate(GROUPS):
                 d = sub[g].setdefault(vals[first], [{} for _ in rest])
                 for j, level in enumerate(rest):
                     _inc(d[j], vals[level], sign)
-            if name == account:
-                for i in range(NLEVELS):
-                    _inc(local[i], vals[i], sign)
-            sizes[name] = sizes.get(name, 0) + sign
-            logins += sign
 
-        for when, name, added, removed in reversed(self.changes):
-            if when >= t:
-                if added is not None:
-                    undo(name, added[1], -1)
-                for _, vals in removed:
-                    undo(name, vals, +1)
-
-        def size(name: str) -> int:
-            a = self.accounts.get(name)
-            return len(a.entries) if a is not None else 0
-
-        n_local = size(account) + sizes.get(account, 0)
-        users = self.users + sum((size(n) + d > 0) - (size(n) > 0) for n, d in sizes.items())
+        for name in {name for when, name in self.changes if when >= t}:
+            now_entries = live(self.accounts.get(name))
+            then = self.history_at(name, t)
+            mine = name == account
+            for _, _, vals in now_entries:
+                count(vals, -1, mine)
+            for _, _, vals in then:
+                count(vals, +1, mine)
+            logins += len(then) - len(now_entries)
+            users += bool(then) - bool(now_entries)
+            if mine:
+                n_local = len(then)
         acct = self.accounts.get(account)
         base_local = acct.counts if acct is not None else [{} for _ in range(NLEVELS)]
         return _score(
@@ -279,7 +361,8 @@ class LoginHistory:
             "history": self.history,
             "forget_after": self.forget_after,
             "lateness": self.lateness,
-            "accounts": [(name, list(a.entries), a.latest) for name, a in self.accounts.items()],
+            "accounts": [(name, a.entries, a.disputed, a.latest, a.gone) for name, a in self.accounts.items()],
+            "ghosts": list(self._ghosts.items()),
             "changes": list(self.changes),
             "now": self.now,
         }
@@ -287,20 +370,24 @@ class LoginHistory:
     @classmethod
     def load(cls, state: dict) -> LoginHistory:
         h = cls(state["history"], state["forget_after"], state["lateness"])
-        for name, entries, latest in state["accounts"]:
+        for name, entries, disputed, latest, gone in state["accounts"]:
             acct = h.accounts[name] = _Account()
-            for event_id, values in entries:
+            acct.disputed = dict(disputed)
+            for et, event_id, values in entries:
                 values = tuple(values)
-                acct.entries.append((event_id, values))
+                acct.entries.append((et, event_id, values))
                 h.where[event_id] = name
-                h._apply(acct, values, +1)
+                if event_id not in acct.disputed:
+                    h._apply(acct, values, +1)
             acct.latest = latest
+            acct.gone = [(g[0], g[1], tuple(g[2]), g[3], g[4]) for g in gone]
             h._forget.append((latest + h.forget_after, name))
         heapq.heapify(h._forget)
-        h.changes = deque(
-            (w, n, (a[0], tuple(a[1])) if a is not None else None, tuple((r[0], tuple(r[1])) for r in rm))
-            for w, n, a, rm in state["changes"]
-        )
+        h._ghosts = {
+            name: ([(g[0], g[1], tuple(g[2]), g[3], g[4]) for g in gone], latest, due)
+            for name, (gone, latest, due) in state["ghosts"]
+        }
+        h.changes = deque((w, n) for w, n in state["changes"])
         h.now = state["now"]
         return h
 
@@ -349,25 +436,36 @@ def _score(
     local: Sequence[Any],
     n_local: int,
 ) -> float | None:
+    """The score from the counts (global and the account's): see the module's docstring."""
     if n_local <= 0 or logins <= 0 or users <= 0:
         return None
+    inv_all, inv_local = 1.0 / logins, 1.0 / n_local
     score = 1.0
-    for g, (first, rest, weights) in enumerate(GROUPS):
+    for g, first, rest, w0 in _PLAN:
         x = values[first]
+        unseen = 1  # M: distinct values of the levels below the first, plus one
+        p = q = 0.0
+        for level, w in rest:
+            c = counts[level]
+            unseen += len(c)
+            v = values[level]
+            p += w * c.get(v, 0)
+            q += w * local[level].get(v, 0)
+        p *= inv_all
+        q = (q + w0 * local[first].get(x, 0)) * inv_local
         c1 = counts[first].get(x, 0)
-        unseen = 1
-        for level in rest:
-            unseen += len(counts[level])
         if c1 > 0:
             below = sub[g].get(x)
             m_sub = 1 + (sum(len(c) for c in below) if below is not None else 0)
-            p = weights[0] * (1.0 - m_sub / (c1 + m_sub)) * (c1 / logins) * (1.0 - unseen / (logins + unseen))
+            p += w0 * (1.0 - m_sub / (c1 + m_sub)) * c1 * inv_all * (1.0 - unseen / (logins + unseen))
         else:
-            p = weights[0] / (logins + unseen)
-        q = weights[0] * local[first].get(x, 0) / n_local
-        for w, level in zip(weights[1:], rest, strict=True):
-            v = values[level]
-            p += w * counts[level].get(v, 0) / logins
-            q += w * local[level].get(v, 0) / n_local
+            p += w0 / (logins + unseen)
         score *= UNSEEN_FACTOR if q == 0.0 else p / q
     return score * logins / (users * n_local)
+
+
+# per group: its index, first level, (level, weight) of the others, the first level's weight
+_PLAN = tuple(
+    (g, first, tuple(zip(rest, weights[1:], strict=True)), weights[0])
+    for g, (first, rest, weights) in enumerate(GROUPS)
+)

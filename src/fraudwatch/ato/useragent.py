@@ -50,16 +50,12 @@ class UserAgent:
     os: str | None
     os_major: int | None
     device: str
+    browser_version: str | None = None  # "Chrome 120": family and major version (an RBA level)
+    os_version: str | None = None  # "Windows 10"
 
-    @property
-    def browser_version(self) -> str | None:
-        """``"Chrome 120"``: the browser family and major version (the RBA hierarchy's level)."""
-        return _join(self.browser, self.browser_major)
-
-    @property
-    def os_version(self) -> str | None:
-        """``"Windows 10"``: the OS family and major version."""
-        return _join(self.os, self.os_major)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "browser_version", _join(self.browser, self.browser_major))
+        object.__setattr__(self, "os_version", _join(self.os, self.os_major))
 
 
 def _join(family: str | None, major: int | None) -> str | None:

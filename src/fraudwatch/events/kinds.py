@@ -183,20 +183,31 @@ class Envelope(BaseModel):
         return _ua(self.user_agent, "device")
 
 
+_context: dict[str, Any] = {}  # the ato functions, imported on first use (they load data)
+
+
 def _ip_info(ip: str | None) -> Any:
     if ip is None:
         return None
-    from fraudwatch.ato.ipdata import ip_info
+    try:
+        return _context["ip"](ip)
+    except KeyError:
+        from fraudwatch.ato.ipdata import ip_info
 
-    return ip_info(ip)
+        _context["ip"] = ip_info
+        return ip_info(ip)
 
 
 def _ua(text: str | None, attr: str) -> Any:
     if text is None:
         return None
-    from fraudwatch.ato.useragent import parse_user_agent
+    try:
+        parse = _context["ua"]
+    except KeyError:
+        from fraudwatch.ato.useragent import parse_user_agent
 
-    return getattr(parse_user_agent(text), attr)
+        parse = _context["ua"] = parse_user_agent
+    return getattr(parse(text), attr)
 
 
 # ---------------------------------------------------------------- payments

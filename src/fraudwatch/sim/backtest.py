@@ -117,9 +117,9 @@ class Backtest:
                 g.challenge_days[day] += 1
             elif outcome is Outcome.BLOCK:
                 g.block_days[day] += 1
-        if outcome is not Outcome.ALLOW and kind == "payment.attempt":
+        if outcome is not Outcome.ALLOW:
             for hit in decision.rules:
-                self.genuine_hits[hit.rule] += 1
+                self.genuine_hits[hit.rule if kind == "payment.attempt" else f"login: {hit.rule}"] += 1
         return None
 
     def _fraud(self, event, decision: Decision, tag: str) -> InstanceResult | None:
