@@ -172,7 +172,7 @@ class LoginRisk:
 
     def memory(self) -> dict:
         h = self.history
-        size = approx_size(h.accounts, 1000) + approx_size(h.counts, 1000) + approx_size(h.sub, 1000)
+        size = approx_size(h.accounts, 1000) + sum(approx_size(c, 1000) for c in (*h.counts, *h.sub))
         return {"accounts": len(h.accounts), "logins": h.logins, "bytes": size}
 
 
@@ -324,14 +324,14 @@ class _Episode:
 
 class Takeover:
     """``agg: takeover``: the account's takeover episode, as the number of takeover steps
-    taken in it before the event (0 when no episode is open).
+    taken in it before the event (0 when no episode is open, and on the owner's own devices).
 
     A *suspect login* is a successful login from a device the account never used, from an
     IP its owner never logged in from or with a login risk of at least ``min_risk``. Events
     from a suspect device within ``window`` that a taker-over makes are *steps*: a profile
-    change, 2FA removed, a payment method added, a gift or prepaid card order or payment, an
-    order hidden, a cart item put back minutes after the owner removed it. The first step
-    opens the episode (one per account; it starts at the suspect login). A failed or
+    change, 2FA removed, a payment method added, an order hidden, a cart item put back
+    minutes after the owner removed it open the episode (one per account; it starts at the
+    suspect login); gift or prepaid card orders and payments count once it is open. A failed or
     abandoned step-up on a suspect login is a step too; a passed one makes the device the
     owner's. A password change or reset from a device the owner used before ends the
     episode. The decision of every event of an account with an open episode carries it
@@ -388,8 +388,11 @@ class Takeover:
             return
         kind = event.kind
         episode = self.episodes.get(account)
-        out[self.name] = episode.steps if episode is not None else 0
         device = event.device
+        # the owner's own devices are not in the episode: their events read 0
+        owners = self.known.get(account)
+        owner_device = device is not None and owners is not None and device in owners
+        out[self.name] = episode.steps if episode is not None and not owner_device else 0
         if kind == "auth.challenge":
             self._challenge_result(event, ts)
             return
@@ -427,7 +430,8 @@ class Takeover:
             if device is not None and kind != "cart.item_added":
                 _remember(known, device, ts)
             return
-        if self._is_step(event, kind, account, ts, device):
+        step = self._is_step(event, kind, account, ts, device)
+        if step is not None and (episode is not None or step):  # a gift-card order alone opens none
             login, started, ip = suspects[device]
             if episode is None:
                 episode = self.episodes[account] = _Episode(login, started)
@@ -439,17 +443,21 @@ class Takeover:
             episode.steps += 1
             _add(episode.kinds, kind)
 
-    def _is_step(self, event: Any, kind: str, account: str, ts: float, device: str) -> bool:
+    def _is_step(self, event: Any, kind: str, account: str, ts: float, device: str) -> bool | None:
+        """None: not a step; True: a step that opens an episode (a profile change, 2FA removed,
+        a payment method added, an order hidden, an item re-added); False: a step only in an
+        open episode (a gift-card order or payment: people buy gift cards on new phones too)."""
         if kind == "order.placed":
             share = event.gift_card_share
-            return share is not None and share >= 0.5
+            return False if share is not None and share >= 0.5 else None
         if kind == "payment.attempt":
-            return event.items_category in _GIFT
+            return False if event.items_category in _GIFT else None
         if kind == "cart.item_added":
             sku = getattr(event.item, "sku", None)
             removed = self.removed.get((account, sku))
-            return removed is not None and ts - removed[0] <= self.readd_within and removed[1] != device
-        return True  # profile changes, 2FA removed, payment method added, order hidden
+            readded = removed is not None and ts - removed[0] <= self.readd_within and removed[1] != device
+            return True if readded else None
+        return True
 
     def _challenge_result(self, event: Any, ts: float) -> None:
         waiting = self._challenged.pop(event.target, None)
