@@ -55,14 +55,16 @@ CREATE TABLE IF NOT EXISTS alerts (
     created REAL NOT NULL,
     expires REAL NOT NULL,
     answered_at REAL,
-    answer TEXT
+    answer TEXT,
+    language TEXT                        -- of the alert's messages and answer pages
 );
 
 CREATE TABLE IF NOT EXISTS subscriptions (
     subject TEXT PRIMARY KEY,            -- card token or account id
     email TEXT,
     usage_alerts INTEGER NOT NULL DEFAULT 0,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    language TEXT                        -- of the cardholder's messages (ja, en); null: the default
 );
 
 CREATE TABLE IF NOT EXISTS suppressions (
@@ -92,6 +94,18 @@ CREATE TABLE IF NOT EXISTS synced (      -- one row, written by Database.sync
 """
 
 
+# columns added since a table was first created: files made by an earlier version get them
+ADDED_COLUMNS = {"subscriptions": {"language": "TEXT"}, "alerts": {"language": "TEXT"}}
+
+
+def _add_columns(conn: sqlite3.Connection, columns: dict[str, dict[str, str]]) -> None:
+    for table, wanted in columns.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for name, decl in wanted.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+
+
 class Database:
     """A path to the actions SQLite file; hands each thread its own connection."""
 
@@ -104,6 +118,7 @@ class Database:
         self._local = threading.local()
         conn = self.connection()
         conn.executescript(SCHEMA + CASES_SCHEMA)
+        _add_columns(conn, ADDED_COLUMNS)
 
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
