@@ -169,14 +169,17 @@ def generate(lines: int, out: str, seed: int) -> None:
     rng = random.Random(seed)
     started = time.perf_counter()
     per_prefix, extra = divmod(lines, 1 << 20)
+    counts = [b":%d\r\n" % c for c in (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144)]
     with open(out, "wb", buffering=1 << 22) as f:
         for p in range(1 << 20):
             k = per_prefix + (1 if p < extra else 0)
             if not k:
                 continue
-            suffixes = sorted(rng.getrandbits(140) for _ in range(k))
+            # k random 35-hex-digit suffixes of this prefix, sorted (C-level hex, sort and join)
+            raw = rng.randbytes(18 * k).hex().upper()
             head = b"%05X" % p
-            f.write(b"".join(head + b"%035X:%d\r\n" % (s, 1 + (s & 0xFFF)) for s in suffixes))
+            suffixes = sorted(raw[i : i + 35] for i in range(0, 36 * k, 36))
+            f.write(b"".join(head + s.encode() + counts[i % 11] for i, s in enumerate(suffixes)))
             if p % 65536 == 65535:
                 click.echo(f"{(p + 1) / (1 << 20):.0%}", err=True)
     size = os.path.getsize(out)

@@ -133,6 +133,7 @@ def _use_ato_data(settings: Settings) -> None:
     from fraudwatch.ato import ipdata
     from fraudwatch.ato.useragent import parse_user_agent
 
+    ipdata.use_cache_dir(settings.cache_dir)
     ipdata.use(ipdata.IpData.load(settings.ato.ip_data) if settings.ato.ip_data else None)
     ipdata.use_hosting_list(settings.ato.hosting_list)
 

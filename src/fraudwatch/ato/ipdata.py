@@ -32,6 +32,7 @@ import gzip
 import hashlib
 import io
 import ipaddress
+import os
 import pickle
 import socket
 import threading
@@ -49,11 +50,20 @@ import zstandard
 
 from fraudwatch.errors import ValidationFailed
 
-__all__ = ["IpData", "IpInfo", "IpDataError", "current", "use", "ip_info", "import_file"]
+__all__ = ["IpData", "IpInfo", "IpDataError", "current", "use", "use_cache_dir", "ip_info", "import_file"]
 
 FORMAT = b"FWIP1\n"
 _bundled: IpData | None = None
 _bundled_lock = threading.Lock()
+_cache_dir: Path | None = Path.home() / ".cache" / "fraudwatch"
+
+
+def use_cache_dir(folder: str | Path | None) -> None:
+    """Where the converted bundled data is kept (None: nowhere)."""
+    global _cache_dir
+    _cache_dir = Path(folder) if folder is not None else None
+
+
 CACHE_SIZE = 200_000
 _V4_MAX = (1 << 32) - 1
 
@@ -205,12 +215,38 @@ class IpData:
     @classmethod
     def bundled(cls) -> IpData:
         """The data shipped in the ``geoip2fast`` package (IPv4 and IPv6 country and AS names),
-        read once per process."""
+        read once per process. Converting it takes a few seconds of CPU; the result is kept in
+        the cache folder (``cache_dir`` of the settings) and read from there in a fraction of
+        a second next time."""
         global _bundled
         with _bundled_lock:
             if _bundled is None:
-                _bundled = cls._read_bundled()
+                _bundled = cls._cached_bundled()
             return _bundled
+
+    @classmethod
+    def _cached_bundled(cls) -> IpData:
+        try:
+            source = resources.files("geoip2fast") / "geoip2fast-asn-ipv6.dat.gz"
+            stamp = hashlib.sha256(f"{source}:{Path(str(source)).stat().st_size}:{FORMAT!r}".encode()).hexdigest()[:16]
+            cached = _cache_dir / f"ip-bundled-{stamp}.fwip" if _cache_dir is not None else None
+        except (ModuleNotFoundError, OSError):
+            cached = None
+        if cached is not None and cached.is_file():
+            try:
+                return cls.load(cached)
+            except IpDataError:
+                pass  # damaged: convert again
+        data = cls._read_bundled()
+        if cached is not None:
+            try:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+                data.save(tmp)
+                os.replace(tmp, cached)  # atomic: processes starting together never read half a file
+            except OSError:
+                pass  # no cache folder: convert again next time
+        return data
 
     @classmethod
     def _read_bundled(cls) -> IpData:
