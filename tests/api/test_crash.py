@@ -102,8 +102,17 @@ def start(server, definitions: dict[str, dict]):
     return server
 
 
+# login.risk compares a login with the histories of every account (a global feature): a login
+# that arrives after a later login of another worker was not in that one's history when it was
+# scored, so its value depends on how the workers' requests interleave. Every per-entity value,
+# and every outcome here, must still be the same.
+_GLOBAL_FEATURES = frozenset({"login.risk"})
+
+
 def comparable(decision: dict) -> dict:
-    return {k: v for k, v in decision.items() if k != "processing_us"}
+    out = {k: v for k, v in decision.items() if k != "processing_us"}
+    out["features"] = {k: v for k, v in decision.get("features", {}).items() if k not in _GLOBAL_FEATURES}
+    return out
 
 
 class Sender:

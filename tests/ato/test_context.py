@@ -164,11 +164,11 @@ def iptoasn(tmp_path):
     write_tsv(
         path,
         [
-            "198.51.100.0\t198.51.100.255\t2516\tJP\tKDDI KDDI CORPORATION",
-            "203.0.113.0\t203.0.113.127\t16509\tUS\tAMAZON-02",
-            "203.0.113.128\t203.0.113.255\t0\tNone\tNot routed",
+            "61.100.100.0\t61.100.100.255\t2516\tJP\tKDDI KDDI CORPORATION",
+            "62.113.113.0\t62.113.113.127\t16509\tUS\tAMAZON-02",
+            "62.113.113.128\t62.113.113.255\t0\tNone\tNot routed",
             "this line is broken",
-            "2001:db8::\t2001:db8:ffff:ffff:ffff:ffff:ffff:ffff\t17676\tJP\tGIGAINFRA Softbank BB Corp.",
+            "2400:db8::\t2400:db8:ffff:ffff:ffff:ffff:ffff:ffff\t17676\tJP\tGIGAINFRA Softbank BB Corp.",
             "192.0.2.0\t192.0.2.9\tnot-a-number\tJP\tX",
         ],
     )
@@ -181,11 +181,11 @@ def test_an_operator_file_is_imported_with_as_numbers_and_its_bad_lines_reported
     out = tmp_path / "ip.fwip"
     data.save(out)
     loaded = ipdata.IpData.load(out)
-    info = loaded.lookup("198.51.100.20")
+    info = loaded.lookup("61.100.100.20")
     assert (info.country, info.asn, info.as_org, info.as_key) == ("JP", 2516, "KDDI KDDI CORPORATION", "AS2516")
-    assert loaded.lookup("203.0.113.5").asn == 16509
-    assert loaded.lookup("203.0.113.200") is None  # not routed
-    assert loaded.lookup("2001:db8:1:2::5").asn == 17676
+    assert loaded.lookup("62.113.113.5").asn == 16509
+    assert loaded.lookup("62.113.113.200") is None  # not routed
+    assert loaded.lookup("2400:db8:1:2::5").asn == 17676
     assert loaded.version == data.version
 
 
@@ -194,7 +194,7 @@ def test_events_read_the_data_in_use(iptoasn, tmp_path):
     ipdata.import_file(iptoasn).save(out)
     ipdata.use(out)
     try:
-        e = login(ip="203.0.113.9")
+        e = login(ip="62.113.113.9")
         assert (e.ip_country, e.asn, e.as_id) == ("US", 16509, "AS16509")
     finally:
         ipdata.use(None)

@@ -16,13 +16,13 @@ looked up by their /64 prefix (no source splits networks finer than that in prac
 flags are not in these sources: :attr:`IpInfo.anonymous` stays None until a data source
 provides it; hosting and proxy networks are named in rule lists (``@hosting_asns``).
 
->>> data = IpData.from_ranges([("198.51.100.0", "198.51.100.255", "JP", 2516, "KDDI CORPORATION")],
+>>> data = IpData.from_ranges([("61.100.100.0", "61.100.100.255", "JP", 2516, "KDDI CORPORATION")],
 ...                           version="doc")
->>> info = data.lookup("198.51.100.7")
+>>> info = data.lookup("61.100.100.7")
 >>> info.country, info.asn, info.as_org, info.as_key
 ('JP', 2516, 'KDDI CORPORATION', 'AS2516')
->>> data.lookup("203.0.113.1") is None
-True
+>>> data.lookup("62.1.1.1") is None, data.lookup("10.1.2.3") is None   # no range; private
+(True, True)
 """
 
 from __future__ import annotations
@@ -168,7 +168,8 @@ class IpData:
 
     # ---------------------------------------------------------------- lookups
     def lookup(self, ip: str) -> IpInfo | None:
-        """The context of a valid IPv4 or IPv6 address (None when the data has no range for it).
+        """The context of a valid IPv4 or IPv6 address (None when the data has no range for it,
+        and for private, loopback and reserved addresses: they belong to no public network).
 
         Events validate their ``ip`` before it gets here; an invalid string reads None."""
         cache = self._cache
@@ -177,6 +178,8 @@ class IpData:
         except KeyError:
             pass
         try:
+            if not ipaddress.ip_address(ip).is_global:
+                raise ValueError("private or reserved")  # no public network: no context
             if ":" in ip:
                 n = int.from_bytes(socket.inet_pton(socket.AF_INET6, ip)[:8], "big")  # the /64 prefix
                 family = "v6"
