@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fraudwatch.cases.service import SCHEMA as CASES_SCHEMA
+from fraudwatch.cases import SCHEMA as CASES_SCHEMA
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
