@@ -78,9 +78,9 @@ def main() -> None:
 @click.option("--seed", default=1, show_default=True)
 def logins(accounts: int, logins: int, seed: int) -> None:
     """Time added per login by the account-takeover features."""
+    from fraudwatch.definitions import load_features, load_rules
     from fraudwatch.engine import Engine
     from fraudwatch.features import FeatureSet
-    from fraudwatch.definitions import load_features, load_rules
 
     full = load_features()
     ato_aggs = ("login_risk", "takeover", "failure_streak")

@@ -116,7 +116,7 @@ def oracle(user: list[tuple], everyone: list[tuple], x: tuple) -> float | None:
         def count(logs, i, value):
             return sum(1 for e in logs if e[1][i] == value)
 
-        def unseen(logs, i):  # distinct values of every level below i, plus one
+        def unseen(logs, i, idx=idx):  # distinct values of every level below i, plus one
             below = idx[idx.index(i) + 1 :]
             return 1 + sum(len({e[1][j] for e in logs}) for j in below)
 

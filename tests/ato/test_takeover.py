@@ -4,9 +4,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from fraudwatch.definitions import load_features, load_rules
 from fraudwatch.engine import Engine
 from fraudwatch.events import parse_event
-from fraudwatch.definitions import load_features, load_rules
 
 T0 = datetime.fromisoformat("2026-11-01T09:00:00+09:00")
 OWNER_UA = (
@@ -35,7 +35,7 @@ class Story:
 
     def population(self, accounts: int = 40, days: int = 20) -> None:
         """Accounts that log in from home, day after day; "owner" among them."""
-        for day in range(days):
+        for _ in range(days):
             for i in range(accounts):
                 name = "owner" if i == 0 else f"u{i}"
                 ip = HOME_IP if i == 0 else f"126.{i}.1.1"

@@ -130,8 +130,8 @@ def _use_ato_data(settings: Settings) -> None:
     the first login does not wait for them."""
     import threading
 
-    from fraudwatch.ato import ipdata
-    from fraudwatch.ato.useragent import parse_user_agent
+    from fraudwatch import ato as ipdata
+    from fraudwatch.ato import parse_user_agent
 
     ipdata.use_cache_dir(settings.cache_dir)
     ipdata.use(ipdata.IpData.load(settings.ato.ip_data) if settings.ato.ip_data else None)

@@ -12,14 +12,23 @@ from __future__ import annotations
 import threading
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from fraudwatch.api.auth import Ingest
 from fraudwatch.ato.passwords import CorpusError, PasswordCorpus, check_prefix
 from fraudwatch.errors import FraudwatchError
 
 router = APIRouter(prefix="/v1/passwords", tags=["passwords"])
+_bearer = HTTPBearer(auto_error=False, description="an API key with the ingest scope")
+
+
+def _ingest(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> object:
+    """The caller's principal: 401 without a valid key, 403 without the ``ingest`` scope."""
+    return request.app.state.auth.principal(credentials.credentials if credentials else None, "ingest")
+
+
+Ingest = Annotated[object, Depends(_ingest)]
 
 
 class CorpusMissing(FraudwatchError):

@@ -145,9 +145,7 @@ class Envelope(BaseModel):
         """The IP belongs to a cloud or hosting network (``fraudwatch/ato/data/hosting_as.list``)."""
         if self.ip is None:
             return None
-        from fraudwatch.ato.ipdata import is_hosting
-
-        return is_hosting(_ip_info(self.ip))
+        return _provider("hosting")(_ip_info(self.ip))
 
     @computed_once
     def ua_browser(self) -> str | None:
@@ -183,31 +181,37 @@ class Envelope(BaseModel):
         return _ua(self.user_agent, "device")
 
 
-_context: dict[str, Any] = {}  # the ato functions, imported on first use (they load data)
+# The IP and user-agent context come from the account-takeover domain, found by name on first
+# use (as the stateful feature kinds are): the core imports no domain.
+CONTEXT_PROVIDERS = {
+    "ip": "fraudwatch.ato:ip_info",
+    "ua": "fraudwatch.ato:parse_user_agent",
+    "hosting": "fraudwatch.ato:is_hosting",
+}
+_context: dict[str, Any] = {}
+
+
+def _provider(name: str) -> Any:
+    try:
+        return _context[name]
+    except KeyError:
+        import importlib
+
+        module, _, attr = CONTEXT_PROVIDERS[name].partition(":")
+        fn = _context[name] = getattr(importlib.import_module(module), attr)
+        return fn
 
 
 def _ip_info(ip: str | None) -> Any:
     if ip is None:
         return None
-    try:
-        return _context["ip"](ip)
-    except KeyError:
-        from fraudwatch.ato.ipdata import ip_info
-
-        _context["ip"] = ip_info
-        return ip_info(ip)
+    return _provider("ip")(ip)
 
 
 def _ua(text: str | None, attr: str) -> Any:
     if text is None:
         return None
-    try:
-        parse = _context["ua"]
-    except KeyError:
-        from fraudwatch.ato.useragent import parse_user_agent
-
-        parse = _context["ua"] = parse_user_agent
-    return getattr(parse(text), attr)
+    return getattr(_provider("ua")(text), attr)
 
 
 # ---------------------------------------------------------------- payments

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from fraudwatch.ato.ipdata import ip_info
+from fraudwatch.ato import ip_info
 from fraudwatch.sim.world import (
     BINS,
     DAY,

@@ -7,7 +7,7 @@ networks abroad, cloud and hosting networks for most attackers. User agents come
 catalogue of common browsers; a device keeps its user agent for life.
 
 >>> import random
->>> from fraudwatch.ato.ipdata import ip_info
+>>> from fraudwatch.ato import ip_info
 >>> ip = ip_address(random.Random(1), "jp_home")
 >>> ip_info(ip).country
 'JP'
@@ -110,7 +110,7 @@ _lock = threading.Lock()
 @cache
 def _pools() -> dict[str, list[tuple[int, int]]]:
     """Address ranges per pool, from the bundled IP data (the same for every run)."""
-    from fraudwatch.ato.ipdata import IpData
+    from fraudwatch.ato import IpData
 
     with _lock:
         data = IpData.bundled()
