@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fraudwatch.cases import SCHEMA as CASES_SCHEMA
+from fraudwatch.errors import InvalidValue
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -112,7 +113,7 @@ class Database:
     def __init__(self, path: str | os.PathLike[str]):
         path = os.fspath(path)
         if path == ":memory:":
-            raise ValueError("the actions database needs a file path (threads share it)")
+            raise InvalidValue("the actions database needs a file path (threads share it)")
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._local = threading.local()

@@ -35,6 +35,7 @@ from typing import Any
 from fraudwatch.ato.ipdata import ip_info
 from fraudwatch.ato.risk import LEVELS, LoginHistory
 from fraudwatch.ato.useragent import parse_user_agent
+from fraudwatch.errors import InvalidValue
 from fraudwatch.features.memory import approx_size
 from fraudwatch.features.spec import parse_duration
 
@@ -78,21 +79,21 @@ class LoginRisk:
     def check_options(options: dict[str, Any], spec: Any) -> dict[str, Any]:
         unknown = sorted(set(options) - {"history", "forget_after", "challenge_wait"})
         if unknown:
-            raise ValueError(
+            raise InvalidValue(
                 f"options: unknown option(s) {', '.join(unknown)}; known: history, forget_after, challenge_wait"
             )
         if spec.entity != ("account",):
-            raise ValueError("entity: login_risk is kept per account: entity: account")
+            raise InvalidValue("entity: login_risk is kept per account: entity: account")
         if spec.kinds not in ((), ("account.login",)):
-            raise ValueError("kinds: login_risk scores account.login events only")
+            raise InvalidValue("kinds: login_risk scores account.login events only")
         history = options.get("history", 100)
         if not isinstance(history, int) or isinstance(history, bool) or not 1 <= history <= 10_000:
-            raise ValueError(f"options: history must be a whole number of logins from 1 to 10000, not {history!r}")
+            raise InvalidValue(f"options: history must be a whole number of logins from 1 to 10000, not {history!r}")
         out: dict[str, Any] = {"history": history}
         for name, default in (("forget_after", "365d"), ("challenge_wait", "1h")):
             seconds = parse_duration(options.get(name, default), what=f"options: {name}")
             if seconds <= 0:
-                raise ValueError(f"options: {name} must be longer than 0")
+                raise InvalidValue(f"options: {name} must be longer than 0")
             out[name] = seconds
         return out
 
@@ -195,19 +196,19 @@ class FailureStreak:
         known = {"throttle_after", "first_wait", "max_wait", "lock_after"}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise ValueError(f"options: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise InvalidValue(f"options: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         if spec.kinds not in ((), ("account.login",)):
-            raise ValueError("kinds: failure_streak reads account.login events")
+            raise InvalidValue("kinds: failure_streak reads account.login events")
         out: dict[str, Any] = {}
         for name, default, top in (("throttle_after", 5, 100), ("lock_after", 100, 100)):
             value = options.get(name, default)
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
-                raise ValueError(f"options: {name} must be a whole number from 1 to {top}, not {value!r}")
+                raise InvalidValue(f"options: {name} must be a whole number from 1 to {top}, not {value!r}")
             out[name] = value
         for name, default in (("first_wait", "1s"), ("max_wait", "15m")):
             out[name] = parse_duration(options.get(name, default), what=f"options: {name}")
         if out["first_wait"] <= 0 or out["max_wait"] < out["first_wait"]:
-            raise ValueError("options: first_wait must be more than 0 and at most max_wait")
+            raise InvalidValue("options: first_wait must be more than 0 and at most max_wait")
         return out
 
     def __init__(self, spec: Any, lateness: float) -> None:
@@ -351,15 +352,15 @@ class Takeover:
         known = {"min_risk", "window", "readd_within", "risk_feature"}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise ValueError(f"options: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise InvalidValue(f"options: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         if spec.entity != ("account",):
-            raise ValueError("entity: a takeover episode is kept per account: entity: account")
+            raise InvalidValue("entity: a takeover episode is kept per account: entity: account")
         min_risk = options.get("min_risk", 1.0)
         if not isinstance(min_risk, (int, float)) or isinstance(min_risk, bool) or min_risk < 0:
-            raise ValueError(f"options: min_risk must be a number >= 0, not {min_risk!r}")
+            raise InvalidValue(f"options: min_risk must be a number >= 0, not {min_risk!r}")
         risk_feature = options.get("risk_feature", "login.risk")
         if not isinstance(risk_feature, str):
-            raise ValueError("options: risk_feature must be the name of a login_risk feature")
+            raise InvalidValue("options: risk_feature must be the name of a login_risk feature")
         out = {"min_risk": float(min_risk), "risk_feature": risk_feature}
         for name, default in (("window", "24h"), ("readd_within", "1h")):
             out[name] = parse_duration(options.get(name, default), what=f"options: {name}")

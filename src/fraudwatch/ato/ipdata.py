@@ -4,7 +4,7 @@ The default data ships inside the ``geoip2fast`` package (MaxMind GeoLite2 count
 ranges, IPv4 and IPv6): country codes and AS organisation names, no AS numbers. An operator
 updates or enriches it from a file they download themselves, converted once by
 ``fraudwatch ip-data import FILE --out PATH`` into this module's own compact file
-(``*.fwip``), which the service then reads (``FRAUDWATCH_IP_DATA=PATH``):
+(``*.fwip``), which the service then reads (``FRAUDWATCH_ATO__IP_DATA=PATH``):
 
 - iptoasn.com's ``ip2asn-v4.tsv`` / ``ip2asn-combined.tsv`` (``.gz`` too): ``first last
   AS_number country AS_description`` per line: AS numbers, countries and names;

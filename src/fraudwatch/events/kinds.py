@@ -28,11 +28,11 @@ from __future__ import annotations
 import ipaddress
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION: Final = 2
 MAX_USER_AGENT = 1024  # characters (fraudwatch.ato.useragent.MAX_LENGTH)
 
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
@@ -62,6 +62,8 @@ class Envelope(BaseModel):
     """Fields common to every event kind."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, ignored_types=(computed_once,))
+    if TYPE_CHECKING:
+        kind: str  # each kind's class defines it as a Literal
 
     id: Annotated[str, Field(min_length=1, max_length=128)]
     time: datetime
@@ -145,40 +147,48 @@ class Envelope(BaseModel):
         """The IP belongs to a cloud or hosting network (``fraudwatch/ato/data/hosting_as.list``)."""
         if self.ip is None:
             return None
-        return _provider("hosting")(_ip_info(self.ip))
+        hosting: bool = _provider("hosting")(_ip_info(self.ip))
+        return hosting
 
     @computed_once
     def ua_browser(self) -> str | None:
         """Browser family of the user agent, e.g. ``"Chrome"``."""
-        return _ua(self.user_agent, "browser")
+        value: str | None = _ua(self.user_agent, "browser")
+        return value
 
     @computed_once
     def ua_browser_major(self) -> int | None:
-        return _ua(self.user_agent, "browser_major")
+        value: int | None = _ua(self.user_agent, "browser_major")
+        return value
 
     @computed_once
     def ua_browser_version(self) -> str | None:
         """Browser family and major version, e.g. ``"Chrome 120"``."""
-        return _ua(self.user_agent, "browser_version")
+        value: str | None = _ua(self.user_agent, "browser_version")
+        return value
 
     @computed_once
     def ua_os(self) -> str | None:
         """Operating system family, e.g. ``"iOS"``."""
-        return _ua(self.user_agent, "os")
+        value: str | None = _ua(self.user_agent, "os")
+        return value
 
     @computed_once
     def ua_os_major(self) -> int | None:
-        return _ua(self.user_agent, "os_major")
+        value: int | None = _ua(self.user_agent, "os_major")
+        return value
 
     @computed_once
     def ua_os_version(self) -> str | None:
         """OS family and major version, e.g. ``"iOS 17"``."""
-        return _ua(self.user_agent, "os_version")
+        value: str | None = _ua(self.user_agent, "os_version")
+        return value
 
     @computed_once
     def ua_device(self) -> str | None:
         """Device type: desktop, mobile, tablet, bot or other."""
-        return _ua(self.user_agent, "device")
+        value: str | None = _ua(self.user_agent, "device")
+        return value
 
 
 # The IP and user-agent context come from the account-takeover domain, found by name on first
@@ -516,7 +526,7 @@ EVENT_TYPES: tuple[type[Envelope], ...] = (
     Chargeback,
     CardholderAnswer,
 )
-KINDS: tuple[str, ...] = tuple(t.model_fields["kind"].annotation.__args__[0] for t in EVENT_TYPES)
+KINDS: tuple[str, ...] = tuple(get_args(t.model_fields["kind"].annotation)[0] for t in EVENT_TYPES)
 TYPE_BY_KIND: dict[str, type[Envelope]] = dict(zip(KINDS, EVENT_TYPES, strict=False))
 
 

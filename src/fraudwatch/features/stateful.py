@@ -6,7 +6,7 @@ registered under the ``agg`` name.
 A kind is a class with this shape (see ``fraudwatch.ato.features`` for the ones shipped):
 
 - ``Kind(spec, lateness)``; ``Kind.check_options(options) -> dict`` validates ``spec.options``
-  (raise ValueError naming the option);
+  (raise InvalidValue naming the option);
 - ``listens``: the event kinds it reads (``spec.kinds`` are those that get its value);
 - ``process(event, ts, out)``: write the value as of ``ts`` into ``out`` (point in time),
   then update the state with the event;
@@ -24,6 +24,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from fraudwatch.errors import InvalidValue
+
 __all__ = ["STATEFUL_KINDS", "stateful_kind", "is_stateful"]
 
 # agg name -> "module:Class"
@@ -38,7 +40,9 @@ def is_stateful(agg: Any) -> bool:
     return isinstance(agg, str) and agg in STATEFUL_KINDS
 
 
-def stateful_kind(agg: str) -> Any:
+def stateful_kind(agg: str | None) -> Any:
     """The class implementing a stateful ``agg``."""
+    if agg is None or agg not in STATEFUL_KINDS:
+        raise InvalidValue(f"agg {agg!r} is not a stateful feature kind")
     module, _, name = STATEFUL_KINDS[agg].partition(":")
     return getattr(importlib.import_module(module), name)
