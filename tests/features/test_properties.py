@@ -9,6 +9,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fraudwatch import codegen
 from fraudwatch.features import FeatureEngine, FeatureSet, FeatureSpec
 
 from .features_reference import Reference, ev
@@ -186,6 +187,15 @@ def specs(draw, i: int) -> FeatureSpec:
 def test_random_feature_definitions_match_the_reference(data):
     fs = FeatureSet([data.draw(specs(i)) for i in range(data.draw(st.integers(1, 4)))])
     assert_same(fs, *data.draw(streams(max_events=30, late=data.draw(st.booleans()))))
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_random_feature_definitions_match_the_reference_without_generated_code(data):
+    """The closures and loops that run with ``engine.codegen: false`` (fraudwatch.codegen)."""
+    fs = FeatureSet([data.draw(specs(i)) for i in range(data.draw(st.integers(1, 4)))])
+    with codegen.disabled():
+        assert_same(fs, *data.draw(streams(max_events=30, late=data.draw(st.booleans()))))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
