@@ -201,7 +201,7 @@ def lookups(folder: str, n: int, pad_to: int) -> None:
     clock = time.perf_counter
     for p in prefixes:
         t = clock()
-        corpus.range_text(p, pad_to=pad_to)
+        corpus.range_answer(p, pad_to=pad_to)
         times.append(clock() - t)
     click.echo(
         f"{n:,} range lookups on {corpus.entries:,} hashes: p50 {_pct(times, 0.5) * 1e3:.3f} ms  "

@@ -56,17 +56,27 @@ def test_a_file_with_bad_lines_is_imported_and_each_bad_line_reported_by_number(
     assert PasswordCorpus(tmp_path / "c").count(sha1("qwerty")) == 1_000_002
 
 
-def test_range_answers_are_padded_to_a_fixed_size_in_order(tmp_path):
-    import_corpus(corpus_lines(100), tmp_path / "c")
+def test_range_answers_are_the_real_lines_in_order_then_padding_to_a_fixed_size(tmp_path):
+    lines = corpus_lines(20_000)
+    import_corpus(lines, tmp_path / "c", chunk_bytes=50_000)
     corpus = PasswordCorpus(tmp_path / "c")
     prefix = sha1("password")[:5]
-    lines = corpus.range_text(prefix, pad_to=1000).split("\r\n")
-    assert len(lines) == 1000 and lines == sorted(lines)
-    assert all(len(line.split(":")[0]) == 35 for line in lines)
-    assert f"{sha1('password')[5:]}:1000000" in lines
-    assert sum(line.endswith(":0") for line in lines) == 999
-    empty = corpus.range_text("00000", pad_to=1000).split("\r\n")
+    real = [f"{line[5:40]}:{line[41:]}" for line in lines if line.startswith(prefix)]
+    answers = [corpus.range_answer(prefix, pad_to=1000).decode().split("\r\n") for _ in range(5)]
+    for answer in answers:
+        assert len(answer) == 1000 and answer[: len(real)] == real
+        assert f"{sha1('password')[5:]}:1000000" in answer
+        padding = answer[len(real) :]
+        assert all(len(line) == 37 and line.endswith(":0") and int(line[:35], 16) >= 0 for line in padding)
+    assert len({tuple(a[len(real) :]) for a in answers}) > 1  # drawn afresh for each answer
+    empty = corpus.range_answer("00000", pad_to=1000).decode().split("\r\n")
     assert len(empty) == 1000 and all(line.endswith(":0") for line in empty)
+    # every prefix of the corpus answers exactly its own lines, across chunk boundaries
+    by_prefix: dict[str, list[tuple[str, int]]] = {}
+    for line in lines:
+        by_prefix.setdefault(line[:5], []).append((line[5:40], int(line[41:])))
+    for p in random.Random(3).sample(sorted(by_prefix), 300) + ["00000", "FFFFF"]:
+        assert corpus.lookup(p) == by_prefix.get(p, [])
 
 
 @pytest.mark.parametrize("prefix", ["ABCD", "ABCDEF", "XYZ12", "", "12 45", "../.."])
@@ -81,6 +91,9 @@ def test_a_missing_or_damaged_corpus_is_refused_clearly(tmp_path):
     import_corpus(corpus_lines(10), tmp_path / "c")
     (tmp_path / "c" / "index.bin").write_bytes(b"\0" * 16)
     with pytest.raises(CorpusError, match="damaged"):
+        PasswordCorpus(tmp_path / "c")
+    (tmp_path / "c" / "corpus.json").write_text('{"entries": 10}')  # written by an older version
+    with pytest.raises(CorpusError, match="import it again"):
         PasswordCorpus(tmp_path / "c")
 
 

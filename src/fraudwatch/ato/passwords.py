@@ -6,14 +6,16 @@ the other 35 in the answer (k-anonymity: the prefix is shared by about a million
 hashes). A hit means the password is in the corpus; the login or password-change event then
 carries ``password_compromised: true`` and the count, and a rule can force a reset.
 
-The answer has one ``SUFFIX:COUNT`` line per hash of the corpus with that prefix, padded with
-random suffixes of count 0 up to ``pad_to`` lines, so the answer's length says nothing of how
-many real hashes the prefix has.
+The answer has one ``SUFFIX:COUNT`` line per hash of the corpus with that prefix, followed
+by random suffixes of count 0 up to ``pad_to`` lines (as the Pwned Passwords service pads),
+so the answer's length says nothing of how many real hashes the prefix has.
 
 The corpus is imported from the operator's sorted ``HASH:COUNT`` file (the Pwned Passwords
 download: hundreds of millions of lines) by ``fraudwatch passwords import``, streaming, in
-constant memory, into three files: the 20-byte hashes in order, their counts (uint32), and an
-index of 2**20 + 1 offsets (one per prefix). A lookup reads one prefix's slice of each.
+constant memory, into two files: ``ranges.txt``, every prefix's answer lines already written
+(``SUFFIX:COUNT`` and CRLF, prefix after prefix), and ``index.bin``, 2**20 + 1 byte offsets
+into it (one per prefix). A lookup reads one offset pair and one slice: nothing is formatted
+or sorted while the caller waits.
 
 >>> import hashlib, tempfile
 >>> sha = hashlib.sha1(b"password").hexdigest().upper()
@@ -22,9 +24,9 @@ index of 2**20 + 1 offsets (one per prefix). A lookup reads one prefix's slice o
 >>> corpus = PasswordCorpus(folder)
 >>> corpus.count(sha)
 3861493
->>> lines = corpus.range_text(sha[:5], pad_to=10).split("\\r\\n")
->>> len(lines), f"{sha[5:]}:3861493" in lines
-(10, True)
+>>> lines = corpus.range_answer(sha[:5], pad_to=10).decode().split("\\r\\n")
+>>> len(lines), lines[0] == f"{sha[5:]}:3861493", lines[1].endswith(":0")
+(10, True, True)
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +52,12 @@ __all__ = ["PasswordCorpus", "CorpusError", "ImportReport", "import_corpus", "ch
 
 PREFIXES = 1 << 20
 PAD_TO = 1000  # lines in every answer at least (real prefixes of the full corpus hold ~800-1,000)
-MAX_COUNT = 2**32 - 1
+_MAX_PAD = 10_000  # the most padding lines an answer is given (ato.password_pad_to's bound)
+_PAD_LINE = 35 + 4  # bytes of one padding line: suffix, ":0", CRLF
+FORMAT = 2  # of the files below; a corpus of another format is imported again
 _PREFIX = re.compile(r"^[0-9A-Fa-f]{5}$")
 _LINE = re.compile(rb"^([0-9A-Fa-f]{40}):([0-9]{1,15})\r?$", re.M)
-_FILES = ("hashes.bin", "counts.bin", "index.bin", "corpus.json")
+_FILES = ("ranges.txt", "index.bin", "corpus.json")
 
 
 class CorpusError(ValidationFailed):
@@ -77,56 +82,75 @@ class PasswordCorpus:
         folder = Path(folder)
         try:
             self.meta = json.loads((folder / "corpus.json").read_text())
-            self._files = [open(folder / name, "rb") for name in _FILES[:3]]  # noqa: SIM115 - kept open, mapped
+            self._files = [open(folder / name, "rb") for name in _FILES[:2]]  # noqa: SIM115 - kept open, mapped
         except (OSError, ValueError) as exc:
             raise CorpusError(
                 f"{folder}: not a password corpus ({exc}); import one with: fraudwatch passwords import"
             ) from None
         self.folder = folder
-        maps = [
+        if self.meta.get("format") != FORMAT:
+            self.close()
+            raise CorpusError(
+                f"{folder}: password corpus of format {self.meta.get('format', 1)}, this version reads format "
+                f"{FORMAT}; import it again with: fraudwatch passwords import"
+            )
+        ranges, index = (
             mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(f.fileno()).st_size else b""
             for f in self._files
-        ]
-        self._hashes, self._counts, index = maps
+        )
+        self._ranges = ranges
         self._index = memoryview(index).cast("Q") if index else None
         self.entries = self.meta["entries"]
-        if self._index is None or len(self._index) != PREFIXES + 1 or self._index[-1] != self.entries:
-            raise CorpusError(f"{folder}: damaged password corpus (index does not match its {self.entries} entries)")
-        self._count_view = memoryview(self._counts).cast("I") if self.entries else None
+        if self._index is None or len(self._index) != PREFIXES + 1 or self._index[-1] != len(ranges):
+            raise CorpusError(
+                f"{folder}: damaged password corpus (index does not match {len(ranges):,} bytes of ranges)"
+            )
+        self._padding = _padding_lines(2 * _MAX_PAD)
 
     def close(self) -> None:
         for f in self._files:
             f.close()
 
+    def block(self, prefix: str) -> bytes:
+        """The answer lines of every corpus hash starting with ``prefix`` (``SUFFIX:COUNT``
+        and CRLF each, in order), as imported."""
+        assert self._index is not None
+        p = int(check_prefix(prefix), 16)
+        return self._ranges[self._index[p] : self._index[p + 1]]
+
     def lookup(self, prefix: str) -> list[tuple[str, int]]:
         """``(suffix, count)`` of every corpus hash starting with ``prefix``, in order."""
-        p = int(check_prefix(prefix), 16)
-        a, b = self._index[p], self._index[p + 1]
-        if a == b:
-            return []
-        hexed = self._hashes[a * 20 : b * 20].hex().upper()
-        counts = self._count_view[a:b].tolist()
-        return [(hexed[i * 40 + 5 : i * 40 + 40], c) for i, c in enumerate(counts)]
+        lines = self.block(prefix).decode("ascii").split("\r\n")
+        lines.pop()  # after the last CRLF
+        return [(line[:35], int(line[36:])) for line in lines]
 
     def count(self, sha1_hex: str) -> int:
         """How often a full SHA-1 appears in the corpus (0 when it does not)."""
         sha1_hex = sha1_hex.upper()
-        suffix = sha1_hex[5:]
-        found = self.lookup(sha1_hex[:5])
-        i = bisect_left(found, (suffix, -1))
-        return found[i][1] if i < len(found) and found[i][0] == suffix else 0
+        block = self.block(sha1_hex[:5])
+        suffix = sha1_hex[5:].encode("ascii")
+        # the only runs of 35 hexadecimal characters in a block are its suffixes
+        at = block.find(suffix) if len(suffix) == 35 else -1
+        if at < 0:
+            return 0
+        return int(block[at + 36 : block.index(b"\r", at)])
 
-    def range_text(self, prefix: str, pad_to: int = PAD_TO) -> str:
-        """The range answer: ``SUFFIX:COUNT`` lines joined by CRLF, padded with random
-        suffixes of count 0 to at least ``pad_to`` lines, all in suffix order."""
-        found = self.lookup(prefix)
-        lines = [f"{s}:{c}" for s, c in found]
-        missing = pad_to - len(lines)
+    def range_answer(self, prefix: str, pad_to: int = PAD_TO) -> bytes:
+        """The range answer: the prefix's ``SUFFIX:COUNT`` lines, then random suffixes of count
+        0 up to ``pad_to`` lines, joined by CRLF (one slice of the corpus and one of a pool of
+        random lines drawn when the corpus was opened, at a random place)."""
+        block = self.block(prefix)
+        missing = min(pad_to, _MAX_PAD) - block.count(b"\n")
         if missing > 0:
-            noise = secrets.token_hex(18 * missing).upper()
-            lines.extend(f"{noise[i * 36 : i * 36 + 35]}:0" for i in range(missing))
-            lines.sort()
-        return "\r\n".join(lines)
+            at = secrets.randbelow(len(self._padding) // _PAD_LINE - missing + 1) * _PAD_LINE
+            block += self._padding[at : at + missing * _PAD_LINE]
+        return block[:-2]
+
+
+def _padding_lines(n: int) -> bytes:
+    """``n`` lines of a random 35-hex-digit suffix and count 0, CRLF after each."""
+    noise = secrets.token_hex(18 * n).upper().encode("ascii")
+    return b"".join(noise[i : i + 35] + b":0\r\n" for i in range(0, 36 * n, 36))
 
 
 @dataclass
@@ -156,8 +180,8 @@ def import_corpus(
 ) -> ImportReport:
     """Import a sorted ``HASH:COUNT`` file (or lines) into ``folder``.
 
-    Streams in chunks of ``chunk_bytes`` (memory stays constant: one chunk and the 8 MB
-    index), writes to a new folder beside ``folder`` and swaps it in at the end, so a reader
+    Streams in chunks of ``chunk_bytes`` (memory stays constant: a few chunks' worth and the
+    8 MB index), writes to a new folder beside ``folder`` and swaps it in at the end, so a reader
     of the old corpus is never disturbed. A line that is malformed or out of order is
     reported (``on_bad_line(number, reason)``) and skipped; the import goes on.
     ``on_progress(bytes)`` is called after each chunk."""
@@ -168,25 +192,26 @@ def import_corpus(
     work.mkdir(parents=True)
     report = ImportReport()
     index = array("Q", bytes(8 * (PREFIXES + 1)))
-    state = {"last": b"", "prefix": -1}
+    state: dict[str, Any] = {"last": b"", "prefix": -1, "bytes": 0}
 
     def bad(number: int, why: str) -> None:
         report.note(number, why)
         if on_bad_line is not None:
             on_bad_line(number, why)
 
-    with open(work / "hashes.bin", "wb") as hashes_out, open(work / "counts.bin", "wb") as counts_out:
+    with open(work / "ranges.txt", "wb") as out:
         for first_line, chunk in _chunks(source, chunk_bytes):
-            _import_chunk(chunk, first_line, report, index, state, hashes_out, counts_out, bad)
+            _import_chunk(chunk, first_line, report, index, state, out, bad)
             if on_progress is not None:
                 on_progress(len(chunk))
     # prefixes after the last entry (and any never seen) point at the end
     for p in range(state["prefix"] + 1, PREFIXES + 1):
-        index[p] = report.entries
+        index[p] = state["bytes"]
     with open(work / "index.bin", "wb") as f:
         index.tofile(f)
     report.seconds = time.perf_counter() - started
     meta = {
+        "format": FORMAT,
         "entries": report.entries,
         "lines": report.lines,
         "bad_lines": report.bad_total,
@@ -243,15 +268,15 @@ def _import_chunk(
     first_line: int,
     report: ImportReport,
     index: Any,
-    state: dict,
-    hashes_out: Any,
-    counts_out: Any,
+    state: dict[str, Any],
+    out: Any,
     bad: Callable[[int, str], None],
 ) -> None:
     lines = chunk.count(b"\n")
     report.lines += lines
-    matches = _LINE.findall(chunk)
-    if len(matches) != lines:  # some line is malformed: find which, line by line
+    matches: list[tuple[bytes, bytes, int]]
+    found = _LINE.findall(chunk)
+    if len(found) != lines:  # some line is malformed: find which, line by line
         matches = []
         for i, raw in enumerate(chunk.split(b"\n")[:lines]):
             m = _LINE.match(raw)
@@ -261,7 +286,7 @@ def _import_chunk(
                 continue
             matches.append((m.group(1), m.group(2), first_line + i))
     else:
-        matches = [(h, c, 0) for h, c in matches]
+        matches = [(h, c, 0) for h, c in found]
     hashes = [m[0].upper() for m in matches]
     # order: each hash after the previous one (the file must be sorted); skip those that are not
     keep = []
@@ -279,21 +304,21 @@ def _import_chunk(
         matches = [matches[k] for k in keep]
     if not hashes:
         return
-    counts = array("I", [min(int(m[1]), MAX_COUNT) for m in matches])
-    raw = bytes.fromhex(b"".join(hashes).decode())
+    # the answer lines, written once here so that a lookup only reads them
+    answer = [b"%s:%d\r\n" % (h[5:], int(m[1])) for h, m in zip(hashes, matches, strict=True)]
+    offsets = list(accumulate(map(len, answer), initial=state["bytes"]))
     # prefix offsets: every prefix from the last one seen up to this chunk's last
-    start = report.entries
     p_last = int(hashes[-1][:5], 16)
     p = state["prefix"] + 1
     lo = 0
     while p <= p_last:
         key = b"%05X" % p
         lo = bisect_left(hashes, key, lo)
-        index[p] = start + lo
+        index[p] = offsets[lo]
         p += 1
     state["prefix"] = p_last
-    hashes_out.write(raw)
-    counts.tofile(counts_out)
+    out.write(b"".join(answer))
+    state["bytes"] = offsets[-1]
     report.entries += len(hashes)
 
 

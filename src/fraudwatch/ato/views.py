@@ -1,8 +1,8 @@
 """HTTP routes of the account-takeover domain: the breached-password range API.
 
 ``GET /v1/passwords/range/{prefix}`` answers like the Pwned Passwords range API: one
-``SUFFIX:COUNT`` line per corpus hash with that SHA-1 prefix, CRLF-separated, padded with
-zero-count lines to at least 1,000 (``ato.password_pad_to``). It takes an API key with the
+``SUFFIX:COUNT`` line per corpus hash with that SHA-1 prefix, CRLF-separated, followed by
+zero-count lines up to 1,000 in all (``ato.password_pad_to``). It takes an API key with the
 ``ingest`` scope (the integrator's login code calls it) and answers 503 until a corpus was
 imported (``fraudwatch passwords import``).
 """
@@ -65,10 +65,12 @@ def _corpus(request: Request) -> PasswordCorpus:
         503: {"description": "no corpus imported"},
     },
 )
-async def password_range(
+def password_range(
     request: Request, prefix: Annotated[str, Path(min_length=1, max_length=64)], who: Ingest
 ) -> PlainTextResponse:
+    # a plain function: FastAPI runs it in its thread pool, so a read of a corpus page that
+    # is not in memory yet never holds up the event loop
     prefix = check_prefix(prefix)
     corpus = _corpus(request)
-    text = corpus.range_text(prefix, pad_to=request.app.state.settings.ato.password_pad_to)
-    return PlainTextResponse(text, headers={"Cache-Control": "public, max-age=86400"})
+    answer = corpus.range_answer(prefix, pad_to=request.app.state.settings.ato.password_pad_to)
+    return PlainTextResponse(answer, headers={"Cache-Control": "public, max-age=86400"})
