@@ -153,6 +153,28 @@ def test_the_bundled_ip_data_knows_countries_and_networks():
     assert login(ip="10.1.2.3").ip_country is None  # private
 
 
+def test_private_and_reserved_addresses_are_told_apart_as_the_standard_library_does():
+    """The lookup answers is_global from a table of the special-purpose networks' bounds;
+    it must agree with ipaddress everywhere: at each bound, beside it, and at random."""
+    import ipaddress
+    import random
+
+    rng = random.Random(7)
+    for table, cls, bits in (
+        (ipdata._V4_GLOBAL, ipaddress.IPv4Address, 32),
+        (ipdata._V6_GLOBAL, ipaddress.IPv6Address, 128),
+    ):
+        top = (1 << bits) - 1
+        numbers = [rng.getrandbits(bits) for _ in range(3000)]
+        numbers += [n for p in table[0] for n in (max(p - 1, 0), p, min(p + 1, top))]
+        for n in numbers:
+            address = cls(n)
+            assert ipdata._is_global(table, n, str(address)) == address.is_global, address
+    data = ipdata.current()
+    assert data.lookup("192.168.1.1") is None and data.lookup("::ffff:192.168.1.1") is None
+    assert data.lookup("100.64.0.1") is None and data.lookup("::1") is None
+
+
 def write_tsv(path, lines):
     with gzip.open(path, "wt") as f:
         f.write("\n".join(lines) + "\n")

@@ -115,8 +115,9 @@ class LoginHistory:
         self.lateness = float(lateness)
         self.accounts: dict[str, _Account] = {}
         self.counts: list[dict[Any, int]] = [{} for _ in range(NLEVELS)]
-        # per group, first-level value -> counts of each lower level among its logins
-        self.sub: list[dict[Any, list[dict[Any, int]]]] = [{} for _ in GROUPS]
+        # per group, first-level value -> {the lower levels' values: logins}: usually one key
+        # (an IP has one AS and country, a user agent one browser, OS and device type)
+        self.sub: list[dict[Any, dict[tuple[Any, ...], int]]] = [{} for _ in GROUPS]
         self.logins = 0  # N: entries in all histories
         self.users = 0  # accounts with at least one entry
         self.where: dict[str, str] = {}  # event id -> account, for disputes
@@ -195,30 +196,10 @@ class LoginHistory:
 
     def _apply(self, acct: _Account, values: tuple, sign: int) -> None:
         """Count (``sign`` +1) or uncount (-1) one login, globally and in its account."""
-        for counts in (self.counts, acct.counts):  # the hot path: _inc unrolled
-            for i, v in enumerate(values):
-                c = counts[i]
-                n = c.get(v, 0) + sign
-                if n:
-                    c[v] = n
-                else:
-                    del c[v]
-        for g, (first, rest, _) in enumerate(GROUPS):
-            subs = self.sub[g]
-            key = values[first]
-            below = subs.get(key)
-            if below is None:
-                below = subs[key] = [{} for _ in rest]
-            for j, level in enumerate(rest):
-                c = below[j]
-                v = values[level]
-                n = c.get(v, 0) + sign
-                if n:
-                    c[v] = n
-                else:
-                    del c[v]
-            if not below[0]:
-                del subs[key]
+        if sign > 0:
+            _plus(self.counts, acct.counts, self.sub, values)
+        else:
+            _minus(self.counts, acct.counts, self.sub, values)
         self.logins += sign
         live = len(acct.entries) - len(acct.disputed)  # after the change
         if sign > 0:
@@ -273,7 +254,7 @@ class LoginHistory:
         if account is None:
             return None
         self._expire(t)
-        if t <= self.now and any(change[0] >= t for change in self.changes):
+        if t <= self.now:  # some change at or after t (the latest change is always kept)
             return self._late_score(account, values, t)
         acct = self.accounts.get(account)
         if acct is None:
@@ -308,9 +289,9 @@ class LoginHistory:
     def _late_score(self, account: str, values: Sequence[Any], t: float) -> float | None:
         """The score as of ``t`` for a late login: the accounts changed at or after ``t``
         are taken as they stood at ``t``, as deltas over the counts (the state is untouched)."""
-        counts: list[dict] = [{} for _ in range(NLEVELS)]
-        sub: list[dict[Any, list[dict]]] = [{} for _ in GROUPS]
-        local: list[dict] = [{} for _ in range(NLEVELS)]
+        counts: list[dict[Any, int]] = [{} for _ in range(NLEVELS)]
+        sub: list[dict[Any, dict[tuple[Any, ...], int]]] = [{} for _ in GROUPS]
+        local: list[dict[Any, int]] = [{} for _ in range(NLEVELS)]
         logins, users = self.logins, self.users
 
         def live(a: _Account | None) -> list[tuple]:
@@ -324,9 +305,7 @@ class LoginHistory:
                 if mine:
                     _inc(local[i], vals[i], sign)
             for g, (first, rest, _) in enumerate(GROUPS):
-                d = sub[g].setdefault(vals[first], [{} for _ in rest])
-                for j, level in enumerate(rest):
-                    _inc(d[j], vals[level], sign)
+                _inc(sub[g].setdefault(vals[first], {}), tuple(vals[level] for level in rest), sign)
 
         for name in {name for when, name in self.changes if when >= t}:
             now_entries = live(self.accounts.get(name))
@@ -418,13 +397,84 @@ class _MergedSub:
     def __init__(self, base: dict, delta: dict) -> None:
         self.base, self.delta = base, delta
 
-    def get(self, key: Any) -> list | None:
+    def get(self, key: Any) -> dict | None:
         base, delta = self.base.get(key), self.delta.get(key)
         if delta is None:
             return base
-        n = len(delta)
-        merged = [_Merged(base[j] if base is not None else {}, delta[j]) for j in range(n)]
-        return merged if any(len(m) for m in merged) else None
+        merged = dict(base or {})
+        for k, d in delta.items():
+            merged[k] = merged.get(k, 0) + d
+        merged = {k: n for k, n in merged.items() if n}
+        return merged or None
+
+
+# The hot paths below are written out for the two hierarchies (a login is scored and counted
+# with a few dozen dictionary reads and writes, no loops)
+assert [len(levels) for _, levels, _ in FEATURES] == [3, 4]
+_A0, _A1, _A2 = FEATURES[0][2]
+_B0, _B1, _B2, _B3 = FEATURES[1][2]
+
+
+def _plus(g: list[dict], loc: list[dict], sub: list[dict], values: tuple) -> None:
+    """+1 for each level's value, over all accounts (``g``, ``sub``) and the account's."""
+    v0, v1, v2, v3, v4, v5, v6 = values
+    for c in (g, loc):
+        d = c[0]
+        d[v0] = d.get(v0, 0) + 1
+        d = c[1]
+        d[v1] = d.get(v1, 0) + 1
+        d = c[2]
+        d[v2] = d.get(v2, 0) + 1
+        d = c[3]
+        d[v3] = d.get(v3, 0) + 1
+        d = c[4]
+        d[v4] = d.get(v4, 0) + 1
+        d = c[5]
+        d[v5] = d.get(v5, 0) + 1
+        d = c[6]
+        d[v6] = d.get(v6, 0) + 1
+    below = sub[0].get(v0)
+    key: tuple[Any, ...] = (v1, v2)
+    if below is None:
+        sub[0][v0] = {key: 1}
+    else:
+        below[key] = below.get(key, 0) + 1
+    below = sub[1].get(v3)
+    key = (v4, v5, v6)
+    if below is None:
+        sub[1][v3] = {key: 1}
+    else:
+        below[key] = below.get(key, 0) + 1
+
+
+def _minus(g: list[dict], loc: list[dict], sub: list[dict], values: tuple) -> None:
+    """-1 for each level's value (of a login counted before): the inverse of :func:`_plus`."""
+    for c in (g, loc):
+        for d, v in zip(c, values, strict=True):
+            n = d[v] - 1
+            if n:
+                d[v] = n
+            else:
+                del d[v]
+    for g, (first, rest, _) in enumerate(GROUPS):
+        x = values[first]
+        below = sub[g][x]
+        key = tuple(values[level] for level in rest)
+        n = below[key] - 1
+        if n:
+            below[key] = n
+        elif len(below) > 1:
+            del below[key]
+        else:
+            del sub[g][x]
+
+
+def _m_sub(below: dict[tuple[Any, ...], int]) -> int:
+    """M for a first-level value: 1 + the distinct values of each lower level among its logins."""
+    if len(below) == 1:
+        return 1 + len(next(iter(below)))
+    keys = list(below)
+    return 1 + sum(len({k[j] for k in keys}) for j in range(len(keys[0])))
 
 
 def _score(
@@ -439,33 +489,36 @@ def _score(
     """The score from the counts (global and the account's): see the module's docstring."""
     if n_local <= 0 or logins <= 0 or users <= 0:
         return None
-    inv_all, inv_local = 1.0 / logins, 1.0 / n_local
-    score = 1.0
-    for g, first, rest, w0 in _PLAN:
-        x = values[first]
-        unseen = 1  # M: distinct values of the levels below the first, plus one
-        p = q = 0.0
-        for level, w in rest:
-            c = counts[level]
-            unseen += len(c)
-            v = values[level]
-            p += w * c.get(v, 0)
-            q += w * local[level].get(v, 0)
-        p *= inv_all
-        q = (q + w0 * local[first].get(x, 0)) * inv_local
-        c1 = counts[first].get(x, 0)
-        if c1 > 0:
-            below = sub[g].get(x)
-            m_sub = 1 + (sum(len(c) for c in below) if below is not None else 0)
-            p += w0 * (1.0 - m_sub / (c1 + m_sub)) * c1 * inv_all * (1.0 - unseen / (logins + unseen))
+    v0, v1, v2, v3, v4, v5, v6 = values
+    c0, c1, c2, c3, c4, c5, c6 = counts
+    l0, l1, l2, l3, l4, l5, l6 = local
+    inv_all = 1.0 / logins
+    # IP -> AS -> country: global p over local q, or UNSEEN_FACTOR when the account used none
+    q = _A1 * l1.get(v1, 0) + _A2 * l2.get(v2, 0) + _A0 * l0.get(v0, 0)
+    if q == 0.0:
+        score = UNSEEN_FACTOR
+    else:
+        unseen = 1 + len(c1) + len(c2)  # M: distinct values of the levels below the first, plus one
+        p = (_A1 * c1.get(v1, 0) + _A2 * c2.get(v2, 0)) * inv_all
+        n = c0.get(v0, 0)
+        if n > 0:
+            m = _m_sub(sub[0].get(v0))
+            p += _A0 * (1.0 - m / (n + m)) * n * inv_all * (1.0 - unseen / (logins + unseen))
         else:
-            p += w0 / (logins + unseen)
-        score *= UNSEEN_FACTOR if q == 0.0 else p / q
+            p += _A0 / (logins + unseen)
+        score = p * n_local / q
+    # user agent -> browser -> OS -> device type
+    q = _B1 * l4.get(v4, 0) + _B2 * l5.get(v5, 0) + _B3 * l6.get(v6, 0) + _B0 * l3.get(v3, 0)
+    if q == 0.0:
+        score *= UNSEEN_FACTOR
+    else:
+        unseen = 1 + len(c4) + len(c5) + len(c6)
+        p = (_B1 * c4.get(v4, 0) + _B2 * c5.get(v5, 0) + _B3 * c6.get(v6, 0)) * inv_all
+        n = c3.get(v3, 0)
+        if n > 0:
+            m = _m_sub(sub[1].get(v3))
+            p += _B0 * (1.0 - m / (n + m)) * n * inv_all * (1.0 - unseen / (logins + unseen))
+        else:
+            p += _B0 / (logins + unseen)
+        score *= p * n_local / q
     return score * logins / (users * n_local)
-
-
-# per group: its index, first level, (level, weight) of the others, the first level's weight
-_PLAN = tuple(
-    (g, first, tuple(zip(rest, weights[1:], strict=True)), weights[0])
-    for g, (first, rest, weights) in enumerate(GROUPS)
-)
