@@ -188,3 +188,33 @@ def test_a_rule_names_its_step_up_and_the_decision_asks_for_it():
     assert engine.process(e).step_up == {"method": "three_ds_mandated", "rule": "big", "challenge_indicator": "04"}
     with pytest.raises(RuleSyntaxError, match="unknown step-up"):
         RuleSet.parse("rule x:\n    challenge three_d if event.amount > 1\n")
+
+
+def test_stuffing_on_a_network_challenges_new_devices_and_leaves_its_customers_on_their_own_alone():
+    """25 accounts fail from 25 addresses of the owner's own network (SoftBank) within the hour,
+    each from a fresh device: the network rule asks a device new to the account for a second
+    factor and lets the owner in from the phone the account always used."""
+    s = Story()
+    s.population(accounts=5, days=2)
+    for i in range(25):
+        s.send(
+            "account.login",
+            minutes=0.5,
+            account=f"victim{i}",
+            device=f"dev_stuffer_{i}",
+            ip=f"126.200.{i}.1",
+            success=False,
+            failure_reason="bad_password",
+        )
+    _, owner = s.send(
+        "account.login", account="owner", device="dev_owner", ip=HOME_IP, user_agent=OWNER_UA, success=True
+    )
+    assert owner.features["network.distinct_accounts_failed_login_1h"] >= 20
+    assert owner.features["network.failed_login_ratio_1h"] >= 0.8
+    assert "credential_stuffing_network" not in [h.rule for h in owner.rules]
+    assert owner.outcome.value == "allow"
+    _, stuffer = s.send(
+        "account.login", account="u1", device="dev_stuffer_new", ip="126.200.99.1", user_agent=OTHER_UA, success=True
+    )
+    assert "credential_stuffing_network" in [h.rule for h in stuffer.rules]
+    assert stuffer.outcome.value in ("challenge", "block")
