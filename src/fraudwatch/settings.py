@@ -37,11 +37,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.sources import EnvSettingsSource, TomlConfigSettingsSource, YamlConfigSettingsSource
 from pydantic_settings.sources.utils import parse_env_vars
 
+from fraudwatch.cases import CasesSettings
 from fraudwatch.errors import ValidationFailed
 
 __all__ = [
     "ActionsSettings",
     "AtoSettings",
+    "CasesSettings",
     "DEFAULT_ENV",
     "ENV_PREFIX",
     "EngineSettings",
@@ -272,6 +274,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     ato: AtoSettings = AtoSettings()
     actions: ActionsSettings = ActionsSettings()
+    cases: CasesSettings = CasesSettings()
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:

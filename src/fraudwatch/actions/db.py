@@ -1,5 +1,6 @@
 """The actions domain's own SQLite file: outbox, alerts, subscriptions, suppressions,
-recent events and incidents. One connection per thread, WAL, explicit units of work.
+recent events, and the cases domain's tables (``fraudwatch.cases.store``). One connection
+per thread, WAL, explicit units of work.
 
 Service functions take a connection and never commit; the caller's ``unit_of_work``
 does, so two service calls can be atomic.
