@@ -89,3 +89,9 @@ class Service:
         decision = self.client.decide(events.payment_attempt(**fields))
         assert decision.fallback is None, decision
         return decision.raw
+
+    def post_event(self, raw: dict) -> dict:
+        """Send one event as it is, through the client; its decision as the service gave it."""
+        decision = self.client.decide(raw)
+        assert decision.fallback is None, decision
+        return decision.raw

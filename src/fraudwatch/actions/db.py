@@ -58,7 +58,31 @@ CREATE TABLE IF NOT EXISTS alerts (
     expires REAL NOT NULL,
     answered_at REAL,
     answer TEXT,
-    language TEXT                        -- of the alert's messages and answer pages
+    language TEXT,                       -- of the alert's messages and answer pages
+    episode TEXT,                        -- the episode (case) the alert is about: one alert each
+    events TEXT,                         -- JSON: the episode's stopped events with their entities
+    last_ts REAL,                        -- event time of the latest of them
+    told INTEGER NOT NULL DEFAULT 1,     -- how many of them the cardholder has been told about
+    summary_latest TEXT,                 -- JSON summary of the latest
+    applied TEXT                         -- the cardholder.answer event whose effects were applied
+);
+
+CREATE TABLE IF NOT EXISTS cardholder_messages (  -- for the rate limit per cardholder, in event time
+    subject TEXT NOT NULL,
+    ts REAL NOT NULL,
+    alert TEXT NOT NULL,
+    type TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cardholder_messages_by_subject ON cardholder_messages(subject, ts);
+
+CREATE TABLE IF NOT EXISTS episode_actions (     -- each action once per episode (and per order, field, session)
+    episode TEXT NOT NULL,
+    action TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    target TEXT NOT NULL,                -- '' for the action itself, else an order, field or session
+    event TEXT NOT NULL,                 -- the event or answer that caused it
+    ts REAL NOT NULL,
+    PRIMARY KEY (episode, action, endpoint, target)
 );
 
 CREATE TABLE IF NOT EXISTS subscriptions (
@@ -97,7 +121,18 @@ CREATE TABLE IF NOT EXISTS synced (      -- one row, written by Database.sync
 
 
 # columns added since a table was first created: files made by an earlier version get them
-ADDED_COLUMNS = {"subscriptions": {"language": "TEXT"}, "alerts": {"language": "TEXT"}}
+ADDED_COLUMNS = {
+    "subscriptions": {"language": "TEXT"},
+    "alerts": {
+        "language": "TEXT",
+        "episode": "TEXT",
+        "events": "TEXT",
+        "last_ts": "REAL",
+        "told": "INTEGER NOT NULL DEFAULT 1",
+        "summary_latest": "TEXT",
+        "applied": "TEXT",
+    },
+}
 
 
 def _add_columns(conn: sqlite3.Connection, columns: dict[str, dict[str, str]]) -> None:
