@@ -104,8 +104,10 @@ def start(server, definitions: dict[str, dict]):
 
 # login.risk compares a login with the histories of every account (a global feature): a login
 # that arrives after a later login of another worker was not in that one's history when it was
-# scored, so its value depends on how the workers' requests interleave. Every per-entity value,
-# and every outcome here, must still be the same.
+# scored, so its value depends on how the two runs' workers happened to interleave, not on the
+# crash. Every per-entity value, and every outcome here, must still be the same; that a restart
+# changes no login.risk either (snapshot, then the log replayed in its order) is checked on one
+# stream in tests/ato/test_takeover.py::test_a_restart_from_a_snapshot_changes_no_decision.
 _GLOBAL_FEATURES = frozenset({"login.risk"})
 
 

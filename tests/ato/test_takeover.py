@@ -218,3 +218,58 @@ def test_stuffing_on_a_network_challenges_new_devices_and_leaves_its_customers_o
     )
     assert "credential_stuffing_network" in [h.rule for h in stuffer.rules]
     assert stuffer.outcome.value in ("challenge", "block")
+
+
+def test_a_restart_from_a_snapshot_changes_no_decision():
+    """What the service does after a crash (restore the last snapshot, replay the log after
+    it) gives every decision the uninterrupted engine gave: the login risk, the step-up
+    waiting for its result, the takeover episode and the failure streak included."""
+    s = Story()
+    s.population(accounts=8, days=3)
+    events = []
+    for i in range(60):
+        s.t += timedelta(minutes=3)
+        s.n += 1
+        account = "owner" if i % 4 == 0 else f"u{i % 8 or 1}"
+        new_device = i % 5 == 0
+        fields = {
+            "account": account,
+            "device": f"dev_new_{i}" if new_device else f"dev_{account}",
+            "ip": HOSTING_IP if new_device else (HOME_IP if account == "owner" else f"126.{i % 8 or 1}.1.1"),
+            "user_agent": OTHER_UA if new_device else OWNER_UA,
+            "country": "US" if new_device else "JP",
+        }
+        kind, extra = "account.login", {"success": i % 7 != 3}
+        if i % 9 == 8:
+            kind, extra = "account.profile_changed", {"field": "language", "new_value": "en"}
+        events.append({"id": f"r{i}", "time": s.t.isoformat(), "kind": kind, **fields, **extra})
+        if kind == "account.login" and new_device:  # the step-up's result comes back
+            s.t += timedelta(seconds=30)
+            result = "passed" if i % 10 == 0 else "abandoned"
+            events.append(
+                {
+                    "id": f"r{i}c",
+                    "time": s.t.isoformat(),
+                    "kind": "auth.challenge",
+                    "account": account,
+                    "target": f"r{i}",
+                    "method": "sms",
+                    "result": result,
+                }
+            )
+    parsed = [parse_event(e) for e in events]
+    snapshot = s.engine.snapshot()
+
+    def run(engine, todo):
+        return [(d.outcome, d.features, d.step_up, d.takeover, d.retry_after) for d in map(engine.process, todo)]
+
+    reference = run(s.engine, parsed)
+    assert any(f["login.risk"] for _, f, *_ in reference if f.get("login.risk") is not None)
+    assert {o.value for o, *_ in reference} >= {"allow", "challenge"}
+    for cut in (7, 31, 52):
+        engine = Engine(features=load_features(), rules=load_rules())
+        engine.restore(snapshot)
+        run(engine, parsed[:cut])
+        restarted = Engine(features=load_features(), rules=load_rules())
+        restarted.restore(engine.snapshot())  # the crash: only the snapshot survives
+        assert run(restarted, parsed[cut:]) == reference[cut:], cut
