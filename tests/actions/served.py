@@ -67,7 +67,8 @@ class Service:
             except httpx.HTTPError:
                 return False
 
-        wait_until(ready, timeout=60, interval=0.2)
+        # a loaded machine (CI shares 2 cores with other work) can take over a minute to start it
+        wait_until(ready, timeout=180, interval=0.2)
         return self
 
     def kill(self):
