@@ -43,6 +43,7 @@ ROUTERS = (
     "fraudwatch.api.lists",
     "fraudwatch.api.ml_models",
     "fraudwatch.api.admin",
+    "fraudwatch.console.views",
     "fraudwatch.actions.views",
     "fraudwatch.ato.views",
     "fraudwatch.cases.views",
@@ -81,12 +82,15 @@ def create_app(settings: Settings) -> FastAPI:
             await service.stop()
             storage.close()
             raise
+        console = _start_console(app, service) if settings.server.console else None
         try:
             yield
         finally:
             await service.stop()
             if responder is not None:
                 responder.close()
+            if console is not None:
+                console.close()
             storage.close()
 
     app = ServiceApp(
@@ -190,6 +194,13 @@ def _start_actions(app: FastAPI, service: DecisionService):
     app.state.rule_checks.append(check)
     service.follow("actions", partial(started_responder, responder.settings, cases=app.state.settings.cases))
     return responder
+
+
+def _start_console(app: FastAPI, service: DecisionService):
+    """The analyst console at /console: its index follows the log (see fraudwatch.console)."""
+    from fraudwatch.console import start_console
+
+    return start_console(app, service)
 
 
 def error_body(errors: list[dict]) -> dict:
