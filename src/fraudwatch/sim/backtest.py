@@ -84,7 +84,8 @@ class Backtest:
         self.groups: dict[str, GroupCounts] = defaultdict(GroupCounts)
         self.genuine_hits: Counter = Counter()
         self.fraud_hits: Counter = Counter()
-        self.events = 0
+        self.events = 0  # of the stream (the step-up answers the backtest adds are counted apart)
+        self.step_up_answers = 0
         self.started = time.perf_counter()
         self.elapsed = 0.0
 
@@ -159,10 +160,13 @@ class Backtest:
         later: list[tuple[float, int, Any]] = []  # answers waiting for their time
         n = 0
 
-        def process(event) -> None:
+        def process(event, answer: bool = False) -> None:
             nonlocal n
             decision = engine.process(event)
             caught = self.observe(event, decision)
+            if answer:
+                self.events -= 1
+                self.step_up_answers += 1
             if on_decision is not None:
                 on_decision(event, decision, caught)
             if step_ups is not None:
@@ -174,10 +178,10 @@ class Backtest:
 
         for event in events:
             while later and later[0][0] <= event.ts:
-                process(heapq.heappop(later)[2])
+                process(heapq.heappop(later)[2], answer=True)
             process(event)
         while later:
-            process(heapq.heappop(later)[2])
+            process(heapq.heappop(later)[2], answer=True)
         return self.report()
 
     # ------------------------------------------------------------ results
@@ -212,6 +216,7 @@ class Backtest:
             "fraud_rule_hits": {f"{s}/{r}": n for (s, r), n in sorted(self.fraud_hits.items())},
             "instances": {tag: asdict(i) for tag, i in sorted(self.instances.items(), key=lambda x: _tag_order(x[0]))},
             "events": self.events,
+            "step_up_answers": self.step_up_answers,
             "seconds": round(self.elapsed, 2),
         }
 
