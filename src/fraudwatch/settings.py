@@ -41,6 +41,7 @@ from fraudwatch.errors import ValidationFailed
 
 __all__ = [
     "ActionsSettings",
+    "AtoSettings",
     "CasesSettings",
     "DEFAULT_ENV",
     "ENV_PREFIX",
@@ -226,6 +227,22 @@ class EngineSettings(Section):
     )
 
 
+# ------------------------------------------------------------------ account takeover domain
+class AtoSettings(Section):
+    """Offline IP context and the breached-password corpus (docs/ato.md)."""
+
+    ip_data: Path | None = Field(
+        None, description="IP context file written by `fraudwatch ip-data import`; default: the bundled data"
+    )
+    hosting_list: Path | None = Field(
+        None, description="networks event.ip_hosting calls hosting (AS<n> or names, one a line); default: shipped"
+    )
+    passwords: Path | None = Field(
+        None, description="breached-password corpus (`fraudwatch passwords import`); default <data_dir>/passwords"
+    )
+    password_pad_to: int = Field(1000, ge=0, le=10_000, description="lines every range answer is padded to")
+
+
 # ------------------------------------------------------------------ actions domain
 class WebhookEndpoint(Section):
     url: str = Field(..., pattern=r"^https?://")
@@ -301,6 +318,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     ingest: IngestSettings = IngestSettings()
     engine: EngineSettings = EngineSettings()
+    ato: AtoSettings = AtoSettings()
     actions: ActionsSettings = ActionsSettings()
     cases: CasesSettings = CasesSettings()
 

@@ -267,8 +267,12 @@ class Responder(Answering):
         change), or an update of it, at most ``max_per_hour`` messages per cardholder."""
         risk = self.policy.alerts.risk
         alert = alerting.alert_of_episode(conn, self._key, episode.id)
-        sub = find_subscription(conn, event.card, event.account)
-        subject = (sub or {}).get("subject") or event.card or event.account or episode.id
+        # the cardholder the episode's alert went to: a stopped order (no card on it) of the same
+        # episode counts against the same hourly limit and is told to the same person
+        card = (alert["card"] if alert is not None else None) or event.card
+        account = (alert["account"] if alert is not None else None) or event.account
+        sub = find_subscription(conn, card, account)
+        subject = (sub or {}).get("subject") or card or account or episode.id
         if alert is None:
             if not any(self.policy.answers.on_yes.suppressible(r) for r in stopping_rules(decision)):
                 return []  # stopped by a list a "yes" cannot lift (a suspended card): nothing to ask

@@ -47,6 +47,7 @@ ROUTERS = (
     "fraudwatch.api.admin",
     "fraudwatch.console.views",
     "fraudwatch.actions.views",
+    "fraudwatch.ato.views",
     "fraudwatch.cases.views",
     "fraudwatch.cases.dispute_views",
     "fraudwatch.cases.attachments",
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.uses_placeholder_secrets:
         log.warning("placeholder secrets in use (env: development): never run like this with real data")
     storage = open_storage(settings)
+    _use_ato_data(settings)
     metrics = Metrics()
     suppressions = _suppression_set()
     policy = _response_policy(settings) if settings.server.actions else None
@@ -143,6 +145,29 @@ class ServiceApp(FastAPI):
 
     async def __call__(self, scope, receive, send) -> None:
         await self.fast_path(scope, receive, send)
+
+
+def _use_ato_data(settings: Settings) -> None:
+    """The IP context file of the settings, loaded now (a bad file stops the start with its
+    reason); the bundled data and the user-agent parser load in a background thread, so
+    the first login does not wait for them."""
+    import threading
+
+    from fraudwatch import ato as ipdata
+    from fraudwatch.ato import parse_user_agent
+
+    ipdata.use_cache_dir(settings.cache_dir)
+    ipdata.use(ipdata.IpData.load(settings.ato.ip_data) if settings.ato.ip_data else None)
+    ipdata.use_hosting_list(settings.ato.hosting_list)
+
+    def warm() -> None:
+        try:
+            ipdata.current()
+            parse_user_agent("Mozilla/5.0")
+        except Exception:  # noqa: BLE001 - reported again, with its cause, at the first lookup
+            log.exception("IP context or user-agent parser failed to load")
+
+    threading.Thread(target=warm, name="ato-data", daemon=True).start()
 
 
 def _suppression_set():
