@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from copy import deepcopy
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -89,14 +90,33 @@ class Decision:
     retry_after: float | None = None
     takeover: dict[str, Any] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["event_time"] = self.event_time.isoformat()
-        d["outcome"] = self.outcome.value
-        for key in ("rules", "shadow_rules"):
-            for hit in d[key]:
-                hit["outcome"] = hit["outcome"].value
-        return d
+    def to_dict(self, features: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The decision as plain data, as ``dataclasses.asdict`` gives it (the same keys in
+        the same order, copies of every container) with the time as text and the outcomes
+        as their names; built field by field, since asdict's deep copy of every feature
+        value took most of a replay's time. ``features``: a copy of the features made by
+        the caller (``fraudwatch.replay.decision_record`` orders them), used as it is."""
+        return {
+            "event_id": self.event_id,
+            "kind": self.kind,
+            "event_time": self.event_time.isoformat(),
+            "outcome": self.outcome.value,
+            "score": self.score,
+            "rules": [_hit(h) for h in self.rules],
+            "shadow_rules": [_hit(h) for h in self.shadow_rules],
+            "reasons": [
+                {"feature": r.feature, "value": _plain(r.value), "contribution": r.contribution} for r in self.reasons
+            ],
+            "features": _plain_dict(self.features) if features is None else features,
+            "versions": dict(self.versions),
+            "processing_us": self.processing_us,
+            "duplicate": self.duplicate,
+            "shadow_scores": dict(self.shadow_scores),
+            "step_up": None if self.step_up is None else _plain_dict(self.step_up),
+            "liability_shift": self.liability_shift,
+            "retry_after": self.retry_after,
+            "takeover": None if self.takeover is None else _plain_dict(self.takeover),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Decision:
@@ -107,3 +127,36 @@ class Decision:
             d[key] = [RuleHit(**{**h, "outcome": Outcome(h["outcome"])}) for h in d.get(key, [])]
         d["reasons"] = [Reason(**r) for r in d.get("reasons", [])]
         return cls(**d)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """A copy of ``value`` as ``asdict`` makes it (scalars as they are)."""
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, dict):
+        return _plain_dict(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if type(value) in (list, tuple):
+        return type(value)(_plain(v) for v in value)
+    return deepcopy(value)
+
+
+def _plain_dict(values: dict[str, Any]) -> dict[str, Any]:
+    for v in values.values():
+        if not isinstance(v, _SCALARS):
+            return {k: _plain(v) for k, v in values.items()}
+    return dict(values)  # the usual case: numbers, text and None only
+
+
+def _hit(hit: RuleHit) -> dict[str, Any]:
+    return {
+        "rule": hit.rule,
+        "outcome": hit.outcome.value,
+        "values": _plain_dict(hit.values),
+        "shadow": hit.shadow,
+        "step_up": hit.step_up,
+    }

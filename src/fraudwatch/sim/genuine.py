@@ -440,7 +440,9 @@ def second_account_card(stream: Stream, owner: Holder, partner: Holder, rng: ran
 
 
 def genuine_population(stream: Stream, holders: list[Holder], seed: int, merchants, cgnat, start, end) -> None:
-    for h in holders:
+    from fraudwatch.progress import progress_bar
+
+    for h in progress_bar(holders, unit="cardholders", desc="simulating"):
         rng = rng_for(seed, "activity", h.index)
         if h.kind == "reseller":
             reseller_month(stream, h, rng, merchants, start, end)
