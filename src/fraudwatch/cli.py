@@ -19,6 +19,7 @@ DOMAIN_CLI_MODULES = (
     "fraudwatch.sim.cli",
     "fraudwatch.api.cli",
     "fraudwatch.actions.cli",
+    "fraudwatch.storage.cli",
 )
 
 

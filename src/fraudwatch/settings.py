@@ -58,12 +58,23 @@ class ServerSettings(_Section):
 
 
 class StorageSettings(_Section):
-    type: Literal["sqlite", "memory"] = "sqlite"
+    type: Literal["sqlite", "memory", "postgresql"] = "sqlite"
     path: str | None = Field(None, description="SQLite file; default <data_dir>/fraudwatch.db")
+    url: str | None = Field(
+        None,
+        pattern=r"^postgres(ql)?://",
+        description="type postgresql: postgresql://user@host:port/database (the password from PGPASSWORD "
+        "or ~/.pgpass rather than in the URL)",
+    )
     synchronous: Literal["FULL", "NORMAL"] = Field(
         "FULL", description="FULL: every group commit fsyncs the WAL before events are acknowledged"
     )
     group_commit_max: int = Field(2000, ge=1, description="most events in one transaction")
+    migrate_on_start: bool = Field(
+        True,
+        description="apply pending schema migrations at start (false: refuse to start until "
+        "'fraudwatch migrate' ran); a schema newer than this release is refused either way",
+    )
     wal_limit_mb: float = Field(
         1024,
         gt=0,
@@ -75,6 +86,12 @@ class StorageSettings(_Section):
         ge=1000,
         description="event ids the in-memory Bloom filter holds at ~1% false positives (1.25 bytes each)",
     )
+
+    @model_validator(mode="after")
+    def _url_for_postgresql(self) -> StorageSettings:
+        if self.type == "postgresql" and not self.url:
+            raise ValueError("storage.url is required with storage.type: postgresql")
+        return self
 
     def sqlite_path(self, data_dir: Path) -> Path:
         return Path(self.path) if self.path else data_dir / "fraudwatch.db"

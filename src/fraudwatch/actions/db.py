@@ -1,5 +1,7 @@
 """The actions domain's own SQLite file: outbox, alerts, subscriptions, suppressions,
-recent events and incidents. One connection per thread, WAL, explicit units of work.
+recent events and incidents. One connection per thread, WAL, explicit units of work. Its
+tables come from the ``actions`` migrations (``fraudwatch/storage/migrations/actions/``),
+checked when it is opened (see ``fraudwatch.storage.schema``).
 
 Service functions take a connection and never commit; the caller's ``unit_of_work``
 does, so two service calls can be atomic.
@@ -22,87 +24,19 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fraudwatch.cases.service import SCHEMA as CASES_SCHEMA
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    id TEXT PRIMARY KEY,                 -- also the idempotency key sent to receivers
-    channel TEXT NOT NULL,               -- webhook | email
-    destination TEXT NOT NULL,           -- endpoint name or e-mail address
-    type TEXT NOT NULL,
-    payload TEXT NOT NULL,               -- JSON
-    created REAL NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | dead
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt REAL NOT NULL,
-    locked_until REAL NOT NULL DEFAULT 0,    -- lease of the dispatcher sending it
-    last_error TEXT,
-    delivered_at REAL,
-    incident TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt);
-CREATE INDEX IF NOT EXISTS outbox_incident ON outbox(incident, status);
-
-CREATE TABLE IF NOT EXISTS alerts (
-    id TEXT PRIMARY KEY,
-    event_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    card TEXT,
-    account TEXT,
-    outcome TEXT NOT NULL,
-    rules TEXT NOT NULL,                 -- JSON list of rule names that stopped the event
-    summary TEXT NOT NULL,               -- JSON: amount, currency, merchant, time
-    created REAL NOT NULL,
-    expires REAL NOT NULL,
-    answered_at REAL,
-    answer TEXT
-);
-
-CREATE TABLE IF NOT EXISTS subscriptions (
-    subject TEXT PRIMARY KEY,            -- card token or account id
-    email TEXT,
-    usage_alerts INTEGER NOT NULL DEFAULT 0,
-    updated REAL NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS suppressions (
-    card TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    until REAL NOT NULL,
-    event_id TEXT,
-    created REAL NOT NULL,
-    PRIMARY KEY (card, rule)
-);
-
-CREATE TABLE IF NOT EXISTS recent_events (
-    id TEXT PRIMARY KEY,
-    ts REAL NOT NULL,
-    kind TEXT NOT NULL,
-    card TEXT,
-    account TEXT,
-    data TEXT NOT NULL                   -- JSON of the event
-);
-CREATE INDEX IF NOT EXISTS recent_by_card ON recent_events(card, ts);
-CREATE INDEX IF NOT EXISTS recent_by_account ON recent_events(account, ts);
-
-CREATE TABLE IF NOT EXISTS synced (      -- one row, written by Database.sync
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    at REAL NOT NULL
-);
-"""
+from fraudwatch.storage import schema
 
 
 class Database:
     """A path to the actions SQLite file; hands each thread its own connection."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, *, migrate: bool = True):
         if path == ":memory:":
             raise ValueError("the actions database needs a file path (threads share it)")
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._local = threading.local()
-        conn = self.connection()
-        conn.executescript(SCHEMA + CASES_SCHEMA)
+        schema.ensure(self.connection(), schema.sqlite_uri(path), ["actions"], "sqlite", apply=migrate)
 
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from fraudwatch.storage import LogEntry, Storage
+from fraudwatch.storage import EventLog, LogEntry
 
 Row = tuple[str, float, str, dict[str, Any]]
 CLOSING = ("order.shipped", "order.cancelled")
@@ -99,8 +99,8 @@ class LogHistory:
 
     keeps = False
 
-    def __init__(self, storage: Storage):
-        self.storage = storage
+    def __init__(self, events: EventLog):
+        self.events = events
 
     def record(self, conn, rows) -> None:
         pass  # the log has them
@@ -112,7 +112,7 @@ class LogHistory:
         found: dict[int, LogEntry] = {}
         for entity, value in (("card", card), ("account", account)):
             if value:
-                for e in self.storage.search(
+                for e in self.events.search(
                     entity,
                     value,
                     since=since,

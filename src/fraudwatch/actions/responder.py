@@ -56,7 +56,7 @@ from fraudwatch.decisions import Decision, Outcome
 from fraudwatch.errors import NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER
 from fraudwatch.events.model import CardholderAnswer, Envelope, Label, event_to_dict
-from fraudwatch.storage import LogEntry, Storage
+from fraudwatch.storage import LogEntry, Store
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 10_000  # decisions between two prunings of the containment lookback
@@ -84,11 +84,11 @@ class AnswerResult:
         }
 
 
-def started_responder(settings: ActionsSettings, event_log: Storage) -> Responder:
+def started_responder(settings: ActionsSettings, event_log: Store) -> Responder:
     """A responder with its dispatcher running that reads the lookback from ``event_log``:
     the decision service's actions follower builds one in its own process (several
     dispatchers may share one outbox)."""
-    responder = Responder(settings, history=LogHistory(event_log))
+    responder = Responder(settings, history=LogHistory(event_log.events))
     responder.start()
     return responder
 

@@ -54,7 +54,7 @@ def responder_for(app) -> Responder:
             responder = Responder(
                 _settings_from(getattr(app.state, "settings", None)),
                 suppressions=getattr(app.state, "suppressions", None),
-                history=None if storage is None else LogHistory(storage),
+                history=None if storage is None else LogHistory(storage.events),
             )
             responder.start()
             app.state.responder = responder

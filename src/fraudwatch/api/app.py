@@ -90,7 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.service = service
     app.state.metrics = metrics
     app.state.suppressions = suppressions  # filled from storage and by "yes" answers (actions domain)
-    app.state.auth = Authenticator(storage, settings.security.key_pepper.get_secret_value().encode())
+    app.state.auth = Authenticator(storage.keys, settings.security.key_pepper.get_secret_value().encode())
     _install_error_handlers(app)
     for module_name in ROUTERS:
         module = importlib.import_module(module_name)

@@ -80,12 +80,16 @@ def keys() -> None:
 
 
 def _storage(config):
+    from fraudwatch.errors import FraudwatchError
     from fraudwatch.storage import open_storage
 
     settings = _settings(config)
     if settings.storage.type == "memory":
         raise click.ClickException("keys need persistent storage (storage.type: sqlite)")
-    return settings, open_storage(settings)
+    try:
+        return settings, open_storage(settings)
+    except FraudwatchError as exc:  # e.g. a schema this release does not know
+        raise click.ClickException(str(exc)) from None
 
 
 @keys.command("create")
@@ -106,9 +110,9 @@ def keys_create(config, name, scopes) -> None:
 
     settings, storage = _storage(config)
     try:
-        with storage.unit():
+        with storage.unit() as uow:
             clear, key = create_key(
-                storage,
+                uow,
                 name=name,
                 scopes=list(scopes),
                 actor=_actor(),
@@ -129,7 +133,7 @@ def keys_list(config) -> None:
     import datetime as dt
 
     _, storage = _storage(config)
-    for k in storage.keys():
+    for k in storage.keys.all():
         created = dt.datetime.fromtimestamp(k.created_at, dt.UTC).isoformat(timespec="seconds")
         state = "revoked" if k.revoked_at else "active"
         click.echo(f"{k.key_id}\t{k.name}\t{','.join(k.scopes)}\t{created}\t{state}")
@@ -146,8 +150,8 @@ def keys_revoke(config, key_id) -> None:
 
     _, storage = _storage(config)
     try:
-        with storage.unit():
-            revoke_key(storage, key_id=key_id, actor=_actor())
+        with storage.unit() as uow:
+            revoke_key(uow, key_id=key_id, actor=_actor())
     except FraudwatchError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fraudwatch.api.auth import Admin, Principal, Reader
 from fraudwatch.api.models import load_models
 from fraudwatch.errors import Conflict, FraudwatchError, NotFound, ValidationFailed
-from fraudwatch.storage import Activation, AuditRecord, Definition, Storage
+from fraudwatch.storage import Activation, AuditRecord, Definition, Store
 
 RULES, FEATURES = "rules", "features"
 SYSTEM = "system"
@@ -70,34 +70,34 @@ def check(kind: str, text: str, version: str | None) -> Any:
 
 
 # ------------------------------------------------------------------ the engine
-def _seed_defaults(storage: Storage) -> None:
+def _seed_defaults(store: Store) -> None:
     """On first start, store the shipped default rules and features as active versions."""
     from importlib import resources
 
     from fraudwatch.policy import DEFAULT_RULES_VERSION, load_features
 
     seeds = []
-    if storage.active_version(RULES) is None:
+    if store.definitions.active_version(RULES) is None:
         text = resources.files("fraudwatch.rules").joinpath("default.rules").read_text()
         seeds.append(Definition(RULES, DEFAULT_RULES_VERSION, text, time.time(), SYSTEM))
-    if storage.active_version(FEATURES) is None:
+    if store.definitions.active_version(FEATURES) is None:
         fs = load_features()
         seeds.append(Definition(FEATURES, fs.version, fs.to_yaml(), time.time(), SYSTEM))
     if seeds:
-        with storage.unit():
+        with store.unit() as uow:
             for d in seeds:
-                if storage.get_definition(d.kind, d.version) is None:
-                    storage.add_definition(d)
-                storage.activate(Activation(d.kind, d.version, d.created_at, SYSTEM))
+                if uow.definitions.get(d.kind, d.version) is None:
+                    uow.definitions.add(d)
+                uow.definitions.activate(Activation(d.kind, d.version, d.created_at, SYSTEM))
 
 
-def active(storage: Storage, kind: str) -> Any:
-    version = storage.active_version(kind)
-    d = storage.get_definition(kind, version)
+def active(store: Store, kind: str) -> Any:
+    version = store.definitions.active_version(kind)
+    d = store.definitions.get(kind, version)
     return PARSERS[kind](d.text, version if kind == RULES else None)
 
 
-def engine_factory(settings, storage: Storage, suppressions: Any = None) -> Callable[[], Any]:
+def engine_factory(settings, store: Store, suppressions: Any = None) -> Callable[[], Any]:
     """A function building an engine from the active definitions, lists and model;
     ``suppressions`` (behaviour confirmed genuine by cardholders) is shared by every
     engine it builds, so a rebuild keeps them."""
@@ -106,13 +106,13 @@ def engine_factory(settings, storage: Storage, suppressions: Any = None) -> Call
         from fraudwatch.engine import Engine
         from fraudwatch.rules import ListStore
 
-        _seed_defaults(storage)
-        lists = ListStore({name: storage.list_values(name) or [] for name in storage.list_names()})
+        _seed_defaults(store)
+        lists = ListStore({name: store.lists.values(name) or [] for name in store.lists.names()})
         champion, challengers = load_models(settings.models_dir)
         thresholds = settings.engine.thresholds or getattr(champion, "thresholds", None)
         return Engine(
-            features=active(storage, FEATURES),
-            rules=active(storage, RULES),
+            features=active(store, FEATURES),
+            rules=active(store, RULES),
             model=champion,
             challengers=challengers,
             lists=lists,
@@ -166,15 +166,15 @@ async def _apply(request: Request, kind: str, parsed: Any) -> None:
 
 
 async def activate(request: Request, kind: str, version: str, who: Principal, action: str) -> dict:
-    storage: Storage = request.app.state.storage
-    d = storage.get_definition(kind, version)
+    store: Store = request.app.state.storage
+    d = store.definitions.get(kind, version)
     if d is None:
         raise NotFound(f"no {kind} version {version!r}")
-    before = storage.active_version(kind)
+    before = store.definitions.active_version(kind)
     parsed = check(kind, d.text, version if kind == RULES else None)
-    with storage.unit():
-        storage.activate(Activation(kind, version, time.time(), who.name))
-        storage.add_audit(AuditRecord(time.time(), who.name, action, kind, {"version": before}, {"version": version}))
+    with store.unit() as uow:
+        uow.definitions.activate(Activation(kind, version, time.time(), who.name))
+        uow.audit.add(AuditRecord(time.time(), who.name, action, kind, {"version": before}, {"version": version}))
     await _apply(request, kind, parsed)
     return {"kind": kind, "active": version, "previous": before}
 
@@ -182,23 +182,23 @@ async def activate(request: Request, kind: str, version: str, who: Principal, ac
 async def create_version(
     request: Request, kind: str, text: str, version: str | None, who: Principal, activate_it: bool
 ) -> dict:
-    storage: Storage = request.app.state.storage
+    store: Store = request.app.state.storage
     if kind == RULES:
-        version = version or f"v{len(storage.definitions(kind)) + 1}"
+        version = version or f"v{len(store.definitions.versions(kind)) + 1}"
         check(kind, text, version)
     else:
         version = check(kind, text, version).version
-    if storage.get_definition(kind, version) is not None:
+    if store.definitions.get(kind, version) is not None:
         raise Conflict(f"{kind} version {version!r} exists already")
     d = Definition(kind, version, text, time.time(), who.name)
-    with storage.unit():
-        storage.add_definition(d)
-        storage.add_audit(
+    with store.unit() as uow:
+        uow.definitions.add(d)
+        uow.audit.add(
             AuditRecord(
                 d.created_at, who.name, f"{kind}.create", f"{kind}/{version}", None, {"version": version, "text": text}
             )
         )
-    result = _view(d, storage.active_version(kind))
+    result = _view(d, store.definitions.active_version(kind))
     if activate_it:
         await activate(request, kind, version, who, f"{kind}.activate")
         result["active"] = True
@@ -219,12 +219,12 @@ def _routes(kind: str) -> None:
 
     @router.get(f"/{kind}/versions", summary=f"All {kind} versions, oldest first", name=f"list_{kind}_versions")
     async def versions(request: Request, who: Reader) -> dict:
-        storage: Storage = request.app.state.storage
-        current = storage.active_version(kind)
-        history = [{"version": a.version, "at": a.at, "by": a.by} for a in storage.activations(kind)]
+        definitions = request.app.state.storage.definitions
+        current = definitions.active_version(kind)
+        history = [{"version": a.version, "at": a.at, "by": a.by} for a in definitions.activations(kind)]
         return {
             "active": current,
-            "versions": [_view(d, current) for d in storage.definitions(kind)],
+            "versions": [_view(d, current) for d in definitions.versions(kind)],
             "activations": history,
         }
 
@@ -232,11 +232,11 @@ def _routes(kind: str) -> None:
         f"/{kind}/versions/{{version}}", summary=f"One {kind} version with its text", name=f"get_{kind}_version"
     )
     async def one(request: Request, version: str, who: Reader) -> dict:
-        storage: Storage = request.app.state.storage
-        d = storage.get_definition(kind, version)
+        definitions = request.app.state.storage.definitions
+        d = definitions.get(kind, version)
         if d is None:
             raise NotFound(f"no {kind} version {version!r}")
-        return _view(d, storage.active_version(kind), text=True)
+        return _view(d, definitions.active_version(kind), text=True)
 
     @router.post(
         f"/{kind}/versions/{{version}}/activate",
@@ -250,7 +250,7 @@ def _routes(kind: str) -> None:
         f"/{kind}/rollback", summary=f"Re-activate the {kind} version that was live before", name=f"rollback_{kind}"
     )
     async def rollback(request: Request, who: Admin) -> dict:
-        history = [a.version for a in request.app.state.storage.activations(kind)]
+        history = [a.version for a in request.app.state.storage.definitions.activations(kind)]
         current = history[-1] if history else None
         previous = next((v for v in reversed(history) if v != current), None)
         if previous is None:
@@ -277,8 +277,8 @@ class ShadowFlags(BaseModel):
 async def set_shadow(request: Request, body: ShadowFlags, who: Admin) -> dict:
     """Copies the active rule text, adds or removes ``[shadow]`` on the named rules' header
     lines, stores that as a new version and activates it (so a rollback undoes it)."""
-    storage: Storage = request.app.state.storage
-    current = storage.get_definition(RULES, storage.active_version(RULES))
+    definitions = request.app.state.storage.definitions
+    current = definitions.get(RULES, definitions.active_version(RULES))
     ruleset = parse_rules(current.text, current.version)
     by_name = {r.name: r for r in ruleset.rules}
     unknown = sorted(set(body.rules) - set(by_name))

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fraudwatch.api.auth import Admin, Principal, Reader
 from fraudwatch.errors import NotFound
-from fraudwatch.storage import AuditRecord, Storage
+from fraudwatch.storage import AuditRecord, Lists, Store
 
 BODY_LIMIT = "max_admin_body_bytes"  # the server setting limiting this router's bodies
 router = APIRouter(prefix="/v1/lists", tags=["lists"])
@@ -25,45 +25,45 @@ class Values(BaseModel):
     values: list[Value] = Field(..., max_length=100_000)
 
 
-def _values_or_404(storage: Storage, name: str) -> list[str]:
-    values = storage.list_values(name)
+def _values_or_404(lists: Lists, name: str) -> list[str]:
+    values = lists.values(name)
     if values is None:
         raise NotFound(f"no list {name!r}")
     return values
 
 
 def _change(request: Request, name: str, who: Principal, action: str, apply) -> dict:
-    storage: Storage = request.app.state.storage
-    before = storage.list_values(name)
-    with storage.unit():
-        apply(storage)
-        after = storage.list_values(name)
-        storage.add_audit(AuditRecord(time.time(), who.name, action, f"lists/{name}", before, after))
+    store: Store = request.app.state.storage
+    before = store.lists.values(name)
+    with store.unit() as uow:
+        apply(uow.lists)
+        after = uow.lists.values(name)
+        uow.audit.add(AuditRecord(time.time(), who.name, action, f"lists/{name}", before, after))
     request.app.state.service.engine.lists.replace(name, after or [])
     return {"name": name, "values": after or []}
 
 
 @router.get("", summary="Names of all lists")
 async def list_names(request: Request, who: Reader) -> dict:
-    return {"lists": request.app.state.storage.list_names()}
+    return {"lists": request.app.state.storage.lists.names()}
 
 
 @router.get("/{name}", summary="One list's values", responses={404: {"description": "no such list"}})
 async def get_list(request: Request, name: ListName, who: Reader) -> dict:
-    return {"name": name, "values": _values_or_404(request.app.state.storage, name)}
+    return {"name": name, "values": _values_or_404(request.app.state.storage.lists, name)}
 
 
 @router.post("/{name}/add", summary="Add values (creates the list)")
 async def add_values(request: Request, name: ListName, body: Values, who: Admin) -> dict:
-    return _change(request, name, who, "lists.add", lambda s: s.add_values(name, body.values))
+    return _change(request, name, who, "lists.add", lambda lists: lists.add(name, body.values))
 
 
 @router.post("/{name}/remove", summary="Remove values", responses={404: {"description": "no such list"}})
 async def remove_values(request: Request, name: ListName, body: Values, who: Admin) -> dict:
-    _values_or_404(request.app.state.storage, name)
-    return _change(request, name, who, "lists.remove", lambda s: s.remove_values(name, body.values))
+    _values_or_404(request.app.state.storage.lists, name)
+    return _change(request, name, who, "lists.remove", lambda lists: lists.remove(name, body.values))
 
 
 @router.put("/{name}", summary="Replace all values (creates the list)")
 async def replace_list(request: Request, name: ListName, body: Values, who: Admin) -> dict:
-    return _change(request, name, who, "lists.replace", lambda s: s.replace_list(name, body.values))
+    return _change(request, name, who, "lists.replace", lambda lists: lists.replace(name, body.values))

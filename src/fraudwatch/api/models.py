@@ -47,9 +47,8 @@ def _change(request: Request, who: Principal, action: str, change) -> dict:
     champion, challengers = load_models(state.settings.models_dir)
     state.service.engine.swap_model(champion, challengers)
     after = _roles(reg)
-    storage = state.storage
-    with storage.unit():
-        storage.add_audit(AuditRecord(time.time(), who.name, action, "models", before, after))
+    with state.storage.unit() as uow:
+        uow.audit.add(AuditRecord(time.time(), who.name, action, "models", before, after))
     return after
 
 

@@ -32,7 +32,7 @@ from fraudwatch.api.metrics import Metrics
 from fraudwatch.api.writer import GroupCommitWriter
 from fraudwatch.errors import Conflict, FraudwatchError, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER, Envelope, Tokenizer, format_errors, parse_event
-from fraudwatch.storage import LogEntry, Snapshot, Storage
+from fraudwatch.storage import LogEntry, Snapshot, Store
 
 log = logging.getLogger("fraudwatch.api")
 
@@ -47,7 +47,7 @@ class DecisionService:
     def __init__(
         self,
         *,
-        storage: Storage,
+        storage: Store,
         engine_factory: Callable[[], Any],
         tokenizer: Tokenizer,
         metrics: Metrics,
@@ -103,7 +103,7 @@ class DecisionService:
         self._periodic_task = asyncio.create_task(self._periodic())
         self.ready = True
 
-    def follow(self, name: str, make_handler: Callable[[Storage], LoggedHandler]) -> None:
+    def follow(self, name: str, make_handler: Callable[[Store], LoggedHandler]) -> None:
         """Hand every event logged from now on, with its decision, to
         ``make_handler(log).on_logged(entries)`` (pages of ``LogEntry``, in log order), in a
         process of its own when the storage allows it, else in a thread (see
@@ -142,11 +142,11 @@ class DecisionService:
 
     def _recover(self, engine_factory) -> tuple[Any, int]:
         self._logged = IdFilter(self.id_filter_capacity)
-        for event_id in self.storage.event_ids():
+        for event_id in self.storage.events.ids():
             self._logged.add(event_id)
         engine = engine_factory()
         after = 0
-        snap = self.storage.latest_snapshot()
+        snap = self.storage.snapshots.latest()
         if snap is not None:
             try:
                 engine.restore(snap.data)
@@ -157,7 +157,7 @@ class DecisionService:
         replayed = 0
         position = after
         while True:
-            page = self.storage.entries_after(position, REPLAY_PAGE)
+            page = self.storage.events.after(position, REPLAY_PAGE)
             if not page:
                 break
             for entry in page:
@@ -179,7 +179,7 @@ class DecisionService:
             await self._barrier()
             new = engine_factory()
             position, replayed = 0, 0
-            while page := self.storage.entries_after(position, REPLAY_PAGE):
+            while page := self.storage.events.after(position, REPLAY_PAGE):
                 for entry in page:
                     new.process(EVENT_ADAPTER.validate_json(entry.event))
                 position = page[-1].seq
@@ -223,7 +223,7 @@ class DecisionService:
                 raise _body_conflict(event.id)
             self.metrics.duplicates.inc()
             return True, self._wait(event.id, pending[1], pending[2])
-        logged = self.storage.get_entry(event.id) if event.id in self._logged else None
+        logged = self.storage.events.get(event.id) if event.id in self._logged else None
         if logged is not None:
             if logged.digest != digest:
                 raise _body_conflict(event.id)
@@ -281,7 +281,7 @@ class DecisionService:
         blob = await self._engine_state()
         await asyncio.shield(self.writer.flushed())  # the events up to seq are durable
         snapshot = Snapshot(seq=seq, data=blob, created_at=time.time())
-        await asyncio.get_running_loop().run_in_executor(None, self.storage.save_snapshot, snapshot)
+        await asyncio.get_running_loop().run_in_executor(None, self.storage.snapshots.save, snapshot)
         self.snapshot_seq = seq
         self._last_snapshot_at = time.monotonic()
         self.metrics.snapshot_position.set(seq)
@@ -319,7 +319,7 @@ class DecisionService:
             raise RuntimeError(f"the snapshot process failed (exit code {code})")
         return data
 
-    async def _checkpoint(self, loop, housekeeping: Storage) -> None:
+    async def _checkpoint(self, loop, housekeeping: Store) -> None:
         """Copy the WAL into the database in the background (blocking no one). Once the WAL
         is larger than ``wal_limit_bytes``: again until little is left to copy, then the
         rest in the writer thread, so the WAL starts over (see ``writer.py``)."""

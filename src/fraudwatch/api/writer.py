@@ -23,7 +23,7 @@ import logging
 import queue
 import threading
 
-from fraudwatch.storage import LogEntry, Storage
+from fraudwatch.storage import LogEntry, Store
 
 log = logging.getLogger("fraudwatch.api")
 
@@ -31,7 +31,7 @@ _STOP = object()
 
 
 class GroupCommitWriter:
-    def __init__(self, storage: Storage, loop: asyncio.AbstractEventLoop, max_batch: int = 2000, on_commit=None):
+    def __init__(self, storage: Store, loop: asyncio.AbstractEventLoop, max_batch: int = 2000, on_commit=None):
         self._storage = storage  # a handle of its own: used only by the writer thread
         self._loop = loop
         self._max_batch = max_batch

@@ -1,4 +1,5 @@
-"""Incident services: plain functions over a SQLite connection; they never commit."""
+"""Incident services: plain functions over a SQLite connection; they never commit. The
+tables come from the ``actions`` migrations (``fraudwatch/storage/migrations/actions/``)."""
 
 from __future__ import annotations
 
@@ -8,27 +9,6 @@ import uuid
 
 from fraudwatch.cases.model import Incident, IncidentStatus, check_move
 from fraudwatch.errors import NotFound
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS incidents (
-    id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    card TEXT,
-    account TEXT,
-    trigger_event TEXT NOT NULL,
-    events TEXT NOT NULL,        -- JSON list of event ids involved
-    created REAL NOT NULL,
-    updated REAL NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS incidents_trigger ON incidents(trigger_event);
-CREATE TABLE IF NOT EXISTS incident_history (
-    incident TEXT NOT NULL,
-    at REAL NOT NULL,
-    from_status TEXT,
-    to_status TEXT NOT NULL,
-    note TEXT
-);
-"""
 
 
 def create_incident(

@@ -1,8 +1,21 @@
-"""fraudwatch.storage: the storage interface and its backends (SQLite default, memory)."""
+"""fraudwatch.storage: the storage ports (``ports.py``) and their backends: SQLite (the
+embedded default), a throwaway in-memory store, PostgreSQL; the schema migrations
+(``schema.py``)."""
 
 from __future__ import annotations
 
-from fraudwatch.storage.base import (
+from fraudwatch.storage.ports import (
+    AuditLog,
+    Cursors,
+    Definitions,
+    EventLog,
+    Keys,
+    Lists,
+    Snapshots,
+    Store,
+    UnitOfWork,
+)
+from fraudwatch.storage.records import (
     ENTITY_FIELDS,
     Activation,
     ApiKey,
@@ -10,28 +23,42 @@ from fraudwatch.storage.base import (
     Definition,
     LogEntry,
     Snapshot,
-    Storage,
 )
 
 __all__ = [
     "ENTITY_FIELDS",
     "Activation",
     "ApiKey",
+    "AuditLog",
     "AuditRecord",
+    "Cursors",
     "Definition",
+    "Definitions",
+    "EventLog",
+    "Keys",
+    "Lists",
     "LogEntry",
     "Snapshot",
-    "Storage",
+    "Snapshots",
+    "Store",
+    "UnitOfWork",
     "open_storage",
 ]
 
 
-def open_storage(settings) -> Storage:
-    """The backend chosen by ``settings.storage.type`` (a ``fraudwatch.settings.Settings``)."""
+def open_storage(settings) -> Store:
+    """The backend chosen by ``settings.storage.type`` (a ``fraudwatch.settings.Settings``),
+    its schema checked (and migrated when ``storage.migrate_on_start``)."""
+    from fraudwatch.storage.sqlite import MemoryStore, SQLiteStore
+
     if settings.storage.type == "memory":
-        from fraudwatch.storage.memory import MemoryStorage
+        return MemoryStore()
+    if settings.storage.type == "postgresql":
+        from fraudwatch.storage.postgresql import PostgresStore
 
-        return MemoryStorage()
-    from fraudwatch.storage.sqlite import SQLiteStorage
-
-    return SQLiteStorage(settings.storage.sqlite_path(settings.data_dir), synchronous=settings.storage.synchronous)
+        return PostgresStore(settings.storage.url, migrate=settings.storage.migrate_on_start)
+    return SQLiteStore(
+        settings.storage.sqlite_path(settings.data_dir),
+        synchronous=settings.storage.synchronous,
+        migrate=settings.storage.migrate_on_start,
+    )

@@ -1,0 +1,99 @@
+"""PostgreSQL backend: the system of record for several replicas (``storage.type: postgresql``).
+
+The ports are the SQL ones (``sql.py``) over a psycopg 3 connection in autocommit mode
+(units open their transactions); snapshots go to a table of the same database through a
+connection of their own. The schema comes from the ``log`` migrations (PostgreSQL dialect).
+
+Group commit: ``log`` writes a group in one transaction that first takes a transaction-level
+advisory lock, so that log positions are handed out in commit order across every replica
+writing to this database: a follower that has read position N has seen everything before
+it. With ``synchronous_commit`` on (PostgreSQL's default) the commit returns once the WAL is
+flushed, and the service acknowledges the group's events only then.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from functools import partial
+
+from fraudwatch.storage import schema
+from fraudwatch.storage.records import LogEntry
+from fraudwatch.storage.sql import Dialect, Sql, SqlSnapshots, SqlStore
+
+LOG_LOCK = 0x66776C6F67  # advisory lock key of the log's writers ("fwlog")
+
+
+def _dialect() -> Dialect:
+    import psycopg
+
+    return Dialect(
+        name="postgresql",
+        begin="BEGIN",
+        integrity_error=psycopg.errors.IntegrityError,
+        insertion_order="id",
+        percent_params=True,
+        max_params=65_535,
+    )
+
+
+def yoyo_uri(url: str) -> str:
+    """yoyo's name for the same database, through psycopg 3."""
+    scheme, rest = url.split("://", 1)
+    return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else url
+
+
+def connect(url: str, *, durable: bool = True):
+    import psycopg
+
+    db = psycopg.connect(url, autocommit=True)
+    if not durable:  # its commits ride on the next flushed one (see Store.connect)
+        db.execute("SET synchronous_commit = off")
+    return db
+
+
+class PostgresStore(SqlStore):
+    """``url``: ``postgresql://user@host:port/database`` (a password is better given in
+    ``PGPASSWORD`` or ``~/.pgpass`` than in the URL). ``migrate`` as for ``SQLiteStore``."""
+
+    def __init__(self, url: str, *, migrate: bool = True, durable: bool = True, _checked: bool = False):
+        self.url = url
+        self.durable = durable
+        self.dialect = _dialect()
+        db = connect(url, durable=durable)
+        if not _checked:
+            schema.ensure(db, yoyo_uri(url), ["log"], "postgresql", apply=migrate)
+        self._bind(db)
+        self._snapshot_store: SqlSnapshots | None = None
+
+    @property
+    def snapshots(self) -> SqlSnapshots:  # type: ignore[override]
+        with self._lock:
+            if self._snapshot_store is None:
+                import threading
+
+                self._snapshot_store = SqlSnapshots(
+                    Sql(connect(self.url), threading.RLock(), self.dialect, lambda: False)
+                )
+            return self._snapshot_store
+
+    def connect(self, durable: bool = True) -> PostgresStore:
+        return PostgresStore(self.url, durable=durable, _checked=True)
+
+    def opener(self) -> Callable[[], PostgresStore]:
+        return partial(PostgresStore, self.url, durable=False, _checked=True)
+
+    def close(self) -> None:
+        self._db.close()
+        if self._snapshot_store is not None:
+            self._snapshot_store.sql.db.close()
+
+    def log(self, entries: Sequence[LogEntry]) -> None:
+        """One transaction under the log's advisory lock. Entries with ``seq`` 0 get the
+        next positions here (replicas sharing the log); others keep theirs."""
+        with self.unit() as uow:
+            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (LOG_LOCK,))
+            if entries and entries[0].seq == 0:
+                last = self._db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+                entries = [dataclasses.replace(e, seq=last + i) for i, e in enumerate(entries, 1)]
+            uow.events.append(entries)

@@ -1,0 +1,108 @@
+"""Servers the tests share: a throwaway PostgreSQL cluster (session-scoped).
+
+``FRAUDWATCH_TEST_POSTGRESQL`` names an existing server (``postgresql://user@host:port/db``)
+to use instead; otherwise the cluster is made with the installed PostgreSQL (``initdb`` in a
+temporary directory, a free port, no fsync: nothing here needs to survive a power loss)
+and stopped at the end. Without PostgreSQL installed its tests are skipped, unless
+``FRAUDWATCH_REQUIRE_SERVERS=1`` (set by ``.ci/check``) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _missing(what: str):
+    if os.environ.get("FRAUDWATCH_REQUIRE_SERVERS") == "1":
+        pytest.fail(f"{what} is required (FRAUDWATCH_REQUIRE_SERVERS=1) but not installed")
+    pytest.skip(f"{what} not installed")
+
+
+class PostgresCluster:
+    """initdb + pg_ctl in a temporary directory, as the ``postgres`` user when run as root
+    (PostgreSQL refuses to run as root)."""
+
+    def __init__(self, bindir: Path):
+        self.bindir = bindir
+        self.dir = Path(tempfile.mkdtemp(prefix="fraudwatch-pg-"))
+        self.port = free_port()
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.dir, "postgres")
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self.as_user, *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> PostgresCluster:
+        data = self.dir / "data"
+        initdb = str(self.bindir / "initdb")
+        self._run(initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(self.dir / "log"), "-w", "start"
+        )
+        return self
+
+    def stop(self) -> None:
+        try:
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+
+def _bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+@pytest.fixture(scope="session")
+def postgresql_server():
+    """The URL of a PostgreSQL server's maintenance database, for the session."""
+    url = os.environ.get("FRAUDWATCH_TEST_POSTGRESQL")
+    if url:
+        yield url
+        return
+    bindir = _bindir()
+    if bindir is None:
+        _missing("PostgreSQL")
+    cluster = PostgresCluster(bindir).start()
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgresql_url(postgresql_server):
+    """A fresh, empty database of its own for one test."""
+    import psycopg
+
+    name = "fw_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(postgresql_server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    base, _ = postgresql_server.rsplit("/", 1)
+    yield f"{base}/{name}"
+    with psycopg.connect(postgresql_server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
