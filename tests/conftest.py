@@ -1,10 +1,10 @@
 """Servers the tests share: a throwaway PostgreSQL cluster (session-scoped).
 
-``FRAUDWATCH_TEST_POSTGRESQL`` names an existing server (``postgresql://user@host:port/db``)
+``FW_TEST_POSTGRESQL_URL`` names an existing server (``postgresql://user@host:port/db``)
 to use instead; otherwise the cluster is made with the installed PostgreSQL (``initdb`` in a
 temporary directory, a free port, no fsync: nothing here needs to survive a power loss)
 and stopped at the end. Without PostgreSQL installed its tests are skipped, unless
-``FRAUDWATCH_REQUIRE_SERVERS=1`` (set by ``.ci/check``) makes that a failure.
+``FW_TEST_REQUIRE_SERVERS=1`` (set by ``.ci/check``) makes that a failure.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ def free_port() -> int:
 
 
 def _missing(what: str):
-    if os.environ.get("FRAUDWATCH_REQUIRE_SERVERS") == "1":
-        pytest.fail(f"{what} is required (FRAUDWATCH_REQUIRE_SERVERS=1) but not installed")
+    if os.environ.get("FW_TEST_REQUIRE_SERVERS") == "1":
+        pytest.fail(f"{what} is required (FW_TEST_REQUIRE_SERVERS=1) but not installed")
     pytest.skip(f"{what} not installed")
 
 
@@ -80,7 +80,7 @@ def _bindir() -> Path | None:
 @pytest.fixture(scope="session")
 def postgresql_server():
     """The URL of a PostgreSQL server's maintenance database, for the session."""
-    url = os.environ.get("FRAUDWATCH_TEST_POSTGRESQL")
+    url = os.environ.get("FW_TEST_POSTGRESQL_URL")
     if url:
         yield url
         return

@@ -41,27 +41,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from fraudwatch import ENGINE_VERSION
-from fraudwatch.decisions import Decision, Outcome, Reason, RuleHit
+from fraudwatch.decisions import Decision, Outcome, RuleHit
 from fraudwatch.events.model import Envelope
 from fraudwatch.features import FeatureEngine, FeatureSet
+from fraudwatch.models.base import Scorer
 from fraudwatch.rules import Context, ListStore, RuleSet
 
 __all__ = ["Engine", "Scorer", "DEFAULT_DEDUP_HORIZON"]
 
 DEFAULT_DEDUP_HORIZON = 7 * 86400.0  # event ids are remembered this long, in event time
 SNAPSHOT_FORMAT = 1
-
-
-class Scorer(Protocol):
-    """What the engine needs of a model (see ``fraudwatch.models``)."""
-
-    version: str
-    feature_names: list[str]
-    kinds: frozenset[str]
-
-    def score(self, event: Envelope, features: Mapping[str, Any]) -> float: ...
-
-    def explain(self, event: Envelope, features: Mapping[str, Any], top: int = 3) -> list[Reason]: ...
 
 
 class Suppressions(Protocol):

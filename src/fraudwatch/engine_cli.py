@@ -43,7 +43,14 @@ def build_engine(features: Path | None, rules: Path | None, model: Path | None):
     if model is not None:
         from fraudwatch.models import load_scorer
 
-        scorer = load_scorer(model)
+        from fraudwatch.errors import FraudwatchError
+        from fraudwatch.settings import load_settings
+
+        try:
+            cache_dir = load_settings().cache_dir
+        except (FraudwatchError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            raise click.ClickException(f"bad settings: {exc}") from None
+        scorer = load_scorer(model, cache_dir=cache_dir)
         thresholds = getattr(scorer, "thresholds", None)
     return Engine(features=load_features(features), rules=load_rules(rules), model=scorer, thresholds=thresholds)
 

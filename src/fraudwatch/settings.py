@@ -1,12 +1,20 @@
-"""One typed settings tree, read from a YAML or TOML file and ``FRAUDWATCH_*`` variables.
+"""The one settings tree of every command and the service, typed and validated.
 
-Environment variables override the file; nested keys are joined with ``__``:
-``FRAUDWATCH_SERVER__PORT=8080``, ``FRAUDWATCH_SECURITY__KEY_PEPPER=...``,
-``FRAUDWATCH_ENV=production``. Nothing is read at import time.
+Read by :func:`load_settings` from three places, later ones winning: a YAML or TOML file
+(``--config FILE`` or ``FRAUDWATCH_CONFIG``), ``FRAUDWATCH_*`` environment variables, and
+the command's own flags. One environment scheme for every setting: the ``FRAUDWATCH_``
+prefix and ``__`` between nested keys, ``FRAUDWATCH_SERVER__PORT=8080``,
+``FRAUDWATCH_SECURITY__KEY_PEPPER=...``, ``FRAUDWATCH_ACTIONS__WEBHOOKS__DEFAULT__URL=...``.
+A variable with the prefix that names no setting is refused (a typo must not pass
+silently). Nothing is read at import time, and ``Settings.model_validate`` reads nothing
+but its argument.
+
+Adding a section (a domain's own settings): a class deriving from :class:`Section` below
+and one field on :class:`Settings`; its variables follow from the field names.
 
 >>> s = Settings.model_validate({"data_dir": "/tmp/fw", "server": {"port": 9000}})
->>> s.server.port, s.storage.sqlite_path(s.data_dir).name
-(9000, 'fraudwatch.db')
+>>> s.server.port, s.storage.sqlite_path(s.data_dir).name, s.actions_resolved().database.name
+(9000, 'fraudwatch.db', 'fraudwatch-actions.db')
 >>> Settings.model_validate({"env": "production", "data_dir": "/tmp/fw"})
 Traceback (most recent call last):
 ...
@@ -16,34 +24,72 @@ pydantic_core._pydantic_core.ValidationError: 1 validation error for Settings
 
 from __future__ import annotations
 
+import difflib
+import hashlib
+import hmac
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.sources import EnvSettingsSource, TomlConfigSettingsSource, YamlConfigSettingsSource
+from pydantic_settings.sources.utils import parse_env_vars
 
 from fraudwatch.errors import ValidationFailed
 
-try:  # the actions domain's own section, when that domain is installed
-    from fraudwatch.actions.settings import ActionsSettings
-except ModuleNotFoundError as exc:
-    if exc.name not in ("fraudwatch.actions", "fraudwatch.actions.settings"):
-        raise
-    ActionsSettings = None  # type: ignore[assignment,misc]
+__all__ = [
+    "ActionsSettings",
+    "DEFAULT_ENV",
+    "ENV_PREFIX",
+    "EngineSettings",
+    "RetrySettings",
+    "Section",
+    "SecuritySettings",
+    "ServerSettings",
+    "Settings",
+    "SmtpSettings",
+    "StorageSettings",
+    "Thresholds",
+    "WebhookEndpoint",
+    "load_settings",
+]
 
-ENV_PREFIX = "FRAUDWATCH_"
-PLACEHOLDER_SECRET = "change-me-development-only"
-MIN_SECRET_CHARS = 16
+Environment = Literal["development", "test", "production"]
+DEFAULT_ENV: Final[Environment] = "development"  # placeholder secrets are allowed only here
+ENV_PREFIX: Final = "FRAUDWATCH_"
+CONFIG_VARIABLE: Final = ENV_PREFIX + "CONFIG"
+PLACEHOLDER_SECRET: Final = "change-me-development-only"
+PLACEHOLDERS: Final = frozenset({"", "change-me", "changeme", "secret", "dev", "development", PLACEHOLDER_SECRET})
+MIN_SECRET_CHARS: Final = 16
+
+# variables read before the one tree, with what replaces them (CHANGELOG.md)
+RENAMED_VARIABLES: Final = {
+    "FRAUDWATCH_ACTIONS_DB": "FRAUDWATCH_ACTIONS__DATABASE",
+    "FRAUDWATCH_ACTIONS_POLICY": "FRAUDWATCH_ACTIONS__POLICY",
+    "FRAUDWATCH_PUBLIC_URL": "FRAUDWATCH_ACTIONS__PUBLIC_URL",
+    "FRAUDWATCH_TOKEN_KEY": "FRAUDWATCH_SECURITY__TOKEN_KEY (card numbers) or FRAUDWATCH_ACTIONS__LINK_KEY (links)",
+    "FRAUDWATCH_WEBHOOK_URL": "FRAUDWATCH_ACTIONS__WEBHOOKS__DEFAULT__URL",
+    "FRAUDWATCH_WEBHOOK_SECRET": "FRAUDWATCH_ACTIONS__WEBHOOKS__DEFAULT__SECRET",
+    "FRAUDWATCH_SMTP_HOST": "FRAUDWATCH_ACTIONS__SMTP__HOST",
+    "FRAUDWATCH_SMTP_PORT": "FRAUDWATCH_ACTIONS__SMTP__PORT",
+    "FRAUDWATCH_SMTP_FROM": "FRAUDWATCH_ACTIONS__SMTP__SENDER",
+    "FRAUDWATCH_CACHE": "FRAUDWATCH_CACHE_DIR",
+    **{
+        f"FRAUDWATCH_OUTBOX_{k}": f"FRAUDWATCH_ACTIONS__RETRY__{k}"
+        for k in ("LEASE", "BASE_DELAY", "MAX_DELAY", "MAX_ATTEMPTS", "POLL_INTERVAL", "TIMEOUT")
+    },
+}
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
+    """A part of the tree: unknown keys are refused, values never change once read."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ServerSettings(_Section):
+class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     max_body_bytes: int = Field(65_536, ge=1024, description="largest body of one event or admin request")
@@ -57,9 +103,9 @@ class ServerSettings(_Section):
     actions: bool = Field(True, description="hand every durable decision to the actions domain (alerts, webhooks)")
 
 
-class StorageSettings(_Section):
+class StorageSettings(Section):
     type: Literal["sqlite", "memory", "postgresql"] = "sqlite"
-    path: str | None = Field(None, description="SQLite file; default <data_dir>/fraudwatch.db")
+    path: Path | None = Field(None, description="SQLite file; default <data_dir>/fraudwatch.db")
     url: str | None = Field(
         None,
         pattern=r"^postgres(ql)?://",
@@ -94,15 +140,48 @@ class StorageSettings(_Section):
         return self
 
     def sqlite_path(self, data_dir: Path) -> Path:
-        return Path(self.path) if self.path else data_dir / "fraudwatch.db"
+        return self.path or data_dir / "fraudwatch.db"
 
 
-class SecuritySettings(_Section):
-    token_key: SecretStr = Field(SecretStr(PLACEHOLDER_SECRET), description="key of the PAN tokenizer")
+class SecuritySettings(Section):
+    token_key: SecretStr = Field(SecretStr(PLACEHOLDER_SECRET), description="key of the card number tokenizer")
     key_pepper: SecretStr = Field(SecretStr(PLACEHOLDER_SECRET), description="HMAC key for API key hashes")
 
 
-class EngineSettings(_Section):
+class Thresholds(Section):
+    """Model-score thresholds: a score at or above one adds a hit with that outcome (the
+    most severe wins), so they must not increase from block to review.
+
+    >>> Thresholds(block=0.9, challenge=0.6).as_dict()
+    {'block': 0.9, 'challenge': 0.6}
+    >>> Thresholds(block=0.5, challenge=0.6)
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for Thresholds
+    ...
+    """
+
+    block: float | None = Field(None, ge=0, le=1)
+    challenge: float | None = Field(None, ge=0, le=1)
+    review: float | None = Field(None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        given = list(self.as_dict().items())
+        for (high, a), (low, b) in zip(given, given[1:], strict=False):
+            if b > a:
+                raise ValueError(f"{low} ({b}) is above {high} ({a}): {low} would never apply")
+        return self
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            k: v
+            for k, v in (("block", self.block), ("challenge", self.challenge), ("review", self.review))
+            if v is not None
+        }
+
+
+class EngineSettings(Section):
     snapshot_every_events: int = Field(
         150_000,
         ge=1,
@@ -110,35 +189,96 @@ class EngineSettings(_Section):
         "start, but each snapshot slows the requests for a second)",
     )
     snapshot_interval_seconds: float = Field(300.0, gt=0, description="... or after this long, if any event came")
-    thresholds: dict[str, float] | None = Field(None, description="score thresholds; engine defaults if unset")
+    thresholds: Thresholds | None = Field(None, description="model-score thresholds; unset: the champion model's")
     models_dir: Path | None = Field(None, description="model registry folder; default <data_dir>/models")
 
 
-class Settings(_Section):
-    """The whole configuration; ``engine.models_dir`` and ``storage.path`` default into ``data_dir``."""
+# ------------------------------------------------------------------ actions domain
+class WebhookEndpoint(Section):
+    url: str = Field(..., pattern=r"^https?://")
+    secret: SecretStr
 
-    env: Literal["development", "test", "production"] = "development"
+
+class SmtpSettings(Section):
+    host: str = "localhost"
+    port: int = Field(25, ge=1, le=65535)
+    sender: str = Field("fraudwatch@localhost", description="From: address")
+    starttls: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout: float = Field(10.0, gt=0)
+
+
+class RetrySettings(Section):
+    max_attempts: int = Field(10, ge=1, description="attempts before a message becomes a dead letter")
+    base_delay: float = Field(1.0, gt=0, description="first retry delay, doubled each attempt")
+    max_delay: float = Field(600.0, gt=0)
+    lease: float = Field(60.0, gt=0, description="how long a claimed message is hidden from other dispatchers")
+    poll_interval: float = Field(0.25, gt=0)
+    timeout: float = Field(5.0, gt=0, description="HTTP timeout of one webhook attempt")
+    batch: int = Field(20, ge=1)
+    concurrency: int = Field(4, ge=1, description="messages sent at once")
+
+
+class ActionsSettings(Section):
+    """Alerts, answer links, webhooks and e-mail (docs/alerts.md). ``database`` and
+    ``link_key`` default from the rest of the tree: :meth:`Settings.actions_resolved`."""
+
+    database: Path | None = Field(None, description="actions SQLite file; default <data_dir>/fraudwatch-actions.db")
+    public_url: str = Field("http://localhost:8000", description="base of the answer links")
+    link_key: SecretStr | None = Field(
+        None, description="HMAC key of the answer links; default derived from security.token_key"
+    )
+    link_ttl: float | None = Field(None, gt=0, description="override of the policy's risk_alerts.link_ttl, seconds")
+    webhooks: dict[str, WebhookEndpoint] = Field(default_factory=dict)
+    smtp: SmtpSettings | None = None
+    policy: Path | None = Field(None, description="a response policy YAML; unset: the packaged default")
+    retry: RetrySettings = RetrySettings()
+
+
+# ------------------------------------------------------------------ the tree
+class Settings(BaseSettings):
+    """The whole configuration; ``engine.models_dir``, ``storage.path`` and
+    ``actions.database`` default into ``data_dir``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True, validate_default=True
+    )
+
+    env: Environment = DEFAULT_ENV
     data_dir: Path = Path("./fraudwatch-data")
+    cache_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "fraudwatch",
+        description="compiled models and replayed feature matrices, reusable across runs",
+    )
     server: ServerSettings = ServerSettings()
     storage: StorageSettings = StorageSettings()
     security: SecuritySettings = SecuritySettings()
     engine: EngineSettings = EngineSettings()
-    if ActionsSettings is not None:
-        actions: ActionsSettings | None = Field(
-            None, description="alerts, webhooks, answer links (docs/alerts.md); unset: derived from this tree"
-        )
+    actions: ActionsSettings = ActionsSettings()
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:
-        if self.env != "development":
-            for name in ("token_key", "key_pepper"):
-                value = getattr(self.security, name).get_secret_value()
-                if value == PLACEHOLDER_SECRET or len(value) < MIN_SECRET_CHARS:
-                    raise ValueError(
-                        f"security.{name} is a placeholder or shorter than {MIN_SECRET_CHARS} characters; set "
-                        f"FRAUDWATCH_SECURITY__{name.upper()} (placeholders are allowed only with env: development)"
-                    )
+        if self.env == "development":
+            return self
+        for name, secret in self.secrets().items():
+            value = secret.get_secret_value()
+            if value.lower() in PLACEHOLDERS or len(value) < MIN_SECRET_CHARS:
+                variable = ENV_PREFIX + name.upper().replace(".", "__")
+                raise ValueError(
+                    f"{name} is a placeholder or shorter than {MIN_SECRET_CHARS} characters; set {variable} "
+                    "(placeholders are allowed only with env: development)"
+                )
         return self
+
+    def secrets(self) -> dict[str, SecretStr]:
+        """Every secret of the tree by its dotted name."""
+        found = {"security.token_key": self.security.token_key, "security.key_pepper": self.security.key_pepper}
+        if self.actions.link_key is not None:
+            found["actions.link_key"] = self.actions.link_key
+        for name, endpoint in self.actions.webhooks.items():
+            found[f"actions.webhooks.{name}.secret"] = endpoint.secret
+        return found
 
     @property
     def models_dir(self) -> Path:
@@ -146,48 +286,75 @@ class Settings(_Section):
 
     @property
     def uses_placeholder_secrets(self) -> bool:
-        return any(
-            getattr(self.security, n).get_secret_value() == PLACEHOLDER_SECRET for n in ("token_key", "key_pepper")
+        return any(s.get_secret_value() == PLACEHOLDER_SECRET for s in self.secrets().values())
+
+    def actions_resolved(self) -> ActionsSettings:
+        """The actions section with ``database`` and ``link_key`` filled in: the database
+        beside the main one, and a link key derived from ``security.token_key`` (never the
+        same bytes as the card number tokenizer's key)."""
+        root = self.security.token_key.get_secret_value().encode()
+        derived = hmac.new(root, b"fraudwatch answer links", hashlib.sha256).hexdigest()
+        return self.actions.model_copy(
+            update={
+                "database": self.actions.database or self.data_dir / "fraudwatch-actions.db",
+                "link_key": self.actions.link_key or SecretStr(derived),
+            }
         )
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+class _Environment(EnvSettingsSource):
+    """``FRAUDWATCH_*`` variables of a given mapping (``os.environ`` by default)."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(Settings)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+def _check_names(environ: Mapping[str, str]) -> None:
+    known = [ENV_PREFIX + name.upper() for name in Settings.model_fields]
+    for variable in environ:
+        if not variable.startswith(ENV_PREFIX) or variable == CONFIG_VARIABLE:
             continue
-        path = name[len(ENV_PREFIX) :].lower().split("__")
-        if len(path) == 1 and path[0] not in Settings.model_fields:
-            continue  # FRAUDWATCH_TOKEN_KEY, FRAUDWATCH_WEBHOOK_URL, ...: other commands' variables
-        node = tree
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        # YAML scalars: "8080" -> 8080, "true" -> True, "{block: 0.9}" -> dict
-        node[path[-1]] = yaml.safe_load(value) if value.strip() else value
-    return tree
+        if variable in RENAMED_VARIABLES:
+            raise ValidationFailed(f"{variable} was renamed: set {RENAMED_VARIABLES[variable]} (see CHANGELOG.md)")
+        if variable.split("__")[0] not in known:
+            close = difflib.get_close_matches(variable.split("__")[0], known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ValidationFailed(f"{variable} names no setting{hint} (settings: docs/configuration.md)")
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
     return out
 
 
-def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from ``path`` (YAML or TOML; default ``$FRAUDWATCH_CONFIG``) overlaid with the environment."""
+def load_settings(
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Settings from ``path`` (YAML or TOML; default ``$FRAUDWATCH_CONFIG``), overlaid with
+    the ``FRAUDWATCH_*`` variables of ``environ`` (default ``os.environ``), overlaid with
+    ``overrides`` (a command's flags, as a nested mapping).
+
+    >>> load_settings(environ={"FRAUDWATCH_SERVER__PORT": "9002"}, overrides={"data_dir": "/d"}).server.port
+    9002
+    """
     environ = os.environ if environ is None else environ
-    path = path or environ.get(ENV_PREFIX + "CONFIG")
+    _check_names(environ)
+    path = path or environ.get(CONFIG_VARIABLE)
     data: dict[str, Any] = {}
     if path:
-        text = Path(path).read_text()
-        data = tomllib.loads(text) if str(path).endswith(".toml") else (yaml.safe_load(text) or {})
-        if not isinstance(data, dict):
-            raise ValidationFailed(f"{path}: the settings file must hold a mapping")
-    # secrets given as plain strings in env must stay strings, not YAML-parsed numbers
-    overrides = _env_overrides(environ)
-    for secret in ("token_key", "key_pepper"):
-        raw = environ.get(f"{ENV_PREFIX}SECURITY__{secret.upper()}")
-        if raw is not None:
-            overrides.setdefault("security", {})[secret] = raw
-    return Settings.model_validate(_merge(data, overrides))
+        if not Path(path).is_file():
+            raise ValidationFailed(f"{path}: no such settings file")
+        if str(path).endswith(".toml"):
+            data = TomlConfigSettingsSource(Settings, toml_file=path)()
+        else:
+            data = YamlConfigSettingsSource(Settings, yaml_file=path)()
+    data = _merge(data, _Environment(environ)())
+    return Settings.model_validate(_merge(data, overrides or {}))

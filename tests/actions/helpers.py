@@ -13,10 +13,9 @@ T0 = 1795233600.0  # 2026-11-21T13:00:00+09:00
 
 def settings(tmp_path, *, receiver=None, mailbox=None, public_url="http://127.0.0.1:9", **retry):
     data = {
-        "environment": "test",
         "database": str(tmp_path / "actions.db"),
         "public_url": public_url,
-        "token_key": "answer-links-key-0123456789abcdef",
+        "link_key": "answer-links-key-0123456789abcdef",
         "retry": {"base_delay": 0.02, "max_delay": 0.2, "poll_interval": 0.02, "lease": 5.0, **retry},
     }
     if receiver is not None:

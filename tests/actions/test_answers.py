@@ -196,7 +196,7 @@ def test_forged_expired_and_unknown_links_are_refused_and_change_nothing(live):
     other = make_token(b"another-key-0123456789abcdef", alert_id=payload["a"], answer="no", expires=payload["x"])
     assert httpx.post(f"{base}/{other}").status_code == 403
     # properly signed, but for no alert (e.g. a database restored from backup)
-    key = responder.settings.token_key.get_secret_value().encode()
+    key = responder.settings.link_key.get_secret_value().encode()
     ghost = make_token(key, alert_id="al_nope", answer="no", expires=time.time() + 60)
     assert httpx.post(f"{base}/{ghost}").status_code == 403
     assert httpx.post(f"{base}/not-a-token").status_code == 403

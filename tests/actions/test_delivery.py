@@ -78,7 +78,7 @@ def test_dead_letters_can_be_listed_and_retried(tmp_path):
         ids = _ato_block(r)
         d = Dispatcher(r.db, r.settings)
         wait_until(lambda: d.run_once() == 0 and outbox.counts(r.db.connection())["dead"] == len(ids))
-        env = {**os.environ, "FRAUDWATCH_ACTIONS_DB": r.settings.database}
+        env = {**os.environ, "FRAUDWATCH_ACTIONS__DATABASE": str(r.settings.database)}
         listed = subprocess.run(
             [sys.executable, "-m", "fraudwatch.actions.cli", "dead-letters"],
             env=env,
@@ -120,13 +120,12 @@ def test_a_killed_dispatcher_process_loses_no_message(tmp_path):
             ids += _ato_block(r, f"e{n}")
         env = {
             **os.environ,
-            "FRAUDWATCH_ACTIONS_DB": r.settings.database,
-            "FRAUDWATCH_WEBHOOK_URL": rec.url,
-            "FRAUDWATCH_WEBHOOK_SECRET": rec.secret.decode(),
-            "FRAUDWATCH_TOKEN_KEY": "k" * 32,
-            "FRAUDWATCH_OUTBOX_LEASE": "1",
-            "FRAUDWATCH_OUTBOX_BASE_DELAY": "0.02",
-            "FRAUDWATCH_OUTBOX_POLL_INTERVAL": "0.02",
+            "FRAUDWATCH_ACTIONS__DATABASE": str(r.settings.database),
+            "FRAUDWATCH_ACTIONS__WEBHOOKS__DEFAULT__URL": rec.url,
+            "FRAUDWATCH_ACTIONS__WEBHOOKS__DEFAULT__SECRET": rec.secret.decode(),
+            "FRAUDWATCH_ACTIONS__RETRY__LEASE": "1",
+            "FRAUDWATCH_ACTIONS__RETRY__BASE_DELAY": "0.02",
+            "FRAUDWATCH_ACTIONS__RETRY__POLL_INTERVAL": "0.02",
         }
         cmd = [sys.executable, "-m", "fraudwatch.actions.cli", "run"]
         first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

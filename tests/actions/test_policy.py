@@ -69,7 +69,7 @@ def test_policy_from_a_file_and_endpoints_checked_against_settings(tmp_path):
     )
     s = ActionsSettings(
         database=str(tmp_path / "a.db"),
-        token_key="k" * 32,
+        link_key="k" * 32,
         policy=str(path),
         webhooks={"default": {"url": "http://127.0.0.1:9/h", "secret": "s" * 20}},
     )
@@ -80,11 +80,20 @@ def test_policy_from_a_file_and_endpoints_checked_against_settings(tmp_path):
 
 
 def test_placeholder_secrets_refused_in_production(tmp_path):
-    with pytest.raises(ValueError, match="token_key: a placeholder"):
-        ActionsSettings(token_key="change-me", environment="production")
-    with pytest.raises(ValueError, match="webhooks.default.secret"):
-        ActionsSettings(
-            token_key="k" * 32,
-            environment="production",
-            webhooks={"default": {"url": "https://h.example/x", "secret": "short"}},
+    from fraudwatch.settings import Settings
+
+    real = {"token_key": "t" * 32, "key_pepper": "p" * 32}
+    with pytest.raises(ValueError, match="actions.link_key is a placeholder"):
+        Settings.model_validate({"env": "production", "security": real, "actions": {"link_key": "change-me"}})
+    with pytest.raises(ValueError, match="actions.webhooks.default.secret"):
+        Settings.model_validate(
+            {
+                "env": "production",
+                "security": real,
+                "actions": {
+                    "link_key": "k" * 32,
+                    "webhooks": {"default": {"url": "https://h.example/x", "secret": "short"}},
+                },
+            }
         )
+    assert Settings.model_validate({"env": "production", "security": real}).actions_resolved().link_key

@@ -31,7 +31,7 @@ class Service:
             "actions": {
                 "database": str(data / "fraudwatch-actions.db"),
                 "public_url": self.url,
-                "token_key": TOKEN_KEY,
+                "link_key": TOKEN_KEY,
                 "webhooks": {"default": {"url": receiver.url, "secret": receiver.secret.decode()}},
                 "smtp": {"host": "127.0.0.1", "port": mailbox.port, "sender": "alerts@fraudwatch.test"},
                 "retry": {"base_delay": 0.05, "max_delay": 0.5, "poll_interval": 0.05, "lease": 2},

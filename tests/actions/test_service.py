@@ -91,9 +91,9 @@ def test_actions_settings_derived_from_the_service_settings(tmp_path):
 
     s = Settings.model_validate({"data_dir": str(tmp_path), "security": {"token_key": "t" * 32}})
     a = _settings_from(s)
-    assert a.database == str(tmp_path / "fraudwatch-actions.db") and a.environment == "development"
-    key = a.token_key.get_secret_value()
-    assert len(key) == 64 and key != "t" * 32 and key == _settings_from(s).token_key.get_secret_value()
+    assert a.database == tmp_path / "fraudwatch-actions.db"
+    key = a.link_key.get_secret_value()
+    assert len(key) == 64 and key != "t" * 32 and key == _settings_from(s).link_key.get_secret_value()
 
 
 def test_the_responder_fills_the_suppression_set_the_engine_was_given(tmp_path):

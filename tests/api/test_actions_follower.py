@@ -8,8 +8,8 @@ import time
 def test_a_review_decision_enqueues_a_risk_alert_webhook(make_server):
     server = make_server(
         env={
-            "FRAUDWATCH_WEBHOOK_URL": "http://127.0.0.1:9/hooks",
-            "FRAUDWATCH_WEBHOOK_SECRET": "webhook-secret-0123456789",
+            "FRAUDWATCH_ACTIONS__WEBHOOKS__DEFAULT__URL": "http://127.0.0.1:9/hooks",
+            "FRAUDWATCH_ACTIONS__WEBHOOKS__DEFAULT__SECRET": "webhook-secret-0123456789",
         }
     )
     key = server.create_key("ops", "admin", "ingest")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from fraudwatch.errors import ValidationFailed
 from fraudwatch.settings import load_settings
 
 
@@ -37,6 +38,45 @@ def test_secrets_stay_strings_and_unknown_keys_are_refused(tmp_path):
     assert s.security.key_pepper.get_secret_value() == "1234567890123456"
     with pytest.raises(ValidationError, match="porte"):
         load_settings(environ={"FRAUDWATCH_SERVER__PORTE": "1"})
+
+
+def test_one_environment_scheme_for_every_section(tmp_path):
+    s = load_settings(
+        environ={
+            "FRAUDWATCH_ACTIONS__WEBHOOKS__ISSUER__URL": "https://issuer.example/hooks",
+            "FRAUDWATCH_ACTIONS__WEBHOOKS__ISSUER__SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "FRAUDWATCH_ACTIONS__RETRY__LEASE": "2.5",
+            "FRAUDWATCH_ACTIONS__SMTP__PORT": "2525",
+            "FRAUDWATCH_ENGINE__THRESHOLDS__BLOCK": "0.9",
+            "FRAUDWATCH_CACHE_DIR": str(tmp_path / "cache"),
+            "FRAUDWATCH_DATA_DIR": str(tmp_path),
+        }
+    )
+    assert s.actions.webhooks["issuer"].url == "https://issuer.example/hooks"
+    assert (s.actions.retry.lease, s.actions.smtp.port, s.engine.thresholds.as_dict()) == (2.5, 2525, {"block": 0.9})
+    assert s.cache_dir == tmp_path / "cache"
+    resolved = s.actions_resolved()
+    assert resolved.database == tmp_path / "fraudwatch-actions.db" and resolved.link_key is not None
+
+
+def test_renamed_and_unknown_variables_are_refused_by_name():
+    with pytest.raises(ValidationFailed, match="FRAUDWATCH_ACTIONS_DB was renamed: set FRAUDWATCH_ACTIONS__DATABASE"):
+        load_settings(environ={"FRAUDWATCH_ACTIONS_DB": "/tmp/a.db"})
+    with pytest.raises(ValidationFailed, match="FRAUDWATCH_CACHE was renamed: set FRAUDWATCH_CACHE_DIR"):
+        load_settings(environ={"FRAUDWATCH_CACHE": "/tmp/c"})
+    with pytest.raises(ValidationFailed, match="did you mean FRAUDWATCH_DATA_DIR"):
+        load_settings(environ={"FRAUDWATCH_DATADIR": "/d"})
+    assert load_settings(environ={"FRAUDWATCH_CONFIG": "", "OTHER_TOOL_VARIABLE": "x"}).server.port == 8000
+
+
+def test_thresholds_are_probabilities_ordered_from_block_to_review():
+    assert load_settings(environ={"FRAUDWATCH_ENGINE__THRESHOLDS__REVIEW": "0.4"}).engine.thresholds.review == 0.4
+    with pytest.raises(ValidationError, match="less than or equal to 1"):
+        load_settings(environ={"FRAUDWATCH_ENGINE__THRESHOLDS__BLOCK": "1.5"})
+    with pytest.raises(ValidationError, match="challenge .0.95. is above block .0.9."):
+        load_settings(environ={"FRAUDWATCH_ENGINE__THRESHOLDS": '{"block": 0.9, "challenge": 0.95}'})
+    with pytest.raises(ValidationError, match="escalate"):
+        load_settings(environ={"FRAUDWATCH_ENGINE__THRESHOLDS__ESCALATE": "0.5"})
 
 
 def test_placeholder_secrets_only_in_development():

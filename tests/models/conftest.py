@@ -60,7 +60,7 @@ def parsed(events):
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
     """Compiled models and feature caches go to a per-test directory."""
-    monkeypatch.setenv("FRAUDWATCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("FRAUDWATCH_CACHE_DIR", str(tmp_path / "cache"))
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ def test_evaluate_writes_report_scores_and_plots(handbook_like, tmp_path):
         grid={"num_leaves": [4], "min_child_samples": [5]},
         threads=1,
         log=lambda m: None,
+        cache_dir=tmp_path / "cache",
     )
     for name in ("report.md", "results.json", "scores.csv.gz", "roc.png", "pr.png"):
         assert (out / name).stat().st_size > 0

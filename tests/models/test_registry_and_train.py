@@ -36,6 +36,7 @@ def test_train_saves_a_calibrated_artifact_that_scores_like_lightgbm(event_file,
         params={"num_leaves": 4, "min_child_samples": 5},
         threads=1,
         log=lambda m: None,
+        cache_dir=tmp_path / "cache",
     )
     meta = json.loads((path / "metadata.json").read_text())
     assert meta["feature_set"]["name"] == "handbook_rich"
@@ -43,7 +44,7 @@ def test_train_saves_a_calibrated_artifact_that_scores_like_lightgbm(event_file,
     assert meta["label_delay_days"] == 7.0 and meta["rows"]["train_frauds"] > 0
     # the artifact's windows end a label delay before the training time
     assert meta["calibration_window"][1] < meta["as_of"]
-    scorer = load_scorer(path)
+    scorer = load_scorer(path, cache_dir=tmp_path / "cache")
     assert isinstance(scorer, Scorer) and scorer.version == meta["version"]
     booster = lgb.Booster(model_file=str(path / "model.txt"))
     features = {n: float(i % 7) for i, n in enumerate(scorer.feature_names)}
@@ -81,7 +82,7 @@ def _artifact(root, name):
 def test_registry_promote_challenger_rollback(tmp_path):
     for name in ("m1", "m2", "m3"):
         _artifact(tmp_path, name)
-    reg = ModelRegistry(tmp_path)
+    reg = ModelRegistry(tmp_path, cache_dir=tmp_path / "cache")
     assert reg.champion is None and reg.load_champion() is None
     reg.promote("m1")
     reg.promote("m2")
@@ -136,8 +137,9 @@ def test_engine_serves_the_trained_model_with_reasons(event_file, tmp_path, make
         params={"num_leaves": 4, "min_child_samples": 5},
         threads=1,
         log=lambda m: None,
+        cache_dir=tmp_path / "cache",
     )
-    scorer = load_scorer(champion)
+    scorer = load_scorer(champion, cache_dir=tmp_path / "cache")
     challenger = load_scorer(champion, compiled=False)
     challenger.version = "shadow"
     engine = engine_mod.Engine(

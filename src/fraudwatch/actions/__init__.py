@@ -20,9 +20,6 @@ _EXPORTS = {
     "default_policy": "policy",
     "AnswerResult": "responder",
     "Responder": "responder",
-    "ActionsSettings": "settings",
-    "SmtpSettings": "settings",
-    "WebhookEndpoint": "settings",
     "SignatureInvalid": "signing",
     "sign_webhook": "signing",
     "verify_webhook": "signing",
@@ -31,10 +28,14 @@ _EXPORTS = {
     "SuppressionSet": "suppression",
     "apply_suppressions": "suppression",
 }
-__all__ = sorted(_EXPORTS)
+# the actions section of the one settings tree (fraudwatch.settings), for convenience
+_SETTINGS = ("ActionsSettings", "SmtpSettings", "WebhookEndpoint")
+__all__ = sorted([*_EXPORTS, *_SETTINGS])
 
 
 def __getattr__(name: str):
+    if name in _SETTINGS:
+        return getattr(importlib.import_module("fraudwatch.settings"), name)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'fraudwatch.actions' has no attribute {name!r}")

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = ActionsSettings.model_validate(
         {
             "database": f"{tmp}/bench.db",
-            "token_key": "k" * 32,
+            "link_key": "k" * 32,
             "webhooks": {"default": {"url": f"http://127.0.0.1:{http.server_address[1]}/", "secret": "s" * 32}},
             "smtp": {"host": "127.0.0.1", "port": smtp_port},
             "retry": {"concurrency": opts.concurrency},

@@ -1,8 +1,8 @@
 """``fraudwatch outbox list|dead-letters|retry|run``: the operator's view of deliveries.
 
-Settings come from ``FRAUDWATCH_*`` variables (``FRAUDWATCH_ACTIONS_DB``,
-``FRAUDWATCH_WEBHOOK_URL``, ``FRAUDWATCH_WEBHOOK_SECRET``, ``FRAUDWATCH_SMTP_HOST``, ...);
-``--db`` overrides the database path.
+Settings come from the ``actions`` section of the settings tree (``--config FILE`` or
+``FRAUDWATCH_CONFIG``, and ``FRAUDWATCH_ACTIONS__*`` variables such as
+``FRAUDWATCH_ACTIONS__DATABASE``); ``--db`` overrides the database path.
 """
 
 from __future__ import annotations
@@ -13,17 +13,21 @@ import time
 import click
 
 
-def _settings(db: str | None):
-    from fraudwatch.actions.settings import ActionsSettings
+def _settings(config: str | None, db: str | None):
+    from fraudwatch.errors import FraudwatchError
+    from fraudwatch.settings import load_settings
 
-    s = ActionsSettings.from_env()
-    return s.model_copy(update={"database": db}) if db else s
+    try:
+        settings = load_settings(config, overrides={"actions": {"database": db}} if db else None)
+    except (FraudwatchError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        raise click.ClickException(f"bad settings: {exc}") from None
+    return settings.actions_resolved()
 
 
-def _database(db: str | None):
+def _database(config: str | None, db: str | None):
     from fraudwatch.actions.db import Database
 
-    return Database(_settings(db).database)
+    return Database(_settings(config, db).database)
 
 
 def _print(messages, as_json: bool) -> None:
@@ -38,7 +42,17 @@ def _print(messages, as_json: bool) -> None:
         click.echo(f"{m.id}  {m.status:9}  {m.channel:7}  {m.type:32}  attempts={m.attempts}  {when}Z{err}")
 
 
-db_option = click.option("--db", default=None, help="actions database (default: $FRAUDWATCH_ACTIONS_DB)")
+def db_option(command):
+    command = click.option(
+        "--db",
+        default=None,
+        help="actions database (default: the actions.database setting, <data_dir>/fraudwatch-actions.db)",
+    )(command)
+    return click.option(
+        "--config",
+        type=click.Path(exists=True, dir_okay=False),
+        help="settings file, YAML or TOML (default: $FRAUDWATCH_CONFIG); FRAUDWATCH_* variables override it",
+    )(command)
 
 
 @click.group("outbox")
@@ -51,11 +65,11 @@ def outbox_group() -> None:
 @click.option("--status", type=click.Choice(["pending", "delivered", "dead"]), default=None)
 @click.option("--limit", default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def list_cmd(db, status, limit, as_json) -> None:
+def list_cmd(config, db, status, limit, as_json) -> None:
     """List outbox messages, newest first."""
     from fraudwatch.actions import outbox
 
-    conn = _database(db).connection()
+    conn = _database(config, db).connection()
     if not as_json:
         click.echo("  ".join(f"{k}={v}" for k, v in outbox.counts(conn).items()))
     _print(outbox.list_messages(conn, status=status, limit=limit), as_json)
@@ -65,25 +79,25 @@ def list_cmd(db, status, limit, as_json) -> None:
 @db_option
 @click.option("--limit", default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def dead_letters_cmd(db, limit, as_json) -> None:
+def dead_letters_cmd(config, db, limit, as_json) -> None:
     """Messages that ran out of attempts."""
     from fraudwatch.actions import outbox
 
-    _print(outbox.list_messages(_database(db).connection(), status="dead", limit=limit), as_json)
+    _print(outbox.list_messages(_database(config, db).connection(), status="dead", limit=limit), as_json)
 
 
 @outbox_group.command("retry")
 @db_option
 @click.argument("ids", nargs=-1)
 @click.option("--all-dead", is_flag=True, help="retry every dead letter")
-def retry_cmd(db, ids, all_dead) -> None:
+def retry_cmd(config, db, ids, all_dead) -> None:
     """Send dead letters again (by id, or all with --all-dead)."""
     from fraudwatch.actions import outbox
     from fraudwatch.errors import FraudwatchError
 
     if not ids and not all_dead:
         raise click.UsageError("give message ids or --all-dead")
-    database = _database(db)
+    database = _database(config, db)
     try:
         with database.unit_of_work() as conn:
             n = outbox.retry_dead(conn, now=time.time()) if all_dead else 0
@@ -98,7 +112,7 @@ def retry_cmd(db, ids, all_dead) -> None:
 @outbox_group.command("run")
 @db_option
 @click.option("--once", is_flag=True, help="send what is due now, then exit")
-def run_cmd(db, once) -> None:
+def run_cmd(config, db, once) -> None:
     """Run the dispatcher standalone until interrupted."""
     import logging
 
@@ -106,7 +120,7 @@ def run_cmd(db, once) -> None:
     from fraudwatch.actions.dispatcher import Dispatcher
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = _settings(db)
+    settings = _settings(config, db)
     dispatcher = Dispatcher(Database(settings.database), settings)
     if once:
         total = 0

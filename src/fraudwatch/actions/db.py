@@ -30,7 +30,8 @@ from fraudwatch.storage import schema
 class Database:
     """A path to the actions SQLite file; hands each thread its own connection."""
 
-    def __init__(self, path: str, *, migrate: bool = True):
+    def __init__(self, path: str | os.PathLike[str], *, migrate: bool = True):
+        path = os.fspath(path)
         if path == ":memory:":
             raise ValueError("the actions database needs a file path (threads share it)")
         self.path = path

@@ -3,7 +3,7 @@
 >>> import tempfile, os
 >>> from fraudwatch.events import parse_event
 >>> from fraudwatch.decisions import Decision, Outcome, RuleHit
->>> settings = ActionsSettings(database=os.path.join(tempfile.mkdtemp(), "a.db"), token_key="k" * 32)
+>>> settings = ActionsSettings(database=os.path.join(tempfile.mkdtemp(), "a.db"), link_key="k" * 32)
 >>> r = Responder(settings)
 >>> e = parse_event({"id": "e1", "time": "2026-11-21T13:00:00+09:00", "kind": "payment.attempt",
 ...                  "card": "tok_1", "amount": 17600, "currency": "JPY"})
@@ -42,7 +42,6 @@ from fraudwatch.actions.service import (
     summary,
     usage_subscribers,
 )
-from fraudwatch.actions.settings import ActionsSettings
 from fraudwatch.actions.signing import TokenInvalid, TokenUsed, make_token, read_token
 from fraudwatch.actions.suppression import (
     Suppression,
@@ -56,6 +55,7 @@ from fraudwatch.decisions import Decision, Outcome
 from fraudwatch.errors import NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER
 from fraudwatch.events.model import CardholderAnswer, Envelope, Label, event_to_dict
+from fraudwatch.settings import ActionsSettings
 from fraudwatch.storage import LogEntry, Store
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,8 @@ class Responder:
         clock: Callable[[], float] = time.time,
         history: History | None = None,
     ):
+        if settings.database is None or settings.link_key is None:
+            raise ValidationFailed("actions.database and actions.link_key must be set: see Settings.actions_resolved()")
         self.settings = settings
         self.policy = policy or (Policy.from_path(settings.policy) if settings.policy else default_policy())
         self.db = db or Database(settings.database)
@@ -129,7 +131,7 @@ class Responder:
                 f"policy sends to webhook endpoint(s) {sorted(missing)} not in settings.webhooks "
                 f"({sorted(settings.webhooks)})"
             )
-        self._key = settings.token_key.get_secret_value().encode()
+        self._key = settings.link_key.get_secret_value().encode()
         self.dispatcher = Dispatcher(self.db, settings, clock=clock)
         self._decisions = 0
 

@@ -13,8 +13,6 @@ from ``app.state.settings`` on first use (see ``responder_for``).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import threading
 import time
@@ -29,18 +27,17 @@ from fraudwatch.actions import outbox, service
 from fraudwatch.actions.history import LogHistory
 from fraudwatch.actions.messages import confirm_page, error_page, result_page
 from fraudwatch.actions.responder import Responder
-from fraudwatch.actions.settings import ActionsSettings
 from fraudwatch.cases import IncidentStatus, get_incident, list_incidents, transition
 from fraudwatch.errors import FraudwatchError, Unauthorized
+from fraudwatch.settings import ActionsSettings, Settings, load_settings
 
 log = logging.getLogger(__name__)
 _build_lock = threading.Lock()
 
 
 def responder_for(app) -> Responder:
-    """``app.state.responder``, or one built (and started) from ``app.state.settings``:
-    its ``actions`` section if it has one, else ``FRAUDWATCH_*`` variables with the
-    database beside the main one and the link key derived from ``security.token_key``.
+    """``app.state.responder``, or one built (and started) from the actions section of
+    ``app.state.settings`` (``Settings.actions_resolved``).
     A ``SuppressionSet`` on ``app.state.suppressions`` (the one given to the engine) is
     filled with the stored suppressions and kept up to date by the answers."""
     responder = getattr(app.state, "responder", None)
@@ -61,20 +58,8 @@ def responder_for(app) -> Responder:
     return responder
 
 
-def _settings_from(settings: Any) -> ActionsSettings:
-    if settings is None:
-        return ActionsSettings.from_env()
-    if isinstance(getattr(settings, "actions", None), ActionsSettings):
-        return settings.actions
-    base = ActionsSettings.from_env().model_dump()
-    base["environment"] = settings.env
-    base["database"] = str(settings.data_dir / "fraudwatch-actions.db")
-    # a separate key for links, derived from the configured one (never the same bytes)
-    root = settings.security.token_key.get_secret_value().encode()
-    base["token_key"] = hmac.new(root, b"fraudwatch answer links", hashlib.sha256).hexdigest()
-    for ep in base.get("webhooks", {}).values():
-        ep["secret"] = ep["secret"].get_secret_value()
-    return ActionsSettings.model_validate(base)
+def _settings_from(settings: Settings | None) -> ActionsSettings:
+    return (settings or load_settings()).actions_resolved()
 
 
 def get_responder(request: Request) -> Responder:

@@ -15,22 +15,16 @@ _config = click.option(
 )
 
 
-def _settings(config: Path | None, **overrides):
+def _settings(config: Path | None, host: str | None = None, port: int | None = None, data_dir: Path | None = None):
+    from fraudwatch.errors import FraudwatchError
     from fraudwatch.settings import load_settings
 
+    server = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    overrides = {"server": server, **({"data_dir": data_dir} if data_dir is not None else {})}
     try:
-        settings = load_settings(config)
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        return load_settings(config, overrides=overrides)
+    except (FraudwatchError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         raise click.ClickException(f"bad settings: {exc}") from None
-    given = {k: v for k, v in overrides.items() if v is not None}
-    if given:
-        data = settings.model_dump()
-        if "data_dir" in given:
-            data["data_dir"] = given.pop("data_dir")
-        data["server"].update(given)
-        data["security"] = settings.security  # keep the secrets as given
-        settings = type(settings).model_validate(data)
-    return settings
 
 
 @click.command("serve")

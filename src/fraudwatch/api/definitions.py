@@ -108,8 +108,9 @@ def engine_factory(settings, store: Store, suppressions: Any = None) -> Callable
 
         _seed_defaults(store)
         lists = ListStore({name: store.lists.values(name) or [] for name in store.lists.names()})
-        champion, challengers = load_models(settings.models_dir)
-        thresholds = settings.engine.thresholds or getattr(champion, "thresholds", None)
+        champion, challengers = load_models(settings)
+        configured = settings.engine.thresholds
+        thresholds = configured.as_dict() if configured is not None else getattr(champion, "thresholds", None)
         return Engine(
             features=active(store, FEATURES),
             rules=active(store, RULES),

@@ -13,6 +13,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict
 
 from fraudwatch.api.auth import Admin, Principal, Reader
+from fraudwatch.settings import Settings
 from fraudwatch.storage import AuditRecord
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
@@ -21,17 +22,17 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
 Version = Annotated[str, PathParam(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")]
 
 
-def registry(models_dir: Path):
+def registry(settings: Settings):
     from fraudwatch.models.registry import ModelRegistry
 
-    return ModelRegistry(models_dir)
+    return ModelRegistry(settings.models_dir, cache_dir=settings.cache_dir)
 
 
-def load_models(models_dir: Path) -> tuple[object | None, list]:
+def load_models(settings: Settings) -> tuple[object | None, list]:
     """The champion's scorer and the challengers' (none while the registry is empty)."""
-    if not (Path(models_dir) / "registry.json").exists():
+    if not (Path(settings.models_dir) / "registry.json").exists():
         return None, []
-    reg = registry(models_dir)
+    reg = registry(settings)
     return reg.load_champion(), reg.load_challengers()
 
 
@@ -41,10 +42,10 @@ def _roles(reg) -> dict:
 
 def _change(request: Request, who: Principal, action: str, change) -> dict:
     state = request.app.state
-    reg = registry(state.settings.models_dir)
+    reg = registry(state.settings)
     before = _roles(reg)
     change(reg)
-    champion, challengers = load_models(state.settings.models_dir)
+    champion, challengers = load_models(state.settings)
     state.service.engine.swap_model(champion, challengers)
     after = _roles(reg)
     with state.storage.unit() as uow:
@@ -54,10 +55,10 @@ def _change(request: Request, who: Principal, action: str, change) -> dict:
 
 @router.get("", summary="Model versions in the registry, with the champion and challengers")
 async def list_models(request: Request, who: Reader) -> dict:
-    models_dir = request.app.state.settings.models_dir
-    if not Path(models_dir).exists():
+    settings = request.app.state.settings
+    if not Path(settings.models_dir).exists():
         return {"champion": None, "challengers": [], "versions": [], "history": []}
-    reg = registry(models_dir)
+    reg = registry(settings)
     return {**_roles(reg), "versions": reg.versions(), "history": reg.history}
 
 

@@ -1,7 +1,8 @@
 """Card numbers never rest in clear: a keyed hash token plus the last 4 digits.
 
-The key comes from configuration (``FRAUDWATCH_TOKEN_KEY``), never from the code. The
-same key gives the same token, so a card is followed across events without its number.
+The key comes from configuration (``security.token_key``, ``FRAUDWATCH_SECURITY__TOKEN_KEY``),
+never from the code. The same key gives the same token, so a card is followed across events
+without its number.
 
 >>> t = Tokenizer(b"test-key-from-config-0123456789ab")
 >>> clean = t.sanitize({"id": "e1", "pan": "4111 1111 1111 1111"})

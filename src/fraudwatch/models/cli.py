@@ -26,6 +26,16 @@ def _friendly(fn):
     return wrapper
 
 
+def _cache_dir():
+    """The ``cache_dir`` setting (``FRAUDWATCH_CACHE_DIR``)."""
+    from fraudwatch.settings import load_settings
+
+    try:
+        return load_settings().cache_dir
+    except (FraudwatchError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        raise click.ClickException(f"bad settings: {exc}") from None
+
+
 def _when(text: str | None) -> float | None:
     if text is None:
         return None
@@ -68,6 +78,7 @@ def evaluate(data, feature_sets, out, threads, label_delay_days, quick):
         threads=threads,
         label_delay_days=label_delay_days,
         log=lambda m: click.echo(m, err=True),
+        cache_dir=_cache_dir(),
     )
 
 
@@ -114,6 +125,7 @@ def train(
         threads=threads,
         version=version,
         log=lambda m: click.echo(m, err=True),
+        cache_dir=_cache_dir(),
     )
     click.echo(str(path))
 

@@ -2,7 +2,7 @@
 
 The model's node arrays are written as ``static const`` C arrays beside a small fixed
 traversal (``_SOURCE``), compiled by ``gcc`` (or ``$CC``) into a shared library cached
-by the model's digest under ``$FRAUDWATCH_CACHE`` (default ``~/.cache/fraudwatch``), and
+by the model's digest under the ``cache_dir`` setting (default ``~/.cache/fraudwatch``), and
 called through ctypes with a double array. Single-threaded by design: one event is a
 few thousand node visits, far less than a thread hand-off.
 """
@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from fraudwatch.errors import FraudwatchError
+from fraudwatch.models.base import cache_root
 from fraudwatch.models.trees import TreeEnsemble
 
-__all__ = ["CompiledEnsemble", "CompilerMissing", "compile_ensemble", "cache_dir"]
+__all__ = ["CompiledEnsemble", "CompilerMissing", "compile_ensemble", "compiled_dir"]
 
 CODEGEN_VERSION = "2"
 
@@ -30,8 +31,9 @@ class CompilerMissing(FraudwatchError):
     """No C compiler: install gcc, set $CC, or load the model with ``compiled=False``."""
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("FRAUDWATCH_CACHE", Path.home() / ".cache" / "fraudwatch")) / "compiled-models"
+def compiled_dir(root: Path | None = None) -> Path:
+    """Where compiled models are kept under the cache root (``settings.cache_dir``)."""
+    return cache_root(root) / "compiled-models"
 
 
 _SOURCE = r"""
@@ -217,7 +219,7 @@ def _ratio_tables(n: int) -> str:
 
 def compile_ensemble(model: TreeEnsemble, directory: Path | None = None) -> Path:
     """Path of the shared library for ``model``, compiling it once per model digest."""
-    directory = directory or cache_dir()
+    directory = directory or compiled_dir()
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{model.digest[:32]}-v{CODEGEN_VERSION}.so"
     if target.exists():

@@ -1,10 +1,12 @@
-"""Point-in-time training data: replay events through ``FeatureEngine`` and keep, for each
-payment, the feature vector the engine served at that moment.
+"""Point-in-time training data: replay events through :meth:`Engine.process` and keep, for
+each payment, the feature vector the engine served at that moment (``decision.features``).
 
 Nothing is computed from dataset columns: the features are the YAML feature definitions
 evaluated on the raw ``payment.attempt`` and ``label`` events in event-time order, so a
 row can only use events before it and labels that had arrived by then (the engine's
-windows and label delays). Replays are cached on disk as ``.npz`` keyed by the feature
+windows and label delays). The replay goes through the same ``Engine.process`` that serves
+live traffic, duplicate check included: a resent event id gets no row and changes no
+feature, exactly as in serving. Replays are cached on disk as ``.npz`` keyed by the feature
 set's digest, the data's sha256, the label delay and the kept time window.
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from fraudwatch.errors import FraudwatchError
+from fraudwatch.models.base import cache_root
 
 __all__ = [
     "FeatureMatrix",
@@ -33,7 +36,7 @@ __all__ = [
 ]
 
 FEATURESETS = Path(__file__).parent / "featuresets"
-CACHE_FORMAT = "1"
+CACHE_FORMAT = "2"  # 2: replayed through Engine.process (resent events give no row)
 
 
 @dataclass
@@ -118,11 +121,15 @@ def replay(
     kinds: frozenset[str] = frozenset({"payment.attempt"}),
     lateness: float = 3600.0,
 ) -> tuple[list[FeatureMatrix], Labels]:
-    """Run ``events`` (in event-time order) through one ``FeatureEngine`` per feature set and
-    keep the served features of the events of ``kinds`` with ``start <= ts < end``."""
-    from fraudwatch.features import FeatureEngine
+    """Run ``events`` (in event-time order) through one :class:`~fraudwatch.engine.Engine` per
+    feature set (no rules, no model: only the features are kept) and keep the served features
+    of the events of ``kinds`` with ``start <= ts < end``. Resent events (an id seen before)
+    are answered as duplicates by the engine and give no row."""
+    from fraudwatch.engine import Engine
+    from fraudwatch.rules import RuleSet
 
-    engines = [FeatureEngine(fs, lateness=lateness) for fs in feature_sets]
+    no_rules = RuleSet.parse("", version="training")
+    engines = [Engine(fs, no_rules, lateness=lateness) for fs in feature_sets]
     names = [list(fs.names) for fs in feature_sets]
     rows: list[list[list[float]]] = [[] for _ in feature_sets]
     ids: list[str] = []
@@ -130,29 +137,40 @@ def replay(
     label_target: list[str] = []
     label_fraud: list[bool] = []
     label_ts: list[float] = []
+    label_ids: set[str] = set()  # a resent label counts once, as the engine counts it
+
+    def label(e) -> None:
+        if e.id not in label_ids:
+            label_ids.add(e.id)
+            label_target.append(e.target)
+            label_fraud.append(e.fraud)
+            label_ts.append(e.ts)
+
     nan = math.nan
     events = iter(events)
     for event in events:
         ts = event.ts
         kind = event.kind
-        keep = kind in kinds and start <= ts < end
-        if kind == "label":
-            label_target.append(event.target)
-            label_fraud.append(event.fraud)
-            label_ts.append(ts)
         if ts >= end and kind in kinds:
             # nothing later is kept; labels after ``end`` still matter to training joins
+            if kind == "label":
+                label(event)
             for e in events:
                 if e.kind == "label":
-                    label_target.append(e.target)
-                    label_fraud.append(e.fraud)
-                    label_ts.append(e.ts)
+                    label(e)
             break
-        for engine, cols, out in zip(engines, names, rows):
-            values = engine.process(event, ts)
-            if keep:
-                get = values.get
+        keep = kind in kinds and start <= ts < end
+        duplicate = False
+        for engine, cols, out in zip(engines, names, rows, strict=True):
+            decision = engine.process(event)
+            duplicate = decision.duplicate  # the same for every engine: they saw the same ids
+            if keep and not duplicate:
+                get = decision.features.get
                 out.append([nan if (v := get(n)) is None else float(v) for n in cols])
+        if duplicate:
+            continue
+        if kind == "label":
+            label(event)
         if keep:
             ids.append(event.id)
             times.append(ts)
@@ -180,8 +198,9 @@ def _union(feature_sets: Sequence):
     return FeatureSet(specs.values(), version="+".join(fs.version for fs in feature_sets))
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("FRAUDWATCH_CACHE", Path.home() / ".cache" / "fraudwatch")) / "features"
+def features_dir(root: Path | None = None) -> Path:
+    """Where replayed feature matrices are kept under the cache root (``settings.cache_dir``)."""
+    return cache_root(root) / "features"
 
 
 def _key(*parts) -> str:
@@ -199,7 +218,7 @@ def replay_cached(
 ) -> tuple[list[FeatureMatrix], Labels]:
     """:func:`replay` of a data file, reading and writing the on-disk cache: the events are
     replayed once for all the feature sets not cached yet."""
-    cache = cache or cache_dir()
+    cache = cache or features_dir()
     cache.mkdir(parents=True, exist_ok=True)
     data_hash = file_digest(data)
     paths = [cache / f"features-{_key(fs.digest, data_hash, label_delay_days, start, end)}.npz" for fs in feature_sets]

@@ -1,6 +1,6 @@
 """``fraudwatch evaluate``: the handbook's prequential protocol on engine-served features.
 
-For each feature set: the features are replayed through ``FeatureEngine`` (cached), a
+For each feature set: the features are replayed through ``Engine.process`` (cached), a
 small LightGBM grid is trained on each of the 4 validation folds, the parameters (and the
 number of trees) with the best validation score are kept, and the 4 test folds are trained
 and scored with them. Selection: the best mean rank over AUC ROC, Average Precision and
@@ -101,8 +101,9 @@ def evaluate(
     threads: int = 1,
     label_delay_days: float = 7.0,
     log=print,
+    cache_dir: Path | None = None,
 ) -> dict:
-    from fraudwatch.models.dataset import load_feature_set, replay_cached
+    from fraudwatch.models.dataset import features_dir, load_feature_set, replay_cached
 
     t_start = time.perf_counter()
     data, out = Path(data), Path(out)
@@ -113,7 +114,7 @@ def evaluate(
     start = origin + min(f.train_start_day for f in folds) * 86400.0
     end = origin + (max(f.train_start_day for f in folds) + 21) * 86400.0
     sets = [load_feature_set(name) for name in feature_sets]
-    matrices, _ = replay_cached(data, sets, start, end, label_delay_days, log=log)
+    matrices, _ = replay_cached(data, sets, start, end, label_delay_days, cache=features_dir(cache_dir), log=log)
     t_replay = time.perf_counter() - t_start
     log(
         f"features ready in {t_replay:.0f} s: "

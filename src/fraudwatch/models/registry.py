@@ -36,8 +36,9 @@ class ModelRegistry:
     shadow challenger; ``retire(v)`` removes a challenger.
     """
 
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, cache_dir: Path | None = None):
         self.root = Path(root)
+        self.cache_dir = cache_dir  # compiled models (settings.cache_dir)
         self.file = self.root / "registry.json"
 
     # ------------------------------------------------------------ state
@@ -137,9 +138,9 @@ class ModelRegistry:
         from fraudwatch.models.scorer import load_scorer
 
         champion = self.champion
-        return load_scorer(self.path(champion), compiled=compiled) if champion else None
+        return load_scorer(self.path(champion), compiled=compiled, cache_dir=self.cache_dir) if champion else None
 
     def load_challengers(self, compiled: bool = True) -> list:
         from fraudwatch.models.scorer import load_scorer
 
-        return [load_scorer(self.path(v), compiled=compiled) for v in self.challengers]
+        return [load_scorer(self.path(v), compiled=compiled, cache_dir=self.cache_dir) for v in self.challengers]

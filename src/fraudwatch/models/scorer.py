@@ -19,26 +19,16 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
 from fraudwatch.decisions.model import Reason
 from fraudwatch.errors import FraudwatchError
+from fraudwatch.models.base import Scorer
 from fraudwatch.models.trees import TreeEnsemble
 
 __all__ = ["Scorer", "Calibration", "LightGBMScorer", "load_scorer"]
-
-
-@runtime_checkable
-class Scorer(Protocol):
-    version: str
-    feature_names: list[str]
-    kinds: frozenset[str]
-
-    def score(self, event: Any, features: dict) -> float: ...
-
-    def explain(self, event: Any, features: dict, top: int = 3) -> list[Reason]: ...
 
 
 @dataclass(frozen=True)
@@ -102,6 +92,7 @@ class LightGBMScorer:
         kinds: frozenset[str] = frozenset({"payment.attempt"}),
         compiled: bool = True,
         metadata: dict | None = None,
+        cache_dir: Path | None = None,
     ):
         self.version = version
         self.ensemble = TreeEnsemble.from_model_string(model_text)
@@ -111,9 +102,9 @@ class LightGBMScorer:
         self.metadata = metadata or {}
         self.compiled = None
         if compiled:
-            from fraudwatch.models.compiled import CompiledEnsemble
+            from fraudwatch.models.compiled import CompiledEnsemble, compiled_dir
 
-            self.compiled = CompiledEnsemble(self.ensemble)
+            self.compiled = CompiledEnsemble(self.ensemble, compiled_dir(cache_dir))
             self._buffer = self.compiled.buffer
         self._names = tuple(enumerate(self.feature_names))
 
@@ -177,8 +168,9 @@ class LightGBMScorer:
         return f"LightGBMScorer(version={self.version!r}, features={len(self.feature_names)}, {mode})"
 
 
-def load_scorer(path: str | Path, compiled: bool = True) -> LightGBMScorer:
-    """Load a model artifact directory (see the module docstring)."""
+def load_scorer(path: str | Path, compiled: bool = True, cache_dir: Path | None = None) -> LightGBMScorer:
+    """Load a model artifact directory (see the module docstring); compiled models are
+    cached under ``cache_dir`` (``settings.cache_dir``)."""
     path = Path(path)
     if not (path / "model.txt").exists():
         raise FraudwatchError(f"{path} is not a model artifact (no model.txt)")
@@ -193,4 +185,5 @@ def load_scorer(path: str | Path, compiled: bool = True) -> LightGBMScorer:
         kinds=frozenset(metadata.get("kinds", ["payment.attempt"])),
         compiled=compiled,
         metadata=metadata,
+        cache_dir=cache_dir,
     )

@@ -65,12 +65,13 @@ def train(
     threads: int = 1,
     version: str | None = None,
     log=print,
+    cache_dir: Path | None = None,
 ) -> Path:
     """Train, calibrate and save a model artifact under ``models_dir``; returns its path."""
     import lightgbm as lgb
     from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
-    from fraudwatch.models.dataset import file_digest, load_feature_set, replay_cached
+    from fraudwatch.models.dataset import features_dir, file_digest, load_feature_set, replay_cached
     from fraudwatch.models.evaluate import BASE_PARAMS
     from fraudwatch.models.scorer import Calibration
 
@@ -81,7 +82,9 @@ def train(
     label_end = as_of - label_delay_days * 86400.0
     calib_start = label_end - calibration_days * 86400.0
     train_start = calib_start - train_days * 86400.0
-    (m,), labels = replay_cached(data, [fs], train_start, label_end, label_delay_days, log=log)
+    (m,), labels = replay_cached(
+        data, [fs], train_start, label_end, label_delay_days, cache=features_dir(cache_dir), log=log
+    )
     y = labels.known_fraud(m.ids, as_of)
     fit = m.ts < calib_start
     cal = ~fit

@@ -16,8 +16,7 @@ def databases(settings) -> list[tuple[str, Path | str, list[str]]]:
             ("actions (PostgreSQL)", settings.storage.url, ["actions"]),
         ]
     log = settings.storage.sqlite_path(settings.data_dir)
-    actions = getattr(settings, "actions", None)
-    actions_path = Path(actions.database) if actions is not None else settings.data_dir / "fraudwatch-actions.db"
+    actions_path = Path(settings.actions_resolved().database)
     return [
         (f"event log ({log})", log, ["log"]),
         (
