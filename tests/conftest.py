@@ -20,6 +20,9 @@ from pathlib import Path
 
 import pytest
 
+# not collected as a doctest module: under the name "conftest", which tests/api's takes too
+collect_ignore = ["conftest.py"]
+
 
 def free_port() -> int:
     with socket.socket() as s:
