@@ -42,7 +42,7 @@ from typing import Any, Protocol
 
 from fraudwatch import ENGINE_VERSION
 from fraudwatch.decisions import Decision, Outcome, RuleHit
-from fraudwatch.events.model import Envelope
+from fraudwatch.events.kinds import Envelope
 from fraudwatch.features import FeatureEngine, FeatureSet
 from fraudwatch.models.base import Scorer
 from fraudwatch.rules import Context, ListStore, RuleSet

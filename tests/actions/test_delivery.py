@@ -80,7 +80,7 @@ def test_dead_letters_can_be_listed_and_retried(tmp_path):
         wait_until(lambda: d.run_once() == 0 and outbox.counts(r.db.connection())["dead"] == len(ids))
         env = {**os.environ, "FRAUDWATCH_ACTIONS__DATABASE": str(r.settings.database)}
         listed = subprocess.run(
-            [sys.executable, "-m", "fraudwatch.actions.cli", "dead-letters"],
+            [sys.executable, "-m", "fraudwatch.cli", "outbox", "dead-letters"],
             env=env,
             capture_output=True,
             text=True,
@@ -89,7 +89,7 @@ def test_dead_letters_can_be_listed_and_retried(tmp_path):
         assert all(i in listed for i in ids) and "HTTP 500" in listed
         rec.fail_first = 0
         out = subprocess.run(
-            [sys.executable, "-m", "fraudwatch.actions.cli", "retry", "--all-dead"],
+            [sys.executable, "-m", "fraudwatch.cli", "outbox", "retry", "--all-dead"],
             env=env,
             capture_output=True,
             text=True,
@@ -127,7 +127,7 @@ def test_a_killed_dispatcher_process_loses_no_message(tmp_path):
             "FRAUDWATCH_ACTIONS__RETRY__BASE_DELAY": "0.02",
             "FRAUDWATCH_ACTIONS__RETRY__POLL_INTERVAL": "0.02",
         }
-        cmd = [sys.executable, "-m", "fraudwatch.actions.cli", "run"]
+        cmd = [sys.executable, "-m", "fraudwatch.cli", "outbox", "run"]
         first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_until(lambda: len(rec.requests) >= 3, timeout=30)

@@ -106,8 +106,8 @@ def test_reseller_is_challenged_at_most_once_per_behaviour_and_never_blocked(tmp
 
 def test_with_the_default_definitions(tmp_path, stream):
     """The shipped features and rules."""
+    from fraudwatch.definitions import load_features, load_rules
     from fraudwatch.engine import Engine
-    from fraudwatch.policy import load_features, load_rules
 
     features, rules = load_features(), load_rules()
     events, reseller = stream

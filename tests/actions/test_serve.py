@@ -16,7 +16,7 @@ import yaml
 
 from .conftest import TOKEN_KEY, Mailbox, Receiver, free_port, wait_until
 
-pytest.importorskip("fraudwatch.api.cli")
+pytest.importorskip("fraudwatch.cli.api")
 pytestmark = pytest.mark.slow
 
 

@@ -79,7 +79,7 @@ def pinned_definitions() -> dict[str, dict]:
     if the files change meanwhile (this checkout is shared)."""
     from importlib import resources
 
-    from fraudwatch.policy import load_features
+    from fraudwatch.definitions import load_features
 
     features = yaml.safe_load(load_features().to_yaml())
     features["version"] = "crash-test"

@@ -162,7 +162,7 @@ def test_restored_engine_is_bit_identical_on_float_statistics():
     them as they were, or a restart changes decisions in the last digits."""
     import random
 
-    from fraudwatch.policy import load_features, load_rules
+    from fraudwatch.definitions import load_features, load_rules
 
     rng = random.Random(5)
     events = []

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fraudwatch.events.model import parse_event
+from fraudwatch.events.kinds import parse_event
 from fraudwatch.features import FeatureEngine, FeatureSet, FeatureSpec, SnapshotError, default_feature_set
-from fraudwatch.features.bench import synthetic_events
+from fraudwatch.sim.synthetic import synthetic_events
 
 from .features_reference import ev
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fraudwatch.events.model import parse_event
+from fraudwatch.events.kinds import parse_event
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 

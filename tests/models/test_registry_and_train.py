@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from fraudwatch.errors import Conflict, FraudwatchError, NotFound
+from fraudwatch.models.base import Scorer
 from fraudwatch.models.dataset import load_feature_set
 from fraudwatch.models.registry import ModelRegistry
-from fraudwatch.models.scorer import LightGBMScorer, Scorer, load_scorer
+from fraudwatch.models.scorer import LightGBMScorer, load_scorer
 from fraudwatch.models.train import train
 
 

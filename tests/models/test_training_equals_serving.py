@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
+from fraudwatch.definitions import load_features, load_rules
 from fraudwatch.engine import Engine
-from fraudwatch.events.model import parse_event
+from fraudwatch.events.kinds import parse_event
 from fraudwatch.features import FeatureEngine
 from fraudwatch.models.dataset import replay
-from fraudwatch.policy import load_features, load_rules
 from fraudwatch.sim.simulate import SimConfig, simulate
 
 

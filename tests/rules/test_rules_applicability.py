@@ -3,9 +3,9 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fraudwatch.events.model import parse_event
+from fraudwatch.definitions import load_rules
+from fraudwatch.events.kinds import parse_event
 from fraudwatch.features import default_feature_set
-from fraudwatch.policy import load_rules
 from fraudwatch.rules import Context, ListStore
 
 RULES = load_rules()

@@ -6,7 +6,7 @@ from importlib import resources
 import pytest
 
 from fraudwatch.decisions import Outcome
-from fraudwatch.events.model import parse_event
+from fraudwatch.events.kinds import parse_event
 from fraudwatch.rules import Context, ListStore, RuleSet
 
 TEXT = resources.files("fraudwatch.rules").joinpath("default.rules").read_text(encoding="utf-8")
@@ -227,7 +227,7 @@ def test_shadow_rules_are_recorded_not_enforced(rs):
     if not shadow:
         pytest.skip("the default policy has no shadow rule")
     # a shadow rule sits beside enforced ones: force every shadow rule's outcome through the rule set
-    from fraudwatch.decisions.model import RuleHit
+    from fraudwatch.decisions.decision import RuleHit
 
     hits = [RuleHit(r.name, r.outcome, {}, True) for r in shadow]
     assert rs.outcome(hits) is Outcome.ALLOW

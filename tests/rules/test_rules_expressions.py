@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from fraudwatch.events.model import parse_event
+from fraudwatch.events.kinds import parse_event
 from fraudwatch.rules import MISSING, Context, ListStore, compile_expression
 
 

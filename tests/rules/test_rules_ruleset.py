@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from fraudwatch.decisions import Outcome, RuleHit
-from fraudwatch.events.model import parse_event
+from fraudwatch.events.kinds import parse_event
 from fraudwatch.rules import Context, ListStore, RuleSet, RuleSyntaxError
 
 RULES = textwrap.dedent("""\

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from fraudwatch.decisions import Decision, Outcome, RuleHit
-from fraudwatch.events.model import parse_event
+from fraudwatch.events.kinds import parse_event
 from fraudwatch.sim.backtest import Backtest, format_table
 from fraudwatch.sim.simulate import SimConfig, parse_mix, simulate
 
@@ -83,8 +83,8 @@ def test_genuine_payments_before_measure_from_do_not_count():
 
 @pytest.fixture(scope="module")
 def small_backtest():
+    from fraudwatch.definitions import load_features, load_rules
     from fraudwatch.engine import Engine
-    from fraudwatch.policy import load_features, load_rules
 
     features, rules = load_features(), load_rules()
     unknown = sorted(rules.feature_names - set(features.names))
@@ -148,8 +148,8 @@ def test_simulate_then_backtest_on_the_command_line(tmp_path):
 def test_demo_runs_without_a_terminal_and_ends_with_the_table():
     import io
 
+    from fraudwatch.definitions import load_features, load_rules
     from fraudwatch.engine import Engine
-    from fraudwatch.policy import load_features, load_rules
     from fraudwatch.sim.demo import run_demo
 
     out = io.StringIO()

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from fraudwatch.events.model import parse_event
+from fraudwatch.events.kinds import parse_event
 from fraudwatch.sim.simulate import SimConfig, parse_mix, simulate, write_jsonl
 
 SMALL_MIX = {name: 250.0 for name in parse_mix("default")}  # ~5 episodes each at this size

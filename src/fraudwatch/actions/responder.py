@@ -54,7 +54,7 @@ from fraudwatch.cases.service import RECOVERY_KINDS, add_events, create_incident
 from fraudwatch.decisions import Decision, Outcome
 from fraudwatch.errors import NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER
-from fraudwatch.events.model import CardholderAnswer, Envelope, Label, event_to_dict
+from fraudwatch.events.kinds import CardholderAnswer, Envelope, Label, event_to_dict
 from fraudwatch.settings import ActionsSettings
 from fraudwatch.storage import LogEntry, Store
 

@@ -10,7 +10,7 @@ from typing import Any
 from fraudwatch.actions.history import History
 from fraudwatch.decisions import Decision, Outcome
 from fraudwatch.errors import NotFound, ValidationFailed
-from fraudwatch.events.model import Envelope
+from fraudwatch.events.kinds import Envelope
 
 # ------------------------------------------------------------------ subscriptions
 

@@ -40,7 +40,7 @@ ROUTERS = (
     "fraudwatch.api.events",
     "fraudwatch.api.definitions",
     "fraudwatch.api.lists",
-    "fraudwatch.api.models",
+    "fraudwatch.api.ml_models",
     "fraudwatch.api.admin",
     "fraudwatch.actions.views",
 )

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from fraudwatch.api.auth import Admin, Principal, Reader
-from fraudwatch.api.models import load_models
+from fraudwatch.api.ml_models import load_models
 from fraudwatch.errors import Conflict, FraudwatchError, NotFound, ValidationFailed
 from fraudwatch.storage import Activation, AuditRecord, Definition, Store
 
@@ -74,7 +74,7 @@ def _seed_defaults(store: Store) -> None:
     """On first start, store the shipped default rules and features as active versions."""
     from importlib import resources
 
-    from fraudwatch.policy import DEFAULT_RULES_VERSION, load_features
+    from fraudwatch.definitions import DEFAULT_RULES_VERSION, load_features
 
     seeds = []
     if store.definitions.active_version(RULES) is None:

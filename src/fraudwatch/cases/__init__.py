@@ -1,6 +1,6 @@
 """Cases: incidents with the events involved, and their status state machine."""
 
-from fraudwatch.cases.model import TRANSITIONS, IllegalTransition, Incident, IncidentStatus, can_move
+from fraudwatch.cases.incident import TRANSITIONS, IllegalTransition, Incident, IncidentStatus, can_move
 from fraudwatch.cases.service import (
     add_events,
     create_incident,

@@ -7,7 +7,7 @@ import json
 import sqlite3
 import uuid
 
-from fraudwatch.cases.model import Incident, IncidentStatus, check_move
+from fraudwatch.cases.incident import Incident, IncidentStatus, check_move
 from fraudwatch.errors import NotFound
 
 

@@ -1,7 +1,7 @@
 """Events: typed, versioned kinds in one flat envelope; JSON Lines in and out."""
 
 from fraudwatch.events.io import DeadLetter, dump_event, format_errors, parse_line, read_events
-from fraudwatch.events.model import (
+from fraudwatch.events.kinds import (
     EVENT_ADAPTER,
     EVENT_TYPES,
     KINDS,

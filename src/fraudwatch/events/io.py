@@ -25,7 +25,7 @@ from typing import IO, Any
 import orjson
 from pydantic import ValidationError
 
-from fraudwatch.events.model import EVENT_ADAPTER, KINDS, Envelope, event_to_dict
+from fraudwatch.events.kinds import EVENT_ADAPTER, KINDS, Envelope, event_to_dict
 from fraudwatch.events.pan import Tokenizer, looks_like_pan
 
 __all__ = ["DeadLetter", "read_events", "read_event_file", "parse_line", "format_errors", "redact", "dump_event"]

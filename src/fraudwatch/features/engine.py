@@ -7,7 +7,7 @@ indexed by event kind, so an event touches only the selectors whose entity field
 has.
 
 >>> from datetime import datetime, timezone
->>> from fraudwatch.events.model import parse_event
+>>> from fraudwatch.events.kinds import parse_event
 >>> fs = FeatureSet.from_yaml('''
 ... features:
 ...   - {name: card.payments_1h, entity: card, kinds: [payment.attempt], agg: count, window: 1h}
@@ -391,7 +391,7 @@ class _PlainUnpickler(pickle.Unpickler):
 
 def _selectors_by_kind(selectors: list[_Selector]) -> dict[str, list[_Selector]]:
     """For each known event kind, the selectors whose entity fields that kind has."""
-    from fraudwatch.events.model import TYPE_BY_KIND, attributes
+    from fraudwatch.events.kinds import TYPE_BY_KIND, attributes
 
     plan = {}
     for kind, cls in TYPE_BY_KIND.items():

@@ -251,7 +251,7 @@ def _checked_fields(names: tuple[str, ...], what: str) -> tuple[str, ...]:
 
 
 def _check_kinds(kinds: tuple[str, ...]) -> None:
-    from fraudwatch.events.model import KINDS
+    from fraudwatch.events.kinds import KINDS
 
     for kind in kinds:
         if kind not in KINDS:
@@ -261,7 +261,7 @@ def _check_kinds(kinds: tuple[str, ...]) -> None:
 @lru_cache(maxsize=1)
 def _event_fields() -> frozenset[str]:
     """Field and property names of every event kind (``gift_card_share`` is a property)."""
-    from fraudwatch.events.model import EVENT_TYPES, attributes
+    from fraudwatch.events.kinds import EVENT_TYPES, attributes
 
     return frozenset().union(*(attributes(cls) for cls in EVENT_TYPES))
 
@@ -274,7 +274,7 @@ def _composite_fields() -> frozenset[str]:
 
     from pydantic import BaseModel
 
-    from fraudwatch.events.model import EVENT_TYPES
+    from fraudwatch.events.kinds import EVENT_TYPES
 
     def composite(tp: object) -> bool:
         if get_origin(tp) is list or (isinstance(tp, type) and issubclass(tp, BaseModel)):

@@ -12,7 +12,7 @@ __all__ = ["Calibration", "LightGBMScorer", "ModelRegistry", "Scorer", "load_sco
 _WHERE = {
     "Calibration": "fraudwatch.models.scorer",
     "LightGBMScorer": "fraudwatch.models.scorer",
-    "Scorer": "fraudwatch.models.scorer",
+    "Scorer": "fraudwatch.models.base",
     "load_scorer": "fraudwatch.models.scorer",
     "ModelRegistry": "fraudwatch.models.registry",
 }

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from fraudwatch.decisions.model import Reason
-from fraudwatch.events.model import Envelope
+from fraudwatch.decisions.decision import Reason
+from fraudwatch.events.kinds import Envelope
 
 __all__ = ["Scorer", "cache_root"]
 

@@ -96,7 +96,7 @@ def file_digest(path: str | Path) -> str:
 def load_events(path: str | Path, label_delay_days: float = 7.0) -> Iterator:
     """Typed events from the handbook Parquet file (imported with its label delay) or from
     a JSON Lines event file (already holding its label events; dead letters are skipped)."""
-    from fraudwatch.events.model import parse_event
+    from fraudwatch.events.kinds import parse_event
 
     path = Path(path)
     if path.suffix == ".parquet":

@@ -1,4 +1,4 @@
-"""The engine's view of a model: the ``Scorer`` protocol and the LightGBM-backed scorer.
+"""The LightGBM-backed scorer (the ``Scorer`` protocol it implements is in ``base.py``).
 
 A model artifact is a directory (written by ``fraudwatch train``)::
 
@@ -23,12 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from fraudwatch.decisions.model import Reason
+from fraudwatch.decisions.decision import Reason
 from fraudwatch.errors import FraudwatchError
-from fraudwatch.models.base import Scorer
 from fraudwatch.models.trees import TreeEnsemble
 
-__all__ = ["Scorer", "Calibration", "LightGBMScorer", "load_scorer"]
+__all__ = ["Calibration", "LightGBMScorer", "load_scorer"]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 precompiled getter per name.
 
 - ``event.<field>[.<sub>]``: an attribute of ``ctx.event``; the field must exist on
-  some event kind (see ``fraudwatch.events.model``), so typos fail at compile time.
+  some event kind (see ``fraudwatch.events.kinds``), so typos fail at compile time.
   A field the current event does not have, or None, is missing.
 - ``model.<name>``: ``ctx.model[name]`` (missing when ``ctx.model`` is None or lacks it).
 - any other name: the feature ``ctx.features.get(name)`` (absent, None or NaN: missing).
@@ -77,7 +77,7 @@ def _merge(a: Any, b: Any) -> Any:
 @lru_cache(maxsize=1)
 def event_schema() -> dict[str, Any]:
     """Field name -> static type over all event kinds (a dict for nested records)."""
-    from fraudwatch.events.model import EVENT_TYPES, computed_fields  # late: keeps import order free
+    from fraudwatch.events.kinds import EVENT_TYPES, computed_fields  # late: keeps import order free
 
     schema: dict[str, Any] = {}
     for cls in EVENT_TYPES:

@@ -37,8 +37,8 @@ import hashlib
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from fraudwatch.decisions.model import Outcome, RuleHit
-from fraudwatch.events.model import TYPE_BY_KIND, attributes
+from fraudwatch.decisions.decision import Outcome, RuleHit
+from fraudwatch.events.kinds import TYPE_BY_KIND, attributes
 from fraudwatch.rules.applicability import for_kind, requirements
 from fraudwatch.rules.context import Context
 from fraudwatch.rules.errors import RuleSyntaxError

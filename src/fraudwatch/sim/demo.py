@@ -33,7 +33,7 @@ WHAT = {
 def run_demo(
     engine, seed: int = 7, cardholders: int = 2000, days: int = 30, seconds: float = 60.0, out: IO[str] = sys.stdout
 ) -> dict:
-    from fraudwatch.events.model import parse_event
+    from fraudwatch.events.kinds import parse_event
 
     tty = out.isatty()
     say = lambda text="": print(text, file=out, flush=True)  # noqa: E731

@@ -18,7 +18,7 @@ def events_group() -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="write here instead of stdout")
 def schema_command(out: Path | None) -> None:
     """Print the JSON Schema of one event (generated from the code)."""
-    from fraudwatch.events.model import json_schema
+    from fraudwatch.events.kinds import json_schema
 
     text = orjson.dumps(json_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
     if out:

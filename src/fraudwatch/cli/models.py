@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
+from fraudwatch.cli.config import settings
 from fraudwatch.errors import FraudwatchError
 
 DEFAULT_DATA = "../shared/datasets/handbook/transactions.parquet"
@@ -28,12 +29,7 @@ def _friendly(fn):
 
 def _cache_dir():
     """The ``cache_dir`` setting (``FRAUDWATCH_CACHE_DIR``)."""
-    from fraudwatch.settings import load_settings
-
-    try:
-        return load_settings().cache_dir
-    except (FraudwatchError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-        raise click.ClickException(f"bad settings: {exc}") from None
+    return settings().cache_dir
 
 
 def _when(text: str | None) -> float | None:

@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import click
 
-
-def _settings(config: str | None, db: str | None):
-    from fraudwatch.errors import FraudwatchError
-    from fraudwatch.settings import load_settings
-
-    try:
-        settings = load_settings(config, overrides={"actions": {"database": db}} if db else None)
-    except (FraudwatchError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-        raise click.ClickException(f"bad settings: {exc}") from None
-    return settings.actions_resolved()
+from fraudwatch.cli.config import config_option, settings
+from fraudwatch.settings import ActionsSettings
 
 
-def _database(config: str | None, db: str | None):
+def _settings(config: Path | None, db: str | None) -> ActionsSettings:
+    return settings(config, {"actions": {"database": db}} if db else None).actions_resolved()
+
+
+def _database(config: Path | None, db: str | None):
     from fraudwatch.actions.db import Database
 
     return Database(_settings(config, db).database)
@@ -48,11 +45,7 @@ def db_option(command):
         default=None,
         help="actions database (default: the actions.database setting, <data_dir>/fraudwatch-actions.db)",
     )(command)
-    return click.option(
-        "--config",
-        type=click.Path(exists=True, dir_okay=False),
-        help="settings file, YAML or TOML (default: $FRAUDWATCH_CONFIG); FRAUDWATCH_* variables override it",
-    )(command)
+    return config_option(command)
 
 
 @click.group("outbox")
@@ -139,6 +132,3 @@ def run_cmd(config, db, once) -> None:
 
 
 commands = [outbox_group]
-
-if __name__ == "__main__":  # python -m fraudwatch.actions.cli ... works without the other domains
-    outbox_group()

@@ -36,21 +36,15 @@ def load_events(path: Path, dead_letters: Path | None = None) -> tuple[list, int
 
 
 def build_engine(features: Path | None, rules: Path | None, model: Path | None):
+    from fraudwatch.definitions import load_features, load_rules
     from fraudwatch.engine import Engine
-    from fraudwatch.policy import load_features, load_rules
 
     scorer = thresholds = None
     if model is not None:
+        from fraudwatch.cli.config import settings
         from fraudwatch.models import load_scorer
 
-        from fraudwatch.errors import FraudwatchError
-        from fraudwatch.settings import load_settings
-
-        try:
-            cache_dir = load_settings().cache_dir
-        except (FraudwatchError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-            raise click.ClickException(f"bad settings: {exc}") from None
-        scorer = load_scorer(model, cache_dir=cache_dir)
+        scorer = load_scorer(model, cache_dir=settings().cache_dir)
         thresholds = getattr(scorer, "thresholds", None)
     return Engine(features=load_features(features), rules=load_rules(rules), model=scorer, thresholds=thresholds)
 

@@ -1,4 +1,4 @@
-"""Benchmark: ``python -m fraudwatch.actions.bench [--alerts 200] [--events 5000]``.
+"""Benchmark: ``python benchmarks/actions.py [--alerts 200] [--events 5000]``.
 
 Prints (1) the overhead of ``Responder.on_decision`` per event on the hot path (allowed
 events, no subscription), and of ``Responder.on_logged`` on the same kind of events in

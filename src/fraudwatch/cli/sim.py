@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from fraudwatch.engine_cli import build_engine, load_events, policy_options
+from fraudwatch.cli.engine import build_engine, load_events, policy_options
 
 
 @click.command()

@@ -1,4 +1,4 @@
-"""Micro benchmark of rule evaluation: ``python -m fraudwatch.rules.bench``.
+"""Micro benchmark of rule evaluation: ``python benchmarks/rules.py``.
 
 Evaluates the shipped 20 default rules (``default.rules``) against synthetic events
 and feature values of the default feature set, and prints per-event latency of
@@ -16,7 +16,7 @@ import statistics
 import time
 from importlib import resources
 
-from fraudwatch.events.model import parse_event
+from fraudwatch.events.kinds import parse_event
 from fraudwatch.rules.context import Context
 from fraudwatch.rules.expression import compile_expression
 from fraudwatch.rules.lists import ListStore

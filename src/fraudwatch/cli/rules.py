@@ -95,7 +95,7 @@ def eval_command(expression: str, event_json: str | None, features_json: str, mo
     if event_json:
         from pydantic import ValidationError
 
-        from fraudwatch.events.model import parse_event
+        from fraudwatch.events.kinds import parse_event
 
         try:
             event = parse_event(_json_object(event_json, "--event"))

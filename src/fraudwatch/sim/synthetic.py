@@ -1,29 +1,20 @@
-"""Benchmark of the feature engine alone on a synthetic stream (a command, not a test).
+"""Synthetic event streams for benchmarks and tests: many events fast, with the shapes of
+real traffic (not the labeled attack scenarios of :mod:`fraudwatch.sim.simulate`).
 
-    python -m fraudwatch.features.bench --events 200000 [--payments-only]
-
-Builds the events first (not timed), then times ``FeatureEngine.process`` per event with
-the default feature set, and prints events/s, mean / p50 / p99 microseconds per event and
-memory per entity. The default stream mixes payments, logins, orders, profile changes and
-labels over cards with accounts, devices and IPs; ``--payments-only`` is shaped like the
-handbook data set (card, terminal, amount).
+>>> events = synthetic_events(100, cards=10)
+>>> len(events), events[0].kind
+(100, 'payment.attempt')
 """
 
 from __future__ import annotations
 
-import argparse
-import gc
 import random
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fraudwatch.events.model import parse_event
-from fraudwatch.features.defaults import default_feature_set
-from fraudwatch.features.engine import FeatureEngine
-from fraudwatch.features.featureset import FeatureSet
+from fraudwatch.events.kinds import parse_event
 
-__all__ = ["main", "synthetic_events"]
+__all__ = ["payments_only", "synthetic_events"]
 
 _START = datetime(2026, 11, 1, tzinfo=UTC)
 _DECLINES = ("insufficient_funds", "do_not_honor", "incorrect_cvc")
@@ -105,57 +96,3 @@ def payments_only(n: int, cards: int = 5000, terminals: int = 10_000, seed: int 
             )
         )
     return out
-
-
-def run(feature_set: FeatureSet, events: list[Any]) -> dict[str, Any]:
-    engine = FeatureEngine(feature_set)
-    stamps = [e.ts for e in events]
-    clock = time.perf_counter_ns
-    lat = [0] * len(events)
-    gc.collect()
-    gc.freeze()  # the prepared events are scaffolding: keep them out of the collector's walks
-    started, cpu_started = clock(), time.process_time()
-    for i, (event, ts) in enumerate(zip(events, stamps)):
-        t0 = clock()
-        engine.process(event, ts)
-        lat[i] = clock() - t0
-    total = (clock() - started) / 1e9
-    cpu = time.process_time() - cpu_started  # unlike wall time, not inflated by other processes
-    gc.unfreeze()
-    lat.sort()
-    return {
-        "events": len(events),
-        "events_per_s": len(events) / total,
-        "cpu_us": cpu / len(events) * 1e6,
-        "mean_us": sum(lat) / len(lat) / 1000,
-        "p50_us": lat[len(lat) // 2] / 1000,
-        "p99_us": lat[int(len(lat) * 0.99)] / 1000,
-        "max_us": lat[-1] / 1000,
-        "memory": engine.memory_report(),
-    }
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--cards", type=int, default=5000)
-    parser.add_argument("--features", help="feature set YAML (default: the shipped set)")
-    parser.add_argument("--payments-only", action="store_true", help="handbook-like payments (card, terminal, amount)")
-    args = parser.parse_args(argv)
-    fs = FeatureSet.load(args.features) if args.features else default_feature_set()
-    make = payments_only if args.payments_only else synthetic_events
-    events = make(args.events, cards=args.cards)
-    r = run(fs, events)
-    print(
-        f"{len(fs)} features, {r['events']} events: {r['events_per_s']:,.0f} events/s, "
-        f"mean {r['mean_us']:.1f} us, p50 {r['p50_us']:.1f} us, p99 {r['p99_us']:.1f} us, max {r['max_us']:.0f} us; "
-        f"CPU {r['cpu_us']:.1f} us/event ({1e6 / r['cpu_us']:,.0f} events per CPU-second)"
-    )
-    mem = r["memory"]
-    for entity, m in sorted(mem["by_entity"].items()):
-        print(f"  {entity:<16} {m['entities']:>8} entities  {m['bytes_per_entity']:>7} bytes/entity")
-    print(f"  labels {mem['labels']['count']}, total {mem['total_bytes'] / 1e6:.1f} MB")
-
-
-if __name__ == "__main__":
-    main()

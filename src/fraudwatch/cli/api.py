@@ -7,28 +7,16 @@ from pathlib import Path
 
 import click
 
-_config = click.option(
-    "--config",
-    "config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="settings file, YAML or TOML (default: $FRAUDWATCH_CONFIG); FRAUDWATCH_* variables override it",
-)
+from fraudwatch.cli.config import config_option, settings
 
 
 def _settings(config: Path | None, host: str | None = None, port: int | None = None, data_dir: Path | None = None):
-    from fraudwatch.errors import FraudwatchError
-    from fraudwatch.settings import load_settings
-
     server = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    overrides = {"server": server, **({"data_dir": data_dir} if data_dir is not None else {})}
-    try:
-        return load_settings(config, overrides=overrides)
-    except (FraudwatchError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-        raise click.ClickException(f"bad settings: {exc}") from None
+    return settings(config, {"server": server, **({"data_dir": data_dir} if data_dir is not None else {})})
 
 
 @click.command("serve")
-@_config
+@config_option
 @click.option("--host", help="interface to bind (default from settings: 127.0.0.1)")
 @click.option("--port", type=int, help="port (default from settings: 8000; 0 picks a free one)")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="where the SQLite file lives")
@@ -87,7 +75,7 @@ def _storage(config):
 
 
 @keys.command("create")
-@_config
+@config_option
 @click.option("--name", required=True, help="who uses the key, e.g. checkout-service")
 @click.option(
     "--scope",
@@ -121,7 +109,7 @@ def keys_create(config, name, scopes) -> None:
 
 
 @keys.command("list")
-@_config
+@config_option
 def keys_list(config) -> None:
     """List keys (never their secrets)."""
     import datetime as dt
@@ -135,7 +123,7 @@ def keys_list(config) -> None:
 
 
 @keys.command("revoke")
-@_config
+@config_option
 @click.argument("key_id")
 def keys_revoke(config, key_id) -> None:
     """Revoke a key by its id (takes effect within a second on a running server)."""

@@ -1,4 +1,4 @@
-"""Benchmark of single-event model scoring: ``python -m fraudwatch.models.bench [--model DIR]``.
+"""Benchmark of single-event model scoring: ``python benchmarks/scoring.py [--model DIR]``.
 
 Prints p50/p99 microseconds of ``score`` and of ``score`` + ``explain`` for one event at a
 time, single-threaded, with the compiled scorer, the NumPy fallback and LightGBM's own
