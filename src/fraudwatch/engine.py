@@ -63,6 +63,17 @@ class Suppressions(Protocol):
     ) -> tuple[list[RuleHit], list[RuleHit]]: ...
 
 
+class Containment(Protocol):
+    """Lists a confirmed fraud changes, in event time: the card suspended everywhere, the
+    attacker's device and IP watched (``fraudwatch.actions.containment.Containment``)."""
+
+    def prepare(self, lists: ListStore) -> None: ...
+
+    def wants(self, kind: str, outcome: Outcome) -> bool: ...
+
+    def after(self, event: Envelope, decision: Decision, lists: ListStore) -> None: ...
+
+
 _THRESHOLD_ORDER = (Outcome.BLOCK, Outcome.CHALLENGE, Outcome.REVIEW)
 _ALLOW = Outcome.ALLOW
 
@@ -75,6 +86,8 @@ class Engine:
     ``model.score>=0.9``. ``challengers`` are models that score in shadow beside the
     champion; their scores are recorded, never enforced. ``suppressions`` waive rule hits
     the cardholder has confirmed as genuine behaviour (they move to the shadow hits).
+    ``containment`` updates ``lists`` after a decision that confirms a fraud (its entries
+    hold in event time and are part of the snapshot).
     """
 
     def __init__(
@@ -88,6 +101,7 @@ class Engine:
         lateness: float = 3600.0,
         dedup_horizon: float = DEFAULT_DEDUP_HORIZON,
         suppressions: Suppressions | None = None,
+        containment: Containment | None = None,
     ):
         self.feature_set = features
         self.rules = rules
@@ -98,6 +112,9 @@ class Engine:
         self.lateness = lateness
         self.dedup_horizon = dedup_horizon
         self.suppressions = suppressions
+        self.containment = containment
+        if containment is not None:
+            containment.prepare(self.lists)
         self._features = FeatureEngine(features, lateness=lateness)
         self._seen: set[str] = set()
         self._seen_order: deque[tuple[float, str]] = deque()
@@ -149,7 +166,7 @@ class Engine:
         else:
             outcome = _ALLOW
         reasons = model.explain(event, values) if score is not None and outcome is not _ALLOW else []
-        return Decision(
+        decision = Decision(
             event_id,
             kind,
             event.time,
@@ -164,6 +181,10 @@ class Engine:
             False,
             shadow_scores,
         )
+        containment = self.containment
+        if containment is not None and containment.wants(kind, outcome):
+            containment.after(event, decision, self.lists)
+        return decision
 
     # ------------------------------------------------------ live changes
     def swap_rules(self, rules: RuleSet) -> None:
@@ -211,6 +232,7 @@ class Engine:
                 "features": self._features.snapshot(),
                 "seen": list(self._seen_order),
                 "clock": self._clock,
+                "lists": self.lists.timed_state(),
             },
             protocol=pickle.HIGHEST_PROTOCOL,
         )
@@ -229,3 +251,4 @@ class Engine:
         self._seen_order = deque(tuple(x) for x in state["seen"])
         self._seen = {event_id for _, event_id in self._seen_order}
         self._clock = state["clock"]
+        self.lists.restore_timed(state.get("lists", {}))

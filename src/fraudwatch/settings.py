@@ -233,6 +233,13 @@ class ActionsSettings(Section):
     webhooks: dict[str, WebhookEndpoint] = Field(default_factory=dict)
     smtp: SmtpSettings | None = None
     policy: Path | None = Field(None, description="a response policy YAML; unset: the packaged default")
+    messages: Path | None = Field(
+        None, description="a folder of <language>.yaml message templates replacing or adding to the packaged ones"
+    )
+    merchants: Path | None = Field(
+        None, description="merchant directory YAML: {merchant id: display name or {language: name}}"
+    )
+    language: str = Field("en", description="language of the messages when the cardholder's profile names none")
     retry: RetrySettings = RetrySettings()
 
 

@@ -70,17 +70,19 @@ def test_yes_link_from_the_email_lifts_the_challenge_and_suppresses_the_rule(liv
     e = event("pay-1")
     responder.on_decision(e, decision(e, "challenge", "card_velocity_1d"))
     msg, yes, no = _links(mail)
-    assert msg["To"] == "holder@example.com" and msg["Subject"].startswith("Was this you? 1,000 JPY at giftshop")
+    assert msg["To"] == "holder@example.com" and msg["Subject"].startswith(
+        "Was this you? ¥1,000 at a merchant (giftshop)"
+    )
     assert wait_until(lambda: rec.of_type("alert.risk"))[0]["data"]["links"] == {"yes": yes, "no": no}
 
     page = httpx.get(yes)  # what a link preview would fetch: changes nothing
-    assert page.status_code == 200 and 'method="post"' in page.text and "Yes, it was me" in page.text
+    assert page.status_code == 200 and 'method="post"' in page.text and "yes, it was me" in page.text
     assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
     assert httpx.get(yes, headers=JSON).json()["status"] == "awaiting confirmation"
     assert responder.suppressions.active("tok_1", "card_velocity_1d", time.time()) is None
 
     done = httpx.post(yes)
-    assert done.status_code == 200 and "Answer recorded" in done.text
+    assert done.status_code == 200 and "Thank you" in done.text
     s = responder.suppressions.active("tok_1", "card_velocity_1d", time.time() + 29 * 86400)
     assert s is not None and s.event_id == "pay-1"
     assert responder.suppressions.active("tok_1", "card_velocity_1d", time.time() + 31 * 86400) is None
@@ -225,8 +227,8 @@ def test_usage_alerts_only_for_opted_in_cards(live):
     time.sleep(0.3)
     subjects = sorted(m["Subject"] for m in mail.messages)
     assert subjects == [
-        "Card used: 1,000 JPY at giftshop with card ending 4242 (approved)",
-        "Card used: 1,000 JPY at giftshop with card ending 4242 (declined)",
+        "Card used: ¥1,000 at a merchant (giftshop) (approved)",
+        "Card used: ¥1,000 at a merchant (giftshop) (declined)",
     ]
     assert {
         m["data"]["card"]

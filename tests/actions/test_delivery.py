@@ -20,7 +20,7 @@ ATO = ["lock_account", "revoke_sessions", "force_password_reset"]
 
 def _ato_block(r, event_id="e1"):
     e = event(event_id, account="acct_1")
-    return r.on_decision(e, decision(e, "block", "ato_gift_card_burst"), now=T0)
+    return r.on_decision(e, decision(e, "block", "ato_gift_cards_after_language_switch"), now=T0)
 
 
 def test_receiver_failing_first_attempts_gets_each_action_exactly_once(tmp_path):

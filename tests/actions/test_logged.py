@@ -49,9 +49,13 @@ def _stream():
             "allow",
             (),
         ),
-        (pay("pay-2", 90), "block", ("gift_card_burst",)),  # account takeover: reverts and cancels from the lookback
+        (
+            pay("pay-2", 90),
+            "block",
+            ("ato_gift_cards_after_language_switch",),
+        ),  # account takeover: reverts and cancels from the lookback
         (pay("pay-1", 80), "review", ("card_velocity_1d",)),  # risk alert
-        (pay("pay-3", 100), "block", ("card_testing_same_amount",)),  # card testing: suspend
+        (pay("pay-3", 100), "block", ("card_testing_dormant_same_amount_again",)),  # card testing: suspend
         (event("ref-1", "payment.refund", at=T0 + 110, payment="pay-2", amount=1000, currency="JPY"), "allow", ()),
         (pay("late-1", 20, card="tok_bg1"), "allow", ()),  # logged after later events: event time runs back
         (
@@ -71,7 +75,7 @@ def _stream():
     for e, outcome, rules in steps:
         pairs.append((e, decision(e, outcome, *rules)))
     dup = pay("dup-1", 120)
-    d = decision(dup, "block", "gift_card_burst")
+    d = decision(dup, "block", "ato_gift_cards_after_language_switch")
     d.duplicate = True
     pairs.append((dup, d))
     return pairs

@@ -13,7 +13,7 @@ from .helpers import decision, event
 def test_default_policy_maps_outcomes_and_rules_to_actions():
     p = default_policy()
     e = event("e1")
-    ato = p.responses_for(e.kind, decision(e, "block", "gift_card_burst"))
+    ato = p.responses_for(e.kind, decision(e, "block", "ato_gift_cards_after_language_switch"))
     assert [a for a, _, _ in ato] == [
         "lock_account",
         "revoke_sessions",
@@ -21,8 +21,8 @@ def test_default_policy_maps_outcomes_and_rules_to_actions():
         "revert_profile_changes",
         "cancel_unshipped_orders",
     ]
-    assert [a for a, _, _ in p.responses_for(e.kind, decision(e, "block", "bin_enumeration"))] == ["suspend_card"]
-    assert p.responses_for(e.kind, decision(e, "challenge", "gift_card_burst")) == []
+    assert [a for a, _, _ in p.responses_for(e.kind, decision(e, "block", "bin_enumeration_ip"))] == ["suspend_card"]
+    assert p.responses_for(e.kind, decision(e, "challenge", "ato_gift_cards_from_new_device")) == []
     assert p.answers.on_yes.actions[Outcome.CHALLENGE] == ["lift_challenge"]
     assert p.lookback == 72 * 3600 and p.alerts.risk.link_ttl == 86400
 
@@ -97,3 +97,42 @@ def test_placeholder_secrets_refused_in_production(tmp_path):
             }
         )
     assert Settings.model_validate({"env": "production", "security": real}).actions_resolved().link_key
+
+
+def test_the_default_policy_names_only_rules_of_the_default_rules():
+    from fraudwatch.definitions import load_rules
+
+    default_policy().check_rules_of(load_rules())  # raises if a name or glob matches no rule
+
+
+def test_a_policy_naming_unknown_rules_is_an_error_with_the_closest_names():
+    from fraudwatch.definitions import load_rules
+
+    policy = Policy.from_yaml(
+        "responses:\n"
+        "  - {name: ato, when: {outcomes: [block], rules: [gift_card_burst, 'ato_*']}, actions: [lock_account]}\n"
+        "  - {name: cards, when: {outcomes: [block], rules: [bin_enumeration, 'card_test_*']},"
+        " actions: [suspend_card]}\n"
+        "answers: {on_yes: {never_suppress: ['blockd_*']}}\n"
+    )
+    with pytest.raises(PolicyError) as info:
+        policy.check_rules_of(load_rules(), source="policy.yaml")
+    errors = {e["field"]: e["message"] for e in info.value.errors}
+    assert set(errors) == {
+        "responses[0].when.rules[0]",
+        "responses[1].when.rules[0]",
+        "responses[1].when.rules[1]",
+        "answers.on_yes.never_suppress[0]",
+    }
+    assert errors["responses[0].when.rules[0]"].startswith("unknown rule 'gift_card_burst'; closest: ato_")
+    assert errors["responses[1].when.rules[0]"] == (
+        "unknown rule 'bin_enumeration'; closest: bin_enumeration_ip, bin_enumeration_device"
+    )
+    assert errors["responses[1].when.rules[1]"].startswith("'card_test_*' matches no rule; closest: card_testing_")
+    assert "closest: blocked_" in errors["answers.on_yes.never_suppress[0]"]
+    assert "policy.yaml does not fit rules version 'default'" in str(info.value)
+    assert info.value.status_code == 422
+    # the model's threshold hits are not rules
+    Policy.from_yaml(
+        "responses:\n  - {name: m, when: {outcomes: [block], rules: ['model.score*']}, actions: [suspend_card]}"
+    ).check_rules([])

@@ -4,99 +4,24 @@ kill of the service in the middle of delivery loses no pending message."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
-import sys
 
 import httpx
 import pytest
-import yaml
 
-from .conftest import TOKEN_KEY, Mailbox, Receiver, free_port, wait_until
+from .conftest import Mailbox, Receiver, wait_until
+from .served import Service
 
 pytest.importorskip("fraudwatch.cli.api")
 pytestmark = pytest.mark.slow
 
 
-class Service:
-    def __init__(self, tmp_path, receiver, mailbox):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        data = tmp_path / "service"
-        config = {
-            "data_dir": str(data),
-            "server": {"port": self.port},
-            "actions": {
-                "database": str(data / "fraudwatch-actions.db"),
-                "public_url": self.url,
-                "link_key": TOKEN_KEY,
-                "webhooks": {"default": {"url": receiver.url, "secret": receiver.secret.decode()}},
-                "smtp": {"host": "127.0.0.1", "port": mailbox.port, "sender": "alerts@fraudwatch.test"},
-                "retry": {"base_delay": 0.05, "max_delay": 0.5, "poll_interval": 0.05, "lease": 2},
-            },
-        }
-        self.config = tmp_path / "fraudwatch.yaml"
-        self.config.write_text(yaml.safe_dump(config))
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("FRAUDWATCH_")}
-        out = subprocess.run(
-            self._cli("keys", "create", "--name", "test", "--scope", "ingest", "--scope", "admin"),
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        self.auth = {"Authorization": f"Bearer {out.stdout.strip()}"}
-        self.process = None
-
-    def _cli(self, *args):
-        return [sys.executable, "-m", "fraudwatch.cli", *args, "--config", str(self.config)]
-
-    def start(self):
-        self.process = subprocess.Popen(
-            self._cli("serve"), env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-
-        def ready():
-            try:
-                return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(ready, timeout=60, interval=0.2)
-        return self
-
-    def kill(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def send(self, **fields):
-        raw = {
-            "time": "2026-11-21T13:00:00+09:00",
-            "kind": "payment.attempt",
-            "amount": 17600,
-            "currency": "JPY",
-            "merchant": "m_1",
-            **fields,
-        }
-        r = httpx.post(f"{self.url}/v1/events", headers=self.auth, json=raw)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-
 @pytest.fixture
-def served(tmp_path):
+def served(tmp_path, request):
+    policy = getattr(request, "param", None)
     with Receiver() as rec, Mailbox() as mail:
-        service = Service(tmp_path, rec, mail)
+        service = Service(tmp_path, rec, mail, policy=policy)
         try:
             yield service.start(), rec, mail
         finally:
@@ -172,6 +97,8 @@ def test_killing_the_service_mid_delivery_loses_no_message(tmp_path):
             service.stop()
 
 
+# the test's own rule set replaces the default one: its policy names no rule
+@pytest.mark.parametrize("served", ["responses: []\n"], indirect=True)
 def test_a_yes_through_the_service_lets_the_same_behaviour_through_next_time(served):
     """The reseller's case: challenged once, answers "yes, it was me", and the same
     behaviour on that card is not stopped again (the service's engine reads the
@@ -201,3 +128,33 @@ def test_a_yes_through_the_service_lets_the_same_behaviour_through_next_time(ser
     assert [h["rule"] for h in again["shadow_rules"]] == ["big_ticket"]  # waived, still on record
     other = service.send(id="other-1", card="tok_other", account="acct_other", amount=180_000)
     assert other["outcome"] == "challenge"  # another card's behaviour is not confirmed
+
+
+def test_the_service_refuses_to_start_on_a_policy_naming_an_unknown_rule(tmp_path):
+    policy = (
+        "responses:\n  - {name: cards, when: {outcomes: [block], rules: [bin_enumeration]}, actions: [suspend_card]}\n"
+    )
+    with Receiver() as rec, Mailbox() as mail:
+        service = Service(tmp_path, rec, mail, policy=policy)
+        done = subprocess.run(service._cli("serve"), env=service.env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "responses[0].when.rules[0]: unknown rule 'bin_enumeration'; closest: bin_enumeration_ip" in done.stderr
+
+
+def test_a_rules_change_the_policy_cannot_live_with_is_refused(served):
+    service, rec, mail = served
+    rules = "rule big_ticket:\n    challenge if event.amount >= 150_000\n"
+    for path, body in (
+        ("/v1/rules/validate", {"text": rules}),
+        ("/v1/rules/versions", {"text": rules, "version": "lean", "activate": True}),
+    ):
+        r = httpx.post(f"{service.url}{path}", headers=service.auth, json=body)
+        assert r.status_code == 422, r.text
+        errors = {e["loc"]: e["msg"] for e in r.json()["errors"]}
+        assert errors["policy.responses[0].when.rules[0]"] == "'ato_*' matches no rule"
+    assert httpx.get(f"{service.url}/v1/rules/versions", headers=service.auth).json()["active"] == "default"
+    # stored without activating it is fine; activating it is refused
+    r = httpx.post(f"{service.url}/v1/rules/versions", headers=service.auth, json={"text": rules, "version": "lean"})
+    assert r.status_code == 201, r.text
+    r = httpx.post(f"{service.url}/v1/rules/versions/lean/activate", headers=service.auth)
+    assert r.status_code == 422 and "ato_*" in r.text

@@ -33,6 +33,9 @@ class Server:
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None):
         self.data_dir = data_dir
         self.env = {**os.environ, **SECRETS, "FRAUDWATCH_DATA_DIR": str(data_dir), **(env or {})}
+        # these tests activate rule sets of their own, and a response policy naming rules the
+        # active set lacks is refused (docs/alerts.md): a policy without automated responses
+        self.env.setdefault("FRAUDWATCH_ACTIONS__POLICY", str(data_dir / "response-policy.yaml"))
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.keys: dict[str, str] = {}
@@ -53,6 +56,10 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> Server:
+        policy = Path(self.env["FRAUDWATCH_ACTIONS__POLICY"])
+        if policy.parent == self.data_dir and not policy.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            policy.write_text("responses: []\n")
         self.port = free_port()
         self.log = open(self.data_dir / f"server-{self.port}.log", "wb")
         self.proc = subprocess.Popen(

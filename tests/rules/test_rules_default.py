@@ -196,9 +196,13 @@ def test_reseller_velocity_is_not_blocked(rs):
 
 
 LISTED = {
-    "blocked_cards": ("card", "tok_1", "blocked_card"),
-    "blocked_ips": ("ip", "198.51.100.1", "blocked_ip"),
-    "blocked_devices": ("device", "dev_1", "blocked_device"),
+    "blocked_cards": ("card", "tok_1", "blocked_card", Outcome.BLOCK),
+    "blocked_ips": ("ip", "198.51.100.1", "blocked_ip", Outcome.BLOCK),
+    "blocked_devices": ("device", "dev_1", "blocked_device", Outcome.BLOCK),
+    # kept by the engine from confirmed frauds (fraudwatch.actions.containment)
+    "suspended_cards": ("card", "tok_1", "suspended_card", Outcome.BLOCK),
+    "watched_devices": ("device", "dev_1", "watched_device", Outcome.CHALLENGE),
+    "watched_ips": ("ip", "198.51.100.1", "watched_ip", Outcome.CHALLENGE),
 }
 
 
@@ -208,17 +212,32 @@ def test_every_named_list_of_the_policy_is_covered(rs):
 
 @pytest.mark.parametrize("name", sorted(LISTED))
 def test_list_changes_apply_at_once(rs, name):
-    field, value, rule = LISTED[name]
+    field, value, rule, outcome = LISTED[name]
     lists = ListStore()
     assert fired(rs, payment(), lists=lists, **KNOWN) == (set(), set(), Outcome.ALLOW)
     lists.add(name, value)
-    assert fired(rs, payment(), lists=lists, **KNOWN) == ({rule}, set(), Outcome.BLOCK)
+    assert fired(rs, payment(), lists=lists, **KNOWN) == ({rule}, set(), outcome)
     assert fired(rs, payment(**{field: "other"}), lists=lists, **KNOWN)[0] == set()
     lists.remove(name, value)
     assert fired(rs, payment(), lists=lists, **KNOWN)[0] == set()
     lists.replace(name, [value])
     assert fired(rs, payment(), lists=lists, **KNOWN)[0] == {rule}
     lists.delete(name)
+    assert fired(rs, payment(), lists=lists, **KNOWN)[0] == set()
+
+
+@pytest.mark.parametrize("name", ["suspended_cards", "watched_devices", "watched_ips"])
+def test_containment_entries_hold_for_their_span_of_event_time(rs, name):
+    field, value, rule, outcome = LISTED[name]
+    ts = payment().ts
+    lists = ListStore()
+    lists.add_entry(name, value, since=ts - 60, until=ts + 60, reason="cardholder: fraud confirmed")
+    assert fired(rs, payment(), lists=lists, **KNOWN) == ({rule}, set(), outcome)
+    lists = ListStore()
+    lists.add_entry(name, value, since=ts + 1, until=ts + 60)  # confirmed after this event: a replay agrees
+    assert fired(rs, payment(), lists=lists, **KNOWN)[0] == set()
+    lists = ListStore()
+    lists.add_entry(name, value, since=ts - 60, until=ts)  # expired
     assert fired(rs, payment(), lists=lists, **KNOWN)[0] == set()
 
 

@@ -67,9 +67,10 @@ def test_a_release_0_1_data_dir_is_adopted_and_the_service_carries_on(tmp_path):
         server.stop()
     assert _migrations(data / "fraudwatch.db") == ["log-0001-initial"]
     assert _migrations(data / "fraudwatch-snapshots.db") == ["snapshots-0001-initial"]
-    assert _migrations(data / "fraudwatch-actions.db") == ["actions-0001-initial"]
+    assert _migrations(data / "fraudwatch-actions.db") == ["actions-0001-initial", "actions-0002-languages"]
     with sqlite3.connect(data / "fraudwatch-actions.db") as conn:
         assert conn.execute("SELECT count(*) FROM alerts").fetchone()[0] >= 37  # kept
+        assert "language" in {r[1] for r in conn.execute("PRAGMA table_info(subscriptions)")}  # and migrated
 
 
 def _with_extra(tmp_path: Path, name: str, sql: str) -> Path:
@@ -141,11 +142,13 @@ def test_replicas_starting_together_migrate_a_postgresql_database_once(postgresq
         assert replica.wait(120) == 0, replica.stderr.read()
     env = {"FRAUDWATCH_STORAGE__TYPE": "postgresql", "FRAUDWATCH_STORAGE__URL": postgresql_url}
     server = Server(tmp_path, env)
-    assert "applied actions-0001-initial" in server.cli("migrate").stdout  # the actions tables, same database
+    assert (
+        "applied actions-0001-initial, actions-0002-languages" in server.cli("migrate").stdout
+    )  # the actions tables, same database
     check = server.cli("migrate", "--check")
     assert check.returncode == 0 and check.stdout.count("up to date") == 2
     import psycopg
 
     with psycopg.connect(postgresql_url) as conn:
         rows = conn.execute("SELECT migration_id FROM _yoyo_migration ORDER BY migration_id").fetchall()
-    assert [r[0] for r in rows] == ["actions-0001-initial", "log-0001-initial"]
+    assert [r[0] for r in rows] == ["actions-0001-initial", "actions-0002-languages", "log-0001-initial"]

@@ -14,8 +14,10 @@ fraudwatch.actions.policy.PolicyError: invalid policy <string>:
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
+from collections.abc import Iterable
 from importlib import resources
 from typing import Annotated, Any, Literal
 
@@ -160,12 +162,29 @@ class Answers(_Model):
     on_no: NoAnswer = NoAnswer()
 
 
+LabelSource = Literal["cardholder", "analyst", "issuer", "chargeback", "merchant", "simulator", "dataset"]
+
+
+class ContainmentSettings(_Model):
+    """What a confirmed fraud puts on the engine's lists (``fraudwatch.actions.containment``)."""
+
+    suspend_for: Duration = Field(180 * 86400.0, description="how long a card token stays on @suspended_cards")
+    watch_for: Duration = Field(
+        30 * 86400.0, description="how long an attacker's device and IP stay on @watched_devices / @watched_ips"
+    )
+    label_sources: list[LabelSource] = Field(
+        default_factory=lambda: ["cardholder", "analyst", "issuer"],
+        description="label sources whose fraud: true confirms a fraud",
+    )
+
+
 class Policy(_Model):
     version: Literal[1] = 1
     lookback: Duration = Field(
         72 * 3600.0, description="how far back an attack's events are gathered (profile changes, orders)"
     )
     alerts: Alerts = Alerts()
+    containment: ContainmentSettings = ContainmentSettings()
     responses: list[Response] = Field(default_factory=list)
     answers: Answers = Answers()
 
@@ -224,6 +243,53 @@ class Policy(_Model):
         (usage alerts depend on the card's subscription, not on the decision)."""
         return self.alerts.risk.applies(kind, outcome) or any(r.when.may_match(kind, outcome) for r in self.responses)
 
+    def rule_problems(self, rule_names: Iterable[str]) -> list[dict[str, str]]:
+        """Rule names and globs of the policy that name no rule of ``rule_names``, each as
+        ``{"field", "message"}`` with the closest existing names (``never_suppress`` is
+        checked when the file sets it). Names starting with
+        ``model`` are the model's threshold hits (``model.score>=0.9``), not rules.
+
+        >>> p = Policy.from_yaml("responses:\\n  - {name: a, when: {outcomes: [block], rules: [card_tests, 'bin_*']},"
+        ...                      " actions: [suspend_card]}")
+        >>> for e in p.rule_problems(["card_testing", "card_rapid_declines", "blocked_card", "bins_enumeration"]):
+        ...     print(e["field"], "-", e["message"])
+        responses[0].when.rules[0] - unknown rule 'card_tests'; closest: card_testing, card_rapid_declines, blocked_card
+        responses[0].when.rules[1] - 'bin_*' matches no rule; closest: bins_enumeration
+        """
+        names = sorted(set(rule_names))
+        places = [
+            (f"responses[{i}].when.rules[{j}]", p)
+            for i, r in enumerate(self.responses)
+            for j, p in enumerate(r.when.rules)
+        ]
+        yes = self.answers.on_yes
+        if "never_suppress" in yes.model_fields_set:  # the default (blocked_*) guards rules that may not exist
+            places += [(f"answers.on_yes.never_suppress[{j}]", p) for j, p in enumerate(yes.never_suppress)]
+        problems = []
+        for where, pattern in places:
+            if pattern.startswith(MODEL_PREFIX):
+                continue
+            if _is_glob(pattern):
+                if not fnmatch.filter(names, pattern):
+                    problems.append(
+                        {"field": where, "message": f"{pattern!r} matches no rule{_closest(pattern, names)}"}
+                    )
+            elif pattern not in names:
+                problems.append({"field": where, "message": f"unknown rule {pattern!r}{_closest(pattern, names)}"})
+        return problems
+
+    def check_rules(self, rule_names: Iterable[str], *, source: str = "the policy", rules: str = "the rules") -> None:
+        """Raise ``PolicyError`` (422) when a response names a rule that is not in
+        ``rule_names`` (or a glob matches none): at start and on every rules change."""
+        problems = self.rule_problems(rule_names)
+        if problems:
+            lines = "\n".join(f"  {e['field']}: {e['message']}" for e in problems)
+            raise PolicyError(f"{source} does not fit {rules}:\n{lines}", problems)
+
+    def check_rules_of(self, ruleset: Any, *, source: str = "the policy", rules: str | None = None) -> None:
+        """``check_rules`` for a ``RuleSet`` (the model's threshold hits count as rules)."""
+        self.check_rules((r.name for r in ruleset), source=source, rules=rules or f"rules version {ruleset.version!r}")
+
     def endpoints(self) -> set[str]:
         names = {r.endpoint for r in self.responses} | {self.answers.endpoint}
         if self.alerts.endpoint:
@@ -233,6 +299,26 @@ class Policy(_Model):
 
 class PolicyError(ValidationFailed):
     """A policy file that does not validate; ``errors`` lists field and message."""
+
+
+MODEL_PREFIX = "model"  # the model's threshold hits are named model.score>=0.9
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def _closest(name: str, names: list[str], n: int = 3) -> str:
+    """``"; closest: a, b"``: the most similar names, by spelling and by shared words."""
+    bare = re.sub(r"[*?\[\]]", "", name).strip("_")
+    words = set(filter(None, bare.split("_")))
+
+    def score(candidate: str) -> float:
+        shared = sum(1 for w in candidate.split("_") if any(w.startswith(x) or x.startswith(w) for x in words))
+        return shared / max(len(words), 1) + difflib.SequenceMatcher(None, bare, candidate).ratio()
+
+    found = [c for c in sorted(names, key=lambda c: -score(c)) if score(c) >= 0.6][:n]
+    return f"; closest: {', '.join(found)}" if found else ""
 
 
 def _boolean_keys(node: Any, path: tuple = ()) -> list[str]:
@@ -256,6 +342,11 @@ def _path(loc: tuple) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+def load_policy(path: Any = None) -> Policy:
+    """The policy file at ``path`` (``actions.policy``), or the packaged default."""
+    return Policy.from_path(str(path)) if path else default_policy()
 
 
 def default_policy() -> Policy:

@@ -32,8 +32,8 @@ from fraudwatch.actions import outbox
 from fraudwatch.actions.db import Database
 from fraudwatch.actions.dispatcher import Dispatcher
 from fraudwatch.actions.history import History, LogHistory, TableHistory
-from fraudwatch.actions.messages import risk_alert, usage_alert
-from fraudwatch.actions.policy import ACCOUNT_ACTIONS, CARD_ACTIONS, Policy, default_policy
+from fraudwatch.actions.messages import Messages
+from fraudwatch.actions.policy import ACCOUNT_ACTIONS, CARD_ACTIONS, Policy, load_policy
 from fraudwatch.actions.service import (
     attack_context,
     create_alert,
@@ -52,7 +52,7 @@ from fraudwatch.actions.suppression import (
 )
 from fraudwatch.cases.service import RECOVERY_KINDS, add_events, create_incident, find_open_incident, record_recovery
 from fraudwatch.decisions import Decision, Outcome
-from fraudwatch.errors import NotFound, ValidationFailed
+from fraudwatch.errors import FraudwatchError, NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER
 from fraudwatch.events.kinds import CardholderAnswer, Envelope, Label, event_to_dict
 from fraudwatch.settings import ActionsSettings
@@ -71,6 +71,7 @@ class AnswerResult:
     messages: list[str]  # outbox ids enqueued
     incident: str | None = None
     suppressions: list[Suppression] = field(default_factory=list)
+    language: str | None = None  # of the alert's messages and pages
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,7 +117,10 @@ class Responder:
         if settings.database is None or settings.link_key is None:
             raise ValidationFailed("actions.database and actions.link_key must be set: see Settings.actions_resolved()")
         self.settings = settings
-        self.policy = policy or (Policy.from_path(settings.policy) if settings.policy else default_policy())
+        self.policy = policy or load_policy(settings.policy)
+        self.messages = Messages.load(
+            settings.messages, merchants=settings.merchants, default_language=settings.language
+        )
         self.db = db or Database(settings.database)
         self.clock = clock
         self.emit = emit
@@ -239,13 +243,14 @@ class Responder:
                     sub=sub,
                     now=now,
                     data={"card": event.card, "event": s},
-                    message=usage_alert(s),
+                    message=self.messages.render("usage_alert", sub.get("language"), summary=s),
                 )
         if risky:
             ttl = self.settings.link_ttl or alerts.risk.link_ttl
-            alert = create_alert(conn, event, decision, now=now, ttl=ttl)
-            links = self._links(alert)
             sub = find_subscription(conn, event.card, event.account)
+            language = self.messages.language_for(sub.get("language") if sub else None)
+            alert = create_alert(conn, event, decision, now=now, ttl=ttl, language=language)
+            links = self._links(alert)
             data = {
                 "alert": alert["id"],
                 "card": event.card,
@@ -261,7 +266,9 @@ class Responder:
                 sub=sub,
                 now=now,
                 data=data,
-                message=risk_alert(s, yes_url=links["yes"], no_url=links["no"]),
+                message=self.messages.render(
+                    "risk_alert", language, summary=s, yes_url=links["yes"], no_url=links["no"]
+                ),
             )
         responses = self.policy.responses_for(event.kind, decision)
         if responses:
@@ -296,6 +303,15 @@ class Responder:
         if alert["answered_at"] is not None:
             raise TokenUsed("this alert was already answered")
         return claims.answer, json.loads(alert["summary"])
+
+    def language_of(self, token: str) -> str | None:
+        """The language of the alert a link belongs to (its pages speak it); None for a
+        link of no alert."""
+        try:
+            claims = read_token(self._key, token, now=float("-inf"))
+            return self.messages.language_for(self._alert(claims.alert_id)["language"])
+        except FraudwatchError:
+            return None
 
     def answer(self, token: str, *, now: float | None = None) -> AnswerResult:
         """Apply a cardholder's answer once: label, actions, suppressions or incident."""
@@ -347,7 +363,7 @@ class Responder:
             ids += self._webhook(
                 conn, origin=alert["id"], type=f"event.{e.kind}", endpoint=endpoint, data=event_to_dict(e), now=now
             )
-        result = AnswerResult(alert["id"], event_id, answer, events, ids)
+        result = AnswerResult(alert["id"], event_id, answer, events, ids, language=alert["language"])
         cause = {
             "type": "cardholder_answer",
             "alert": alert["id"],

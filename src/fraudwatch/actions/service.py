@@ -16,16 +16,24 @@ from fraudwatch.events.kinds import Envelope
 
 
 def set_subscription(
-    conn: sqlite3.Connection, subject: str, *, email: str | None, usage_alerts: bool, now: float
+    conn: sqlite3.Connection,
+    subject: str,
+    *,
+    email: str | None,
+    usage_alerts: bool,
+    now: float,
+    language: str | None = None,
 ) -> dict[str, Any]:
-    """Contact and opt-in of a card token (or account id)."""
+    """Contact, opt-in and message language of a card token (or account id): the
+    cardholder's profile as the issuer knows it (never the account's language setting,
+    which an attacker can change)."""
     if email is not None and ("@" not in email or len(email) > 254 or any(c in email for c in "\r\n")):
         raise ValidationFailed("email: not an e-mail address", [{"field": "email", "message": "not an e-mail address"}])
     conn.execute(
-        "INSERT INTO subscriptions(subject, email, usage_alerts, updated) VALUES (?, ?, ?, ?)"
+        "INSERT INTO subscriptions(subject, email, usage_alerts, updated, language) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT(subject) DO UPDATE SET email = excluded.email, usage_alerts = excluded.usage_alerts,"
-        " updated = excluded.updated",
-        (subject, email, int(usage_alerts), now),
+        " updated = excluded.updated, language = excluded.language",
+        (subject, email, int(usage_alerts), now, language),
     )
     return get_subscription(conn, subject)
 
@@ -34,7 +42,12 @@ def get_subscription(conn: sqlite3.Connection, subject: str) -> dict[str, Any]:
     row = conn.execute("SELECT * FROM subscriptions WHERE subject = ?", (subject,)).fetchone()
     if row is None:
         raise NotFound(f"no alert subscription for {subject!r}")
-    return {"subject": row["subject"], "email": row["email"], "usage_alerts": bool(row["usage_alerts"])}
+    return {
+        "subject": row["subject"],
+        "email": row["email"],
+        "usage_alerts": bool(row["usage_alerts"]),
+        "language": row["language"],
+    }
 
 
 def find_subscription(conn: sqlite3.Connection, *subjects: str | None) -> dict[str, Any] | None:
@@ -72,13 +85,19 @@ def stopping_rules(decision: Decision) -> list[str]:
 
 
 def create_alert(
-    conn: sqlite3.Connection, event: Envelope, decision: Decision, *, now: float, ttl: float
+    conn: sqlite3.Connection,
+    event: Envelope,
+    decision: Decision,
+    *,
+    now: float,
+    ttl: float,
+    language: str | None = None,
 ) -> sqlite3.Row:
     """One alert per event (processing the event again returns the first)."""
     alert_id = "al_" + hashlib.sha256(event.id.encode()).hexdigest()[:20]
     conn.execute(
-        "INSERT OR IGNORE INTO alerts(id, event_id, kind, card, account, outcome, rules, summary, created, expires)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO alerts(id, event_id, kind, card, account, outcome, rules, summary, created, expires,"
+        " language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             alert_id,
             event.id,
@@ -90,6 +109,7 @@ def create_alert(
             json.dumps(summary(event, decision)),
             now,
             now + ttl,
+            language,
         ),
     )
     return get_alert(conn, alert_id)

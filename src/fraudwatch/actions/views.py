@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fraudwatch.actions import outbox, service
 from fraudwatch.actions.history import LogHistory
-from fraudwatch.actions.messages import confirm_page, error_page, result_page
 from fraudwatch.actions.responder import Responder
 from fraudwatch.cases import IncidentStatus, get_incident, list_incidents, transition
 from fraudwatch.errors import FraudwatchError, Unauthorized
@@ -98,11 +97,18 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-def _refused(request: Request, exc: FraudwatchError):
-    titles = {403: "This link is not valid", 409: "Already answered", 410: "This link has expired"}
+def _accepted_language(request: Request) -> str | None:
+    """The first language of ``Accept-Language`` (for pages about a link no alert backs)."""
+    header = request.headers.get("accept-language", "")
+    return header.split(",")[0].split(";")[0].strip() or None
+
+
+def _refused(request: Request, exc: FraudwatchError, responder: Responder, token: str):
     if _wants_json(request):
         return _json({"errors": [{"loc": "token", "msg": str(exc)}]}, exc.status_code)
-    return _html(error_page(titles.get(exc.status_code, "Link refused"), str(exc)), exc.status_code)
+    page = {403: "invalid", 409: "used", 410: "expired"}.get(exc.status_code, "invalid")
+    language = responder.language_of(token) or _accepted_language(request)
+    return _html(responder.messages.page(page, language), exc.status_code)
 
 
 @answers.get("/v1/answers/{token}", response_model=None)
@@ -110,10 +116,11 @@ def show_answer(token: str, request: Request, responder: ResponderDep):
     try:
         answer, summary = responder.check(token)
     except FraudwatchError as exc:
-        return _refused(request, exc)
+        return _refused(request, exc, responder, token)
     if _wants_json(request):
         return _json({"answer": answer, "event": summary, "status": "awaiting confirmation"})
-    return _html(confirm_page(summary, answer=answer, action_url=str(request.url.path)))
+    language = responder.language_of(token)
+    return _html(responder.messages.confirm_page(summary, language, answer=answer, action_url=str(request.url.path)))
 
 
 @answers.post("/v1/answers/{token}", response_model=None)
@@ -121,12 +128,13 @@ async def apply_answer(token: str, request: Request, responder: ResponderDep):
     try:
         result = await run_in_threadpool(responder.answer, token)
     except FraudwatchError as exc:
-        return _refused(request, exc)
+        return _refused(request, exc, responder, token)
     if responder.emit is None:
         await _submit_events(request.app, result.events)
     if _wants_json(request):
         return _json(result.to_dict())
-    return _html(result_page(result.answer))
+    page = "answered_yes" if result.answer == "yes" else "answered_no"
+    return _html(responder.messages.page(page, result.language, reference=result.incident or ""))
 
 
 async def _submit_events(app, events) -> None:
@@ -183,13 +191,16 @@ class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str | None = Field(None, max_length=254)
     usage_alerts: bool = False
+    language: str | None = Field(
+        None, pattern=r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?$", description="of the messages (ja, en); unset: the default"
+    )
 
 
 @admin.put("/v1/alerts/subscriptions/{subject}")
 def put_subscription(subject: str, body: SubscriptionIn, responder: ResponderDep) -> dict[str, Any]:
     with responder.db.unit_of_work() as conn:
         return service.set_subscription(
-            conn, subject, email=body.email, usage_alerts=body.usage_alerts, now=time.time()
+            conn, subject, email=body.email, usage_alerts=body.usage_alerts, now=time.time(), language=body.language
         )
 
 

@@ -52,9 +52,10 @@ def create_app(settings: Settings) -> FastAPI:
     storage = open_storage(settings)
     metrics = Metrics()
     suppressions = _suppression_set()
+    policy = _response_policy(settings) if settings.server.actions else None
     service = DecisionService(
         storage=storage,
-        engine_factory=engine_factory(settings, storage, suppressions),
+        engine_factory=engine_factory(settings, storage, suppressions, _containment(policy)),
         tokenizer=Tokenizer(settings.security.token_key.get_secret_value().encode()),
         metrics=metrics,
         snapshot_every_events=settings.engine.snapshot_every_events,
@@ -67,7 +68,12 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await service.start()
-        responder = _start_actions(app, service) if settings.server.actions else None
+        try:
+            responder = _start_actions(app, service) if settings.server.actions else None
+        except BaseException:
+            await service.stop()
+            storage.close()
+            raise
         try:
             yield
         finally:
@@ -90,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.service = service
     app.state.metrics = metrics
     app.state.suppressions = suppressions  # filled from storage and by "yes" answers (actions domain)
+    app.state.rule_checks = []  # called with a RuleSet before it goes live; raise to refuse it
     app.state.auth = Authenticator(storage.keys, settings.security.key_pepper.get_secret_value().encode())
     _install_error_handlers(app)
     for module_name in ROUTERS:
@@ -121,6 +128,20 @@ def _suppression_set():
     return SuppressionSet()
 
 
+def _response_policy(settings: Settings):
+    from fraudwatch.actions.policy import load_policy
+
+    return load_policy(settings.actions.policy)
+
+
+def _containment(policy):
+    if policy is None:
+        return None
+    from fraudwatch.actions.containment import Containment
+
+    return Containment(policy)
+
+
 def _start_actions(app: FastAPI, service: DecisionService):
     """The actions domain (alerts, webhooks, answer links) follows the log: every decision,
     once durable, goes to ``Responder.on_logged`` (pages of log entries) in a follower
@@ -129,6 +150,11 @@ def _start_actions(app: FastAPI, service: DecisionService):
     from fraudwatch.actions.views import responder_for
 
     responder = responder_for(app)
+    # a response naming a rule that does not exist would silently never fire: refuse to start,
+    # and refuse a rules change that would leave one
+    check = partial(responder.policy.check_rules_of, source=responder.settings.policy or "the default response policy")
+    check(service.engine.rules, rules="the active rules")
+    app.state.rule_checks.append(check)
     service.follow("actions", partial(started_responder, responder.settings))
     return responder
 

@@ -97,10 +97,11 @@ def active(store: Store, kind: str) -> Any:
     return PARSERS[kind](d.text, version if kind == RULES else None)
 
 
-def engine_factory(settings, store: Store, suppressions: Any = None) -> Callable[[], Any]:
+def engine_factory(settings, store: Store, suppressions: Any = None, containment: Any = None) -> Callable[[], Any]:
     """A function building an engine from the active definitions, lists and model;
     ``suppressions`` (behaviour confirmed genuine by cardholders) is shared by every
-    engine it builds, so a rebuild keeps them."""
+    engine it builds, so a rebuild keeps them; ``containment`` keeps the lists a confirmed
+    fraud changes (``fraudwatch.actions.containment``)."""
 
     def build():
         from fraudwatch.engine import Engine
@@ -119,6 +120,7 @@ def engine_factory(settings, store: Store, suppressions: Any = None) -> Callable
             lists=lists,
             thresholds=thresholds,
             suppressions=suppressions,
+            containment=containment,
         )
 
     return build
@@ -166,6 +168,17 @@ async def _apply(request: Request, kind: str, parsed: Any) -> None:
         await service.rebuild(factory)
 
 
+def check_against_policies(request: Request, ruleset: Any) -> None:
+    """Refuse a rule set that another domain's configuration cannot live with (the response
+    policy naming a rule it lacks): ``app.state.rule_checks``, each raising to refuse."""
+    for check_rules in getattr(request.app.state, "rule_checks", ()):
+        try:
+            check_rules(ruleset)
+        except ValidationFailed as exc:
+            errors = [{"loc": f"policy.{e['field']}", "msg": e["message"]} for e in exc.errors if "field" in e]
+            raise ValidationFailed(str(exc), errors or [{"loc": "policy", "msg": str(exc)}]) from None
+
+
 async def activate(request: Request, kind: str, version: str, who: Principal, action: str) -> dict:
     store: Store = request.app.state.storage
     d = store.definitions.get(kind, version)
@@ -173,6 +186,8 @@ async def activate(request: Request, kind: str, version: str, who: Principal, ac
         raise NotFound(f"no {kind} version {version!r}")
     before = store.definitions.active_version(kind)
     parsed = check(kind, d.text, version if kind == RULES else None)
+    if kind == RULES:
+        check_against_policies(request, parsed)
     with store.unit() as uow:
         uow.definitions.activate(Activation(kind, version, time.time(), who.name))
         uow.audit.add(AuditRecord(time.time(), who.name, action, kind, {"version": before}, {"version": version}))
@@ -186,7 +201,9 @@ async def create_version(
     store: Store = request.app.state.storage
     if kind == RULES:
         version = version or f"v{len(store.definitions.versions(kind)) + 1}"
-        check(kind, text, version)
+        parsed = check(kind, text, version)
+        if activate_it:
+            check_against_policies(request, parsed)
     else:
         version = check(kind, text, version).version
     if store.definitions.get(kind, version) is not None:
@@ -208,8 +225,10 @@ async def create_version(
 
 def _routes(kind: str) -> None:
     @router.post(f"/{kind}/validate", summary=f"Check {kind} text without storing it", name=f"validate_{kind}")
-    async def validate(body: DefinitionText, who: Admin) -> dict:
+    async def validate(request: Request, body: DefinitionText, who: Admin) -> dict:
         parsed = check(kind, body.text, body.version if kind == FEATURES else (body.version or "check"))
+        if kind == RULES:
+            check_against_policies(request, parsed)
         return {"valid": True, "version": getattr(parsed, "version", body.version)}
 
     @router.post(

@@ -1,5 +1,9 @@
 """Named lists (``@name`` in rules): read, add, remove, replace. Changes are stored, audited
-and applied to the running engine at once."""
+and applied to the running engine at once.
+
+The engine also keeps lists of its own from confirmed frauds (``@suspended_cards``,
+``@watched_devices``, ``@watched_ips``: ``fraudwatch.actions.containment``); their entries
+hold for a span of event time and are shown as ``entries`` beside the stored ``values``."""
 
 from __future__ import annotations
 
@@ -32,6 +36,10 @@ def _values_or_404(lists: Lists, name: str) -> list[str]:
     return values
 
 
+def _entries(request: Request, name: str) -> list[dict]:
+    return [e.to_dict() for e in request.app.state.service.engine.lists.entries(name)]
+
+
 def _change(request: Request, name: str, who: Principal, action: str, apply) -> dict:
     store: Store = request.app.state.storage
     before = store.lists.values(name)
@@ -40,17 +48,22 @@ def _change(request: Request, name: str, who: Principal, action: str, apply) -> 
         after = uow.lists.values(name)
         uow.audit.add(AuditRecord(time.time(), who.name, action, f"lists/{name}", before, after))
     request.app.state.service.engine.lists.replace(name, after or [])
-    return {"name": name, "values": after or []}
+    return {"name": name, "values": after or [], "entries": _entries(request, name)}
 
 
 @router.get("", summary="Names of all lists")
 async def list_names(request: Request, who: Reader) -> dict:
-    return {"lists": request.app.state.storage.lists.names()}
+    lists = request.app.state.service.engine.lists
+    kept = [n for n in lists.names() if lists.entries(n)]
+    return {"lists": sorted(set(request.app.state.storage.lists.names()) | set(kept))}
 
 
 @router.get("/{name}", summary="One list's values", responses={404: {"description": "no such list"}})
 async def get_list(request: Request, name: ListName, who: Reader) -> dict:
-    return {"name": name, "values": _values_or_404(request.app.state.storage.lists, name)}
+    values, entries = request.app.state.storage.lists.values(name), _entries(request, name)
+    if values is None and name not in request.app.state.service.engine.lists.names():
+        raise NotFound(f"no list {name!r}")
+    return {"name": name, "values": values or [], "entries": entries}
 
 
 @router.post("/{name}/add", summary="Add values (creates the list)")

@@ -36,6 +36,10 @@ def load_events(path: Path, dead_letters: Path | None = None) -> tuple[list, int
 
 
 def build_engine(features: Path | None, rules: Path | None, model: Path | None):
+    """The engine as the service runs it: with the default response policy's containment
+    lists (a confirmed fraud's card suspended, its device and IP watched)."""
+    from fraudwatch.actions.containment import Containment
+    from fraudwatch.actions.policy import default_policy
     from fraudwatch.definitions import load_features, load_rules
     from fraudwatch.engine import Engine
 
@@ -46,7 +50,13 @@ def build_engine(features: Path | None, rules: Path | None, model: Path | None):
 
         scorer = load_scorer(model, cache_dir=settings().cache_dir)
         thresholds = getattr(scorer, "thresholds", None)
-    return Engine(features=load_features(features), rules=load_rules(rules), model=scorer, thresholds=thresholds)
+    return Engine(
+        features=load_features(features),
+        rules=load_rules(rules),
+        model=scorer,
+        thresholds=thresholds,
+        containment=Containment(default_policy()),
+    )
 
 
 _policy_options = [

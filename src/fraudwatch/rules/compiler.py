@@ -264,7 +264,7 @@ class _Compiler:
                 a = as_number(a)
                 if a is MISSING:
                     return MISSING
-            found = lists.contains(name, a)
+            found = lists.contains(name, a, getattr(ctx.event, "ts", None))  # timed entries: at event time
             if found is None:  # no such list in the store
                 return MISSING
             return found is not negated

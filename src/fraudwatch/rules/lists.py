@@ -11,17 +11,39 @@ set. Writers serialize on one lock and bump the list's version.
 2
 >>> store.contains("nope", "x") is None     # unknown list: the rule sees missing
 True
+
+An entry can also hold for a span of event time, with a reason (a card suspended after a
+confirmed fraud); rules ask at the event's time, so a replay sees what the live run saw:
+
+>>> _ = store.add_entry("suspended_cards", "tok_1", since=100.0, until=200.0, reason="cardholder: not me")
+>>> [store.contains("suspended_cards", "tok_1", at) for at in (99.0, 100.0, 199.0, 200.0)]
+[False, True, True, False]
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Union
+from dataclasses import asdict, dataclass
+from typing import Any, Union
 
-__all__ = ["ListStore"]
+__all__ = ["Entry", "ListStore"]
 
 Item = Union[str, int, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A list entry that holds for event times ``since <= t < until``."""
+
+    value: Item
+    since: float
+    until: float
+    reason: str = ""
+    event: str | None = None  # the event that put it there
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class ListStore:
@@ -33,19 +55,76 @@ class ListStore:
     def __init__(self, lists: dict[str, Iterable[Item]] | None = None):
         self._lock = threading.Lock()
         self._sets: dict[str, set] = {}
+        self._timed: dict[str, dict[Item, Entry]] = {}  # entries for a span of event time
         self._versions: dict[str, int] = {}
         for name, items in (lists or {}).items():
             self.replace(name, items)
 
-    def contains(self, name: str, value: Item) -> bool | None:
-        """Whether ``value`` is in list ``name``; None when there is no such list."""
+    def contains(self, name: str, value: Item, at: float | None = None) -> bool | None:
+        """Whether ``value`` is in list ``name`` at event time ``at`` (None: any time);
+        None when there is no such list."""
         items = self._sets.get(name)
-        if items is None:
-            return None
         try:
-            return value in items
+            if items is not None and value in items:
+                return True
+            timed = self._timed.get(name)
+            if timed is None:
+                return None if items is None else False
+            entry = timed.get(value)
         except TypeError:  # unhashable value: it cannot be in the list
             return False
+        return entry is not None and (at is None or entry.since <= at < entry.until)
+
+    def add_entry(
+        self, name: str, value: Item, *, since: float, until: float, reason: str = "", event: str | None = None
+    ) -> Entry:
+        """Put ``value`` on list ``name`` for event times ``[since, until)`` (creating the
+        list). An entry already there is extended: the earlier start, the later end, the
+        newer reason. Returns the entry now in force."""
+        value = _check(value)
+        with self._lock:
+            timed = self._timed.setdefault(name, {})
+            old = timed.get(value)
+            entry = Entry(value, since, until, reason, event)
+            if old is not None:
+                entry = Entry(
+                    value, min(old.since, since), max(old.until, until), reason or old.reason, event or old.event
+                )
+            timed[value] = entry
+            self._bump(name)
+            return entry
+
+    def entries(self, name: str) -> list[Entry]:
+        """The timed entries of list ``name`` (expired ones too: they answer for past event times)."""
+        with self._lock:
+            return sorted(self._timed.get(name, {}).values(), key=lambda e: (e.since, str(e.value)))
+
+    def prune(self, before: float) -> int:
+        """Forget timed entries that ended before event time ``before``; returns how many."""
+        with self._lock:
+            gone = 0
+            for name, timed in self._timed.items():
+                old = [v for v, e in timed.items() if e.until < before]
+                for v in old:
+                    del timed[v]
+                if old:
+                    gone += len(old)
+                    self._bump(name)
+            return gone
+
+    def timed_state(self) -> dict[str, list[tuple]]:
+        """The timed entries as plain data, for the engine's snapshot."""
+        with self._lock:
+            return {
+                n: [(e.value, e.since, e.until, e.reason, e.event) for e in t.values()] for n, t in self._timed.items()
+            }
+
+    def restore_timed(self, state: dict[str, list[tuple]]) -> None:
+        """Replace the timed entries with those of ``timed_state()``."""
+        with self._lock:
+            self._timed = {n: {row[0]: Entry(*row) for row in rows} for n, rows in state.items()}
+            for name in self._timed:
+                self._bump(name)
 
     def replace(self, name: str, items: Iterable[Item]) -> int:
         """Set the whole list (creating it); returns the new version."""
@@ -65,16 +144,22 @@ class ListStore:
             return self._bump(name)
 
     def remove(self, name: str, *items: Item) -> int:
-        """Remove items if present; returns the new version. KeyError for an unknown list."""
+        """Remove items if present (timed entries too); returns the new version. KeyError
+        for an unknown list."""
         with self._lock:
-            target = self._sets[name]
-            target.difference_update(items)
+            if name not in self._sets and name not in self._timed:
+                raise KeyError(name)
+            self._sets.get(name, set()).difference_update(items)
+            timed = self._timed.get(name, {})
+            for item in items:
+                timed.pop(item, None)
             return self._bump(name)
 
     def delete(self, name: str) -> None:
         """Drop a whole list; rules using it see missing from then on."""
         with self._lock:
             self._sets.pop(name, None)
+            self._timed.pop(name, None)
             self._versions.pop(name, None)
 
     def get(self, name: str) -> frozenset | None:
@@ -85,7 +170,7 @@ class ListStore:
 
     def names(self) -> list[str]:
         with self._lock:
-            return sorted(self._sets)
+            return sorted(set(self._sets) | set(self._timed))
 
     def version(self, name: str) -> int:
         """Changes made to the list so far (0 for an unknown list)."""
@@ -96,7 +181,10 @@ class ListStore:
         return version
 
     def __repr__(self) -> str:
-        return f"ListStore({', '.join(f'{n}: {len(s)}' for n, s in sorted(self._sets.items()))})"
+        sizes = {n: len(s) for n, s in self._sets.items()}
+        for n, t in self._timed.items():
+            sizes[n] = sizes.get(n, 0) + len(t)
+        return f"ListStore({', '.join(f'{n}: {k}' for n, k in sorted(sizes.items()))})"
 
 
 def _check(value: Item) -> Item:

@@ -1,0 +1,92 @@
+"""``fraudwatch serve`` in a process of its own, configured with a webhook receiver and an
+SMTP server, as an integrator runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import httpx
+import yaml
+
+from .conftest import TOKEN_KEY, free_port, wait_until
+
+
+class Service:
+    def __init__(self, tmp_path, receiver, mailbox, *, policy: str | None = None, settings: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        data = tmp_path / "service"
+        config = {
+            "data_dir": str(data),
+            "server": {"port": self.port},
+            "actions": {
+                "database": str(data / "fraudwatch-actions.db"),
+                "public_url": self.url,
+                "link_key": TOKEN_KEY,
+                "webhooks": {"default": {"url": receiver.url, "secret": receiver.secret.decode()}},
+                "smtp": {"host": "127.0.0.1", "port": mailbox.port, "sender": "alerts@fraudwatch.test"},
+                "retry": {"base_delay": 0.05, "max_delay": 0.5, "poll_interval": 0.05, "lease": 2},
+            },
+        }
+        if policy is not None:
+            (tmp_path / "policy.yaml").write_text(policy)
+            config["actions"]["policy"] = str(tmp_path / "policy.yaml")
+        for section, values in (settings or {}).items():
+            config[section] = {**config.get(section, {}), **values}
+        self.config = tmp_path / "fraudwatch.yaml"
+        self.config.write_text(yaml.safe_dump(config))
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("FRAUDWATCH_")}
+        out = subprocess.run(
+            self._cli("keys", "create", "--name", "test", "--scope", "ingest", "--scope", "admin"),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        self.auth = {"Authorization": f"Bearer {out.stdout.strip()}"}
+        self.process = None
+
+    def _cli(self, *args):
+        return [sys.executable, "-m", "fraudwatch.cli", *args, "--config", str(self.config)]
+
+    def start(self):
+        self.process = subprocess.Popen(
+            self._cli("serve"), env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+        def ready():
+            try:
+                return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, timeout=60, interval=0.2)
+        return self
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def send(self, **fields):
+        raw = {
+            "time": "2026-11-21T13:00:00+09:00",
+            "kind": "payment.attempt",
+            "amount": 17600,
+            "currency": "JPY",
+            "merchant": "m_1",
+            **fields,
+        }
+        r = httpx.post(f"{self.url}/v1/events", headers=self.auth, json=raw)
+        assert r.status_code == 200, r.text
+        return r.json()
