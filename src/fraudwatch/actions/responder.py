@@ -117,7 +117,7 @@ class Responder:
             raise ValidationFailed("actions.database and actions.link_key must be set: see Settings.actions_resolved()")
         self.settings = settings
         self.policy = policy or (Policy.from_path(settings.policy) if settings.policy else default_policy())
-        self.db = db or Database(settings.database)
+        self.db = db or Database(settings.database_url or settings.database)
         self.clock = clock
         self.emit = emit
         self.history = TableHistory() if history is None else history  # see actions/history.py
