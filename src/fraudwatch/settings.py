@@ -225,6 +225,12 @@ class ActionsSettings(Section):
     ``link_key`` default from the rest of the tree: :meth:`Settings.actions_resolved`."""
 
     database: Path | None = Field(None, description="actions SQLite file; default <data_dir>/fraudwatch-actions.db")
+    database_url: str | None = Field(
+        None,
+        pattern=r"^postgres(ql)?://",
+        description="the actions tables in PostgreSQL instead of a SQLite file; default storage.url "
+        "with storage.type: postgresql",
+    )
     public_url: str = Field("http://localhost:8000", description="base of the answer links")
     link_key: SecretStr | None = Field(
         None, description="HMAC key of the answer links; default derived from security.token_key"
@@ -304,6 +310,8 @@ class Settings(BaseSettings):
         return self.actions.model_copy(
             update={
                 "database": self.actions.database or self.data_dir / "fraudwatch-actions.db",
+                "database_url": self.actions.database_url
+                or (self.storage.url if self.storage.type == "postgresql" else None),
                 "link_key": self.actions.link_key or SecretStr(derived),
             }
         )

@@ -1,6 +1,9 @@
-"""The actions domain's own SQLite file: outbox, alerts, subscriptions, suppressions,
-recent events and incidents. One connection per thread, WAL, explicit units of work. Its
-tables come from the ``actions`` migrations (``fraudwatch/storage/migrations/actions/``),
+"""The actions domain's own database: outbox, alerts, subscriptions, suppressions, recent
+events and incidents. One connection per thread, explicit units of work. A SQLite file
+(WAL) by default; with a ``postgresql://`` URL, the tables of the PostgreSQL database that
+holds the event log (``storage.type: postgresql``), through a connection that takes the
+same ``?`` statements and gives rows by name (``fraudwatch.storage.postgresql.Connection``).
+The tables come from the ``actions`` migrations (``fraudwatch/storage/migrations/actions/``),
 checked when it is opened (see ``fraudwatch.storage.schema``).
 
 Service functions take a connection and never commit; the caller's ``unit_of_work``
@@ -28,19 +31,30 @@ from fraudwatch.storage import schema
 
 
 class Database:
-    """A path to the actions SQLite file; hands each thread its own connection."""
+    """The actions database at ``path`` (a SQLite file, or a ``postgresql://`` URL); hands
+    each thread its own connection."""
 
     def __init__(self, path: str | os.PathLike[str], *, migrate: bool = True):
         path = os.fspath(path)
         if path == ":memory:":
             raise ValueError("the actions database needs a file path (threads share it)")
         self.path = path
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.postgresql = path.startswith(("postgresql://", "postgres://"))
         self._local = threading.local()
+        if self.postgresql:
+            from fraudwatch.storage.postgresql import yoyo_uri
+
+            schema.ensure(self.connection(), yoyo_uri(path), ["actions"], "postgresql", apply=migrate)
+            return
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         schema.ensure(self.connection(), schema.sqlite_uri(path), ["actions"], "sqlite", apply=migrate)
 
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
+        if conn is None and self.postgresql:
+            from fraudwatch.storage.postgresql import Connection
+
+            conn = self._local.conn = Connection(self.path)
         if conn is None:
             # autocommit mode: transactions are opened explicitly by unit_of_work
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
@@ -61,10 +75,11 @@ class Database:
         ``durable``: the commit is fsynced (survives a power loss, not only a crash of the
         process), for work whose source then forgets it, such as a page of the event log."""
         conn = self.connection()
+        durable = durable and not self.postgresql  # (there every commit is)
         if durable:
             conn.execute("PRAGMA synchronous=FULL")
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN" if self.postgresql else "BEGIN IMMEDIATE")
             try:
                 yield conn
             except BaseException:
@@ -77,9 +92,15 @@ class Database:
 
     def sync(self) -> None:
         """Make every commit so far survive a power loss: one fsynced commit (commits are
-        not fsynced on their own; the WAL this one syncs holds the earlier ones too)."""
+        not fsynced on their own; the WAL this one syncs holds the earlier ones too). On
+        PostgreSQL every commit is durable already."""
+        if self.postgresql:
+            return
         with self.unit_of_work(durable=True) as conn:
-            conn.execute("INSERT OR REPLACE INTO synced(id, at) VALUES (1, ?)", (time.time(),))
+            conn.execute(
+                "INSERT INTO synced(id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                (time.time(),),
+            )
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

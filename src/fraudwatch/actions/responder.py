@@ -121,7 +121,7 @@ class Responder:
         self.messages = Messages.load(
             settings.messages, merchants=settings.merchants, default_language=settings.language
         )
-        self.db = db or Database(settings.database)
+        self.db = db or Database(settings.database_url or settings.database)
         self.clock = clock
         self.emit = emit
         self.history = TableHistory() if history is None else history  # see actions/history.py

@@ -96,8 +96,8 @@ def create_alert(
     """One alert per event (processing the event again returns the first)."""
     alert_id = "al_" + hashlib.sha256(event.id.encode()).hexdigest()[:20]
     conn.execute(
-        "INSERT OR IGNORE INTO alerts(id, event_id, kind, card, account, outcome, rules, summary, created, expires,"
-        " language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO alerts(id, event_id, kind, card, account, outcome, rules, summary, created, expires,"
+        " language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (
             alert_id,
             event.id,
@@ -130,8 +130,8 @@ def usage_subscribers(conn: sqlite3.Connection, cards: list[str]) -> set[str]:
     if not cards:
         return set()
     rows = conn.execute(
-        "SELECT subject FROM subscriptions WHERE usage_alerts != 0 AND subject IN (SELECT value FROM json_each(?))",
-        (json.dumps(cards),),
+        f"SELECT subject FROM subscriptions WHERE usage_alerts != 0 AND subject IN ({','.join('?' * len(cards))})",
+        cards,
     )
     return {r[0] for r in rows}
 

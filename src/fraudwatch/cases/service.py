@@ -100,11 +100,15 @@ def record_recovery(conn: sqlite3.Connection, *, kind: str, event_id: str, payme
     move a contained incident to the matching status (an open one keeps its status until
     contained; the event is still added as evidence)."""
     target = RECOVERY_KINDS.get(kind)
-    row = conn.execute(
-        "SELECT incidents.id FROM incidents, json_each(incidents.events) WHERE json_each.value = ?"
-        " ORDER BY incidents.created DESC LIMIT 1",
-        (payment,),
-    ).fetchone()
+    # candidates by the payment's id as the JSON list of events spells it (the same SQL on
+    # SQLite and PostgreSQL, LIKE's wildcards escaped), then checked exactly (SQLite's LIKE
+    # ignores case)
+    quoted = json.dumps(payment).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    candidates = conn.execute(
+        "SELECT id, events FROM incidents WHERE events LIKE ? ESCAPE '\\' ORDER BY created DESC",
+        (f"%{quoted}%",),
+    )
+    row = next((r for r in candidates if payment in json.loads(r["events"])), None)
     if target is None or row is None:
         return None
     incident = add_events(conn, row["id"], [event_id], now=now)

@@ -24,7 +24,8 @@ def _settings(config: Path | None, db: str | None) -> ActionsSettings:
 def _database(config: Path | None, db: str | None):
     from fraudwatch.actions.db import Database
 
-    return Database(_settings(config, db).database)
+    resolved = _settings(config, db)
+    return Database(resolved.database_url or resolved.database)
 
 
 def _print(messages, as_json: bool) -> None:
@@ -114,7 +115,7 @@ def run_cmd(config, db, once) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(config, db)
-    dispatcher = Dispatcher(Database(settings.database), settings)
+    dispatcher = Dispatcher(Database(settings.database_url or settings.database), settings)
     if once:
         total = 0
         while attempted := dispatcher.run_once():

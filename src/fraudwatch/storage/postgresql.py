@@ -19,7 +19,7 @@ from functools import partial
 
 from fraudwatch.storage import schema
 from fraudwatch.storage.records import LogEntry
-from fraudwatch.storage.sql import Dialect, Sql, SqlSnapshots, SqlStore
+from fraudwatch.storage.sql import Dialect, Sql, SqlSnapshots, SqlStore, _percent
 
 LOG_LOCK = 0x66776C6F67  # advisory lock key of the log's writers ("fwlog")
 
@@ -97,3 +97,53 @@ class PostgresStore(SqlStore):
                 last = self._db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
                 entries = [dataclasses.replace(e, seq=last + i) for i, e in enumerate(entries, 1)]
             uow.events.append(entries)
+
+
+class Row:
+    """A row by position or by column name, like ``sqlite3.Row``."""
+
+    __slots__ = ("_values", "_index")
+
+    def __init__(self, values: Sequence, index: dict[str, int]):
+        self._values = values
+        self._index = index
+
+    def __getitem__(self, key):
+        return self._values[key] if isinstance(key, int | slice) else self._values[self._index[key]]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+def _rows(cursor):
+    index = {column.name: i for i, column in enumerate(cursor.description or ())}
+    return lambda values: Row(values, index)
+
+
+class Connection:
+    """What the domains' SQL services use of a ``sqlite3.Connection`` (``execute`` with ``?``
+    parameters, rows by name or position, ``rowcount``), on psycopg, so the same service
+    code runs on both. ``lock_rows`` is appended to a claim's subquery: dispatchers on
+    several replicas skip the rows another one is claiming instead of waiting for them."""
+
+    lock_rows = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, url: str):
+        import psycopg
+
+        self._db = psycopg.connect(url, autocommit=True, row_factory=_rows)
+
+    def execute(self, statement: str, params: Sequence = ()):
+        return self._db.execute(_percent(statement), params)
+
+    def executemany(self, statement: str, rows) -> None:
+        self._db.cursor().executemany(_percent(statement), list(rows))
+
+    def close(self) -> None:
+        self._db.close()

@@ -68,7 +68,7 @@ class Dialect:
         return _percent(statement) if self.percent_params else statement
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def _percent(statement: str) -> str:
     return statement.replace("%", "%%").replace("?", "%s")
 

@@ -77,7 +77,7 @@ CREATE TABLE incidents (
 );
 CREATE UNIQUE INDEX incidents_trigger ON incidents(trigger_event);
 CREATE TABLE incident_history (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    rowid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- SQLite's implicit order of insertion
     incident TEXT NOT NULL,
     at DOUBLE PRECISION NOT NULL,
     from_status TEXT,
