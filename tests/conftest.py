@@ -48,24 +48,28 @@ class PostgresCluster:
         if self.as_user:
             shutil.chown(self.dir, "postgres")
 
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self.as_user, *args], check=True, capture_output=True, timeout=120)
+    def _run(self, *args: str, check: bool = True) -> None:
+        subprocess.run([*self.as_user, *args], check=check, capture_output=True, timeout=120)
 
     def start(self) -> PostgresCluster:
         data = self.dir / "data"
-        initdb = str(self.bindir / "initdb")
-        self._run(initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        if not data.exists():
+            initdb = str(self.bindir / "initdb")
+            self._run(initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
         self._run(
             str(self.bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(self.dir / "log"), "-w", "start"
         )
         return self
 
-    def stop(self) -> None:
+    def stop(self, keep: bool = False) -> None:
+        """Stop the server (as a crash would: ``immediate``); ``keep`` its data for a restart."""
         try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
+            pg_ctl = str(self.bindir / "pg_ctl")
+            self._run(pg_ctl, "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop", check=keep)
         finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
+            if not keep:
+                shutil.rmtree(self.dir, ignore_errors=True)
 
     @property
     def url(self) -> str:
@@ -93,6 +97,19 @@ def postgresql_server():
     cluster = PostgresCluster(bindir).start()
     try:
         yield cluster.url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgresql_cluster():
+    """A PostgreSQL server of this test's own, to stop and start (``stop(keep=True)``, ``start()``)."""
+    bindir = _bindir()
+    if bindir is None:
+        _missing("PostgreSQL")
+    cluster = PostgresCluster(bindir).start()
+    try:
+        yield cluster
     finally:
         cluster.stop()
 

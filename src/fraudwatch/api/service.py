@@ -343,6 +343,12 @@ class DecisionService:
                 await asyncio.sleep(1.0)
                 self.metrics.log_position.set(self.seq)
                 _freeze_long_lived(full=False)
+                if self.writer is not None and self.writer.failure is not None:
+                    try:
+                        await self._recover_from_write_failure(loop)
+                    except Exception:
+                        log.exception("rebuilding after a write failure failed; trying again")
+                    continue
                 try:
                     await self._checkpoint(loop, housekeeping)
                     behind = self.seq - self.snapshot_seq
@@ -353,6 +359,29 @@ class DecisionService:
                     log.exception("periodic snapshot or housekeeping failed")
         finally:
             housekeeping.close()
+
+    async def _recover_from_write_failure(self, loop) -> None:
+        """After a failed group commit (the database restarted, or the disk failed) the
+        engine has run ahead of the log, and every event is refused (503) meanwhile. Once
+        the log can be read again, the engine is rebuilt from it (snapshot, then the log
+        after it) with a new writer: the refused events, sent again, are decided afresh
+        and counted once."""
+        assert self.writer is not None
+        try:
+            await loop.run_in_executor(None, self.storage.events.last_seq)  # reconnects, or raises
+        except Exception as exc:
+            log.warning("the event log is still unavailable: %s", exc)
+            return
+        old = self.writer
+        await old.close()
+        self._pending.clear()  # their requests got 503 with the failed commit
+        self.engine, replayed = self._recover(self.engine_factory)
+        self.writer = GroupCommitWriter(
+            self.storage.connect(), loop, max_batch=self.group_commit_max, on_commit=self._committed
+        )
+        log.warning(
+            "the event log is writable again: engine rebuilt at log position %d (%d replayed)", self.seq, replayed
+        )
 
 
 def _freeze_long_lived(full: bool = True) -> None:

@@ -10,9 +10,18 @@ import click
 from fraudwatch.cli.config import config_option, settings
 
 
-def _settings(config: Path | None, host: str | None = None, port: int | None = None, data_dir: Path | None = None):
+def _settings(
+    config: Path | None,
+    host: str | None = None,
+    port: int | None = None,
+    data_dir: Path | None = None,
+    storage: str | None = None,
+):
     server = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    return settings(config, {"server": server, **({"data_dir": data_dir} if data_dir is not None else {})})
+    overrides: dict = {"server": server, **({"data_dir": data_dir} if data_dir is not None else {})}
+    if storage is not None:
+        overrides["storage"] = {"type": "postgresql", "url": storage}
+    return settings(config, overrides)
 
 
 @click.command("serve")
@@ -20,7 +29,13 @@ def _settings(config: Path | None, host: str | None = None, port: int | None = N
 @click.option("--host", help="interface to bind (default from settings: 127.0.0.1)")
 @click.option("--port", type=int, help="port (default from settings: 8000; 0 picks a free one)")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="where the SQLite file lives")
-def serve(config, host, port, data_dir) -> None:
+@click.option(
+    "--storage",
+    metavar="URL",
+    help="the event log, definitions and actions data in PostgreSQL: postgresql://user@host:port/database "
+    "(default from settings: SQLite files in the data dir)",
+)
+def serve(config, host, port, data_dir, storage) -> None:
     """Run the decision service: in-process engine, SQLite storage, nothing else to start."""
     import logging
     import sys
@@ -29,7 +44,7 @@ def serve(config, host, port, data_dir) -> None:
 
     from fraudwatch.api.app import create_app
 
-    settings = _settings(config, host=host, port=port, data_dir=data_dir)
+    settings = _settings(config, host=host, port=port, data_dir=data_dir, storage=storage)
     # background threads (group commit, log followers) hold the GIL for at most 0.5 ms
     # before the event loop gets it back (default 5 ms: a latency tail of its own)
     sys.setswitchinterval(0.0005)

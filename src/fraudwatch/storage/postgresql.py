@@ -34,6 +34,7 @@ def _dialect() -> Dialect:
         insertion_order="id",
         percent_params=True,
         max_params=65_535,
+        unavailable_error=psycopg.OperationalError,
     )
 
 
@@ -43,13 +44,56 @@ def yoyo_uri(url: str) -> str:
     return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else url
 
 
-def connect(url: str, *, durable: bool = True):
+def connect(url: str, *, durable: bool = True, row_factory=None):
     import psycopg
 
-    db = psycopg.connect(url, autocommit=True)
+    db = psycopg.connect(url, autocommit=True, **({"row_factory": row_factory} if row_factory else {}))
     if not durable:  # its commits ride on the next flushed one (see Store.connect)
         db.execute("SET synchronous_commit = off")
     return db
+
+
+class Reconnecting:
+    """A connection that opens a new one when the last was lost (a restart or failover of
+    the server). A transaction that met the loss fails as a whole: its statements raise
+    until its ROLLBACK, which is where the new connection is made, so no statement of a
+    lost transaction ever runs on its own (and nothing is acknowledged that was not stored)."""
+
+    def __init__(self, url: str, *, durable: bool = True, row_factory=None):
+        self.url = url
+        self.durable = durable
+        self._row_factory = row_factory
+        self._db = connect(url, durable=durable, row_factory=row_factory)
+        self._in_transaction = False
+
+    def execute(self, statement, params=None):
+        word = statement.lstrip()[:8].upper()
+        ends = word.startswith(("COMMIT", "ROLLBACK"))
+        if self._db.closed or self._db.broken:
+            if self._in_transaction and not ends:
+                import psycopg
+
+                raise psycopg.OperationalError("the connection to PostgreSQL was lost during this transaction")
+            self._in_transaction = False
+            self._db.close()
+            self._db = connect(self.url, durable=self.durable, row_factory=self._row_factory)
+            if ends:
+                return None  # (the lost transaction is gone with its connection)
+        try:
+            return self._db.execute(statement, params)
+        finally:
+            if word.startswith("BEGIN"):
+                self._in_transaction = True
+            elif ends:
+                self._in_transaction = False
+
+    def cursor(self):
+        if self._db.closed or self._db.broken:
+            self.execute("SELECT 1")  # raises inside a lost transaction, else reconnects
+        return self._db.cursor()
+
+    def close(self) -> None:
+        self._db.close()
 
 
 class PostgresStore(SqlStore):
@@ -60,7 +104,7 @@ class PostgresStore(SqlStore):
         self.url = url
         self.durable = durable
         self.dialect = _dialect()
-        db = connect(url, durable=durable)
+        db = Reconnecting(url, durable=durable)
         if not _checked:
             schema.ensure(db, yoyo_uri(url), ["log"], "postgresql", apply=migrate)
         self._bind(db)
@@ -73,7 +117,7 @@ class PostgresStore(SqlStore):
                 import threading
 
                 self._snapshot_store = SqlSnapshots(
-                    Sql(connect(self.url), threading.RLock(), self.dialect, lambda: False)
+                    Sql(Reconnecting(self.url), threading.RLock(), self.dialect, lambda: False)
                 )
             return self._snapshot_store
 
@@ -126,24 +170,20 @@ def _rows(cursor):
     return lambda values: Row(values, index)
 
 
-class Connection:
+class Connection(Reconnecting):
     """What the domains' SQL services use of a ``sqlite3.Connection`` (``execute`` with ``?``
     parameters, rows by name or position, ``rowcount``), on psycopg, so the same service
-    code runs on both. ``lock_rows`` is appended to a claim's subquery: dispatchers on
-    several replicas skip the rows another one is claiming instead of waiting for them."""
+    code runs on both; it reconnects as ``Reconnecting`` does. ``lock_rows`` is appended to
+    a claim's subquery: dispatchers on several replicas skip the rows another one is
+    claiming instead of waiting for them."""
 
     lock_rows = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str):
-        import psycopg
-
-        self._db = psycopg.connect(url, autocommit=True, row_factory=_rows)
+        super().__init__(url, row_factory=_rows)
 
     def execute(self, statement: str, params: Sequence = ()):
-        return self._db.execute(_percent(statement), params)
+        return super().execute(_percent(statement), params)
 
     def executemany(self, statement: str, rows) -> None:
-        self._db.cursor().executemany(_percent(statement), list(rows))
-
-    def close(self) -> None:
-        self._db.close()
+        self.cursor().executemany(_percent(statement), list(rows))

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import zstandard
 
-from fraudwatch.errors import Conflict, ValidationFailed
+from fraudwatch.errors import Conflict, StorageUnavailable, ValidationFailed
 from fraudwatch.storage.codec import (
     DICTIONARY_BYTES,
     DICTIONARY_CHECK_EVERY,
@@ -63,6 +63,7 @@ class Dialect:
     insertion_order: str  # a column giving rows in the order they were added
     percent_params: bool = False  # the driver wants %s, not ?
     max_params: int = 32_766  # bound parameters in one statement
+    unavailable_error: type[BaseException] | tuple[type[BaseException], ...] = ()  # the server cannot be reached
 
     def sql(self, statement: str) -> str:
         return _percent(statement) if self.percent_params else statement
@@ -90,20 +91,28 @@ class Sql:
         return out
 
     def all(self, statement: str, args: Sequence = ()) -> list:
-        with self.lock:
+        with self.lock, self._reachable():
             return self.db.execute(self.dialect.sql(statement), args).fetchall()
 
     def one(self, statement: str, args: Sequence = ()):
-        with self.lock:
+        with self.lock, self._reachable():
             return self.db.execute(self.dialect.sql(statement), args).fetchone()
 
     def run(self, statement: str, args: Sequence = ()):
         """A write: inside a unit only. Constraint violations become ``Conflict``."""
         self._check()
         try:
-            return self.db.execute(self.dialect.sql(statement), args)
+            with self._reachable():
+                return self.db.execute(self.dialect.sql(statement), args)
         except self.dialect.integrity_error as exc:
             raise Conflict(str(exc).strip()) from exc
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        try:
+            yield
+        except self.dialect.unavailable_error as exc:
+            raise StorageUnavailable(f"the database cannot be reached: {str(exc).strip()}") from exc
 
     def many(self, statement: str, rows: Iterable[Sequence]) -> None:
         self._check()
