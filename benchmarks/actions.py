@@ -2,9 +2,9 @@
 
 Prints (1) the overhead of ``Responder.on_decision`` per event on the hot path (allowed
 events, no subscription), and of ``Responder.on_logged`` on the same kind of events in
-pages of 8 log entries (as the decision service's log follower hands them over), and (2) the latency from ``on_decision`` to a usage alert
-reaching a local webhook receiver and a local SMTP server (aiosmtpd), with the
-dispatcher running as a background thread.
+pages of 8 log entries (as the decision service's log follower hands them over), and (2)
+the latency from ``on_decision`` to a usage alert reaching a local webhook receiver and a
+local SMTP server (aiosmtpd), with the dispatcher running as a background thread.
 """
 
 from __future__ import annotations

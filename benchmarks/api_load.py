@@ -81,7 +81,7 @@ def _wrk(url: str, env: dict, connections: int, duration: float, threads: int) -
         text=True,
         check=True,
     ).stdout
-    line = next(l for l in out.splitlines() if l.startswith("RESULT"))
+    line = next(row for row in out.splitlines() if row.startswith("RESULT"))
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
 
 

@@ -30,7 +30,7 @@ def run(feature_set: FeatureSet, events: list[Any]) -> dict[str, Any]:
     gc.collect()
     gc.freeze()  # the prepared events are scaffolding: keep them out of the collector's walks
     started, cpu_started = clock(), time.process_time()
-    for i, (event, ts) in enumerate(zip(events, stamps)):
+    for i, (event, ts) in enumerate(zip(events, stamps, strict=False)):
         t0 = clock()
         engine.process(event, ts)
         lat[i] = clock() - t0

@@ -75,7 +75,7 @@ def main(argv=None) -> None:
     rng = np.random.default_rng(1)
     X = rng.normal(size=(1000, len(names)))
     X[rng.random(X.shape) < 0.05] = np.nan
-    dicts = [{k: (None if np.isnan(v) else float(v)) for k, v in zip(names, row)} for row in X]
+    dicts = [{k: (None if np.isnan(v) else float(v)) for k, v in zip(names, row, strict=False)} for row in X]
     print(f"{what}; {len(compiled.ensemble.roots)} trees, max depth {compiled.ensemble.max_depth}")
     print(f"{'scorer':<44} {'p50 us':>8} {'p99 us':>8}")
 

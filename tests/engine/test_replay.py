@@ -50,7 +50,7 @@ def pay(i, hour, result="declined", card="tok_1"):
 
 
 def write_lines(path, lines):
-    path.write_text("\n".join(l if isinstance(l, str) else json.dumps(l) for l in lines) + "\n")
+    path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
 
 
 def test_replay_orders_by_event_time_and_keeps_going(tmp_path):
@@ -79,7 +79,7 @@ def test_replay_orders_by_event_time_and_keeps_going(tmp_path):
         text=True,
     )
     assert run.returncode == 0, run.stderr
-    decisions = [Decision.from_dict(json.loads(l)) for l in (tmp_path / "out.jsonl").read_text().splitlines()]
+    decisions = [Decision.from_dict(json.loads(x)) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [d.event_id for d in decisions] == ["p1", "p2", "p3"]
     assert [d.outcome.value for d in decisions] == ["allow", "allow", "block"]
     last = decisions[-1]
@@ -87,8 +87,8 @@ def test_replay_orders_by_event_time_and_keeps_going(tmp_path):
     assert [h.rule for h in last.shadow_rules] == ["busy_card"]  # recorded, not enforced
     assert last.features["card.payments_24h"] == 3
     assert last.versions["rules"].startswith("r@") and last.versions["features"].startswith("test-1@")
-    letters = [json.loads(l) for l in (tmp_path / "out.dead-letters.jsonl").read_text().splitlines()]
-    assert [(l["line"], l["reason"]) for l in letters] == [(3, "invalid JSON"), (6, "invalid event")]
+    letters = [json.loads(x) for x in (tmp_path / "out.dead-letters.jsonl").read_text().splitlines()]
+    assert [(x["line"], x["reason"]) for x in letters] == [(3, "invalid JSON"), (6, "invalid event")]
     assert letters[1]["errors"][0]["loc"] == "amount"
     assert "1 duplicate ids skipped" in run.stdout and "2 dead letters" in run.stdout
 

@@ -51,7 +51,7 @@ class Reference:
         return self.fs.filters[spec.filter](Context(event=event, features={})) is True
 
     def values(self, events: list[Any], stamps: list[float], i: int) -> dict[str, Any]:
-        event, t = events[i], stamps[i]
+        event = events[i]
         out: dict[str, Any] = {}
         for spec in self.fs.base:
             key = _key(event, spec.entity)

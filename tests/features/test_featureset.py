@@ -98,7 +98,8 @@ def test_yaml_round_trips(fs):
         ),
         ("featurez: []", "unknown top-level key(s) featurez"),
         (
-            "features:\n - {name: card.x, entity: card, agg: count, window: 1h}\n - {name: card.x, entity: card, agg: count, window: 2h}",
+            "features:\n - {name: card.x, entity: card, agg: count, window: 1h}\n"
+            " - {name: card.x, entity: card, agg: count, window: 2h}",
             "duplicate feature names: card.x",
         ),
         (

@@ -121,7 +121,7 @@ def streams(draw, max_events: int = 40, late: bool = False, late_by: list[float]
 
 def assert_same(fs: FeatureSet, events: list, stamps: list[float], sweep_every: int = 4096, on_time_only=False):
     engine, ref = FeatureEngine(fs, lateness=LATENESS, sweep_every=sweep_every), Reference(fs)
-    for i, (event, t) in enumerate(zip(events, stamps)):
+    for i, (event, t) in enumerate(zip(events, stamps, strict=False)):
         got = engine.process(event, t)
         if on_time_only and t < max(stamps[:i], default=t):
             continue
@@ -194,9 +194,9 @@ def test_a_restored_snapshot_continues_like_the_original(stream, cut):
     events, stamps = stream
     fs = kitchen_sink(age_window=100_000)
     a = FeatureEngine(fs, lateness=LATENESS)
-    for event, t in zip(events[:cut], stamps[:cut]):
+    for event, t in zip(events[:cut], stamps[:cut], strict=False):
         a.process(event, t)
     b = FeatureEngine.restore(fs, a.snapshot())
-    for event, t in zip(events[cut:], stamps[cut:]):
+    for event, t in zip(events[cut:], stamps[cut:], strict=False):
         got, want = b.process(event, t), a.process(event, t)
         assert got.keys() == want.keys() and all(_close(got[k], v) for k, v in want.items())

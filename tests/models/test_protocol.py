@@ -62,7 +62,7 @@ def test_card_precision_hand_made():
         (1, "D", 0, 0.60),
         (1, "B", 0, 0.20),
     ]
-    day, card, fraud, score = (np.array(c) for c in zip(*rows))
+    day, card, fraud, score = (np.array(c) for c in zip(*rows, strict=False))
     # day 0: top 2 cards E (0.99, fraud) and A (0.90, fraud) -> 1.0; day 1: C, D -> 0.5
     assert card_precision_at_k(day, card, fraud, score, k=2) == pytest.approx(0.75)
     # k larger than the cards of the day: the denominator stays k

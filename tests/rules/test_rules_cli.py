@@ -63,7 +63,10 @@ def test_functions_lists_the_documentation():
 
 
 def test_eval_prints_the_value_and_the_names_read():
-    event = '{"id": "e1", "time": "2026-11-21T13:00:00+09:00", "kind": "payment.attempt", "amount": 17600, "currency": "JPY"}'
+    event = (
+        '{"id": "e1", "time": "2026-11-21T13:00:00+09:00", "kind": "payment.attempt", '
+        '"amount": 17600, "currency": "JPY"}'
+    )
     result = run(
         "eval",
         "card.declines_10m >= 3 and event.amount >= 10_000 or model.score > 0.9",

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from fraudwatch.events.kinds import parse_event
-from fraudwatch.rules import MISSING, Context, ListStore, compile_expression
+from fraudwatch.rules import MISSING, Context, ListStore, RuleSyntaxError, compile_expression
 
 
 def ev(text, event=None, model=None, lists=None, **features):
@@ -64,7 +64,7 @@ def test_literals(text, expected):
 )
 def test_precedence_and_associativity(text, expected):
     if expected is None:
-        with pytest.raises(Exception):
+        with pytest.raises(RuleSyntaxError):
             compile_expression(text)
     else:
         assert ev(text) == expected

@@ -20,8 +20,7 @@ from email.message import EmailMessage
 from fraudwatch.actions import outbox
 from fraudwatch.actions.db import Database
 from fraudwatch.actions.signing import sign_webhook
-from fraudwatch.cases.incident import IncidentStatus
-from fraudwatch.cases.service import get_incident, transition
+from fraudwatch.cases import IncidentStatus, get_incident, transition
 from fraudwatch.settings import ActionsSettings
 
 log = logging.getLogger(__name__)

@@ -2,11 +2,12 @@
 
 A YAML file validated once, with errors that name the field:
 
->>> Policy.from_yaml("version: 1\\nresponses:\\n  - name: x\\n    when: {outcomes: [block]}\\n    actions: [lok_account]\\n")
+>>> Policy.from_yaml("version: 1\\nresponses:\\n  - name: x\\n    when: {outcomes: [block]}\\n"
+...                  "    actions: [lok_account]\\n")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
 fraudwatch.actions.policy.PolicyError: invalid policy <string>:
-  responses[0].actions[0]: unknown action 'lok_account'; known: cancel_unshipped_orders, force_password_reset, lift_challenge, lock_account, reissue_card, release_payment, revert_profile_changes, revoke_sessions, suspend_card
+  responses[0].actions[0]: unknown action 'lok_account'; known: cancel_unshipped_orders, ..., lock_account, ...
 >>> p = default_policy()
 >>> p.answers.on_yes.suppress_for
 2592000.0

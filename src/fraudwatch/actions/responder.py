@@ -12,7 +12,8 @@
 >>> ids = r.on_decision(e, d, now=e.ts)    # enqueues the risk alert (no webhooks configured: none)
 >>> yes = r.links_for_event("e1")["yes"]
 >>> result = r.answer(yes.rsplit("/", 1)[1], now=e.ts + 60)
->>> result.answer, [ev.kind for ev in result.events], r.suppressions.active("tok_1", "card_velocity_1d", e.ts + 120) is not None
+>>> waived = r.suppressions.active("tok_1", "card_velocity_1d", e.ts + 120) is not None
+>>> result.answer, [ev.kind for ev in result.events], waived
 ('yes', ['label', 'cardholder.answer'], True)
 """
 
@@ -50,7 +51,7 @@ from fraudwatch.actions.suppression import (
     load_suppressions,
     save_suppression,
 )
-from fraudwatch.cases.service import RECOVERY_KINDS, add_events, create_incident, find_open_incident, record_recovery
+from fraudwatch.cases import RECOVERY_KINDS, add_events, create_incident, find_open_incident, record_recovery
 from fraudwatch.decisions import Decision, Outcome
 from fraudwatch.errors import FraudwatchError, NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER

@@ -123,13 +123,13 @@ class ServiceApp(FastAPI):
 
 
 def _suppression_set():
-    from fraudwatch.actions.suppression import SuppressionSet
+    from fraudwatch.actions import SuppressionSet
 
     return SuppressionSet()
 
 
 def _response_policy(settings: Settings):
-    from fraudwatch.actions.policy import load_policy
+    from fraudwatch.actions import load_policy
 
     return load_policy(settings.actions.policy)
 
@@ -137,7 +137,7 @@ def _response_policy(settings: Settings):
 def _containment(policy):
     if policy is None:
         return None
-    from fraudwatch.actions.containment import Containment
+    from fraudwatch.actions import Containment
 
     return Containment(policy)
 
@@ -146,8 +146,7 @@ def _start_actions(app: FastAPI, service: DecisionService):
     """The actions domain (alerts, webhooks, answer links) follows the log: every decision,
     once durable, goes to ``Responder.on_logged`` (pages of log entries) in a follower
     process. This process keeps a responder of its own for the answers and the views."""
-    from fraudwatch.actions.responder import started_responder
-    from fraudwatch.actions.views import responder_for
+    from fraudwatch.actions import responder_for, started_responder
 
     responder = responder_for(app)
     # a response naming a rule that does not exist would silently never fire: refuse to start,

@@ -310,5 +310,6 @@ async def set_shadow(request: Request, body: ShadowFlags, who: Admin) -> dict:
     for name, shadow in body.rules.items():
         i = by_name[name].line - 1
         header = re.compile(rf"^(\s*rule\s+{re.escape(name)})\s*(\[\s*shadow\s*\])?\s*:")
-        lines[i] = header.sub(lambda m: m.group(1) + (" [shadow]" if shadow else "") + ":", lines[i], count=1)
+        marker = " [shadow]" if shadow else ""
+        lines[i] = header.sub(lambda m, marker=marker: m.group(1) + marker + ":", lines[i], count=1)
     return await create_version(request, RULES, "".join(lines), body.version, who, True)

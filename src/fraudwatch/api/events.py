@@ -110,7 +110,7 @@ async def submit_batch(request: Request, principal: Ingest) -> Response:
         else:
             waiting.append((index, decision))
     done = await asyncio.gather(*(d for _, d in waiting), return_exceptions=True)
-    for (index, _), outcome in zip(waiting, done):
+    for (index, _), outcome in zip(waiting, done, strict=False):
         if isinstance(outcome, BaseException):
             status = getattr(outcome, "status_code", 500)
             results[index] = {"index": index, "status": status, "errors": [{"loc": "", "msg": str(outcome)}]}
@@ -156,7 +156,7 @@ Cursor = Annotated[int | None, Query(ge=1, le=MAX_CURSOR, description="`next_cur
 async def _search(
     request: Request, card, account, device, ip, since, until, limit, cursor
 ) -> tuple[list[LogEntry], str | None]:
-    given = {k: v for k, v in zip(ENTITY_FIELDS, (card, account, device, ip)) if v is not None}
+    given = {k: v for k, v in zip(ENTITY_FIELDS, (card, account, device, ip), strict=False) if v is not None}
     if len(given) != 1:
         raise ValidationFailed(
             "name one entity", [{"loc": "query", "msg": "give exactly one of card, account, device, ip"}]

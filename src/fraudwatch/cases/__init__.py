@@ -2,15 +2,18 @@
 
 from fraudwatch.cases.incident import TRANSITIONS, IllegalTransition, Incident, IncidentStatus, can_move
 from fraudwatch.cases.service import (
+    RECOVERY_KINDS,
     add_events,
     create_incident,
     find_open_incident,
     get_incident,
     list_incidents,
+    record_recovery,
     transition,
 )
 
 __all__ = [
+    "RECOVERY_KINDS",
     "IllegalTransition",
     "Incident",
     "IncidentStatus",
@@ -21,5 +24,6 @@ __all__ = [
     "find_open_incident",
     "get_incident",
     "list_incidents",
+    "record_recovery",
     "transition",
 ]

@@ -29,7 +29,7 @@ def load_events(path: Path, dead_letters: Path | None = None) -> tuple[list, int
 
     events = list(read_event_file(path, dead_letters, report))
     times = [e.ts for e in events]
-    if any(b < a for a, b in zip(times, times[1:])):
+    if any(b < a for a, b in zip(times, times[1:], strict=False)):
         order = sorted(range(len(events)), key=times.__getitem__)
         events = [events[i] for i in order]
     return events, bad

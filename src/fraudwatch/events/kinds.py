@@ -296,7 +296,7 @@ EVENT_TYPES: tuple[type[Envelope], ...] = (
     CardholderAnswer,
 )
 KINDS: tuple[str, ...] = tuple(t.model_fields["kind"].annotation.__args__[0] for t in EVENT_TYPES)
-TYPE_BY_KIND: dict[str, type[Envelope]] = dict(zip(KINDS, EVENT_TYPES))
+TYPE_BY_KIND: dict[str, type[Envelope]] = dict(zip(KINDS, EVENT_TYPES, strict=False))
 
 
 @cache

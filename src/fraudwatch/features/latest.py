@@ -95,13 +95,13 @@ class LastStore:
             if not ts or t >= ts[-1]:
                 ts.append(t)
                 if self._getters:
-                    for col, get in zip(ent.cols, self._getters):
+                    for col, get in zip(ent.cols, self._getters, strict=False):
                         col.append(get(event))
                 latest = len(ts) - 1
             else:
                 latest = bisect_right(ts, t)
                 ts.insert(latest, t)
-                for col, get in zip(ent.cols, self._getters):
+                for col, get in zip(ent.cols, self._getters, strict=False):
                     col.insert(latest, get(event))
             if t < ent.first:
                 ent.first = t

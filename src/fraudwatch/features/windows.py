@@ -155,7 +155,7 @@ class WindowStore:
             lines += [f"    v = {read}", "    if v is not None:", f"        out[{name!r}] = acc[{base}].get(v, 0)"]
         # the event's column values appended, as the getters read them
         lines += ["def append(cols, event):"]
-        for c, ((field, numeric), get) in enumerate(zip(self._columns, self._getters)):
+        for c, ((field, numeric), get) in enumerate(zip(self._columns, self._getters, strict=False)):
             if c in self._label_cols:
                 field, numeric = "id", False
             if "." in field:
@@ -175,9 +175,9 @@ class WindowStore:
         # entries entering every window (no label columns), as the adders do, unrolled
         # (each statistic has its own slots, so grouping them by column changes no value)
         lines += ["def enter(ts, cols, acc, hi, n, cut):", "    while hi < n and ts[hi] <= cut:"]
-        for col, stats in self._stats_by_column(stat for stats in self._stats for stat in stats):
+        for col, column_stats in self._stats_by_column(stat for stats in self._stats for stat in stats):
             lines += [f"        v = cols[{col}][hi]", "        if v is not None:"]
-            lines += ["            " + line for stat in stats for line in stat.add_code()]
+            lines += ["            " + line for stat in column_stats for line in stat.add_code()]
         lines += ["        hi += 1", "    return hi"]
         exec(compile("\n".join(lines), "<window store>", "exec"), env)  # noqa: S102 - our own code
         self._enter_all = env["enter"]
@@ -347,7 +347,7 @@ class WindowStore:
         windows (as of the latest time) that cover it."""
         p = bisect_right(ent.ts, t)
         ent.ts.insert(p, t)
-        for col, get in zip(ent.cols, self._getters):
+        for col, get in zip(ent.cols, self._getters, strict=False):
             col.insert(p, get(event))
         cut = ent.head - self.delay
         if t > cut:

@@ -62,7 +62,7 @@ class Labels:
         """1 where the latest label that arrived by ``as_of`` says fraud, else 0."""
         known = self.ts <= as_of
         latest: dict[str, bool] = {}
-        for t, f in zip(self.target[known].tolist(), self.fraud[known].tolist()):
+        for t, f in zip(self.target[known].tolist(), self.fraud[known].tolist(), strict=False):
             latest[t] = f  # labels are in arrival order: a later one overrides
         return np.fromiter((latest.get(i, False) for i in ids.tolist()), dtype=np.int8, count=len(ids))
 
@@ -178,7 +178,7 @@ def replay(
     ts_arr = np.array(times, dtype=np.float64)
     matrices = [
         FeatureMatrix(fs.digest, cols, id_arr, ts_arr, np.array(r, dtype=np.float64).reshape(len(r), len(cols)))
-        for fs, cols, r in zip(feature_sets, names, rows)
+        for fs, cols, r in zip(feature_sets, names, rows, strict=False)
     ]
     labels = Labels(np.array(label_target, dtype=str), np.array(label_fraud, dtype=bool), np.array(label_ts))
     return matrices, labels
@@ -237,7 +237,7 @@ def replay_cached(
                 FeatureMatrix(fs.digest, list(fs.names), whole.ids, whole.ts, whole.X[:, [col[n] for n in fs.names]])
                 for fs in todo
             ]
-        for i, m in zip(missing, matrices):
+        for i, m in zip(missing, matrices, strict=False):
             tmp = paths[i].with_suffix(".tmp.npz")
             np.savez(tmp, digest=m.digest, names=np.array(m.names), ids=m.ids, ts=m.ts, X=m.X, data_hash=data_hash)
             os.replace(tmp, paths[i])

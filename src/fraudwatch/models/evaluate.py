@@ -53,7 +53,7 @@ METRICS = ("auc_roc", "average_precision", "card_precision_at_100")
 
 def _grid(grid: dict) -> list[dict]:
     keys = sorted(grid)
-    return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
+    return [dict(zip(keys, values, strict=False)) for values in itertools.product(*(grid[k] for k in keys))]
 
 
 def _select(table: list[dict]) -> dict:
@@ -67,7 +67,7 @@ def _select(table: list[dict]) -> dict:
 
     values = np.array([[row[k] for k in METRICS] for row in table])
     ranks = np.column_stack([rankdata(-values[:, j]) for j in range(len(METRICS))]).mean(axis=1)
-    for row, rank, mean in zip(table, ranks, values.mean(axis=1)):
+    for row, rank, mean in zip(table, ranks, values.mean(axis=1), strict=False):
         row["mean_rank"], row["mean_metric"] = float(rank), float(mean)
     return min(table, key=lambda row: (row["mean_rank"], -row["mean_metric"]))
 
@@ -118,7 +118,7 @@ def evaluate(
     t_replay = time.perf_counter() - t_start
     log(
         f"features ready in {t_replay:.0f} s: "
-        + ", ".join(f"{fs.version} {m.X.shape}" for fs, m in zip(sets, matrices))
+        + ", ".join(f"{fs.version} {m.X.shape}" for fs, m in zip(sets, matrices, strict=False))
     )
 
     tx_sorted, card_all, amount_all, fraud_all = _load_truth(data)
@@ -132,7 +132,7 @@ def evaluate(
     }
     score_rows: list[tuple] = []
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for name, fs, m in zip(feature_sets, sets, matrices):
+    for name, fs, m in zip(feature_sets, sets, matrices, strict=False):
         t0 = time.perf_counter()
         tx = np.char.lstrip(m.ids.astype(str), "tx").astype(np.int64)
         pos = np.searchsorted(tx_sorted, tx)
@@ -140,7 +140,9 @@ def evaluate(
         day = np.floor((m.ts - origin) / 86400.0).astype(np.int64)
         split = {f.name: fold_indices(f, day, card, fraud) for f in folds}
 
-        def run(fold: Fold, params: dict, rounds_list) -> dict[int, tuple[dict, np.ndarray]]:
+        def run(
+            fold: Fold, params: dict, rounds_list, m=m, split=split, fraud=fraud, day=day, card=card, amount=amount
+        ) -> dict[int, tuple[dict, np.ndarray]]:  # called within this iteration: its values bound
             tr, te = split[fold.name]
             booster = _train(m.X[tr], fraud[tr], m.names, params, max(rounds_list), threads)
             res = {}
@@ -185,7 +187,8 @@ def evaluate(
                     **met,
                 }
             )
-            score_rows += [(name, fold.name, int(t), float(v), int(y)) for t, v, y in zip(tx[te], s, fraud[te])]
+            rows = zip(tx[te], s, fraud[te], strict=True)
+            score_rows += [(name, fold.name, int(t), float(v), int(y)) for t, v, y in rows]
             all_y.append(fraud[te])
             all_s.append(s)
         curves[name] = (np.concatenate(all_y), np.concatenate(all_s))

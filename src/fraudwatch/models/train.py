@@ -94,7 +94,8 @@ def train(
         )
     params = {**BASE_PARAMS, **(params or DEFAULT_PARAMS), "num_threads": threads}
     log(
-        f"training on {fit.sum()} payments ({int(y[fit].sum())} frauds), calibrating on {cal.sum()} ({int(y[cal].sum())} frauds)"
+        f"training on {fit.sum()} payments ({int(y[fit].sum())} frauds), "
+        f"calibrating on {cal.sum()} ({int(y[cal].sum())} frauds)"
     )
     booster = lgb.train(params, lgb.Dataset(m.X[fit], y[fit], feature_name=list(m.names)), rounds)
     raw_cal = booster.predict(m.X[cal], raw_score=True)

@@ -90,7 +90,7 @@ class TreeEnsemble:
             if any(d & 1 for d in dtypes):
                 raise UnsupportedModel("categorical splits are not supported")
 
-            def glob(child: int) -> int:
+            def glob(child: int, base_node: int = base_node, base_leaf: int = base_leaf) -> int:
                 return base_node + child if child >= 0 else ~(base_leaf + ~child)
 
             roots.append(base_node)
@@ -102,7 +102,7 @@ class TreeEnsemble:
             ncount += inner_counts
             lval += values
             lcount += counts
-            expected.append(sum(c * v for c, v in zip(counts, values)) / inner_counts[0])
+            expected.append(sum(c * v for c, v in zip(counts, values, strict=False)) / inner_counts[0])
             depth = max(
                 depth,
                 _depth([int(v) for v in tree["left_child"].split()], [int(v) for v in tree["right_child"].split()]),

@@ -278,7 +278,7 @@ class _Compiler:
         try:
             execute = fn.bind(consts)
         except ValueError as exc:
-            bad = next((a for a, p in zip(node.args, fn.params) if p.const), node)
+            bad = next((a for a, p in zip(node.args, fn.params, strict=False) if p.const), node)
             raise self.error(bad.pos, f"{node.name}(): {exc}", fn.signature()) from None
         args = tuple(self.compile(a) for a in node.args)
         coerce = tuple(_coercer(fn.params[min(i, len(fn.params) - 1)]) for i in range(len(args)))
@@ -327,7 +327,7 @@ class _Compiler:
                     return MISSING
 
             return call2
-        pairs = tuple(zip(args, coerce))
+        pairs = tuple(zip(args, coerce, strict=False))
 
         def call_n(ctx):
             values = []

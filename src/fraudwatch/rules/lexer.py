@@ -1,7 +1,9 @@
 r"""Turn rule or expression text into tokens with their line and column.
 
 >>> [(t.kind, t.value) for t in tokenize("card.declines_10m >= 3 and event.ip in @bad # why")]
-[('name', 'card.declines_10m'), ('op', '>='), ('num', 3), ('name', 'and'), ('name', 'event.ip'), ('name', 'in'), ('list', 'bad'), ('eof', None)]
+... # doctest: +NORMALIZE_WHITESPACE
+[('name', 'card.declines_10m'), ('op', '>='), ('num', 3), ('name', 'and'), ('name', 'event.ip'),
+ ('name', 'in'), ('list', 'bad'), ('eof', None)]
 >>> [t.value for t in tokenize("1_000 10m 24h 7d 0.5 'it\\'s'")][:-1]
 [1000, 600, 86400, 604800, 0.5, "it's"]
 >>> tokenize(r"r'^[a-z]+\.[0-9]+$'")[0].value      # a raw string keeps its backslashes

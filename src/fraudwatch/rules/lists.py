@@ -25,11 +25,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Union
+from typing import Any
 
 __all__ = ["Entry", "ListStore"]
 
-Item = Union[str, int, float]
+Item = str | int | float
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "Node",
@@ -122,7 +122,7 @@ class Call:
     pos: tuple[int, int] = _pos()
 
 
-Node = Union[Literal, Name, ListRef, ListLiteral, Unary, Binary, Membership, IsMissing, Call]
+Node = Literal | Name | ListRef | ListLiteral | Unary | Binary | Membership | IsMissing | Call
 
 
 def _literal_text(value: Any) -> str:

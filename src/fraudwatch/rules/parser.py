@@ -15,8 +15,9 @@ comparisons, which do not chain):
 8     literals, names, ``@lists``, calls ``f(x, ...)``, ``( ... )``
 ====  =====================================================================
 
->>> parse_expression("a or b and not c")
-Binary(op='or', left=Name(name='a'), right=Binary(op='and', left=Name(name='b'), right=Unary(op='not', operand=Name(name='c'))))
+>>> parse_expression("a or b and not c")  # doctest: +NORMALIZE_WHITESPACE
+Binary(op='or', left=Name(name='a'),
+       right=Binary(op='and', left=Name(name='b'), right=Unary(op='not', operand=Name(name='c'))))
 >>> parse_expression("1 - 2 - 3") == parse_expression("(1 - 2) - 3")
 True
 """
@@ -134,7 +135,7 @@ class Parser:
                 return Unary("-", operand, pos)
             if tok.value == "(":
                 inner = self.expression(0)
-                self.expect("op", ")", "')'", "close the parenthesis opened at line %d, column %d" % pos)
+                self.expect("op", ")", "')'", f"close the parenthesis opened at line {pos[0]}, column {pos[1]}")
                 return inner
             if tok.value == "[":
                 raise self.error(tok, "a list is only allowed after 'in'", "write x in ['a', 'b']")

@@ -177,7 +177,7 @@ class RuleSet:
         object in tests), only features decide."""
         event_type = TYPE_BY_KIND.get(kind) if kind is not None else None
         rules, conditions = [], []
-        for rule, (needs, kinds) in zip(self.rules, self._needs):
+        for rule, (needs, kinds) in zip(self.rules, self._needs, strict=False):
             if event_type is not None and kinds is not None and kind not in kinds:
                 continue
             if any(not _can_have(name, features, event_type) for name in needs):

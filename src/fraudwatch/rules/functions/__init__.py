@@ -1,7 +1,8 @@
 """Functions callable from rules; each lives in its own module and registers itself.
 
->>> REGISTRY.names()
-['abs', 'coalesce', 'contains', 'day_of_week', 'endswith', 'hour_of_day', 'len', 'lower', 'matches', 'max', 'min', 'startswith', 'upper']
+>>> REGISTRY.names()  # doctest: +NORMALIZE_WHITESPACE
+['abs', 'coalesce', 'contains', 'day_of_week', 'endswith', 'hour_of_day', 'len', 'lower', 'matches',
+ 'max', 'min', 'startswith', 'upper']
 """
 
 # importing a function's module registers it
