@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fraudwatch.storage import schema
+from fraudwatch.storage import domain_connection, ensure_schema
 
 
 class Database:
@@ -41,20 +41,14 @@ class Database:
         self.path = path
         self.postgresql = path.startswith(("postgresql://", "postgres://"))
         self._local = threading.local()
-        if self.postgresql:
-            from fraudwatch.storage.postgresql import yoyo_uri
-
-            schema.ensure(self.connection(), yoyo_uri(path), ["actions"], "postgresql", apply=migrate)
-            return
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        schema.ensure(self.connection(), schema.sqlite_uri(path), ["actions"], "sqlite", apply=migrate)
+        if not self.postgresql:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        ensure_schema(self.connection(), path, ["actions"], apply=migrate)
 
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None and self.postgresql:
-            from fraudwatch.storage.postgresql import Connection
-
-            conn = self._local.conn = Connection(self.path)
+            conn = self._local.conn = domain_connection(self.path)
         if conn is None:
             # autocommit mode: transactions are opened explicitly by unit_of_work
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)

@@ -42,6 +42,8 @@ __all__ = [
     "Snapshots",
     "Store",
     "UnitOfWork",
+    "domain_connection",
+    "ensure_schema",
     "open_storage",
 ]
 
@@ -62,3 +64,24 @@ def open_storage(settings) -> Store:
         synchronous=settings.storage.synchronous,
         migrate=settings.storage.migrate_on_start,
     )
+
+
+def ensure_schema(conn, target: str, sets: list[str], *, apply: bool = True) -> list[str]:
+    """Check the schema of a domain's database (``target``: a SQLite file, or a
+    ``postgresql://`` URL; ``conn`` a connection to it) against the migration ``sets`` and
+    apply what is pending unless ``apply`` is False (see ``schema.py``). Returns the ids applied."""
+    from fraudwatch.storage import schema
+
+    if target.startswith(("postgresql://", "postgres://")):
+        from fraudwatch.storage.postgresql import yoyo_uri
+
+        return schema.ensure(conn, yoyo_uri(target), sets, "postgresql", apply=apply)
+    return schema.ensure(conn, schema.sqlite_uri(target), sets, "sqlite", apply=apply)
+
+
+def domain_connection(url: str):
+    """A PostgreSQL connection for a domain's SQL services, with what they use of a
+    ``sqlite3.Connection`` (``postgresql.Connection``)."""
+    from fraudwatch.storage.postgresql import Connection
+
+    return Connection(url)
