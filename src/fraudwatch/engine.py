@@ -41,9 +41,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from fraudwatch import ENGINE_VERSION
-from fraudwatch.decisions import Decision, Outcome, RuleHit
+from fraudwatch.decisions import Decision, Outcome, Reason, RuleHit
+from fraudwatch.errors import InvalidValue
 from fraudwatch.events.kinds import Envelope
 from fraudwatch.features import FeatureEngine, FeatureSet
+from fraudwatch.features.engine import SnapshotError
 from fraudwatch.models.base import Scorer
 from fraudwatch.rules import Context, ListStore, RuleSet
 
@@ -165,7 +167,9 @@ class Engine:
             outcome = Outcome.worst(h.outcome for h in hits) if hits else _ALLOW
         else:
             outcome = _ALLOW
-        reasons = model.explain(event, values) if score is not None and outcome is not _ALLOW else []
+        reasons: list[Reason] = []
+        if score is not None and outcome is not _ALLOW and model is not None:
+            reasons = model.explain(event, values)
         decision = Decision(
             event_id,
             kind,
@@ -204,9 +208,9 @@ class Engine:
     def _validate_thresholds(self) -> None:
         for name, value in self.thresholds.items():
             if name not in {o.value for o in _THRESHOLD_ORDER}:
-                raise ValueError(f"thresholds.{name}: expected one of block, challenge, review")
+                raise InvalidValue(f"thresholds.{name}: expected one of block, challenge, review")
             if not 0.0 <= float(value) <= 1.0:
-                raise ValueError(f"thresholds.{name}: {value} is not a probability in [0, 1]")
+                raise InvalidValue(f"thresholds.{name}: {value} is not a probability in [0, 1]")
 
     def _refresh_versions(self) -> None:
         self.versions = {
@@ -244,9 +248,9 @@ class Engine:
         outside: unpickling runs code)."""
         state = pickle.loads(blob)
         if state.get("format") != SNAPSHOT_FORMAT:
-            raise ValueError("snapshot format not supported")
+            raise SnapshotError("snapshot format not supported")
         if state["features_digest"] != self.feature_set.digest:
-            raise ValueError("snapshot was taken with another feature set; replay the event log instead")
+            raise SnapshotError("snapshot was taken with another feature set; replay the event log instead")
         self._features = FeatureEngine.restore(self.feature_set, state["features"])
         self._seen_order = deque(tuple(x) for x in state["seen"])
         self._seen = {event_id for _, event_id in self._seen_order}

@@ -1,5 +1,7 @@
 """One error tree. Errors meant for the API carry their HTTP status as data."""
 
+from typing import Any
+
 
 class FraudwatchError(Exception):
     """Root of fraudwatch's errors."""
@@ -12,9 +14,14 @@ class ValidationFailed(FraudwatchError):
 
     status_code = 422
 
-    def __init__(self, message: str, errors: list[dict] | None = None):
+    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or []
+
+
+class InvalidValue(ValidationFailed, ValueError):
+    """A value that does not fit where it is given (a feature definition's field, a
+    threshold, a key); a ``ValueError`` too, so callers that catch that keep working."""
 
 
 class NotFound(FraudwatchError):

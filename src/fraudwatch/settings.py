@@ -191,12 +191,20 @@ class EngineSettings(Section):
     snapshot_interval_seconds: float = Field(300.0, gt=0, description="... or after this long, if any event came")
     thresholds: Thresholds | None = Field(None, description="model-score thresholds; unset: the champion model's")
     models_dir: Path | None = Field(None, description="model registry folder; default <data_dir>/models")
+    codegen: bool = Field(
+        True, description="generate Python for the hot paths (fraudwatch.codegen); off: slower, for debugging"
+    )
 
 
 # ------------------------------------------------------------------ actions domain
 class WebhookEndpoint(Section):
     url: str = Field(..., pattern=r"^https?://")
-    secret: SecretStr
+    secret: SecretStr = Field(
+        ..., description="signing secret; whsec_<base64 key> for Standard Webhooks verifiers (docs/alerts.md)"
+    )
+    previous_secrets: list[SecretStr] = Field(
+        default_factory=list, description="secrets being rotated out: each message is signed with these too"
+    )
 
 
 class SmtpSettings(Section):
@@ -291,6 +299,8 @@ class Settings(BaseSettings):
             found["actions.link_key"] = self.actions.link_key
         for name, endpoint in self.actions.webhooks.items():
             found[f"actions.webhooks.{name}.secret"] = endpoint.secret
+            for i, old in enumerate(endpoint.previous_secrets):
+                found[f"actions.webhooks.{name}.previous_secrets.{i}"] = old
         return found
 
     @property

@@ -3,9 +3,11 @@
 from decimal import Decimal
 from types import SimpleNamespace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fraudwatch import codegen
 from fraudwatch.rules import ListStore
 from fraudwatch.rules.context import Context
 from fraudwatch.rules.expression import compile_expression
@@ -50,6 +52,15 @@ filter_atoms = st.sampled_from(
         "event.amount > -3",
     ]
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _generation_on():
+    """These tests are about the generated functions: build them also under --no-codegen."""
+    before = codegen.enabled()
+    codegen.set_enabled(True)
+    yield
+    codegen.set_enabled(before)
 
 
 @st.composite

@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from fraudwatch.errors import InvalidValue
 from fraudwatch.storage import domain_connection, ensure_schema
 
 
@@ -37,7 +38,7 @@ class Database:
     def __init__(self, path: str | os.PathLike[str], *, migrate: bool = True):
         path = os.fspath(path)
         if path == ":memory:":
-            raise ValueError("the actions database needs a file path (threads share it)")
+            raise InvalidValue("the actions database needs a file path (threads share it)")
         self.path = path
         self.postgresql = path.startswith(("postgresql://", "postgres://"))
         self._local = threading.local()

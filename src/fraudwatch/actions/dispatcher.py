@@ -145,9 +145,8 @@ class Dispatcher:
 
                 self._http = httpx.Client(timeout=self.settings.retry.timeout)
         body = webhook_body(msg)
-        headers = sign_webhook(
-            endpoint.secret.get_secret_value().encode(), body, msg_id=msg.id, timestamp=int(self.clock())
-        )
+        secrets = [s.get_secret_value() for s in (endpoint.secret, *endpoint.previous_secrets)]
+        headers = sign_webhook(secrets, body, msg_id=msg.id, timestamp=int(self.clock()))
         headers["Fraudwatch-Attempt"] = str(msg.attempts + 1)
         headers["User-Agent"] = "fraudwatch-webhooks/1"
         response = self._http.post(endpoint.url, content=body, headers=headers)

@@ -1,13 +1,13 @@
 """HMAC-SHA256 signatures: webhook messages and the answer links' tokens.
 
-Webhooks are signed over ``f"{timestamp}.{body}"``; a receiver checks the signature and
-refuses timestamps outside its tolerance (replay protection), then de-duplicates on
-the idempotency key.
+Webhooks are signed as Standard Webhooks (``fraudwatch.webhooks``: ``webhook-id``,
+``webhook-timestamp``, ``webhook-signature``), plus, for one release, the legacy
+``Fraudwatch-Signature`` over ``f"{timestamp}.{body}"`` that ``verify_webhook`` checks.
 
->>> headers = sign_webhook(b"whsec_test", b'{"id":"msg_1"}', msg_id="msg_1", timestamp=1700000000)
->>> headers["Fraudwatch-Signature"][:3]
-'v1='
->>> verify_webhook(b"whsec_test", b'{"id":"msg_1"}', headers, now=1700000010)
+>>> headers = sign_webhook("whsec_dGVzdA==", b'{"id":"msg_1"}', msg_id="msg_1", timestamp=1700000000)
+>>> headers["webhook-signature"][:3], headers["Fraudwatch-Signature"][:3]
+('v1,', 'v1=')
+>>> verify_webhook(b"whsec_dGVzdA==", b'{"id":"msg_1"}', headers, now=1700000010)
 'msg_1'
 
 Answer tokens carry the alert id, the answer and an expiry, signed with the token key:
@@ -28,11 +28,13 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from fraudwatch import webhooks
 from fraudwatch.errors import Conflict, Forbidden, FraudwatchError, Unauthorized
 
+# the legacy headers, sent beside Standard Webhooks' until the next release
 SIGNATURE_HEADER = "Fraudwatch-Signature"
 TIMESTAMP_HEADER = "Fraudwatch-Timestamp"
 ID_HEADER = "Fraudwatch-Id"
@@ -62,17 +64,28 @@ def _hmac(key: bytes, data: bytes) -> bytes:
     return hmac.new(key, data, hashlib.sha256).digest()
 
 
-def sign_webhook(secret: bytes, body: bytes, *, msg_id: str, timestamp: int | None = None) -> dict[str, str]:
-    """The headers to send with ``body``."""
-    ts = str(int(time.time() if timestamp is None else timestamp))
-    signature = _hmac(secret, ts.encode() + b"." + body).hex()
+def sign_webhook(
+    secret: str | bytes | Sequence[str | bytes], body: bytes, *, msg_id: str, timestamp: int | None = None
+) -> dict[str, str]:
+    """The headers to send with ``body``, signed with each secret (the current one first,
+    then those being rotated out): Standard Webhooks' three headers, ``Idempotency-Key``,
+    and the legacy ``Fraudwatch-*`` headers (removed in the next release; CHANGELOG.md)."""
+    secrets = [secret] if isinstance(secret, (str, bytes)) else list(secret)
+    ts = int(time.time() if timestamp is None else timestamp)
+    legacy = ", ".join(f"v1={_hmac(_raw(s), str(ts).encode() + b'.' + body).hex()}" for s in secrets)
     return {
-        ID_HEADER: msg_id,
+        **webhooks.sign(secrets, msg_id, ts, body),
         IDEMPOTENCY_HEADER: msg_id,
-        TIMESTAMP_HEADER: ts,
-        SIGNATURE_HEADER: f"v1={signature}",
+        ID_HEADER: msg_id,
+        TIMESTAMP_HEADER: str(ts),
+        SIGNATURE_HEADER: legacy,
         "Content-Type": "application/json",
     }
+
+
+def _raw(secret: str | bytes) -> bytes:
+    """The legacy header's key: the secret's text as given."""
+    return secret if isinstance(secret, bytes) else secret.encode()
 
 
 def verify_webhook(
@@ -83,7 +96,9 @@ def verify_webhook(
     tolerance: int = DEFAULT_TOLERANCE,
     now: float | None = None,
 ) -> str:
-    """Check a received webhook; returns its idempotency key or raises ``SignatureInvalid``."""
+    """Check the legacy ``Fraudwatch-Signature`` of a received webhook; returns its
+    idempotency key or raises ``SignatureInvalid``. New receivers use a Standard Webhooks
+    verifier (``fraudwatch.webhooks.verify``) instead."""
     lower = {k.lower(): v for k, v in headers.items()}
     ts = lower.get(TIMESTAMP_HEADER.lower(), "")
     sig = lower.get(SIGNATURE_HEADER.lower(), "")

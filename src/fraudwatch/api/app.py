@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fraudwatch import __version__
+from fraudwatch import __version__, codegen
 from fraudwatch.api.auth import Authenticator
 from fraudwatch.api.body import JSONResponse
 from fraudwatch.api.definitions import engine_factory
@@ -47,6 +47,7 @@ ROUTERS = (
 
 
 def create_app(settings: Settings) -> FastAPI:
+    codegen.set_enabled(settings.engine.codegen)
     if settings.uses_placeholder_secrets:
         log.warning("placeholder secrets in use (env: development): never run like this with real data")
     storage = open_storage(settings)

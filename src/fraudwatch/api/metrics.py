@@ -42,6 +42,7 @@ class Metrics:
         )
         self.log_position = Gauge("fraudwatch_log_position", "last log position handed to the writer", registry=r)
         self.snapshot_position = Gauge("fraudwatch_snapshot_position", "log position of the last snapshot", registry=r)
+        r.register(_RuleErrors())
         self._children: dict = {}  # labelled children are cached: labels() takes a lock
 
     def child(self, metric, *labels):
@@ -61,6 +62,25 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _RuleErrors:
+    """``fraudwatch_rule_errors_total{where, rule}``: unexpected errors inside rule
+    evaluation (``fraudwatch.rules.failures``), counted by the engine without Prometheus."""
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily
+
+        from fraudwatch.rules.failures import FAILURES
+
+        family = CounterMetricFamily(
+            "fraudwatch_rule_errors",
+            "unexpected errors in rule evaluation (a bug; see the log)",
+            labels=["where", "rule"],
+        )
+        for (where, rule), n in sorted(FAILURES.items()):
+            family.add_metric([where, rule], n)
+        yield family
 
 
 class MetricsMiddleware:

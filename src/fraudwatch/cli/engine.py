@@ -38,17 +38,20 @@ def load_events(path: Path, dead_letters: Path | None = None) -> tuple[list, int
 def build_engine(features: Path | None, rules: Path | None, model: Path | None):
     """The engine as the service runs it: with the default response policy's containment
     lists (a confirmed fraud's card suspended, its device and IP watched)."""
+    from fraudwatch import codegen
     from fraudwatch.actions.containment import Containment
     from fraudwatch.actions.policy import default_policy
+    from fraudwatch.cli.config import settings
     from fraudwatch.definitions import load_features, load_rules
     from fraudwatch.engine import Engine
 
+    configured = settings()
+    codegen.set_enabled(configured.engine.codegen)
     scorer = thresholds = None
     if model is not None:
-        from fraudwatch.cli.config import settings
         from fraudwatch.models import load_scorer
 
-        scorer = load_scorer(model, cache_dir=settings().cache_dir)
+        scorer = load_scorer(model, cache_dir=configured.cache_dir)
         thresholds = getattr(scorer, "thresholds", None)
     return Engine(
         features=load_features(features),

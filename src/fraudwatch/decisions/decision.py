@@ -30,7 +30,7 @@ class Outcome(str, Enum):
         return _SEVERITY[self]
 
     @classmethod
-    def worst(cls, outcomes) -> Outcome:
+    def worst(cls, outcomes: Any) -> Outcome:
         best = cls.ALLOW
         for o in outcomes:
             if _SEVERITY[o] > _SEVERITY[best]:

@@ -25,7 +25,7 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def _rows(path: Path, limit: int | None) -> Iterator[tuple]:
+def _rows(path: Path, limit: int | None) -> Iterator[tuple[Any, ...]]:
     import pyarrow.parquet as pq  # optional dependency: fraudwatch[model]
 
     table = pq.read_table(path, columns=_COLUMNS)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
@@ -54,6 +54,8 @@ class Envelope(BaseModel):
     """Fields common to every event kind."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, ignored_types=(computed_once,))
+    if TYPE_CHECKING:
+        kind: str  # each kind's class defines it as a Literal
 
     id: Annotated[str, Field(min_length=1, max_length=128)]
     time: datetime
@@ -295,7 +297,7 @@ EVENT_TYPES: tuple[type[Envelope], ...] = (
     Chargeback,
     CardholderAnswer,
 )
-KINDS: tuple[str, ...] = tuple(t.model_fields["kind"].annotation.__args__[0] for t in EVENT_TYPES)
+KINDS: tuple[str, ...] = tuple(get_args(t.model_fields["kind"].annotation)[0] for t in EVENT_TYPES)
 TYPE_BY_KIND: dict[str, type[Envelope]] = dict(zip(KINDS, EVENT_TYPES, strict=False))
 
 

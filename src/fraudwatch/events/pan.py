@@ -19,6 +19,8 @@ import hmac
 import re
 from typing import Any
 
+from fraudwatch.errors import InvalidValue
+
 __all__ = ["Tokenizer", "looks_like_pan", "luhn_valid"]
 
 _DIGITS = re.compile(r"^[0-9][0-9 -]{11,22}[0-9]$")
@@ -52,7 +54,7 @@ class Tokenizer:
 
     def __init__(self, key: bytes):
         if len(key) < MIN_KEY_BYTES:
-            raise ValueError(f"token key must be at least {MIN_KEY_BYTES} bytes")
+            raise InvalidValue(f"token key must be at least {MIN_KEY_BYTES} bytes")
         self._key = key
 
     def token(self, pan: str) -> str:

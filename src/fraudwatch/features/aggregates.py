@@ -20,6 +20,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from fraudwatch import codegen
+
 __all__ = ["DistinctStat", "ExtremeStat", "NumStat", "aggregate", "as_number", "empty_value"]
 
 
@@ -27,7 +29,7 @@ def as_number(value: Any) -> int | float | None:
     """Numbers as they are, bools as 0/1, NaN and anything else as None (skipped)."""
     cls = value.__class__
     if cls is int or (cls is float and value == value):
-        return value
+        return value  # type: ignore[no-any-return]
     if cls is bool:
         return int(value)
     if isinstance(value, (int, float)) and value == value:
@@ -48,7 +50,7 @@ def empty_value(agg: str) -> Any:
     return 0 if agg in ("count", "sum", "distinct") else None
 
 
-def aggregate(agg: str, values: list, events: int | None = None) -> Any:
+def aggregate(agg: str, values: list[Any], events: int | None = None) -> Any:
     """``agg`` over ``values`` (None skipped); ``events`` is the event count for a plain count.
 
     >>> aggregate("mean", [1, None, 3]), aggregate("distinct", ["a", "b", "a"]), aggregate("max", [])
@@ -74,119 +76,159 @@ def aggregate(agg: str, values: list, events: int | None = None) -> Any:
     raise ValueError(f"unknown aggregation {agg!r}")
 
 
-class NumStat:
+# ------------------------------------------------------------------ statistics
+# Each statistic is written once: the template functions below are inlined into the
+# window stores' generated code (fraudwatch.codegen.inline) and bound as the closures the
+# other paths call (codegen.bind). Templates take the entity's ``acc`` list and a value
+# ``v`` (or the store's ``cols``, ``los`` and ``hi`` for reads), then their slots and flags.
+
+
+def _num_add(acc: list[Any], v: Any, n: int, s: int, q: int, sums: bool, std: bool) -> None:
+    acc[n] += 1
+    if sums:
+        acc[s] += v
+        if std:
+            acc[q] += v * v
+
+
+def _num_remove(acc: list[Any], v: Any, n: int, s: int, q: int, sums: bool, std: bool) -> None:
+    left = acc[n] = acc[n] - 1
+    if sums:
+        if left:
+            acc[s] -= v
+            if std:
+                acc[q] -= v * v
+        else:  # empty again: reset exactly so float rounding does not pile up
+            acc[s] = acc[q] = 0
+
+
+def _slot(acc: list[Any], cols: list[Any], los: list[int], hi: int, i: int) -> Any:
+    return acc[i]
+
+
+def _num_mean(acc: list[Any], cols: list[Any], los: list[int], hi: int, n: int, s: int) -> Any:
+    return acc[s] / acc[n] if acc[n] else None
+
+
+def _num_std(acc: list[Any], cols: list[Any], los: list[int], hi: int, n: int, s: int, q: int) -> Any:
+    return _std(acc[n], acc[s], acc[q])
+
+
+def _extreme_add(acc: list[Any], v: Any, b: int, is_max: bool) -> None:
+    if not acc[b + 1]:  # stale: the next read rescans anyway
+        cur = acc[b]
+        if cur is None or (v > cur if is_max else v < cur):
+            acc[b] = v
+
+
+def _extreme_remove(acc: list[Any], v: Any, b: int) -> None:
+    if v == acc[b]:
+        acc[b + 1] = True
+
+
+def _extreme_read(
+    acc: list[Any], cols: list[Any], los: list[int], hi: int, b: int, col: int, wi: int, rescan: Any
+) -> Any:
+    return rescan(acc, cols[col], los[wi], hi) if acc[b + 1] else acc[b]
+
+
+def _distinct_add(acc: list[Any], v: Any, b: int) -> None:
+    counts = acc[b]
+    counts[v] = counts.get(v, 0) + 1
+
+
+def _distinct_remove(acc: list[Any], v: Any, b: int) -> None:
+    counts = acc[b]
+    left = counts[v] - 1
+    if left:
+        counts[v] = left
+    else:
+        del counts[v]
+
+
+def _distinct_count(acc: list[Any], cols: list[Any], los: list[int], hi: int, b: int) -> Any:
+    return len(acc[b])
+
+
+Template = tuple[Callable[..., Any], dict[str, Any]]  # a template and its constants
+
+
+class _Stat:
+    """A statistic's slots in an entity's ``acc``: ``add`` and ``remove`` (templates with
+    their constants, and the closures bound from them), ``read(...)`` for a value."""
+
+    __slots__ = ("base", "col", "add", "remove", "adding", "removing")
+    width = 0
+
+    def __init__(self, base: int, col: int, adding: Template, removing: Template) -> None:
+        self.base, self.col = base, col
+        self.adding, self.removing = adding, removing
+        self.add = codegen.bind(adding[0], **adding[1])
+        self.remove = codegen.bind(removing[0], **removing[1])
+
+    def add_code(self, env: dict[str, Any]) -> list[str]:
+        """Source lines doing what ``add(acc, v)`` does (for generated hot paths)."""
+        return codegen.inline(self.adding[0], env, **self.adding[1])
+
+    def remove_code(self, env: dict[str, Any]) -> list[str]:
+        """Source lines doing what ``remove(acc, v)`` does."""
+        return codegen.inline(self.removing[0], env, **self.removing[1])
+
+
+class NumStat(_Stat):
     """Count of present values, their sum and (for std) sum of squares: slots n, s, q
-    (``sums=False``: only the count, of values of any type).
+    (``sums=False``: only the count, of values of any type)."""
 
-    ``add`` and ``remove`` are closures over the slot indexes (the hot path calls them
-    once per entry entering or leaving a window); ``reader(agg)`` gives ``acc -> value``.
-    """
-
-    __slots__ = ("base", "col", "add", "remove", "std", "sums")
+    __slots__ = ("std", "sums")
     width = 3
 
     def __init__(self, base: int, col: int, std: bool = False, sums: bool = True) -> None:
-        self.base, self.col = base, col
         self.std, self.sums = std, sums
-        n, s, q = base, base + 1, base + 2
+        slots = {"n": base, "s": base + 1, "q": base + 2, "sums": sums, "std": std}
+        super().__init__(base, col, (_num_add, slots), (_num_remove, slots))
 
-        def add(acc: list, v: Any) -> None:
-            acc[n] += 1
-            if sums:
-                acc[s] += v
-                if std:
-                    acc[q] += v * v
-
-        def remove(acc: list, v: Any) -> None:
-            left = acc[n] = acc[n] - 1
-            if not sums:
-                return
-            if left:
-                acc[s] -= v
-                if std:
-                    acc[q] -= v * v
-            else:  # empty again: reset exactly so float rounding does not pile up
-                acc[s] = acc[q] = 0
-
-        self.add, self.remove = add, remove
-
-    def init(self, acc: list) -> None:
+    def init(self, acc: list[Any]) -> None:
         acc.extend((0, 0, 0))
 
-    def add_code(self) -> list[str]:
-        """Source lines doing what ``add(acc, v)`` does (for generated hot paths)."""
-        n, s, q = self.base, self.base + 1, self.base + 2
-        lines = [f"acc[{n}] += 1"]
-        if self.sums:
-            lines.append(f"acc[{s}] += v")
-            if self.std:
-                lines.append(f"acc[{q}] += v * v")
-        return lines
-
-    def remove_code(self) -> list[str]:
-        """Source lines doing what ``remove(acc, v)`` does."""
-        n, s, q = self.base, self.base + 1, self.base + 2
-        lines = [f"left = acc[{n}] = acc[{n}] - 1"]
-        if self.sums:
-            lines += ["if left:", f"    acc[{s}] -= v"]
-            if self.std:
-                lines.append(f"    acc[{q}] -= v * v")
-            lines += ["else:", f"    acc[{s}] = acc[{q}] = 0"]
-        return lines
-
-    def reader(self, agg: str) -> Callable[[list], Any]:
+    def read(self, agg: str) -> Template:
+        """``(acc, cols, los, hi) -> value`` of ``agg``, as a template and its constants."""
         n, s, q = self.base, self.base + 1, self.base + 2
         if agg == "count":
-            return lambda acc: acc[n]
+            return _slot, {"i": n}
         if agg == "sum":
-            return lambda acc: acc[s]
+            return _slot, {"i": s}
         if agg == "mean":
-            return lambda acc: acc[s] / acc[n] if acc[n] else None
+            return _num_mean, {"n": n, "s": s}
         if agg == "std":
-            return lambda acc: _std(acc[n], acc[s], acc[q])
+            return _num_std, {"n": n, "s": s, "q": q}
         raise ValueError(f"NumStat does not give {agg!r}")
 
+    def reader(self, agg: str) -> Callable[[list[Any]], Any]:
+        """``acc -> value`` of ``agg``."""
+        template, constants = self.read(agg)
+        read = codegen.bind(template, **constants)
+        return lambda acc: read(acc, None, None, 0)
 
-class ExtremeStat:
+
+class ExtremeStat(_Stat):
     """Min or max, recomputed lazily from the window when the extreme value leaves it:
     slots value, stale. ``value(acc, column, lo, hi)`` reads it."""
 
-    __slots__ = ("base", "col", "is_max", "add", "remove")
+    __slots__ = ("is_max",)
     width = 2
 
     def __init__(self, base: int, col: int, is_max: bool) -> None:
-        self.base, self.col, self.is_max = base, col, is_max
-        b, stale = base, base + 1
+        self.is_max = is_max
+        super().__init__(base, col, (_extreme_add, {"b": base, "is_max": is_max}), (_extreme_remove, {"b": base}))
 
-        def add(acc: list, v: Any) -> None:
-            if acc[stale]:
-                return  # the next read rescans anyway
-            cur = acc[b]
-            if cur is None or (v > cur if is_max else v < cur):
-                acc[b] = v
-
-        def remove(acc: list, v: Any) -> None:
-            if v == acc[b]:
-                acc[stale] = True
-
-        self.add, self.remove = add, remove
-
-    def init(self, acc: list) -> None:
+    def init(self, acc: list[Any]) -> None:
         acc.extend((None, False))
 
-    def add_code(self) -> list[str]:
-        b, stale = self.base, self.base + 1
-        return [
-            f"if not acc[{stale}]:",
-            f"    cur = acc[{b}]",
-            f"    if cur is None or v {'>' if self.is_max else '<'} cur:",
-            f"        acc[{b}] = v",
-        ]
+    def read(self, wi: int) -> Template:
+        """``(acc, cols, los, hi) -> value`` in window ``wi``."""
+        return _extreme_read, {"b": self.base, "col": self.col, "wi": wi, "rescan": self.value}
 
-    def remove_code(self) -> list[str]:
-        return [f"if v == acc[{self.base}]:", f"    acc[{self.base + 1}] = True"]
-
-    def value(self, acc: list, column: list, lo: int, hi: int) -> Any:
+    def value(self, acc: list[Any], column: list[Any], lo: int, hi: int) -> Any:
         b = self.base
         if acc[b + 1]:
             present = [v for v in column[lo:hi] if v is not None]
@@ -195,44 +237,20 @@ class ExtremeStat:
         return acc[b]
 
 
-class DistinctStat:
+class DistinctStat(_Stat):
     """Distinct values with their multiplicity in the window: one slot, a dict."""
 
-    __slots__ = ("base", "col", "add", "remove")
+    __slots__ = ()
     width = 1
 
     def __init__(self, base: int, col: int) -> None:
-        self.base, self.col = base, col
+        super().__init__(base, col, (_distinct_add, {"b": base}), (_distinct_remove, {"b": base}))
 
-        def add(acc: list, v: Any) -> None:
-            counts = acc[base]
-            counts[v] = counts.get(v, 0) + 1
-
-        def remove(acc: list, v: Any) -> None:
-            counts = acc[base]
-            left = counts[v] - 1
-            if left:
-                counts[v] = left
-            else:
-                del counts[v]
-
-        self.add, self.remove = add, remove
-
-    def init(self, acc: list) -> None:
+    def init(self, acc: list[Any]) -> None:
         acc.append({})
 
-    def add_code(self) -> list[str]:
-        return [f"counts = acc[{self.base}]", "counts[v] = counts.get(v, 0) + 1"]
+    def read(self) -> Template:
+        return _distinct_count, {"b": self.base}
 
-    def remove_code(self) -> list[str]:
-        return [
-            f"counts = acc[{self.base}]",
-            "left = counts[v] - 1",
-            "if left:",
-            "    counts[v] = left",
-            "else:",
-            "    del counts[v]",
-        ]
-
-    def value(self, acc: list) -> int:
+    def value(self, acc: list[Any]) -> int:
         return len(acc[self.base])

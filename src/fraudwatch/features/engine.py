@@ -35,6 +35,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from fraudwatch import codegen
+from fraudwatch.errors import FraudwatchError, InvalidValue
 from fraudwatch.features.access import field_getter, rest_of_key
 from fraudwatch.features.featureset import FeatureSet
 from fraudwatch.features.latest import LastStore
@@ -49,7 +51,7 @@ _SNAPSHOT_FORMAT = 2  # 2: counts per (entity, value) live in the entity's store
 _MAX_LABELS = 2_000_000
 
 
-class SnapshotError(ValueError):
+class SnapshotError(FraudwatchError, ValueError):
     """A snapshot that does not belong to this feature set or is not a snapshot."""
 
 
@@ -92,9 +94,9 @@ class FeatureEngine:
 
     def __init__(self, feature_set: FeatureSet, lateness: float = 3600.0, sweep_every: int = 4096) -> None:
         if not lateness >= 0:
-            raise ValueError(f"lateness must be seconds >= 0, not {lateness!r}")
+            raise InvalidValue(f"lateness must be seconds >= 0, not {lateness!r}")
         if sweep_every < 1:
-            raise ValueError(f"sweep_every must be at least 1 event, not {sweep_every!r}")
+            raise InvalidValue(f"sweep_every must be at least 1 event, not {sweep_every!r}")
         self.feature_set = feature_set
         self.lateness = float(lateness)
         self.sweep_every = sweep_every  # events between checks for idle entities
@@ -102,14 +104,14 @@ class FeatureEngine:
         self.events = 0
         self._context_cls: Any = None
         label_specs = [s for s in feature_set.base if s.is_label]
-        self._labels: OrderedDict | None = OrderedDict() if label_specs else None
+        self._labels: OrderedDict[Any, Any] | None = OrderedDict() if label_specs else None
         # a label is read when its target's entity is next touched after the target became
         # older than the delay: at the latest while the target is still in some window
-        self._label_keep = max((s.delay + s.window for s in label_specs), default=0.0) + self.lateness
+        self._label_keep = max((s.delay + (s.window or 0.0) for s in label_specs), default=0.0) + self.lateness
         self._selectors = self._build(feature_set.base)
         self._stores = [store for sel in self._selectors for store in sel.stores]
-        self._plan: dict[str, list[tuple]] = {}
-        self._runs: dict[str, Callable] = {}  # per kind: the plan compiled to one function
+        self._plan: dict[str, list[tuple[Any, ...]]] = {}
+        self._runs: dict[str, Callable[..., Any]] = {}  # per kind: the plan compiled to one function
         for kind, selectors in _selectors_by_kind(self._selectors).items():
             self._plan_for(kind, selectors)
         # derived: (name, expression's closure, the features it reads, the generated
@@ -124,7 +126,7 @@ class FeatureEngine:
             )
             for s in feature_set.derived
         ]
-        self._context: Callable | None = None
+        self._context: Any = None  # the rules' Context class, when filters or derived features need it
         self._missing: Any = None
         if self._derived or any(sel.filter is not None for sel in self._selectors):
             from fraudwatch.rules import Context
@@ -132,13 +134,13 @@ class FeatureEngine:
 
             self._context, self._missing = Context, MISSING
 
-    def _plan_for(self, kind: str, selectors: list[_Selector] | None = None) -> list[tuple]:
+    def _plan_for(self, kind: str, selectors: list[_Selector] | None = None) -> list[tuple[Any, ...]]:
         """What an event of ``kind`` touches, nested so each field is read once: per first
         key field (its name, or a getter when dotted), per entity key starting with it (how
         to build the rest of the key), per selector (whether the kind updates it, the filter
         to run when it does, its stores' ``process``)."""
-        by_first: dict[str, tuple] = {}
-        by_entity: dict[tuple[str, ...], list] = {}
+        by_first: dict[str, tuple[Any, ...]] = {}
+        by_entity: dict[tuple[str, ...], list[Any]] = {}
         for sel in self._selectors if selectors is None else selectors:
             first = sel.entity[0]
             if first not in by_first:
@@ -153,10 +155,38 @@ class FeatureEngine:
         self._runs[kind] = self._compile(plan)
         return plan
 
-    def _compile(self, plan: list[tuple]) -> Callable:
-        """The plan as one generated function ``(event, ts, out) -> filter context or
-        None``: the same reads, filters and store updates in the same order, without the
-        loops over the plan's nested tuples."""
+    def _compile(self, plan: list[tuple[Any, ...]]) -> Callable[..., Any]:
+        """The plan as one function ``(event, ts, out) -> filter context or None``."""
+        return self._generated(plan) if codegen.enabled() else self._interpreted(plan)
+
+    def _interpreted(self, plan: list[tuple[Any, ...]]) -> Callable[..., Any]:
+        """The plan walked as it is: per first key field, per entity key, per selector."""
+        context = self._context_factory
+
+        def run(event: Any, ts: float, out: dict[str, Any]) -> Any:
+            ctx = None
+            for field, get_first, entities in plan:
+                first = getattr(event, field, None) if get_first is None else get_first(event)
+                if first is None:
+                    continue
+                for rest, selectors in entities:
+                    key = first if rest is None else rest(event, first)
+                    if key is None:
+                        continue
+                    for match, filter_expr, processes in selectors:
+                        if filter_expr is not None:
+                            if ctx is None:
+                                ctx = context()(event=event, features=out, model=None, lists=None)
+                            match = _closure(filter_expr)(ctx) is True
+                        for process in processes:
+                            process(key, event, ts, match, out)
+            return ctx
+
+        return run
+
+    def _generated(self, plan: list[tuple[Any, ...]]) -> Callable[..., Any]:
+        """The plan as one generated function: the same reads, filters and store updates in
+        the same order as :meth:`_interpreted`, without the loops over the plan's tuples."""
         env: dict[str, Any] = {}
         lines = ["def run(event, ts, out):", "    ctx = None"]
         for i, (field, get_first, entities) in enumerate(plan):
@@ -213,8 +243,8 @@ class FeatureEngine:
                 body.extend(calls or [f"{pad}pass"])
             lines.extend(body or ["        pass"])
         lines.append("    return ctx")
-        exec(compile("\n".join(lines), "<feature plan>", "exec"), env)  # noqa: S102 - our own code
-        return env["run"]
+        run: Callable[..., Any] = codegen.build("feature-plan", lines, env)["run"]
+        return run
 
     def _context_factory(self) -> Any:
         if self._context_cls is None:
@@ -224,8 +254,8 @@ class FeatureEngine:
         return self._context_cls
 
     def _build(self, specs: tuple[FeatureSpec, ...]) -> list[_Selector]:
-        selectors: dict[tuple, _Selector] = {}
-        groups: dict[tuple, list[FeatureSpec]] = {}
+        selectors: dict[tuple[Any, ...], _Selector] = {}
+        groups: dict[tuple[Any, ...], list[FeatureSpec]] = {}
         by_value: dict[str, str] = {}
         for spec in specs:
             entity = spec.entity
@@ -291,7 +321,7 @@ class FeatureEngine:
     def _label(self, event: Any, ts: float) -> None:
         labels = self._labels
         target = getattr(event, "target", None)
-        if target is None:
+        if target is None or labels is None:
             return
         labels[target] = (bool(getattr(event, "fraud", False)), ts)
         labels.move_to_end(target)
@@ -313,7 +343,8 @@ class FeatureEngine:
         of each store, scaled to all of them (keys included, shared strings counted once
         per store).
         """
-        stores, by_entity = [], {}
+        stores: list[dict[str, Any]] = []
+        by_entity: dict[str, dict[str, Any]] = {}
         for sel in self._selectors:
             for store in sel.stores:
                 n = len(store.entities)
@@ -400,6 +431,7 @@ def _selectors_by_kind(selectors: list[_Selector]) -> dict[str, list[_Selector]]
     return plan
 
 
-def _closure(expr: Any) -> Callable:
+def _closure(expr: Any) -> Callable[..., Any]:
     """A compiled expression's own closure (calling it skips one Python call)."""
-    return getattr(expr, "_fn", expr)
+    fn: Callable[..., Any] = getattr(expr, "_fn", expr)
+    return fn

@@ -44,7 +44,7 @@ class ExpiryQueue:
         self.times.append(t)
         self.keys.append(key)
 
-    def sweep(self, entities: dict, cutoff: float, now: float, last: Callable[[Any], float]) -> int:
+    def sweep(self, entities: dict[Any, Any], cutoff: float, now: float, last: Callable[[Any], float]) -> int:
         """Forget the queued entities whose ``last(entity)`` time is at or before
         ``cutoff``; queue the others again at ``now``. Returns how many were forgotten."""
         times, keys = self.times, self.keys
@@ -60,7 +60,7 @@ class ExpiryQueue:
                 keys.append(key)
         return forgotten
 
-    def rebuild(self, entities: dict, last: Callable[[Any], float]) -> None:
+    def rebuild(self, entities: dict[Any, Any], last: Callable[[Any], float]) -> None:
         """Queue every entity of a restored store at its latest time."""
         self.times.clear()
         self.keys.clear()

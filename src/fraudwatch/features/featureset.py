@@ -161,7 +161,7 @@ class FeatureSet:
                 if other:
                     raise FeatureSetError(f"feature {spec.name!r}: filter: may read only event fields, not {other}")
             else:
-                expr = self.exprs[spec.name] = compiled(spec, "expr", spec.expr)
+                expr = self.exprs[spec.name] = compiled(spec, "expr", spec.expr or "")
                 refs = {n for n in expr.names if not n.startswith("event.")}
                 bad = sorted(n for n in refs if n.startswith("model.") or n not in known)
                 if bad:

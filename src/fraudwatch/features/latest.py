@@ -25,6 +25,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from typing import Any
 
+from fraudwatch import codegen
 from fraudwatch.features.access import field_getter
 from fraudwatch.features.expiry import ExpiryQueue
 from fraudwatch.features.spec import FeatureSpec
@@ -37,7 +38,7 @@ class _Recent:
 
     def __init__(self, ncols: int, first: float) -> None:
         self.ts: list[float] = []
-        self.cols: list[list] = [[] for _ in range(ncols)]
+        self.cols: list[list[Any]] = [[] for _ in range(ncols)]
         self.first = first
 
 
@@ -54,13 +55,17 @@ class LastStore:
         self.lateness = lateness
         self.entities: dict[Any, _Recent] = {}
         self.expiry = ExpiryQueue()
-        self._fields = list(dict.fromkeys(s.field for s in specs if s.agg == "previous"))
-        self._getters: list[Callable] = [field_getter(f) for f in self._fields]
+        self._fields = list(dict.fromkeys(s.field for s in specs if s.agg == "previous" and s.field is not None))
+        self._getters: list[Callable[[Any], Any]] = [field_getter(f) for f in self._fields]
         # (name, what, column): what 0 = time since last, 1 = previous, 2 = age
         what = {"time_since_last": 0, "previous": 1, "age": 2}
-        self._plan = [(s.name, what[s.agg], self._fields.index(s.field) if s.field else -1) for s in specs]
+        self._plan = [(s.name, what[s.agg or ""], self._fields.index(s.field) if s.field else -1) for s in specs]
         self._empty = {s.name: None for s in specs}
-        # the reads below, generated with the plan unrolled
+        self._read = self._generated() if codegen.enabled() else self._interpreted()
+
+    def _generated(self) -> Callable[..., None]:
+        """``read(ent, ts, before, latest, t, out)``: every feature's value at ``t``, with the
+        plan unrolled (the loop of :meth:`_interpreted`)."""
         lines = [
             "def read(ent, ts, before, latest, t, out):",
             "    edge = t - window",
@@ -74,14 +79,30 @@ class LastStore:
                 "t - ent.first if alive and ent.first <= t else None",
             )[what]
             lines.append(f"    out[{name!r}] = {value}")
-        env: dict[str, Any] = {"window": window}
-        exec(compile("\n".join(lines), "<last store>", "exec"), env)  # noqa: S102 - our own code
-        self._read = env["read"]
+        env: dict[str, Any] = {"window": self.window}
+        return codegen.build("last-store", lines, env)["read"]  # type: ignore[no-any-return]
+
+    def _interpreted(self) -> Callable[..., None]:
+        plan, window = self._plan, self.window
+
+        def read(ent: _Recent, ts: list[float], before: int, latest: int, t: float, out: dict[str, Any]) -> None:
+            edge = t - window
+            known = before >= 0 and ts[before] > edge
+            alive = latest >= 0 and ts[latest] > edge
+            for name, what, col in plan:
+                if what == 0:
+                    out[name] = t - ts[before] if known else None
+                elif what == 1:
+                    out[name] = ent.cols[col][before] if known else None
+                else:
+                    out[name] = t - ent.first if alive and ent.first <= t else None
+
+        return read
 
     def __len__(self) -> int:
         return len(self.entities)
 
-    def process(self, key: Any, event: Any, t: float, match: bool, out: dict) -> None:
+    def process(self, key: Any, event: Any, t: float, match: bool, out: dict[Any, Any]) -> None:
         """Record the event when it ``match``es, then write every feature's value at ``t``."""
         ent = self.entities.get(key)
         window = self.window
@@ -124,10 +145,10 @@ class LastStore:
         """Forget entities that every read within the lateness would find forgotten anyway."""
         return self.expiry.sweep(self.entities, now - self.lateness - self.window, now, _latest)
 
-    def dump(self) -> list:
+    def dump(self) -> list[Any]:
         return [(k, e.ts, e.cols, e.first) for k, e in self.entities.items()]
 
-    def load(self, rows: list) -> None:
+    def load(self, rows: list[Any]) -> None:
         self.entities.clear()
         for key, ts, cols, first in rows:
             ent = _Recent(0, first)

@@ -13,7 +13,7 @@ from typing import Any
 __all__ = ["approx_size"]
 
 
-def approx_size(mapping: dict, sample: int = 1000) -> int:
+def approx_size(mapping: dict[Any, Any], sample: int = 1000) -> int:
     """Bytes of ``mapping`` (its table, keys and values), walking at most ``sample`` items
     and scaling by the item count. Objects seen twice within the walk count once."""
     n = len(mapping)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any
 
-from fraudwatch.errors import ValidationFailed
+from fraudwatch.errors import InvalidValue, ValidationFailed
 
 __all__ = [
     "AGGS",
@@ -65,15 +65,15 @@ def parse_duration(value: Any, *, what: str = "duration") -> float:
     (600.0, 90.0, 5400.0)
     """
     if isinstance(value, bool):
-        raise ValueError(f"{what}: must be seconds or a form like '10m', '1h', '7d', not {value!r}")
+        raise InvalidValue(f"{what}: must be seconds or a form like '10m', '1h', '7d', not {value!r}")
     if isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, str) and (m := _DURATION.match(value)):
         seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
     else:
-        raise ValueError(f"{what}: must be seconds or a form like '10m', '1h', '7d', not {value!r}")
+        raise InvalidValue(f"{what}: must be seconds or a form like '10m', '1h', '7d', not {value!r}")
     if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"{what}: must be a finite number of seconds >= 0, not {value!r}")
+        raise InvalidValue(f"{what}: must be a finite number of seconds >= 0, not {value!r}")
     return seconds
 
 
@@ -97,7 +97,7 @@ def _names(value: Any, what: str) -> tuple[str, ...]:
         return (value,)
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise ValueError(f"{what}: must be a name or a list of names, not {value!r}")
+    raise InvalidValue(f"{what}: must be a name or a list of names, not {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,66 +173,66 @@ class FeatureSpec:
 
     def _normalise(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
-            raise ValueError(f"name: must be dotted lower-case words like 'card.declines_10m', not {self.name!r}")
+            raise InvalidValue(f"name: must be dotted lower-case words like 'card.declines_10m', not {self.name!r}")
         if self.name.startswith(_RESERVED_PREFIXES):
-            raise ValueError(f"name: prefixes {', '.join(_RESERVED_PREFIXES)} are reserved by the rules language")
+            raise InvalidValue(f"name: prefixes {', '.join(_RESERVED_PREFIXES)} are reserved by the rules language")
         if not isinstance(self.description, str):
-            raise ValueError("description: must be text")
+            raise InvalidValue("description: must be text")
         if self.expr is not None:
             return self._check_derived()
         self._set("entity", _checked_fields(_names(self.entity, "entity"), "entity"))
         if not self.entity:
-            raise ValueError("entity: a base feature needs one or more event fields as its key")
+            raise InvalidValue("entity: a base feature needs one or more event fields as its key")
         composite = [f for f in self.entity if f in _composite_fields()]
         if composite:
-            raise ValueError(f"entity: {composite[0]!r} holds a list or record and cannot be a key")
+            raise InvalidValue(f"entity: {composite[0]!r} holds a list or record and cannot be a key")
         self._set("kinds", tuple(sorted(set(_names(self.kinds, "kinds")))))
         _check_kinds(self.kinds)
         if self.agg not in AGGS:
-            raise ValueError(f"agg: {self.agg!r} is not one of {', '.join(sorted(AGGS))}")
+            raise InvalidValue(f"agg: {self.agg!r} is not one of {', '.join(sorted(AGGS))}")
         self._check_field()
         if self.filter is not None and (not isinstance(self.filter, str) or not self.filter.strip()):
-            raise ValueError("filter: must be an expression, e.g. \"event.result == 'declined'\"")
+            raise InvalidValue("filter: must be an expression, e.g. \"event.result == 'declined'\"")
         self._set("delay", parse_duration(self.delay, what="delay"))
         if self.delay > MAX_WINDOW:
-            raise ValueError(f"delay: {format_duration(self.delay)} is longer than 90 days")
+            raise InvalidValue(f"delay: {format_duration(self.delay)} is longer than 90 days")
         if self.agg in SCALAR_AGGS:
             if self.delay:
-                raise ValueError(f"delay: agg {self.agg!r} takes no delay")
+                raise InvalidValue(f"delay: agg {self.agg!r} takes no delay")
             window = MAX_WINDOW if self.window is None else self.window
         elif self.window is None:
-            raise ValueError(f"window: agg {self.agg!r} needs a window, e.g. '10m', '24h', '30d'")
+            raise InvalidValue(f"window: agg {self.agg!r} needs a window, e.g. '10m', '24h', '30d'")
         else:
             window = self.window
         window = parse_duration(window, what="window")
         if not 0 < window <= MAX_WINDOW:
-            raise ValueError(f"window: must be more than 0 and at most 90 days, not {format_duration(window)}")
+            raise InvalidValue(f"window: must be more than 0 and at most 90 days, not {format_duration(window)}")
         self._set("window", window)
 
     def _check_field(self) -> None:
         if self.field is not None:
             _checked_fields((self.field,), "field")
         if self.field in _composite_fields():
-            raise ValueError(f"field: {self.field!r} holds a list or record; use one of its fields")
+            raise InvalidValue(f"field: {self.field!r} holds a list or record; use one of its fields")
         if self.agg in _NEEDS_FIELD and self.field is None:
-            raise ValueError(f"field: agg {self.agg!r} needs a field")
+            raise InvalidValue(f"field: agg {self.agg!r} needs a field")
         if self.agg in _NO_FIELD and self.field is not None:
-            raise ValueError(f"field: agg {self.agg!r} takes no field")
+            raise InvalidValue(f"field: agg {self.agg!r} takes no field")
         if self.is_label:
             if self.agg not in NUMERIC_AGGS | {"count"}:
-                raise ValueError(f"field: {LABEL_FIELD} works with count, sum, mean, min, max, std, not {self.agg!r}")
+                raise InvalidValue(f"field: {LABEL_FIELD} works with count, sum, mean, min, max, std, not {self.agg!r}")
             if not self.delay:
-                raise ValueError(f"delay: {LABEL_FIELD} needs a delay (labels arrive late), e.g. '7d'")
+                raise InvalidValue(f"delay: {LABEL_FIELD} needs a delay (labels arrive late), e.g. '7d'")
 
     def _check_derived(self) -> None:
         if not isinstance(self.expr, str) or not self.expr.strip():
-            raise ValueError("expr: must be an expression over event fields and features")
+            raise InvalidValue("expr: must be an expression over event fields and features")
         for f in fields(self):
             if f.name in ("name", "expr", "description"):
                 continue
             value = getattr(self, f.name)
             if value not in (f.default, (), None):
-                raise ValueError(f"{f.name}: a derived feature (expr) takes no {f.name}")
+                raise InvalidValue(f"{f.name}: a derived feature (expr) takes no {f.name}")
         self._set("entity", ())
         self._set("kinds", ())
 
@@ -240,13 +240,13 @@ class FeatureSpec:
 def _checked_fields(names: tuple[str, ...], what: str) -> tuple[str, ...]:
     for name in names:
         if not _FIELD.match(name):
-            raise ValueError(f"{what}: {name!r} is not an event field name")
+            raise InvalidValue(f"{what}: {name!r} is not an event field name")
         if name.split(".")[0] == "scenario":
-            raise ValueError(f"{what}: 'scenario' is the ground truth of simulated data; features never read it")
+            raise InvalidValue(f"{what}: 'scenario' is the ground truth of simulated data; features never read it")
         if name != LABEL_FIELD and name.split(".")[0] not in _event_fields():
-            raise ValueError(f"{what}: no event kind has a field {name.split('.')[0]!r}")
+            raise InvalidValue(f"{what}: no event kind has a field {name.split('.')[0]!r}")
     if len(set(names)) != len(names):
-        raise ValueError(f"{what}: repeats a field")
+        raise InvalidValue(f"{what}: repeats a field")
     return names
 
 
@@ -255,7 +255,7 @@ def _check_kinds(kinds: tuple[str, ...]) -> None:
 
     for kind in kinds:
         if kind not in KINDS:
-            raise ValueError(f"kinds: {kind!r} is not an event kind ({', '.join(KINDS)})")
+            raise InvalidValue(f"kinds: {kind!r} is not an event kind ({', '.join(KINDS)})")
 
 
 @lru_cache(maxsize=1)

@@ -24,15 +24,25 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from fraudwatch import codegen
+from fraudwatch.errors import InvalidValue
 from fraudwatch.features.access import field_getter, number_getter
-from fraudwatch.features.aggregates import DistinctStat, ExtremeStat, NumStat, _std, aggregate, as_number, empty_value
+from fraudwatch.features.aggregates import (
+    DistinctStat,
+    ExtremeStat,
+    NumStat,
+    Template,
+    aggregate,
+    as_number,
+    empty_value,
+)
 from fraudwatch.features.expiry import ExpiryQueue
 from fraudwatch.features.spec import LABEL_FIELD, NUMERIC_AGGS, FeatureSpec
 
 __all__ = ["CountStore", "WindowStore"]
 
 _PURGE_BATCH = 32  # drop expired entries in batches: one list shift per batch
-_NO_COLUMNS: list = []  # shared by entities without columns or statistics (never appended to)
+_NO_COLUMNS: list[Any] = []  # shared by entities without columns or statistics (never appended to)
 
 
 class _Series:
@@ -42,11 +52,24 @@ class _Series:
 
     def __init__(self, ncols: int, lo: list[int]) -> None:
         self.ts: list[float] = []
-        self.cols: list[list] = [[] for _ in range(ncols)] if ncols else _NO_COLUMNS
+        self.cols: list[list[Any]] = [[] for _ in range(ncols)] if ncols else _NO_COLUMNS
         self.lo = lo.copy()
         self.hi = 0
         self.head = float("-inf")
-        self.acc: list = _NO_COLUMNS  # replaced when the store has statistics
+        self.acc: list[Any] = _NO_COLUMNS  # replaced when the store has statistics
+
+
+def _window(spec: FeatureSpec) -> float:
+    """A windowed feature's window (the feature set's validation guarantees one)."""
+    if spec.window is None:
+        raise InvalidValue(f"{spec.name}: a windowed aggregation needs a window")
+    return spec.window
+
+
+def _agg(spec: FeatureSpec) -> str:
+    if spec.agg is None:
+        raise InvalidValue(f"{spec.name}: a base feature needs an aggregation")
+    return spec.agg
 
 
 def _latest_entry(ent: _Series) -> float:
@@ -69,62 +92,61 @@ class WindowStore:
         specs: list[FeatureSpec],
         delay: float,
         lateness: float,
-        labels: Mapping,
+        labels: Mapping[Any, Any],
         by_value: Mapping[str, str] | None = None,
     ) -> None:
         self.specs = specs
         self.by_value = dict(by_value or {})
         self.delay = delay
         self.labels = labels
-        self.windows: list[float] = sorted({s.window for s in specs})
+        self.windows: list[float] = sorted({_window(s) for s in specs})
         self.retention = max(self.windows) + delay + lateness
         self.entities: dict[Any, _Series] = {}
         self.expiry = ExpiryQueue()
         self._columns: list[tuple[str, bool]] = []  # (field, numeric)
-        self._getters: list[Callable] = []
+        self._getters: list[Callable[[Any], Any]] = []
         self._label_cols: list[int] = []
-        self._stats: list[list] = [[] for _ in self.windows]  # per window
+        self._stats: list[list[Any]] = [[] for _ in self.windows]  # per window
         self._width = 0
-        self._stat_index: dict[tuple, Any] = {}
+        self._stat_index: dict[tuple[str, int, int], Any] = {}
         self._count_reads: list[tuple[str, int]] = []  # plain counts need no statistic: hi - lo
-        self._acc_readers: list[tuple[str, Callable]] = []  # read the statistics' slots only
-        self._readers: list[tuple[str, Callable]] = []  # read the entity (min/max rescans entries)
+        self._reads: list[tuple[str, Template]] = []  # statistics' values, count/sum/... first, min/max last
         # sums of squares only where a std reads them
-        self._std_keys = {(self.windows.index(s.window), self._column(s)) for s in specs if s.agg == "std"}
-        self._codes: dict[str, str] = {}  # feature -> how the generated reader computes it
-        self._env: dict[str, Any] = {"_std": _std, "bisect_right": bisect_right}
+        self._std_keys = {(self.windows.index(_window(s)), self._column(s)) for s in specs if s.agg == "std"}
         # (feature, field getter, window, column, the counts' slot)
-        self._value_reads: list[tuple[str, Callable, int, int, int]] = []
+        self._value_reads: list[tuple[str, Callable[[Any], Any], int, int, int]] = []
+        extremes: list[tuple[str, Template]] = []
         for spec in specs:
             if spec.name in self.by_value:
                 field = self.by_value[spec.name]
-                wi, col = self.windows.index(spec.window), self._column(field=field)
+                wi, col = self.windows.index(_window(spec)), self._column(field=field)
                 base = self._stat("distinct", wi, col).base
                 self._value_reads.append((spec.name, field_getter(field), wi, col, base))
             elif spec.agg == "count" and spec.field is None:
-                self._count_reads.append((spec.name, self.windows.index(spec.window)))
+                self._count_reads.append((spec.name, self.windows.index(_window(spec))))
             elif spec.agg in ("min", "max"):
-                self._readers.append((spec.name, self._reader(spec)))
+                extremes.append((spec.name, self._read(spec)))
             else:
-                self._acc_readers.append((spec.name, self._reader(spec)))
-        self._empty = {s.name: empty_value(s.agg) for s in specs if s.name not in self.by_value}
+                self._reads.append((spec.name, self._read(spec)))
+        self._reads += extremes
+        self._empty = {s.name: empty_value(_agg(s)) for s in specs if s.name not in self.by_value}
         # bound closures per window, for a late entry entering the windows that cover it (_enter)
         self._adders = [[(st.add, st.col) for st in stats] for stats in self._stats]
         # per window: index, length, and whether leaving entries update statistics
         self._window_items = [(wi, w, bool(self._stats[wi])) for wi, w in enumerate(self.windows)]
         self._lo0 = [0] * len(self.windows)
-        self._acc0: list = []
+        self._acc0: list[Any] = []
         for stat in self._stat_index.values():  # creation order: the order of their slots
             stat.init(self._acc0)
         self._fresh = [i for i, v in enumerate(self._acc0) if isinstance(v, dict)]  # a dict each
-        self._tail = self._compile_tail()
+        self._tail, self._append, self._enter_all = self._generated() if codegen.enabled() else self._interpreted()
 
-    def _compile_tail(self) -> Callable:
-        """``tail(ent, ts, los, hi, cut, out)``: what :meth:`process` does once entries
-        entered (entries leave the windows, then every feature is read, in ``specs``'
-        order of kinds: plain counts, statistics, min / max), generated with the windows
-        and slots unrolled."""
-        env = self._env
+    def _generated(self) -> tuple[Callable[..., Any], ...]:
+        """``tail(ent, ts, los, hi, cut, out, event)``: what :meth:`process` does once entries
+        entered (entries leave the windows, then every feature is read: plain counts,
+        statistics, min / max, counts by value); ``append(cols, event)`` and ``enter(ts,
+        cols, acc, hi, n, cut)``: generated with the windows, columns and slots unrolled."""
+        env: dict[str, Any] = {"bisect_right": bisect_right}
         lines = ["def tail(ent, ts, los, hi, cut, out, event):"]
         for wi, window, stats in self._window_items:
             env[f"w{wi}"] = window
@@ -136,18 +158,18 @@ class WindowStore:
                     "        acc = ent.acc",
                     "        while lo < hi and ts[lo] <= edge:",
                 ]
-                for col, stats in self._stats_by_column(self._stats[wi]):
+                for col, column_stats in self._stats_by_column(self._stats[wi]):
                     lines += [f"            v = cols[{col}][lo]", "            if v is not None:"]
-                    lines += ["                " + line for stat in stats for line in stat.remove_code()]
+                    lines += ["                " + line for stat in column_stats for line in stat.remove_code(env)]
                 lines += ["            lo += 1", f"        los[{wi}] = lo"]
             else:  # plain counts only: jump
                 lines.append(f"        los[{wi}] = bisect_right(ts, cut - w{wi}, lo, hi)")
         for name, wi in self._count_reads:
             lines.append(f"    out[{name!r}] = hi - los[{wi}]")
-        if self._acc_readers or self._readers or self._value_reads:
-            lines.append("    acc = ent.acc")
-        for name, _ in self._acc_readers + self._readers:
-            lines.append(f"    out[{name!r}] = {self._codes[name]}")
+        if self._reads or self._value_reads:
+            lines += ["    acc = ent.acc", "    cols = ent.cols"]
+        for name, (template, constants) in self._reads:
+            lines.append(f"    out[{name!r}] = {codegen.inline_expression(template, env, **constants)}")
         for name, _, _, col, base in self._value_reads:
             field = self._columns[col][0]
             env[f"get{col}"] = self._getters[col]
@@ -155,7 +177,7 @@ class WindowStore:
             lines += [f"    v = {read}", "    if v is not None:", f"        out[{name!r}] = acc[{base}].get(v, 0)"]
         # the event's column values appended, as the getters read them
         lines += ["def append(cols, event):"]
-        for c, ((field, numeric), get) in enumerate(zip(self._columns, self._getters, strict=False)):
+        for c, ((field, numeric), get) in enumerate(zip(self._columns, self._getters, strict=True)):
             if c in self._label_cols:
                 field, numeric = "id", False
             if "." in field:
@@ -177,17 +199,74 @@ class WindowStore:
         lines += ["def enter(ts, cols, acc, hi, n, cut):", "    while hi < n and ts[hi] <= cut:"]
         for col, column_stats in self._stats_by_column(stat for stats in self._stats for stat in stats):
             lines += [f"        v = cols[{col}][hi]", "        if v is not None:"]
-            lines += ["            " + line for stat in column_stats for line in stat.add_code()]
+            lines += ["            " + line for stat in column_stats for line in stat.add_code(env)]
         lines += ["        hi += 1", "    return hi"]
-        exec(compile("\n".join(lines), "<window store>", "exec"), env)  # noqa: S102 - our own code
-        self._enter_all = env["enter"]
-        self._append = env["append"]
-        return env["tail"]
+        codegen.build("window-store", lines, env)
+        return env["tail"], env["append"], env["enter"]
+
+    def _interpreted(self) -> tuple[Callable[..., Any], ...]:
+        """What :meth:`_generated` generates, as loops over the plan and closures."""
+        leaving = [
+            (wi, window, [(col, [s.remove for s in stats]) for col, stats in self._stats_by_column(self._stats[wi])])
+            for wi, window, _ in self._window_items
+        ]
+        count_reads = self._count_reads
+        reads = [(name, codegen.bind(template, **constants)) for name, (template, constants) in self._reads]
+        value_reads = self._value_reads
+        getters = self._getters
+        entering = [
+            (col, [s.add for s in stats])
+            for col, stats in self._stats_by_column(stat for stats in self._stats for stat in stats)
+        ]
+
+        def tail(
+            ent: _Series, ts: list[float], los: list[int], hi: int, cut: float, out: dict[Any, Any], event: Any
+        ) -> None:
+            for wi, window, removers in leaving:
+                lo = los[wi]
+                if lo < hi and ts[lo] <= cut - window:
+                    if removers:
+                        edge, cols, acc = cut - window, ent.cols, ent.acc
+                        while lo < hi and ts[lo] <= edge:
+                            for col, fns in removers:
+                                v = cols[col][lo]
+                                if v is not None:
+                                    for remove in fns:
+                                        remove(acc, v)
+                            lo += 1
+                        los[wi] = lo
+                    else:
+                        los[wi] = bisect_right(ts, cut - window, lo, hi)
+            for name, wi in count_reads:
+                out[name] = hi - los[wi]
+            acc, cols = ent.acc, ent.cols
+            for name, read in reads:
+                out[name] = read(acc, cols, los, hi)
+            for name, get, _, _, base in value_reads:
+                v = get(event)
+                if v is not None:
+                    out[name] = acc[base].get(v, 0)
+
+        def append(cols: list[list[Any]], event: Any) -> None:
+            for column, get in zip(cols, getters, strict=True):
+                column.append(get(event))
+
+        def enter(ts: list[float], cols: list[list[Any]], acc: list[Any], hi: int, n: int, cut: float) -> int:
+            while hi < n and ts[hi] <= cut:
+                for col, fns in entering:
+                    v = cols[col][hi]
+                    if v is not None:
+                        for add in fns:
+                            add(acc, v)
+                hi += 1
+            return hi
+
+        return tail, append, enter
 
     @staticmethod
-    def _stats_by_column(stats) -> list[tuple[int, list]]:
+    def _stats_by_column(stats: Any) -> list[tuple[int, list[Any]]]:
         """Statistics grouped by the column they read, in their order of first use."""
-        by_column: dict[int, list] = {}
+        by_column: dict[int, list[Any]] = {}
         for stat in stats:
             by_column.setdefault(stat.col, []).append(stat)
         return list(by_column.items())
@@ -201,6 +280,8 @@ class WindowStore:
         ``field`` as given."""
         if spec is not None:
             field, numeric = spec.field, spec.agg in NUMERIC_AGGS
+        if field is None:
+            raise InvalidValue("a windowed statistic needs a field")
         key = (field, numeric)
         if key not in self._columns:
             self._columns.append(key)
@@ -229,32 +310,19 @@ class WindowStore:
             self._stats[wi].append(stat)
         return stat
 
-    def _reader(self, spec: FeatureSpec) -> Callable[[Any], Any]:
-        """``acc -> value``, or ``entity -> value`` for min and max."""
-        wi = self.windows.index(spec.window)
-        agg = spec.agg
+    def _read(self, spec: FeatureSpec) -> Template:
+        """``(acc, cols, los, hi) -> value`` of ``spec``, as a template and its constants."""
+        wi = self.windows.index(_window(spec))
+        agg = _agg(spec)
         col = self._column(spec)
+        read: Template
         if agg in ("count", "sum", "mean", "std"):
-            stat = self._stat("num", wi, col)
-            n, s, q = stat.base, stat.base + 1, stat.base + 2
-            self._codes[spec.name] = {
-                "count": f"acc[{n}]",
-                "sum": f"acc[{s}]",
-                "mean": f"acc[{s}] / acc[{n}] if acc[{n}] else None",
-                "std": f"_std(acc[{n}], acc[{s}], acc[{q}])",
-            }[agg]
-            return stat.reader(agg)
-        if agg == "distinct":
-            base = self._stat("distinct", wi, col).base
-            self._codes[spec.name] = f"len(acc[{base}])"
-            return lambda acc: len(acc[base])
-        stat = self._stat(agg, wi, col)
-        self._env[f"x{len(self._env)}"] = stat.value
-        # the kept extreme while it is not stale, else the rescan
-        self._codes[spec.name] = (
-            f"x{len(self._env) - 1}(acc, ent.cols[{col}], los[{wi}], hi) if acc[{stat.base + 1}] else acc[{stat.base}]"
-        )
-        return lambda e: stat.value(e.acc, e.cols[col], e.lo[wi], e.hi)
+            read = self._stat("num", wi, col).read(agg)
+        elif agg == "distinct":
+            read = self._stat("distinct", wi, col).read()
+        else:
+            read = self._stat(agg, wi, col).read(wi)
+        return read
 
     def _new(self) -> _Series:
         ent = _Series(len(self._getters), self._lo0)
@@ -265,7 +333,7 @@ class WindowStore:
         return ent
 
     # ------------------------------------------------------------ hot path
-    def process(self, key: Any, event: Any, t: float, match: bool, out: dict) -> None:
+    def process(self, key: Any, event: Any, t: float, match: bool, out: dict[Any, Any]) -> None:
         """Insert the event when it ``match``es, then write every feature's value at ``t``."""
         ent = self.entities.get(key)
         if match:
@@ -312,7 +380,7 @@ class WindowStore:
             if ts[min(_PURGE_BATCH, (len(ts) + 1) // 2) - 1] <= edge:
                 self._purge(ent, edge)  # last: it shifts hi and lo
 
-    def _enter(self, ent: _Series, j: int, windows: range | list) -> None:
+    def _enter(self, ent: _Series, j: int, windows: range | list[Any]) -> None:
         """Entry ``j`` becomes old enough for the delay: add it to these windows' stats."""
         cols, acc = ent.cols, ent.acc
         for c in self._label_cols:
@@ -361,12 +429,12 @@ class WindowStore:
                 inside.append(wi)
         self._enter(ent, p, inside)
 
-    def _empty_by_value(self, event: Any, out: dict) -> None:
+    def _empty_by_value(self, event: Any, out: dict[Any, Any]) -> None:
         for name, get, *_ in self._value_reads:
             if get(event) is not None:
                 out[name] = 0
 
-    def _read_at(self, ent: _Series, t: float, out: dict, event: Any) -> None:
+    def _read_at(self, ent: _Series, t: float, out: dict[Any, Any], event: Any) -> None:
         """Values as of an earlier time ``t`` (a late event), computed from the entries."""
         ts, cut = ent.ts, t - self.delay
         hi = bisect_right(ts, cut)
@@ -377,25 +445,25 @@ class WindowStore:
         for spec in self.specs:
             if spec.name in self.by_value:
                 continue
-            lo = bisect_right(ts, cut - spec.window, 0, hi)
+            lo = bisect_right(ts, cut - _window(spec), 0, hi)
             if spec.agg == "count" and spec.field is None:
                 out[spec.name] = hi - lo
             else:
-                col = ent.cols[self._columns.index((spec.field, spec.agg in NUMERIC_AGGS))]
-                out[spec.name] = aggregate(spec.agg, col[lo:hi])
+                column = ent.cols[self._column(spec)]
+                out[spec.name] = aggregate(_agg(spec), column[lo:hi])
 
     # ------------------------------------------------------- upkeep, state
     def sweep(self, now: float) -> int:
         """Forget entities whose every entry is too old to be read again; returns how many."""
         return self.expiry.sweep(self.entities, now - self.retention, now, _latest_entry)
 
-    def dump(self) -> list:
+    def dump(self) -> list[Any]:
         """Plain data (lists, numbers, keys) for a snapshot. The running statistics are
         kept as they are, not rebuilt: float sums depend on the order of additions and
         removals, and a restored engine must give bit-identical values."""
         return [(k, e.ts, e.cols, e.lo, e.hi, e.head, e.acc) for k, e in self.entities.items()]
 
-    def load(self, rows: list) -> None:
+    def load(self, rows: list[Any]) -> None:
         self.entities.clear()
         for key, ts, cols, lo, hi, head, acc in rows:
             ent = self._new()
@@ -425,11 +493,11 @@ class CountStore(WindowStore):
     def fits(specs: list[FeatureSpec], delay: float) -> bool:
         return not delay and all(s.agg == "count" and s.field is None for s in specs)
 
-    def __init__(self, specs: list[FeatureSpec], delay: float, lateness: float, labels: Mapping) -> None:
+    def __init__(self, specs: list[FeatureSpec], delay: float, lateness: float, labels: Mapping[Any, Any]) -> None:
         super().__init__(specs, delay, lateness, labels)
         self._plan = [(name, wi, self.windows[wi]) for name, wi in self._count_reads]
 
-    def process(self, key: Any, event: Any, t: float, match: bool, out: dict) -> None:
+    def process(self, key: Any, event: Any, t: float, match: bool, out: dict[Any, Any]) -> None:
         ent = self.entities.get(key)
         if match:
             if ent is None:

@@ -15,10 +15,11 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from fraudwatch.errors import FraudwatchError
+from fraudwatch.errors import FraudwatchError, InvalidValue
 from fraudwatch.models.base import cache_root
 from fraudwatch.models.trees import TreeEnsemble
 
@@ -171,7 +172,7 @@ def _hex(v: float) -> str:
     return v.hex()
 
 
-def _array(ctype: str, name: str, values, fmt) -> str:
+def _array(ctype: str, name: str, values: Any, fmt: Any) -> str:
     body = ",".join(fmt(v) for v in values) or "0"
     return f"static const {ctype} {name}[] = {{{body}}};\n"
 
@@ -208,7 +209,7 @@ def _ratio_tables(n: int) -> str:
     """The depth ratios of TreeSHAP's path algebra as ``n x n`` tables (see ``_SOURCE``),
     exact double literals of the divisions the reference does."""
 
-    def table(name: str, ratio) -> str:
+    def table(name: str, ratio: Any) -> str:
         rows = ",".join("{" + ",".join(_hex(ratio(d, i)) for i in range(n)) + "}" for d in range(n))
         return f"static const double {name}[{n}][{n}] = {{{rows}}};\n"
 
@@ -274,29 +275,31 @@ class CompiledEnsemble:
         self._phi_addr = ctypes.addressof(self._phi)
 
     @property
-    def buffer(self):
+    def buffer(self) -> Any:
         """The C input array; fill it, then call ``raw_buffer`` / ``contrib_buffer``."""
         return self._x
 
     def raw_buffer(self) -> float:
-        return self._raw(self._x_addr)
+        raw: float = self._raw(self._x_addr)
+        return raw
 
     def contrib_buffer(self) -> list[float]:
         self._contrib(self._x_addr, self._phi_addr)
         return self._phi[:]
 
-    def raw(self, x) -> float:
+    def raw(self, x: Any) -> float:
         self._x[:] = [float(v) for v in x]
-        return self._raw(self._x_addr)
+        raw: float = self._raw(self._x_addr)
+        return raw
 
-    def contrib(self, x) -> np.ndarray:
+    def contrib(self, x: Any) -> np.ndarray:
         self._x[:] = [float(v) for v in x]
         return np.array(self.contrib_buffer())
 
     def raw_batch(self, X: np.ndarray) -> np.ndarray:
         X = np.ascontiguousarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.model.n_features:
-            raise ValueError(f"expected an (n, {self.model.n_features}) array, got {X.shape}")
+            raise InvalidValue(f"expected an (n, {self.model.n_features}) array, got {X.shape}")
         out = np.empty(len(X))
         self._batch(X.ctypes.data, len(X), out.ctypes.data)
         return out

@@ -59,11 +59,11 @@ class Calibration:
         lr = LogisticRegression(C=1e6, max_iter=1000).fit(np.asarray(raw).reshape(-1, 1), y)
         return cls(a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0]))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[Any, Any]:
         return {"method": self.method, "a": self.a, "b": self.b}
 
     @classmethod
-    def from_dict(cls, d: dict) -> Calibration:
+    def from_dict(cls, d: dict[Any, Any]) -> Calibration:
         if d.get("method", "platt") != "platt":
             raise FraudwatchError(f"unknown calibration method {d.get('method')!r}")
         return cls(a=float(d["a"]), b=float(d["b"]))
@@ -90,7 +90,7 @@ class LightGBMScorer:
         calibration: Calibration | None = None,
         kinds: frozenset[str] = frozenset({"payment.attempt"}),
         compiled: bool = True,
-        metadata: dict | None = None,
+        metadata: dict[Any, Any] | None = None,
         cache_dir: Path | None = None,
     ):
         self.version = version
@@ -108,7 +108,7 @@ class LightGBMScorer:
         self._names = tuple(enumerate(self.feature_names))
 
     # ---------------------------------------------------------------- per event
-    def _row(self, features: dict) -> list[float]:
+    def _row(self, features: dict[Any, Any]) -> list[float]:
         nan = math.nan
         row = []
         for name in self.feature_names:
@@ -116,7 +116,7 @@ class LightGBMScorer:
             row.append(nan if v is None else float(v))
         return row
 
-    def raw(self, features: dict) -> float:
+    def raw(self, features: dict[Any, Any]) -> float:
         """Raw score (log-odds) of one feature dict."""
         if self.compiled is not None:
             buf = self._buffer
@@ -127,23 +127,24 @@ class LightGBMScorer:
             return self.compiled.raw_buffer()
         return self.ensemble.raw(self._row(features))
 
-    def score(self, event: Any, features: dict) -> float:
+    def score(self, event: Any, features: dict[Any, Any]) -> float:
         return self.calibration(self.raw(features))
 
-    def contributions(self, features: dict) -> list[float]:
+    def contributions(self, features: dict[Any, Any]) -> list[float]:
         """TreeSHAP contributions (log-odds), one per feature then the expected value."""
         row = self._row(features)
         if self.compiled is not None:
             self._buffer[:] = row
             return self.compiled.contrib_buffer()
-        return self.ensemble.contrib(row).tolist()
+        contributions: list[float] = self.ensemble.contrib(row).tolist()
+        return contributions
 
-    def explain(self, event: Any, features: dict, top: int = 3) -> list[Reason]:
+    def explain(self, event: Any, features: dict[Any, Any], top: int = 3) -> list[Reason]:
         phi = self.contributions(features)
         order = sorted(range(len(self.feature_names)), key=lambda i: -phi[i])[:top]
         return [Reason(self.feature_names[i], features.get(self.feature_names[i]), float(phi[i])) for i in order]
 
-    def check_features(self, feature_names) -> None:
+    def check_features(self, feature_names: Any) -> None:
         """Raise when the engine's feature set lacks features this model reads (they would
         silently score as missing)."""
         missing = sorted(set(self.feature_names) - set(feature_names))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,8 @@ class TreeEnsemble:
             if part.startswith("sigmoid:"):
                 sigmoid = float(part.split(":", 1)[1])
         names = header["feature_names"].split()
-        roots, feat, thr, flags, left, right, ncount, lval, lcount, expected = ([] for _ in range(10))
+        lists: list[list[Any]] = [[] for _ in range(10)]
+        roots, feat, thr, flags, left, right, ncount, lval, lcount, expected = lists
         depth = 0
         for tree in trees:
             if int(tree.get("num_cat", "0")) > 0:
@@ -154,18 +156,18 @@ class TreeEnsemble:
         object.__setattr__(self, "_lists", lists)
         object.__setattr__(self, "_leaf_values", self.leaf_value.tolist())
 
-    def _leaf(self, x, node: int) -> int:
-        feature, threshold, flags, left, right = self._lists
+    def _leaf(self, x: Any, node: int) -> int:
+        feature, threshold, flags, left, right = self._lists  # type: ignore[attr-defined]  # set in __post_init__
         while node >= 0:
             node = left[node] if _go_left_scalar(x[feature[node]], threshold[node], flags[node]) else right[node]
         return ~node
 
-    def raw(self, x) -> float:
+    def raw(self, x: Any) -> float:
         """Raw score of one row (a sequence of floats, NaN for missing)."""
-        values = self._leaf_values
+        values: list[float] = self._leaf_values  # type: ignore[attr-defined]
         return math.fsum(values[self._leaf(x, r)] for r in self.roots.tolist())
 
-    def contrib(self, x) -> np.ndarray:
+    def contrib(self, x: Any) -> np.ndarray:
         """TreeSHAP contributions of one row: one per feature, then the expected value."""
         phi = np.zeros(self.n_features + 1)
         for t, root in enumerate(self.roots):
@@ -207,10 +209,10 @@ def _depth(left: list[int], right: list[int]) -> int:
 
 # ---------------------------------------------------------------- TreeSHAP (Lundberg et al., as in LightGBM)
 def _count(m: TreeEnsemble, node: int) -> float:
-    return m.node_count[node] if node >= 0 else m.leaf_count[~node]
+    return float(m.node_count[node] if node >= 0 else m.leaf_count[~node])
 
 
-def _extend(path: list, zero: float, one: float, feature: int) -> None:
+def _extend(path: list[Any], zero: float, one: float, feature: int) -> None:
     depth = len(path)
     path.append([feature, zero, one, 1.0 if depth == 0 else 0.0])
     for i in range(depth - 1, -1, -1):
@@ -218,7 +220,7 @@ def _extend(path: list, zero: float, one: float, feature: int) -> None:
         path[i][3] = zero * path[i][3] * (depth - i) / (depth + 1)
 
 
-def _unwind(path: list, index: int) -> None:
+def _unwind(path: list[Any], index: int) -> None:
     depth = len(path) - 1
     one, zero = path[index][2], path[index][1]
     next_one = path[depth][3]
@@ -234,7 +236,7 @@ def _unwind(path: list, index: int) -> None:
     path.pop()
 
 
-def _unwound_sum(path: list, index: int) -> float:
+def _unwound_sum(path: list[Any], index: int) -> float:
     depth = len(path) - 1
     one, zero = path[index][2], path[index][1]
     next_one = path[depth][3]
@@ -249,7 +251,9 @@ def _unwound_sum(path: list, index: int) -> float:
     return total
 
 
-def _tree_shap(m: TreeEnsemble, x, phi, node: int, parent: list, zero: float, one: float, feature: int) -> None:
+def _tree_shap(
+    m: TreeEnsemble, x: Any, phi: Any, node: int, parent: list[Any], zero: float, one: float, feature: int
+) -> None:
     path = [list(e) for e in parent]
     _extend(path, zero, one, feature)
     if node < 0:

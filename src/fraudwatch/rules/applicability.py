@@ -24,6 +24,8 @@ the condition (true ``and`` x fires exactly when x does):
 
 from __future__ import annotations
 
+from typing import Any
+
 from fraudwatch.rules.names import EVENT, FEATURE, namespace_of
 from fraudwatch.rules.nodes import (
     ARITHMETIC,
@@ -40,7 +42,7 @@ from fraudwatch.rules.nodes import (
 
 __all__ = ["requirements", "for_kind"]
 
-_EMPTY: frozenset = frozenset()
+_EMPTY: frozenset[Any] = frozenset()
 
 
 def requirements(tree: Node) -> tuple[frozenset[str], frozenset[str] | None]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+from typing import Any
 
 from fraudwatch.rules.functions import REGISTRY
 from fraudwatch.rules.names import name_problem, static_type
@@ -43,13 +44,13 @@ _ORDERABLE = frozenset({NUMBER, STRING, TIME, ANY})
 _MEMBER = frozenset({NUMBER, STRING, ANY})
 
 
-def check(node: Node, error: Callable, features: frozenset[str] | None = None) -> str:
+def check(node: Node, error: Callable[..., Any], features: frozenset[str] | None = None) -> str:
     """Static type of ``node``; raises ``error(pos, message, hint)`` on the first problem."""
     return _Checker(error, features).type(node)
 
 
 class _Checker:
-    def __init__(self, error: Callable, features: frozenset[str] | None):
+    def __init__(self, error: Callable[..., Any], features: frozenset[str] | None):
         self.error = error
         self.features = features
 
@@ -143,7 +144,7 @@ class _Checker:
         return fn.result_type(types)
 
 
-def _arity(fn) -> str:
+def _arity(fn: Any) -> str:
     required = sum(not p.optional for p in fn.params)
     if fn.variadic:
         return f"at least {required} arguments"

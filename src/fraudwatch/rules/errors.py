@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fraudwatch.errors import FraudwatchError
 
 __all__ = ["RuleSyntaxError"]
@@ -76,6 +78,6 @@ class RuleSyntaxError(FraudwatchError):
     def __str__(self) -> str:
         return self.format()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[Any, Any]:
         """JSON-ready form for the API and the console."""
         return {"line": self.line, "column": self.column, "message": self.message, "hint": self.hint}

@@ -92,10 +92,13 @@ def _json_ready(value: Any) -> Any:
     return str(value)
 
 
-def compile_tree(parser: Parser, tree: Node, text: str, features: frozenset[str] | None) -> Expression:
-    """Check and compile a parsed tree; errors point into ``parser``'s text."""
+def compile_tree(
+    parser: Parser, tree: Node, text: str, features: frozenset[str] | None, rule: str | None = None
+) -> Expression:
+    """Check and compile a parsed tree; errors point into ``parser``'s text; ``rule`` names
+    the rule in reports of unexpected errors."""
     type_ = check(tree, parser.error, features)
-    return Expression(text, tree, type_, compile_node(tree, parser.error))
+    return Expression(text, tree, type_, compile_node(tree, parser.error, rule))
 
 
 def compile_expression(

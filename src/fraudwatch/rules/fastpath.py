@@ -34,7 +34,7 @@ def feature_compare(op: str, name: str, c: Any) -> Callable[[Any], Any]:
     """``ctx.features[name] <op> c`` for a number literal ``c``."""
     if op == ">=":
 
-        def f(ctx):
+        def f(ctx: Any) -> Any:
             a = ctx.features.get(name)
             cls = a.__class__
             if cls is int or (cls is float and a == a):
@@ -43,7 +43,7 @@ def feature_compare(op: str, name: str, c: Any) -> Callable[[Any], Any]:
 
     elif op == ">":
 
-        def f(ctx):
+        def f(ctx: Any) -> Any:
             a = ctx.features.get(name)
             cls = a.__class__
             if cls is int or (cls is float and a == a):
@@ -52,7 +52,7 @@ def feature_compare(op: str, name: str, c: Any) -> Callable[[Any], Any]:
 
     elif op == "<=":
 
-        def f(ctx):
+        def f(ctx: Any) -> Any:
             a = ctx.features.get(name)
             cls = a.__class__
             if cls is int or (cls is float and a == a):
@@ -61,7 +61,7 @@ def feature_compare(op: str, name: str, c: Any) -> Callable[[Any], Any]:
 
     elif op == "<":
 
-        def f(ctx):
+        def f(ctx: Any) -> Any:
             a = ctx.features.get(name)
             cls = a.__class__
             if cls is int or (cls is float and a == a):
@@ -70,7 +70,7 @@ def feature_compare(op: str, name: str, c: Any) -> Callable[[Any], Any]:
 
     elif op == "==":
 
-        def f(ctx):
+        def f(ctx: Any) -> Any:
             a = ctx.features.get(name)
             cls = a.__class__
             if cls is int or (cls is float and a == a):
@@ -79,7 +79,7 @@ def feature_compare(op: str, name: str, c: Any) -> Callable[[Any], Any]:
 
     else:
 
-        def f(ctx):
+        def f(ctx: Any) -> Any:
             a = ctx.features.get(name)
             cls = a.__class__
             if cls is int or (cls is float and a == a):
@@ -93,7 +93,7 @@ def getter_compare(op: str, get: Callable[[Any], Any], c: Any) -> Callable[[Any]
     """``get(ctx) <op> c`` for a number literal ``c``; ``get`` never returns NaN."""
     if op == ">=":
 
-        def f(ctx):
+        def f(ctx: Any) -> Any:
             a = get(ctx)
             cls = a.__class__
             if cls is int or cls is float:
@@ -102,7 +102,7 @@ def getter_compare(op: str, get: Callable[[Any], Any], c: Any) -> Callable[[Any]
 
     elif op == ">":
 
-        def f(ctx):
+        def f(ctx: Any) -> Any:
             a = get(ctx)
             cls = a.__class__
             if cls is int or cls is float:
@@ -111,7 +111,7 @@ def getter_compare(op: str, get: Callable[[Any], Any], c: Any) -> Callable[[Any]
 
     elif op == "<=":
 
-        def f(ctx):
+        def f(ctx: Any) -> Any:
             a = get(ctx)
             cls = a.__class__
             if cls is int or cls is float:
@@ -120,7 +120,7 @@ def getter_compare(op: str, get: Callable[[Any], Any], c: Any) -> Callable[[Any]
 
     elif op == "<":
 
-        def f(ctx):
+        def f(ctx: Any) -> Any:
             a = get(ctx)
             cls = a.__class__
             if cls is int or cls is float:
@@ -129,7 +129,7 @@ def getter_compare(op: str, get: Callable[[Any], Any], c: Any) -> Callable[[Any]
 
     elif op == "==":
 
-        def f(ctx):
+        def f(ctx: Any) -> Any:
             a = get(ctx)
             cls = a.__class__
             if cls is int or cls is float:
@@ -138,7 +138,7 @@ def getter_compare(op: str, get: Callable[[Any], Any], c: Any) -> Callable[[Any]
 
     else:
 
-        def f(ctx):
+        def f(ctx: Any) -> Any:
             a = get(ctx)
             cls = a.__class__
             if cls is int or cls is float:
@@ -152,13 +152,13 @@ def event_string_equals(field: str, c: str, negated: bool) -> Callable[[Any], An
     """``event.<field> == 'c'`` (or ``!=``), e.g. ``event.kind == 'payment.attempt'``."""
     if negated:
 
-        def f(ctx):
+        def f(ctx: Any) -> Any:
             a = getattr(ctx.event, field, None)
             return a != c if a.__class__ is str else MISSING
 
     else:
 
-        def f(ctx):
+        def f(ctx: Any) -> Any:
             a = getattr(ctx.event, field, None)
             return a == c if a.__class__ is str else MISSING
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from fraudwatch import codegen
 from fraudwatch.rules.compiler import compile_node
 from fraudwatch.rules.fastpath import _slow
 from fraudwatch.rules.names import EVENT, FEATURE, namespace_of
@@ -44,6 +45,7 @@ class _Source:
 
     def __init__(self, closures: bool = False) -> None:
         self.closures = closures
+        self.rule: str | None = None  # the rule whose condition is being generated
         self.lines: list[str] = []
         self.env: dict[str, Any] = {"MISSING": MISSING, "as_number": as_number, "_slow": _slow}
         self.count = 0
@@ -57,10 +59,11 @@ class _Source:
         self.env[name] = value
         return name
 
-    def build(self, header: str, body: list[str], name: str) -> Callable:
-        text = "\n".join([header, *("    " + line for line in body)])
-        exec(compile(text, f"<inline {name}>", "exec"), self.env)  # noqa: S102 - generated from a checked tree
-        return self.env[name]
+    def build(self, header: str, body: list[str], name: str) -> Callable[..., Any]:
+        fn: Callable[..., Any] = codegen.build(f"rules-{name}", [header, *("    " + line for line in body)], self.env)[
+            name
+        ]
+        return fn
 
 
 def _event_field(node: Node) -> str:
@@ -81,7 +84,9 @@ def _read(node: Node, src: _Source) -> str:
 # ------------------------------------------------------------------ conditions
 def filter_function(tree: Node) -> Callable[[Any], bool] | None:
     """``event -> bool``: whether the condition is exactly true (a filter matches), or
-    None when the condition has another shape."""
+    None when the condition has another shape or generation is off."""
+    if not codegen.enabled():
+        return None
     src = _Source()
     try:
         test = _fires(tree, src)
@@ -90,7 +95,7 @@ def filter_function(tree: Node) -> Callable[[Any], bool] | None:
     return src.build("def fires(event):", [f"return {test}"], "fires")
 
 
-def rules_function(conditions: list[Node]) -> Callable[[Any], list[int]]:
+def rules_function(conditions: list[Node], names: list[str] | None = None) -> Callable[[Any], list[int]]:
     """``ctx -> [i, ...]``: the indexes of the conditions that are exactly true, in one
     function; the parts of other shapes (function calls, ``model.score``, lists) call
     their compiled closures.
@@ -106,6 +111,7 @@ def rules_function(conditions: list[Node]) -> Callable[[Any], list[int]]:
     src = _Source(closures=True)
     body = ["event = ctx.event", "features = ctx.features", "fired = []"]
     for i, tree in enumerate(conditions):
+        src.rule = names[i] if names else None
         body += [f"if {_fires(tree, src)}:", f"    fired.append({i})"]
     return src.build("def rules(ctx):", [*body, "return fired"], "rules")
 
@@ -117,7 +123,7 @@ def _fires(node: Node, src: _Source) -> str:
     except _Unsupported:
         if not src.closures:
             raise
-        return f"({src.constant(compile_node(node, _never))}(ctx) is True)"
+        return f"({src.constant(compile_node(node, _never, src.rule))}(ctx) is True)"
 
 
 def _never(*args: Any) -> Exception:  # pragma: no cover - the tree compiled once already
@@ -153,14 +159,18 @@ def _fires_inline(node: Node, src: _Source) -> str:
         return f"(({v} := {_read(node.operand, src)}).__class__ is str and {v} in {items})"
     if isinstance(node, Membership) and not node.negated and src.closures:
         # `event.ip in @blocked_ips`: an absent value is missing, never in a list; else the closure
-        return f"({_read(node.operand, src)} is not None and {src.constant(compile_node(node, _never))}(ctx) is True)"
+        closure = src.constant(compile_node(node, _never, src.rule))
+        return f"({_read(node.operand, src)} is not None and {closure}(ctx) is True)"
     raise _Unsupported
 
 
 # ------------------------------------------------------------------ values
 def value_function(tree: Node) -> Callable[[Any, Any], Any] | None:
     """``(event, features) -> number or None`` for arithmetic over event fields, features
-    and number literals (None where the closures give MISSING), or None for another shape."""
+    and number literals (None where the closures give MISSING), or None for another shape
+    or when generation is off."""
+    if not codegen.enabled():
+        return None
     if not (isinstance(tree, Binary) and tree.op in ARITHMETIC or isinstance(tree, Unary) and tree.op == "-"):
         return None  # a bare name gives its value as it is, not as a number
     src = _Source()

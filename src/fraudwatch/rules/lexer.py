@@ -78,7 +78,7 @@ class Token(NamedTuple):
         return repr(self.text)
 
 
-def _error(text: str, source: str, offset: int, message: str, hint: str | None = None, length: int = 1):
+def _error(text: str, source: str, offset: int, message: str, hint: str | None = None, length: int = 1) -> Any:
     line = text.count("\n", 0, offset) + 1
     start = text.rfind("\n", 0, offset) + 1
     end = text.find("\n", offset)
@@ -124,7 +124,7 @@ def _string(text: str, pos: int, source: str) -> tuple[str, int]:
     return "".join(out), i + 1
 
 
-def _number(text: str, m: re.Match, source: str) -> int | float:
+def _number(text: str, m: re.Match[str], source: str) -> int | float:
     raw, unit = m.group("num"), m.group("unit")
     try:
         value: int | float = float(raw) if any(c in raw for c in ".eE") else int(raw)
@@ -165,7 +165,7 @@ def tokenize(text: str, source: str = "<expression>") -> list[Token]:
                 break
             c = text[pos]
             raise _error(text, source, pos, f"unexpected character {c!r}", _HINTS.get(c))
-        kind = m.lastgroup if m.lastgroup != "unit" else "num"
+        kind = m.lastgroup if m.lastgroup not in (None, "unit") else "num"
         pos = m.start(kind)
         col = pos - line_start + 1
         if kind == "nl":
@@ -176,11 +176,12 @@ def tokenize(text: str, source: str = "<expression>") -> list[Token]:
             pos = m.end()
             continue
         if kind == "quote":
-            value, end = _string(text, pos, source)
-            tokens.append(Token("str", value, text[pos:end], line, col, first, pos))
+            text_value, end = _string(text, pos, source)
+            tokens.append(Token("str", text_value, text[pos:end], line, col, first, pos))
             pos, first = end, False
             continue
         raw = text[pos : m.end()]
+        value: Any
         if kind == "num":
             value = _number(text, m, source)
         elif kind == "list":

@@ -54,7 +54,7 @@ class ListStore:
 
     def __init__(self, lists: dict[str, Iterable[Item]] | None = None):
         self._lock = threading.Lock()
-        self._sets: dict[str, set] = {}
+        self._sets: dict[str, set[Any]] = {}
         self._timed: dict[str, dict[Item, Entry]] = {}  # entries for a span of event time
         self._versions: dict[str, int] = {}
         for name, items in (lists or {}).items():
@@ -112,14 +112,14 @@ class ListStore:
                     self._bump(name)
             return gone
 
-    def timed_state(self) -> dict[str, list[tuple]]:
+    def timed_state(self) -> dict[str, list[tuple[Any, ...]]]:
         """The timed entries as plain data, for the engine's snapshot."""
         with self._lock:
             return {
                 n: [(e.value, e.since, e.until, e.reason, e.event) for e in t.values()] for n, t in self._timed.items()
             }
 
-    def restore_timed(self, state: dict[str, list[tuple]]) -> None:
+    def restore_timed(self, state: dict[str, list[tuple[Any, ...]]]) -> None:
         """Replace the timed entries with those of ``timed_state()``."""
         with self._lock:
             self._timed = {n: {row[0]: Entry(*row) for row in rows} for n, rows in state.items()}
@@ -162,7 +162,7 @@ class ListStore:
             self._timed.pop(name, None)
             self._versions.pop(name, None)
 
-    def get(self, name: str) -> frozenset | None:
+    def get(self, name: str) -> frozenset[Any] | None:
         """A snapshot of the list, or None."""
         with self._lock:
             items = self._sets.get(name)

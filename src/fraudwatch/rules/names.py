@@ -48,8 +48,8 @@ def _type_of_annotation(annotation: Any) -> Any:
         }
         return kinds.pop() if len(kinds) == 1 else ANY
     if origin in (typing.Union, types.UnionType):
-        kinds = [_type_of_annotation(a) for a in typing.get_args(annotation) if a is not type(None)]
-        return kinds[0] if all(k == kinds[0] for k in kinds) else ANY
+        members = [_type_of_annotation(a) for a in typing.get_args(annotation) if a is not type(None)]
+        return members[0] if all(k == members[0] for k in members) else ANY
     if origin in (list, tuple, set, frozenset):
         return COLLECTION
     if annotation is bool:
@@ -106,7 +106,7 @@ def event_field_type(name: str) -> str:
         level = level[part]
     if isinstance(level, dict):
         raise LookupError(f"{name} is a record; use one of its fields, e.g. {name}.{sorted(level)[0]}")
-    return level
+    return str(level)
 
 
 def name_problem(name: str, features: frozenset[str] | None) -> str | None:
@@ -138,7 +138,7 @@ def make_getter(name: str) -> Callable[[Any], Any]:
         if len(parts) == 1:
             (field,) = parts
 
-            def get_event(ctx):
+            def get_event(ctx: Any) -> Any:
                 v = getattr(ctx.event, field, None)
                 if v is None or (v.__class__ is float and v != v):
                     return MISSING
@@ -146,7 +146,7 @@ def make_getter(name: str) -> Callable[[Any], Any]:
 
             return get_event
 
-        def get_event_path(ctx):
+        def get_event_path(ctx: Any) -> Any:
             v = ctx.event
             for part in parts:
                 v = getattr(v, part, None)
@@ -158,7 +158,7 @@ def make_getter(name: str) -> Callable[[Any], Any]:
     if space == MODEL:
         key = name[len(MODEL) + 1 :]
 
-        def get_model(ctx):
+        def get_model(ctx: Any) -> Any:
             m = ctx.model
             if m is None:
                 return MISSING
@@ -169,7 +169,7 @@ def make_getter(name: str) -> Callable[[Any], Any]:
 
         return get_model
 
-    def get_feature(ctx):
+    def get_feature(ctx: Any) -> Any:
         v = ctx.features.get(name)
         if v is None or (v.__class__ is float and v != v):
             return MISSING

@@ -39,7 +39,7 @@ COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 LOGICAL = frozenset({"and", "or"})
 
 
-def _pos():
+def _pos() -> Any:
     return field(default=(0, 0), compare=False, repr=False)
 
 
@@ -161,7 +161,7 @@ def to_text(node: Node) -> str:
     raise TypeError(f"not a node: {node!r}")
 
 
-def walk(node: Node):
+def walk(node: Node) -> Any:
     """Yield ``node`` and every node below it (iteratively: trees are bounded anyway)."""
     stack = [node]
     while stack:

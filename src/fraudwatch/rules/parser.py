@@ -24,6 +24,8 @@ True
 
 from __future__ import annotations
 
+from typing import Any
+
 from fraudwatch.rules.errors import RuleSyntaxError
 from fraudwatch.rules.lexer import KEYWORDS, Token, tokenize
 from fraudwatch.rules.nodes import (
@@ -72,7 +74,7 @@ class Parser:
             self.i += 1
         return tok
 
-    def at(self, kind: str, value=None) -> bool:
+    def at(self, kind: str, value: Any = None) -> bool:
         tok = self.tokens[self.i]
         return tok.kind == kind and (value is None or tok.value == value)
 
@@ -87,7 +89,7 @@ class Parser:
             message, line=line, column=column, hint=hint, source_line=source_line, source=self.source, length=length
         )
 
-    def expect(self, kind: str, value=None, what: str | None = None, hint: str | None = None) -> Token:
+    def expect(self, kind: str, value: Any = None, what: str | None = None, hint: str | None = None) -> Token:
         if not self.at(kind, value):
             tok = self.peek()
             raise self.error(tok, f"expected {what or repr(value)}, found {tok.describe()}", hint)
@@ -206,7 +208,7 @@ class Parser:
             return ListRef(tok.value, (tok.line, tok.column))
         if tok.kind == "op" and tok.value in ("(", "["):
             close = ")" if tok.value == "(" else "]"
-            items: list = []
+            items: list[Any] = []
             while not self.at("op", close):
                 items.append(self.list_item())
                 if not self.at("op", ","):
@@ -220,7 +222,7 @@ class Parser:
             "write ('a', 'b'), ['a', 'b'] or @list_name",
         )
 
-    def list_item(self):
+    def list_item(self) -> Any:
         tok = self.advance()
         if tok.kind == "op" and tok.value == "-" and self.at("num"):
             return -self.advance().value

@@ -36,13 +36,16 @@ import difflib
 import hashlib
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
+from fraudwatch import codegen
 from fraudwatch.decisions.decision import Outcome, RuleHit
 from fraudwatch.events.kinds import TYPE_BY_KIND, attributes
 from fraudwatch.rules.applicability import for_kind, requirements
 from fraudwatch.rules.context import Context
 from fraudwatch.rules.errors import RuleSyntaxError
 from fraudwatch.rules.expression import Expression, compile_tree
+from fraudwatch.rules.failures import report
 from fraudwatch.rules.inline import rules_function
 from fraudwatch.rules.lexer import KEYWORDS
 from fraudwatch.rules.names import FEATURE, MODEL, namespace_of
@@ -103,10 +106,10 @@ class RuleSet:
         self.list_names = frozenset(n[1:] for n in names if n.startswith("@"))
         self.model_names = frozenset(n[len(MODEL) + 1 :] for n in names if namespace_of(n) == MODEL)
         self._needs = tuple(requirements(r.expression.tree) for r in self.rules)
-        self._plans: dict[tuple, tuple] = {}  # event shape -> the rules that can fire for it
+        self._plans: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # event shape -> the rules that can fire for it
         self._sealed = True  # set last
 
-    def __setattr__(self, key, value):
+    def __setattr__(self, key: Any, value: Any) -> None:
         if hasattr(self, "_sealed"):
             raise AttributeError("RuleSet is immutable; parse a new one")
         object.__setattr__(self, key, value)
@@ -156,13 +159,14 @@ class RuleSet:
         plan = self._plans.get(shape)
         if plan is None:
             # beyond MAX_PLANS shapes, a plan per event: too many to generate code for each
-            plan = self._plan(kind, ctx.features, generate=len(self._plans) < MAX_PLANS)
+            plan = self._plan(kind, ctx.features, generate=len(self._plans) < MAX_PLANS and codegen.enabled())
             if len(self._plans) < MAX_PLANS:
                 self._plans[shape] = plan
         fired, rules = plan
         try:
             indexes = fired(ctx)
-        except Exception:  # pragma: no cover - generated code does not raise; if it did, rule by rule
+        except Exception as exc:  # generated code does not raise; if it did: reported, then rule by rule
+            report(exc, "the rules of one event shape", None, ctx)
             indexes = [i for i, rule in enumerate(rules) if _fires_alone(rule, ctx)]
         for i in indexes:
             rule = rules[i]
@@ -170,7 +174,7 @@ class RuleSet:
             (shadow_hits if rule.shadow else hits).append(hit)
         return hits, shadow_hits
 
-    def _plan(self, kind: str | None, features, generate: bool = True) -> tuple:
+    def _plan(self, kind: str | None, features: Any, generate: bool = True) -> tuple[Any, ...]:
         """``(fired, rules)``: the rules that can fire for an event of ``kind`` with these
         features present, and one generated function giving which of them do (their
         conditions without the kind tests the kind decides). With an unknown kind (a plain
@@ -183,13 +187,13 @@ class RuleSet:
             if any(not _can_have(name, features, event_type) for name in needs):
                 continue
             tree = rule.expression.tree
-            if event_type is not None:
+            if event_type is not None and kind is not None:
                 tree = for_kind(tree, kind) or tree
             rules.append(rule)
             conditions.append(tree)
         if not generate:
             return lambda ctx: [i for i, rule in enumerate(rules) if rule.expression(ctx) is True], tuple(rules)
-        return rules_function(conditions), tuple(rules)
+        return rules_function(conditions, [rule.name for rule in rules]), tuple(rules)
 
     @staticmethod
     def outcome(hits: Iterable[RuleHit]) -> Outcome:
@@ -197,7 +201,7 @@ class RuleSet:
         block > challenge > review > allow. Shadow hits never count."""
         return Outcome.worst(h.outcome for h in hits if not h.shadow)
 
-    def missing_lists(self, store) -> list[str]:
+    def missing_lists(self, store: Any) -> list[str]:
         """Named lists the rules use that ``store`` lacks (their rules see missing)."""
         have = set(store.names()) if store is not None else set()
         return sorted(self.list_names - have)
@@ -219,14 +223,15 @@ class RuleSet:
         return f"RuleSet(version={self.version!r}, rules={len(self.rules)}, shadow={shadow})"
 
 
-def _fires_alone(rule: Rule, ctx: Context) -> bool:  # pragma: no cover - see evaluate
+def _fires_alone(rule: Rule, ctx: Context) -> bool:
     try:
         return rule.expression(ctx) is True
-    except Exception:  # one bad rule must not stop the rest
+    except Exception as exc:  # one bad rule must not stop the rest; reported, not silent
+        report(exc, "its condition", rule.name, ctx)
         return False
 
 
-def _can_have(name: str, features, event_type) -> bool:
+def _can_have(name: str, features: Any, event_type: Any) -> bool:
     if namespace_of(name) == FEATURE:
         return name in features
     if event_type is None:  # event.* on an object of unknown shape
@@ -284,7 +289,7 @@ def _parse_rule(parser: Parser, features: frozenset[str] | None, seen: dict[str,
     last = parser.tokens[parser.i - 1]
     parser.end_of_expression("the condition", stop="rule")
     condition = parser.text[start.offset : last.end]
-    expression = compile_tree(parser, tree, condition, features)
+    expression = compile_tree(parser, tree, condition, features, rule=name)
     if expression.type not in ("bool", "any"):
         raise parser.error(
             start, f"a condition must be true or false, got a {expression.type}", "compare it, e.g. x > 0"

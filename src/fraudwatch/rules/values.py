@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from numbers import Real
+from typing import Any
 
 __all__ = ["MISSING", "Missing", "as_number", "NUMBER", "STRING", "BOOL", "TIME", "COLLECTION", "ANY"]
 
@@ -43,7 +44,7 @@ MISSING = Missing()
 NUMBER_CLASSES = frozenset({int, float})
 
 
-def as_number(value):
+def as_number(value: Any) -> Any:
     """``value`` if it is a real number (not a bool, not NaN), else MISSING.
 
     The slow path for numeric types other than int and float (numpy scalars, Decimal).
@@ -67,27 +68,27 @@ NUMBER, STRING, BOOL, TIME, COLLECTION, ANY = "number", "string", "bool", "time"
 TYPES = frozenset({NUMBER, STRING, BOOL, TIME, COLLECTION, ANY})
 
 
-def _as_string(value):
+def _as_string(value: Any) -> Any:
     return value if value.__class__ is str else MISSING
 
 
-def _as_bool(value):
+def _as_bool(value: Any) -> Any:
     return value if value is True or value is False else MISSING
 
 
-def _as_time(value):
+def _as_time(value: Any) -> Any:
     if isinstance(value, datetime):
         return value
     return as_number(value)  # POSIX seconds
 
 
-def _as_collection(value):
+def _as_collection(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset, str)):
         return value
     return MISSING
 
 
-def _as_any(value):
+def _as_any(value: Any) -> Any:
     return value
 
 
@@ -101,7 +102,7 @@ COERCE = {
 }
 
 
-def type_of_value(value) -> str:
+def type_of_value(value: Any) -> str:
     """Static type of a literal value."""
     if value is True or value is False:
         return BOOL

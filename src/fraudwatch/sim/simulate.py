@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import orjson
 
+from fraudwatch.errors import InvalidValue
 from fraudwatch.sim import attacks
 from fraudwatch.sim.genuine import genuine_population
 from fraudwatch.sim.world import DAY, Stream, build_merchants, ip_address, iso, make_holder, rng_for
@@ -47,13 +48,13 @@ def parse_mix(text: str | None) -> dict[str, float]:
     for part in text.removeprefix("only:").split(","):
         name, sep, rate = part.strip().partition("=")
         if name not in attacks.SCENARIOS or not sep:
-            raise ValueError(f"mix: {part!r}; expected name=rate with name one of {', '.join(attacks.SCENARIOS)}")
+            raise InvalidValue(f"mix: {part!r}; expected name=rate with name one of {', '.join(attacks.SCENARIOS)}")
         try:
             mix[name] = float(rate)
         except ValueError:
-            raise ValueError(f"mix: {part!r}: rate must be a number") from None
+            raise InvalidValue(f"mix: {part!r}: rate must be a number") from None
         if mix[name] < 0:
-            raise ValueError(f"mix: {part!r}: rate must be >= 0")
+            raise InvalidValue(f"mix: {part!r}: rate must be >= 0")
     return mix
 
 
@@ -70,9 +71,9 @@ class SimConfig:
 def simulate(cfg: SimConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The events (JSON-ready dicts, time order, ids given) and the ground truth."""
     if cfg.cardholders < 50:
-        raise ValueError("cardholders: at least 50")
+        raise InvalidValue("cardholders: at least 50")
     if cfg.days < 1 or cfg.warmup < 0:
-        raise ValueError("days must be >= 1 and warmup >= 0")
+        raise InvalidValue("days must be >= 1 and warmup >= 0")
     start = datetime.fromisoformat(cfg.start).timestamp()
     begin, end = start - cfg.warmup * DAY, start + cfg.days * DAY
     stream = Stream()

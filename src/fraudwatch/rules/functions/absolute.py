@@ -1,5 +1,7 @@
 """``abs(x)``."""
 
+from typing import Any
+
 from fraudwatch.rules.functions.registry import Function, Param, register
 from fraudwatch.rules.values import NUMBER
 
@@ -15,5 +17,5 @@ class Abs(Function):
     params = (Param("x", NUMBER),)
     returns = NUMBER
 
-    def execute(self, x):
+    def execute(self, x: Any) -> Any:
         return abs(x)

@@ -1,5 +1,7 @@
 """``coalesce(x, default, ...)``."""
 
+from typing import Any
+
 from fraudwatch.rules.functions.registry import Function, Param, register
 from fraudwatch.rules.values import ANY, MISSING
 
@@ -17,11 +19,11 @@ class Coalesce(Function):
     missing_aware = True
     returns = ANY
 
-    def result_type(self, arg_types):
+    def result_type(self, arg_types: Any) -> Any:
         kinds = set(arg_types)
         return kinds.pop() if len(kinds) == 1 else ANY
 
-    def execute(self, *args):
+    def execute(self, *args: Any) -> Any:
         for value in args:
             if value is not MISSING:
                 return value

@@ -1,5 +1,7 @@
 """``contains(s, part)``, also infix: ``s contains 'x'``."""
 
+from typing import Any
+
 from fraudwatch.rules.functions.registry import Function, Param, register
 from fraudwatch.rules.values import BOOL, STRING
 
@@ -15,5 +17,5 @@ class Contains(Function):
     params = (Param("s", STRING), Param("part", STRING))
     returns = BOOL
 
-    def execute(self, s, part):
+    def execute(self, s: Any, part: Any) -> Any:
         return part in s

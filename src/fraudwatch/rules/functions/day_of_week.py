@@ -1,5 +1,7 @@
 """``day_of_week(t, tz)``."""
 
+from typing import Any
+
 from fraudwatch.rules.functions.registry import Function, Param, register
 from fraudwatch.rules.functions.zones import local, zone
 from fraudwatch.rules.values import NUMBER, STRING, TIME
@@ -16,6 +18,6 @@ class DayOfWeek(Function):
     params = (Param("t", TIME), Param("tz", STRING, const=True, optional=True, default="UTC"))
     returns = NUMBER
 
-    def bind(self, consts):
+    def bind(self, consts: Any) -> Any:
         tzinfo = zone(consts[1] if len(consts) > 1 else "UTC")
         return lambda t, _tz=None: local(t, tzinfo).weekday()

@@ -1,5 +1,7 @@
 """``endswith(s, suffix)``, also infix: ``s endswith 'x'``."""
 
+from typing import Any
+
 from fraudwatch.rules.functions.registry import Function, Param, register
 from fraudwatch.rules.values import BOOL, STRING
 
@@ -15,5 +17,5 @@ class EndsWith(Function):
     params = (Param("s", STRING), Param("suffix", STRING))
     returns = BOOL
 
-    def execute(self, s, suffix):
+    def execute(self, s: Any, suffix: Any) -> Any:
         return s.endswith(suffix)

@@ -1,5 +1,7 @@
 """``hour_of_day(t, tz)``."""
 
+from typing import Any
+
 from fraudwatch.rules.functions.registry import Function, Param, register
 from fraudwatch.rules.functions.zones import local, zone
 from fraudwatch.rules.values import NUMBER, STRING, TIME
@@ -17,6 +19,6 @@ class HourOfDay(Function):
     params = (Param("t", TIME), Param("tz", STRING, const=True, optional=True, default="UTC"))
     returns = NUMBER
 
-    def bind(self, consts):
+    def bind(self, consts: Any) -> Any:
         tzinfo = zone(consts[1] if len(consts) > 1 else "UTC")
         return lambda t, _tz=None: local(t, tzinfo).hour

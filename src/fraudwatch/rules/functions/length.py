@@ -1,5 +1,7 @@
 """``len(x)``."""
 
+from typing import Any
+
 from fraudwatch.rules.functions.registry import Function, Param, register
 from fraudwatch.rules.values import COLLECTION, NUMBER, STRING
 
@@ -15,5 +17,5 @@ class Len(Function):
     params = (Param("x", f"{STRING}|{COLLECTION}"),)
     returns = NUMBER
 
-    def execute(self, x):
+    def execute(self, x: Any) -> Any:
         return len(x)

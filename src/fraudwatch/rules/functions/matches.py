@@ -3,6 +3,7 @@
 import re
 import re._constants as sre  # the parsed form of a pattern: the only reliable way to see its shape
 import re._parser as sre_parse
+from typing import Any
 
 from fraudwatch.rules.functions.registry import NOT_CONSTANT, Function, Param, register
 from fraudwatch.rules.values import BOOL, MISSING, STRING
@@ -12,7 +13,7 @@ MAX_SUBJECT_LENGTH = 1_000
 _REPEATS = frozenset({sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT})
 
 
-def backtracks_badly(items, in_repeat: bool = False) -> bool:
+def backtracks_badly(items: Any, in_repeat: bool = False) -> bool:
     """True for a repetition inside a repetition, e.g. ``(a+)+``, or an alternation
     inside one, e.g. ``(a|ab)*``: the shapes whose backtracking can take exponential time.
 
@@ -59,7 +60,7 @@ class Matches(Function):
     params = (Param("s", STRING), Param("pattern", STRING, const=True))
     returns = BOOL
 
-    def bind(self, consts):
+    def bind(self, consts: Any) -> Any:
         pattern = consts[1]
         assert pattern is not NOT_CONSTANT
         if len(pattern) > MAX_PATTERN_LENGTH:
@@ -73,7 +74,7 @@ class Matches(Function):
                 "a repetition or alternation inside a repetition, such as (a+)+ or (a|ab)*, can take exponential time"
             )
 
-        def execute(s, _pattern):
+        def execute(s: Any, _pattern: Any) -> Any:
             if len(s) > MAX_SUBJECT_LENGTH:
                 return MISSING
             return search(s) is not None

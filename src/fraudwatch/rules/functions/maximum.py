@@ -1,5 +1,7 @@
 """``max(a, b, ...)``."""
 
+from typing import Any
+
 from fraudwatch.rules.functions.registry import Function, Param, register
 from fraudwatch.rules.values import NUMBER
 
@@ -16,5 +18,5 @@ class Max(Function):
     variadic = True
     returns = NUMBER
 
-    def execute(self, *args):
+    def execute(self, *args: Any) -> Any:
         return max(args)

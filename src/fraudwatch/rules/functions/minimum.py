@@ -1,5 +1,7 @@
 """``min(a, b, ...)``."""
 
+from typing import Any
+
 from fraudwatch.rules.functions.registry import Function, Param, register
 from fraudwatch.rules.values import NUMBER
 
@@ -17,5 +19,5 @@ class Min(Function):
     variadic = True
     returns = NUMBER
 
-    def execute(self, *args):
+    def execute(self, *args: Any) -> Any:
         return min(args)

@@ -71,7 +71,7 @@ class Function:
         """Static type of the result given the argument types."""
         return self.returns
 
-    def bind(self, consts: tuple) -> Callable[..., Any]:
+    def bind(self, consts: tuple[Any, ...]) -> Callable[..., Any]:
         """The callable run for each evaluation. ``consts`` holds each argument's
         literal value or NOT_CONSTANT; raise ValueError to reject them at compile time."""
         return self.execute

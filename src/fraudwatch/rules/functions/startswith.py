@@ -1,5 +1,7 @@
 """``startswith(s, prefix)``, also infix: ``s startswith 'x'``."""
 
+from typing import Any
+
 from fraudwatch.rules.functions.registry import Function, Param, register
 from fraudwatch.rules.values import BOOL, STRING
 
@@ -15,5 +17,5 @@ class StartsWith(Function):
     params = (Param("s", STRING), Param("prefix", STRING))
     returns = BOOL
 
-    def execute(self, s, prefix):
+    def execute(self, s: Any, prefix: Any) -> Any:
         return s.startswith(prefix)

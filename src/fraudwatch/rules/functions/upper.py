@@ -1,5 +1,7 @@
 """``upper(s)``."""
 
+from typing import Any
+
 from fraudwatch.rules.functions.registry import Function, Param, register
 from fraudwatch.rules.values import STRING
 
@@ -15,5 +17,5 @@ class Upper(Function):
     params = (Param("s", STRING),)
     returns = STRING
 
-    def execute(self, s):
+    def execute(self, s: Any) -> Any:
         return s.upper()
