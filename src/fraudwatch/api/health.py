@@ -18,9 +18,14 @@ async def readyz(request: Request, response: Response) -> dict:
     service = request.app.state.service
     writer_ok = service.writer is not None and service.writer.failure is None
     ready = service.ready and writer_ok
+    body = {"ready": ready, "log_position": service.seq, "snapshot_position": service.snapshot_seq}
+    stream = request.app.state.stream
+    if stream is not None:  # a consumer that cannot reach Redis makes the replica not ready
+        body["stream"] = {"connected": stream.connected}
+        ready = body["ready"] = ready and stream.connected
     if not ready:
         response.status_code = 503
-    return {"ready": ready, "log_position": service.seq, "snapshot_position": service.snapshot_seq}
+    return body
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

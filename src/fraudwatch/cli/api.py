@@ -16,11 +16,14 @@ def _settings(
     port: int | None = None,
     data_dir: Path | None = None,
     storage: str | None = None,
+    stream: str | None = None,
 ):
     server = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     overrides: dict = {"server": server, **({"data_dir": data_dir} if data_dir is not None else {})}
     if storage is not None:
         overrides["storage"] = {"type": "postgresql", "url": storage}
+    if stream is not None:
+        overrides["stream"] = {"url": stream}
     return settings(config, overrides)
 
 
@@ -35,7 +38,13 @@ def _settings(
     help="the event log, definitions and actions data in PostgreSQL: postgresql://user@host:port/database "
     "(default from settings: SQLite files in the data dir)",
 )
-def serve(config, host, port, data_dir, storage) -> None:
+@click.option(
+    "--stream",
+    metavar="URL",
+    help="also decide the events of a Redis or Valkey stream, read by a consumer group: redis://host:port/db "
+    "(stream names and group from the stream settings)",
+)
+def serve(config, host, port, data_dir, storage, stream) -> None:
     """Run the decision service: in-process engine, SQLite storage, nothing else to start."""
     import logging
     import sys
@@ -44,7 +53,7 @@ def serve(config, host, port, data_dir, storage) -> None:
 
     from fraudwatch.api.app import create_app
 
-    settings = _settings(config, host=host, port=port, data_dir=data_dir, storage=storage)
+    settings = _settings(config, host=host, port=port, data_dir=data_dir, storage=storage, stream=stream)
     # background threads (group commit, log followers) hold the GIL for at most 0.5 ms
     # before the event loop gets it back (default 5 ms: a latency tail of its own)
     sys.setswitchinterval(0.0005)
