@@ -18,7 +18,12 @@ async def readyz(request: Request, response: Response) -> dict:
     service = request.app.state.service
     writer_ok = service.writer is not None and service.writer.failure is None
     ready = service.ready and writer_ok
-    body = {"ready": ready, "log_position": service.seq, "snapshot_position": service.snapshot_seq}
+    body = {
+        "ready": ready,
+        "role": service.role,  # leader, standby (another replica holds the database's leader lock)
+        "log_position": service.seq,
+        "snapshot_position": service.snapshot_seq,
+    }
     stream = request.app.state.stream
     if stream is not None:  # a consumer that cannot reach Redis makes the replica not ready
         body["stream"] = {"connected": stream.connected}

@@ -42,6 +42,10 @@ class Metrics:
         )
         self.log_position = Gauge("fraudwatch_log_position", "last log position handed to the writer", registry=r)
         self.snapshot_position = Gauge("fraudwatch_snapshot_position", "log position of the last snapshot", registry=r)
+        self.recovery_seconds = Gauge(
+            "fraudwatch_recovery_seconds", "time the last recovery from the snapshot and the log took", registry=r
+        )
+        self.leader = Gauge("fraudwatch_leader", "1 while this replica decides and logs, 0 standing by", registry=r)
         # the stream consumer (api/stream.py)
         self.stream_entries = Counter(
             "fraudwatch_stream_entries", "stream entries by result: decided, resent, invalid", ["result"], registry=r

@@ -10,6 +10,14 @@ commit that wrote it, so every acknowledged event is in the log; an event that w
 processed but not committed when the process died is not, and its sender (who got no
 answer) sends it again. Resending a logged id returns the logged decision and does not
 touch the engine, so nothing is counted twice.
+
+On a shared store (PostgreSQL) one service at a time decides and logs: it holds the
+store's leader lock. Others started on the same database stand by (``role`` ``standby``:
+503 to events, ``/readyz`` 503) and try the lock every ``standby_poll_seconds``; the one
+that gets it recovers from the snapshot and the log as at a start and takes over. A
+leader that loses the lock (its connection to the database was lost) steps down to
+standby, and its group commits fail from the moment it lost the lock (fenced), so two
+services never log beside each other.
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ class DecisionService:
         group_commit_max: int = 2000,
         id_filter_capacity: int = 10_000_000,
         wal_limit_bytes: int = 256 * 2**20,
+        standby_poll_seconds: float = 0.5,
     ):
         self.storage = storage
         self.engine_factory = engine_factory
@@ -68,6 +77,9 @@ class DecisionService:
         self.engine: Any = None
         self.writer: GroupCommitWriter | None = None
         self.ready = False
+        self.leadership = storage.leader_lock()
+        self.role = "starting"  # leader (deciding), standby (waiting for the leader lock), stopping
+        self.standby_poll_seconds = standby_poll_seconds
         self.seq = 0  # last log position handed out
         self.snapshot_seq = 0
         self._pending: dict[str, tuple[bytes, asyncio.Future, bytes]] = {}
@@ -77,10 +89,23 @@ class DecisionService:
         self._periodic_task: asyncio.Task | None = None
         self._followers: list[LogFollower | FollowerProcess] = []
         self._handlers: list[LoggedHandler] = []  # of the followers in threads
+        self._follow: list[tuple[str, Callable[[Store], LoggedHandler]]] = []  # what follow() asked for
         self._last_snapshot_at = time.monotonic()
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
+        self._gate = asyncio.Event()
+        self._gate.set()
+        if self.leadership is None or self.leadership.acquire():
+            self._lead()
+        else:
+            self.role = "standby"
+            self.engine = self.engine_factory()  # the definitions, for the routes that read them; no state
+            log.info("standing by: another service holds the leader lock of this database")
+        self._periodic_task = asyncio.create_task(self._periodic())
+
+    def _lead(self) -> None:
+        """Recover the engine from the snapshot and the log, and start writing."""
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         self.engine, replayed = self._recover(self.engine_factory)
@@ -91,23 +116,49 @@ class DecisionService:
             replayed,
             time.perf_counter() - started,
         )
+        self.metrics.recovery_seconds.set(time.perf_counter() - started)
         _freeze_long_lived()
         self.writer = GroupCommitWriter(
-            self.storage.connect(),
-            loop,
-            max_batch=self.group_commit_max,
-            on_commit=self._committed,
+            self._writer_storage(), loop, max_batch=self.group_commit_max, on_commit=self._committed
         )
-        self._gate = asyncio.Event()
-        self._gate.set()
-        self._periodic_task = asyncio.create_task(self._periodic())
+        self._last_snapshot_at = time.monotonic()
+        self.role = "leader"
+        self.metrics.leader.set(1)
+        if not self._followers:  # (still running when this process lost the lock and took it again)
+            for name, make_handler in self._follow:
+                self._start_follower(name, make_handler)
         self.ready = True
+
+    def _writer_storage(self) -> Store:
+        storage = self.storage.connect()
+        if self.leadership is not None:
+            self.leadership.fence(storage)  # its commits fail once the lock is lost
+        return storage
+
+    async def _step_down(self) -> None:
+        """The leader lock was lost: stop deciding (the events waiting for a commit get 503)."""
+        log.warning("the leader lock of this database was lost: standing by")
+        self.ready = False
+        self.role = "standby"
+        self.metrics.leader.set(0)
+        if self.writer is not None:
+            await self.writer.close()
+            self.writer = None
+        self._pending.clear()
+        # the followers stop once another replica is seen leading (a database restart takes
+        # the lock from everyone: most often this process takes it back)
 
     def follow(self, name: str, make_handler: Callable[[Store], LoggedHandler]) -> None:
         """Hand every event logged from now on, with its decision, to
         ``make_handler(log).on_logged(entries)`` (pages of ``LogEntry``, in log order), in a
         process of its own when the storage allows it, else in a thread (see
-        :mod:`fraudwatch.api.follower`)."""
+        :mod:`fraudwatch.api.follower`). Followers run on the leader only (a standby's start
+        when it takes over): two would handle each entry twice."""
+        self._follow.append((name, make_handler))
+        if self.role == "leader":
+            self._start_follower(name, make_handler)
+
+    def _start_follower(self, name: str, make_handler: Callable[[Store], LoggedHandler]) -> None:
         register(self.storage, name)  # before the child starts: nothing logged meanwhile is skipped
         opener = self.storage.opener()
         if opener is not None:
@@ -126,6 +177,7 @@ class DecisionService:
 
     async def stop(self) -> None:
         self.ready = False
+        self.role = "stopping"
         if self._periodic_task:
             self._periodic_task.cancel()
         if self.writer:
@@ -135,10 +187,16 @@ class DecisionService:
             except Exception:
                 log.exception("final snapshot failed")
             await self.writer.close()
+        await self._stop_followers()
+        if self.leadership is not None:
+            self.leadership.close()
+
+    async def _stop_followers(self) -> None:
         for follower in self._followers:
             await asyncio.get_running_loop().run_in_executor(None, follower.close)
         for handler in self._handlers:
             handler.close()
+        self._followers, self._handlers = [], []
 
     def _recover(self, engine_factory) -> tuple[Any, int]:
         self._logged = IdFilter(self.id_filter_capacity)
@@ -212,6 +270,8 @@ class DecisionService:
         """Decide ``event`` and hand it to the writer. Returns ``(resent, decision)`` where
         ``decision`` is JSON bytes, or an awaitable of them that completes once durable."""
         if self._gate is None or not self.ready:
+            if self.role == "standby":
+                raise ServiceUnavailable("this replica stands by: another one holds the leader lock and decides")
             raise ServiceUnavailable("the service is starting or stopping")
         if not self._gate.is_set():
             return False, self._submit_later(event)
@@ -340,7 +400,25 @@ class DecisionService:
         housekeeping = self.storage.connect()
         try:
             while True:
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(self.standby_poll_seconds if self.role == "standby" else 1.0)
+                if self.leadership is not None:
+                    try:
+                        if self.role == "standby":
+                            got = await loop.run_in_executor(None, self.leadership.acquire)
+                            if got:
+                                log.warning("took the leader lock: recovering from the log and taking over")
+                                self._lead()
+                            elif got is False and self._followers:  # another replica leads: its followers run
+                                await self._stop_followers()
+                            continue
+                        if not await loop.run_in_executor(None, self.leadership.held):
+                            await self._step_down()
+                            continue
+                    except Exception:
+                        log.exception("taking over failed; standing by and trying again")
+                        await self._step_down()
+                        self.leadership.close()  # let another replica take the lock meanwhile
+                        continue
                 self.metrics.log_position.set(self.seq)
                 _freeze_long_lived(full=False)
                 if self.writer is not None and self.writer.failure is not None:
@@ -377,7 +455,7 @@ class DecisionService:
         self._pending.clear()  # their requests got 503 with the failed commit
         self.engine, replayed = self._recover(self.engine_factory)
         self.writer = GroupCommitWriter(
-            self.storage.connect(), loop, max_batch=self.group_commit_max, on_commit=self._committed
+            self._writer_storage(), loop, max_batch=self.group_commit_max, on_commit=self._committed
         )
         log.warning(
             "the event log is writable again: engine rebuilt at log position %d (%d replayed)", self.seq, replayed

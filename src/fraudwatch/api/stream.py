@@ -102,12 +102,16 @@ class StreamConsumer:
 
     async def _consume(self) -> None:
         s = self.settings
+        while not self.service.ready:  # a standby reads nothing: its entries would wait for a takeover
+            await asyncio.sleep(0.2)
         # this consumer's own pending entries first (read before a crash, never acknowledged)
         while entries := await self._read("0"):
             await self._handle(entries)
         while True:
             if time.monotonic() - self._last_claim >= min(s.claim_idle_seconds, 10.0):
                 await self._claim()
+            if not self.service.ready:
+                raise ServiceUnavailable("the service stopped deciding")
             entries = await self._read(">", block_ms=1000)
             if entries:
                 await self._handle(entries)

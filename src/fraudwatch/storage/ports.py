@@ -186,6 +186,26 @@ class UnitOfWork:
     keys: Keys
 
 
+class LeaderLock(ABC):
+    """Held by the one decision service that decides and logs events on a shared store."""
+
+    @abstractmethod
+    def acquire(self) -> bool | None:
+        """Take the lock if it is free: True when this process holds it (also when it already
+        did), False when another does, None when the store could not be reached."""
+
+    @abstractmethod
+    def held(self) -> bool:
+        """Whether the lock is still this process's (False once its connection was lost)."""
+
+    @abstractmethod
+    def fence(self, store: Store) -> None:
+        """Make ``store``'s group commits fail unless this lock is held when they commit."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
 class Store(ABC):
     """One backend's handle: the ports for reading, units of work for writing.
     ``connect()`` gives another handle, for another thread."""
@@ -216,6 +236,11 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def leader_lock(self) -> LeaderLock | None:
+        """The lock that makes one decision service at a time the writer of this store's
+        log (the others stand by); None when the store cannot be shared between processes."""
+        return None
 
     def opener(self) -> Callable[[], Store] | None:
         """A picklable callable that opens a ``connect(durable=False)`` handle in another

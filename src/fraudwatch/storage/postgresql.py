@@ -17,11 +17,14 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from functools import partial
 
+from fraudwatch.errors import FraudwatchError
 from fraudwatch.storage import schema
+from fraudwatch.storage.ports import LeaderLock
 from fraudwatch.storage.records import LogEntry
 from fraudwatch.storage.sql import Dialect, Sql, SqlSnapshots, SqlStore, _percent
 
 LOG_LOCK = 0x66776C6F67  # advisory lock key of the log's writers ("fwlog")
+LEADER_LOCK = 0x66776C64  # advisory lock key of the one deciding service ("fwld"; below 2^32: objid alone)
 
 
 def _dialect() -> Dialect:
@@ -109,6 +112,7 @@ class PostgresStore(SqlStore):
             schema.ensure(db, yoyo_uri(url), ["log"], "postgresql", apply=migrate)
         self._bind(db)
         self._snapshot_store: SqlSnapshots | None = None
+        self.fence_pid: int | None = None  # see PostgresLeaderLock.fence
 
     @property
     def snapshots(self) -> SqlSnapshots:  # type: ignore[override]
@@ -124,6 +128,9 @@ class PostgresStore(SqlStore):
     def connect(self, durable: bool = True) -> PostgresStore:
         return PostgresStore(self.url, durable=durable, _checked=True)
 
+    def leader_lock(self) -> PostgresLeaderLock:
+        return PostgresLeaderLock(self.url)
+
     def opener(self) -> Callable[[], PostgresStore]:
         return partial(PostgresStore, self.url, durable=False, _checked=True)
 
@@ -137,10 +144,69 @@ class PostgresStore(SqlStore):
         next positions here (replicas sharing the log); others keep theirs."""
         with self.unit() as uow:
             self._db.execute("SELECT pg_advisory_xact_lock(%s)", (LOG_LOCK,))
+            if (
+                self.fence_pid is not None
+                and not self._db.execute(_HOLDS_LEADER, (LEADER_LOCK, self.fence_pid)).fetchone()
+            ):
+                raise NotLeader("this service no longer holds the leader lock: another one decides and logs now")
             if entries and entries[0].seq == 0:
                 last = self._db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
                 entries = [dataclasses.replace(e, seq=last + i) for i, e in enumerate(entries, 1)]
             uow.events.append(entries)
+
+
+_HOLDS_LEADER = (
+    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid::bigint = %s "
+    "AND objsubid = 1 AND pid = %s AND granted"
+)
+
+
+class NotLeader(FraudwatchError):
+    status_code = 503
+
+
+class PostgresLeaderLock(LeaderLock):
+    """A session advisory lock on a connection of its own. It is released when the holder's
+    session ends: a clean stop, a killed process (its socket closes), or a lost connection
+    (PostgreSQL restarted). Group commits of a fenced store check, inside their transaction,
+    that the lock is still held by this session, so a service that lost it cannot log an
+    event beside the one that took it over."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._db = None
+        self.pid: int | None = None
+
+    def acquire(self) -> bool | None:
+        import psycopg
+
+        try:
+            if self._db is None or self._db.closed or self._db.broken:
+                self._db = connect(self.url)
+                self.pid = self._db.info.backend_pid
+            return bool(self._db.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,)).fetchone()[0])
+        except psycopg.OperationalError:
+            self.close()
+            return None
+
+    def held(self) -> bool:
+        import psycopg
+
+        if self._db is None or self._db.closed or self._db.broken:
+            return False
+        try:
+            return self._db.execute(_HOLDS_LEADER, (LEADER_LOCK, self.pid)).fetchone() is not None
+        except psycopg.OperationalError:
+            self.close()
+            return False
+
+    def fence(self, store) -> None:
+        store.fence_pid = self.pid
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+        self._db = None
 
 
 class Row:
