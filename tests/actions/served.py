@@ -1,5 +1,5 @@
 """``fraudwatch serve`` in a process of its own, configured with a webhook receiver and an
-SMTP server, as an integrator runs it."""
+SMTP server, as an integrator runs it; events go in through ``fraudwatch.client``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import sys
 
 import httpx
 import yaml
+
+from fraudwatch.client import Client, events
 
 from .conftest import TOKEN_KEY, free_port, wait_until
 
@@ -47,6 +49,8 @@ class Service:
             check=True,
         )
         self.auth = {"Authorization": f"Bearer {out.stdout.strip()}"}
+        # a generous deadline: these tests want the service's decisions, never a fallback
+        self.client = Client(self.url, out.stdout.strip(), deadline=30)
         self.process = None
 
     def _cli(self, *args):
@@ -71,6 +75,7 @@ class Service:
         self.process.wait(10)
 
     def stop(self):
+        self.client.close()
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -79,14 +84,8 @@ class Service:
                 self.kill()
 
     def send(self, **fields):
-        raw = {
-            "time": "2026-11-21T13:00:00+09:00",
-            "kind": "payment.attempt",
-            "amount": 17600,
-            "currency": "JPY",
-            "merchant": "m_1",
-            **fields,
-        }
-        r = httpx.post(f"{self.url}/v1/events", headers=self.auth, json=raw)
-        assert r.status_code == 200, r.text
-        return r.json()
+        """A payment attempt through the client; the decision as the service gave it."""
+        fields = {"time": "2026-11-21T13:00:00+09:00", "amount": 17600, "currency": "JPY", "merchant": "m_1", **fields}
+        decision = self.client.decide(events.payment_attempt(**fields))
+        assert decision.fallback is None, decision
+        return decision.raw

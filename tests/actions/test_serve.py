@@ -10,6 +10,8 @@ import subprocess
 import httpx
 import pytest
 
+from fraudwatch.client import ClientError
+
 from .conftest import Mailbox, Receiver, wait_until
 from .served import Service
 
@@ -36,37 +38,34 @@ def _link(mail, n, answer):
 
 def test_alert_email_and_answers_through_fraudwatch_serve(served):
     service, rec, mail = served
+    fw = service.client
     for card in ("tok_yes", "tok_no"):
-        r = httpx.put(
-            f"{service.url}/v1/alerts/subscriptions/{card}", headers=service.auth, json={"email": f"{card}@example.com"}
-        )
-        assert r.status_code == 200, r.text
-    r = httpx.post(
-        f"{service.url}/v1/lists/blocked_cards/add", headers=service.auth, json={"values": ["tok_yes", "tok_no"]}
-    )
-    assert r.status_code == 200, r.text
+        assert fw.subscribe(card, email=f"{card}@example.com")["email"] == f"{card}@example.com"
+    fw.list_add("blocked_cards", ["tok_yes", "tok_no"])
 
     assert service.send(id="serve-yes", card="tok_yes", account="acct_yes")["outcome"] == "block"
     yes = _link(mail, 1, "yes")
     assert yes.startswith(service.url) and mail.messages[0]["To"] == "tok_yes@example.com"
-    assert httpx.get(yes).status_code == 200
-    done = httpx.post(yes, headers={"Accept": "application/json"}).json()
+    assert httpx.get(yes).status_code == 200  # the page a link preview fetches
+    assert fw.check_answer(yes)["status"] == "awaiting confirmation"
+    done = fw.answer(yes)
     assert done["answer"] == "yes" and done["suppressions"] == []  # a deny list is not lifted by a "yes"
     assert wait_until(lambda: rec.of_type("action.release_payment"))[0]["data"]["event"] == "serve-yes"
 
     assert service.send(id="serve-no", card="tok_no", account="acct_no")["outcome"] == "block"
     no = _link(mail, 2, "no")
-    result = httpx.post(no, headers={"Accept": "application/json"}).json()
+    result = fw.answer(no)
     assert result["incident"]
     assert wait_until(lambda: rec.of_type("action.suspend_card"))[0]["data"]["card"] == "tok_no"
-    incident = httpx.get(f"{service.url}/v1/incidents/{result['incident']}", headers=service.auth).json()
-    assert incident["trigger_event"] == "serve-no"
+    assert fw.incident(result["incident"])["trigger_event"] == "serve-no"
     # the answers' labels are in the service's event log
     for answer, label_id in ((done, done["events"][0]["id"]), (result, result["events"][0]["id"])):
-        logged = httpx.get(f"{service.url}/v1/events/{label_id}", headers=service.auth)
-        assert logged.status_code == 200, logged.text
-        assert logged.json()["event"]["fraud"] is (answer["answer"] == "no")
-    assert httpx.post(no).status_code == 409
+        logged = fw.event(label_id)
+        assert logged is not None
+        assert logged["event"]["fraud"] is (answer["answer"] == "no")
+    with pytest.raises(ClientError) as again:
+        fw.answer(no)
+    assert again.value.status_code == 409
 
 
 def test_killing_the_service_mid_delivery_loses_no_message(tmp_path):
@@ -74,11 +73,7 @@ def test_killing_the_service_mid_delivery_loses_no_message(tmp_path):
         service = Service(tmp_path, rec, mail)
         try:
             service.start()
-            httpx.put(
-                f"{service.url}/v1/alerts/subscriptions/tok_k",
-                headers=service.auth,
-                json={"email": "k@example.com", "usage_alerts": True},
-            )
+            service.client.subscribe("tok_k", email="k@example.com", usage_alerts=True)
             for n in range(5):
                 service.send(id=f"kill-{n}", card="tok_k", account="acct_k", result="approved")
             wait_until(lambda: len(rec.requests) >= 10, timeout=20)  # usage alerts failing and retried
@@ -111,14 +106,11 @@ def test_a_yes_through_the_service_lets_the_same_behaviour_through_next_time(ser
         json={"text": rules, "version": "big-ticket", "activate": True},
     )
     assert r.status_code in (200, 201), r.text
-    r = httpx.put(
-        f"{service.url}/v1/alerts/subscriptions/tok_res", headers=service.auth, json={"email": "reseller@example.com"}
-    )
-    assert r.status_code == 200, r.text
+    service.client.subscribe("tok_res", email="reseller@example.com")
 
     first = service.send(id="res-1", card="tok_res", account="acct_res", amount=180_000)
     assert first["outcome"] == "challenge"
-    done = httpx.post(_link(mail, 1, "yes"), headers={"Accept": "application/json"}).json()
+    done = service.client.answer(_link(mail, 1, "yes"))
     assert done["answer"] == "yes" and [s["rule"] for s in done["suppressions"]] == ["big_ticket"]
 
     again = service.send(

@@ -42,6 +42,7 @@ class Reference:
 
     def __init__(self, fs: FeatureSet) -> None:
         self.fs = fs
+        self._served: dict[tuple[int, int], dict[str, Any]] = {}  # (id(events), j) -> values of event j
 
     def matches(self, spec: FeatureSpec, event: Any) -> bool:
         if spec.kinds and event.kind not in spec.kinds:
@@ -51,21 +52,42 @@ class Reference:
         return self.fs.filters[spec.filter](Context(event=event, features={})) is True
 
     def values(self, events: list[Any], stamps: list[float], i: int) -> dict[str, Any]:
+        memo = (id(events), i)
+        if memo in self._served:
+            return self._served[memo]
         event = events[i]
         out: dict[str, Any] = {}
-        for spec in self.fs.base:
-            key = _key(event, spec.entity)
-            if key is None:
-                continue
-            seen = [j for j in range(i + 1) if _key(events[j], spec.entity) == key and self.matches(spec, events[j])]
-            out[spec.name] = self.value(spec, events, stamps, i, seen)
-        ctx = Context(event=event, features=out)
-        for spec in self.fs.derived:
-            expr = self.fs.exprs[spec.name]
-            if all(n in out for n in expr.names if n in self.fs.names):
-                value = expr(ctx)
-                out[spec.name] = None if value is MISSING else value
+        outer, self._current = getattr(self, "_current", None), out  # ``of`` reads the current values here
+        second = self.fs.second_pass
+        for stage in (False, True):  # features of features after the others
+            for spec in self.fs.base:
+                if (spec.name in second) != stage:
+                    continue
+                key = _key(event, spec.entity)
+                if key is None:
+                    continue
+                seen = [
+                    j for j in range(i + 1) if _key(events[j], spec.entity) == key and self.matches(spec, events[j])
+                ]
+                out[spec.name] = self.value(spec, events, stamps, i, seen)
+            ctx = Context(event=event, features=out)
+            for spec in self.fs.derived:
+                if (spec.name in second) != stage:
+                    continue
+                expr = self.fs.exprs[spec.name]
+                if all(n in out for n in expr.names if n in self.fs.names):
+                    value = expr(ctx)
+                    out[spec.name] = None if value is MISSING else value
+        self._served[memo], self._current = out, outer
         return out
+
+    def read(self, spec: FeatureSpec, events: list, stamps: list[float], i: int, j: int) -> Any:
+        """What ``spec`` aggregates for event ``j``: its field, or the ``of`` feature as served
+        for it (for the current event ``i``, as computed so far)."""
+        if spec.of is None:
+            return _get(events[j], spec.field)
+        out = self._current if j == i else self.values(events, stamps, j)
+        return out.get(spec.of)
 
     def value(self, spec: FeatureSpec, events: list, stamps: list[float], i: int, seen: list[int]) -> Any:
         t = stamps[i]
@@ -73,12 +95,22 @@ class Reference:
             return self.scalar(spec, events, stamps, i, seen)
         lo, hi = t - spec.delay - spec.window, t - spec.delay
         inside = [j for j in seen if lo < stamps[j] <= hi]
-        if spec.field is None:
+        if spec.agg in ("share", "rank"):  # the current event against the others in the window
+            read = _number if spec.agg == "rank" else (lambda v: v)
+            current = read(self.read(spec, events, stamps, i, i))
+            history = [v for j in inside if j != i and (v := read(self.read(spec, events, stamps, i, j))) is not None]
+            if current is None or not history:
+                return None
+            same = sum(1 for v in history if v == current)
+            if spec.agg == "share":
+                return same / len(history)
+            return (sum(1 for v in history if v < current) + same / 2) / len(history)
+        if spec.source is None:
             values: list[Any] = [1] * len(inside)
         elif spec.is_label:
             values = [self.label(events, stamps, i, j, spec.delay) for j in inside]
         else:
-            values = [_get(events[j], spec.field) for j in inside]
+            values = [self.read(spec, events, stamps, i, j) for j in inside]
             if spec.agg not in ("count", "distinct"):
                 values = [_number(v) for v in values]
         present = [v for v in values if v is not None]
@@ -113,8 +145,7 @@ class Reference:
                 found = 1 if e.fraud else 0
         return found
 
-    @staticmethod
-    def scalar(spec: FeatureSpec, events: list, stamps: list[float], i: int, seen: list[int]) -> Any:
+    def scalar(self, spec: FeatureSpec, events: list, stamps: list[float], i: int, seen: list[int]) -> Any:
         t, window = stamps[i], spec.window
         # matching events at or before t, by time then arrival; the current one last among equals
         order = sorted((stamps[j], j) for j in seen if stamps[j] <= t)
@@ -129,4 +160,4 @@ class Reference:
         if not before or before[-1][0] <= t - window:
             return None
         ts_prev, j = before[-1]
-        return t - ts_prev if spec.agg == "time_since_last" else _get(events[j], spec.field)
+        return t - ts_prev if spec.agg == "time_since_last" else self.read(spec, events, stamps, i, j)

@@ -223,3 +223,36 @@ def test_the_default_rules_read_only_default_features():
         return  # the rules domain ships no default policy yet
     rules = RuleSet.parse(path.read_text(encoding="utf-8"), features=default_feature_set().names)
     assert set(rules.feature_names) <= set(default_feature_set().names)
+
+
+def test_of_reads_a_first_pass_feature_and_its_readers_go_second():
+    fs = FeatureSet.from_yaml(
+        "features:\n"
+        " - {name: account.age, entity: account, agg: age}\n"
+        " - {name: card.youngest_account, entity: card, agg: min, of: account.age, window: 30d}\n"
+        " - {name: card.youngest_account_days, expr: card.youngest_account / 86400}\n"
+        " - {name: account.age_days, expr: account.age / 86400}\n"
+    )
+    assert fs.second_pass == {"card.youngest_account", "card.youngest_account_days"}
+    assert fs["card.youngest_account"].source == "of:account.age"
+    assert FeatureSet.from_yaml(fs.to_yaml()) == fs
+
+
+@pytest.mark.parametrize(
+    ("item", "why"),
+    [
+        ("{name: card.x, entity: card, agg: min, of: card.nope, window: 1h}", "of: unknown feature 'card.nope'"),
+        ("{name: card.x, entity: card, agg: min, of: card.y, window: 1h}", "one level only"),
+        ("{name: card.x, entity: card, agg: min, of: account.age, field: amount, window: 1h}", "not both"),
+        ("{name: card.x, entity: card, agg: age, of: account.age}", "reads no value"),
+        ("{name: card.x, expr: '1', of: account.age}", "takes no of"),
+    ],
+)
+def test_bad_of(item, why):
+    text = (
+        "features:\n - {name: account.age, entity: account, agg: age}\n"
+        " - {name: card.y, entity: card, agg: max, of: account.age, window: 1h}\n"
+        f" - {item}\n"
+    )
+    with pytest.raises(FeatureSpecError, match=why):  # FeatureSetError for the references
+        FeatureSet.from_yaml(text)

@@ -62,7 +62,7 @@ def test_evaluate_writes_report_scores_and_plots(handbook_like, tmp_path):
     assert 0.5 < rich["test"]["auc_roc"]["mean"] <= 1.0  # frauds have 5x amounts: learnable
     with gzip.open(out / "scores.csv.gz", "rt") as f:
         rows = list(csv.DictReader(f))
-    assert set(rows[0]) == {"feature_set", "fold", "transaction_id", "score", "label"}
+    assert set(rows[0]) == {"feature_set", "fold", "event_id", "score", "label"}
     assert sum(r["feature_set"] == "handbook_rich" for r in rows) == sum(f["n_test"] for f in rich["test_folds"])
     report = (out / "report.md").read_text()
     assert "Balanced bagging" in report and "handbook_baseline" in report
@@ -87,3 +87,33 @@ def test_selection_weighs_the_three_metrics_equally():
         },
     ]
     assert _select(table)["params"] == {"a": 2}
+
+
+def test_evaluate_on_a_simulator_stream(tmp_path):
+    """Any event file with label events: the folds placed at the end of the history, the
+    labels read from the stream's own label events."""
+    from fraudwatch.models.evaluate import evaluate
+    from fraudwatch.sim.simulate import SimConfig, simulate, write_jsonl
+
+    events, _ = simulate(SimConfig(seed=3, cardholders=400, days=24, warmup=3))
+    path = tmp_path / "sim.jsonl"
+    with open(path, "wb") as f:
+        write_jsonl(events, f)
+    res = evaluate(
+        path,
+        ["default"],
+        tmp_path / "report",
+        grid={"num_leaves": [4], "min_child_samples": [5]},
+        log=lambda m: None,
+        cache_dir=tmp_path / "cache",
+        fold_days=(5, 2, 3),
+        n_folds=(2, 2),
+        top_k=20,
+    )
+    assert [f["fold"] for f in res["folds"]] == ["valid0", "valid1", "test0", "test1"]
+    assert res["folds"][2]["test"] == "2026-11-20..2026-11-22"  # ends two days (the gap) before the last day
+    test = res["feature_sets"]["default"]["test"]
+    assert test["n_fraud"]["mean"] > 0 and 0.5 < test["auc_roc"]["mean"] <= 1.0
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "Prequential evaluation of `sim.jsonl`" in report and "Card Precision@20" in report
+    assert "Balanced bagging" not in report  # published figures belong to the handbook only

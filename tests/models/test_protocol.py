@@ -1,11 +1,18 @@
 """The handbook protocol: fold dates, known-compromised-card removal, Card Precision@k."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
 
-from fraudwatch.models.protocol import Fold, card_precision_at_k, fold_indices, handbook_folds, recall_at_fpr
+from fraudwatch.models.protocol import (
+    HANDBOOK_ORIGIN,
+    Fold,
+    card_precision_at_k,
+    fold_indices,
+    handbook_folds,
+    recall_at_fpr,
+)
 
 
 def test_handbook_fold_dates():
@@ -78,3 +85,33 @@ def test_recall_at_fpr():
     recall, threshold = recall_at_fpr(y, s, 0.01)
     assert threshold == pytest.approx(0.98)  # one genuine (0.99) above it: FPR 1 %
     assert recall == 0.5
+
+
+def test_folds_on_any_history_are_placed_as_the_handbooks():
+    from datetime import date
+
+    from fraudwatch.models.protocol import prequential_folds
+
+    folds = prequential_folds(0, 99, origin=date(2026, 1, 1))
+    tests = [f for f in folds if f.kind == "test"]
+    valids = [f for f in folds if f.kind == "valid"]
+    # the last test week ends a label delay before the last day; weekly steps back
+    assert tests[0].test_end == date(2026, 1, 1) + timedelta(days=99 - 7)
+    assert [(t.train_start - v.train_start).days for t, v in zip(tests, valids, strict=True)] == [35] * 4
+    assert valids[0].test_start == tests[-1].train_start  # validation tests on the earliest test fold's training days
+    with pytest.raises(ValueError, match="need 84 days of payments; the history has 60"):
+        prequential_folds(0, 59, origin=date(2026, 1, 1))
+
+
+def test_known_cards_from_label_arrival_equal_the_handbook_rule():
+    rng = np.random.default_rng(1)
+    n = 4000
+    day = np.sort(rng.integers(0, 40, n))
+    card = rng.integers(0, 200, n)
+    fraud = (rng.random(n) < 0.05).astype(np.int64)
+    fold = Fold("f", "test", HANDBOOK_ORIGIN + timedelta(days=10))
+    # labels arriving exactly 7 days after the payment, at some time of day
+    known_day = np.where(fraud == 1, day + rng.random(n) + 7, np.inf)
+    a = fold_indices(fold, day, card, fraud)
+    b = fold_indices(fold, day, card, fraud, known_day)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True)) and len(a[1]) < np.sum((day >= 24) & (day < 31))

@@ -122,9 +122,9 @@ def bench_command(source: Path, limit: int | None, features, rules, model) -> No
     from fraudwatch.events import parse_event
 
     if source.suffix == ".parquet":
-        from fraudwatch.events.handbook import iter_handbook_events
+        from fraudwatch.importer import handbook_mapping, iter_events
 
-        stream = [parse_event(e) for e in iter_handbook_events(source, limit=limit)]
+        stream = [parse_event(e) for e in iter_events(source, handbook_mapping(), limit=limit)]
     else:
         stream, _ = load_events(source)
         stream = stream[:limit] if limit else stream

@@ -54,7 +54,7 @@ def show_command(file: Path | None, as_yaml: bool) -> None:
         if s.is_derived:
             click.echo(f"{s.name:<44} = {s.expr}")
             continue
-        what = f"{s.agg}({s.field})" if s.field else s.agg
+        what = f"{s.agg}({s.source})" if s.source else s.agg
         window = format_duration(s.window) + (f" delay {format_duration(s.delay)}" if s.delay else "")
         where = ",".join(s.kinds) or "*"
         cond = f" if {s.filter}" if s.filter else ""

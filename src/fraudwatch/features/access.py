@@ -13,7 +13,7 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
-__all__ = ["field_getter", "key_getter", "number_getter", "rest_of_key"]
+__all__ = ["field_getter", "key_getter", "number_getter", "rest_of_key", "source_getter"]
 
 
 def field_getter(path: str) -> Callable[[Any], Any]:
@@ -84,3 +84,31 @@ def rest_of_key(fields: tuple[str, ...]) -> Callable[[Any, Any], Any] | None:
         return tuple(parts)
 
     return key
+
+
+def source_getter(source: str, features: list[Any] | None = None, numeric: bool = False) -> Callable[[Any], Any]:
+    """``event -> value`` of what a feature aggregates: an event field (numbers only when
+    ``numeric``), or with ``of:`` another feature's value for the same event, read from the
+    features being computed (``features[0]``, a dict the engine sets before the second pass).
+
+    >>> from types import SimpleNamespace as E
+    >>> cell = [{"account.age": 86400.0}]
+    >>> source_getter("amount")(E(amount=5)), source_getter("of:account.age", cell)(E())
+    (5, 86400.0)
+    """
+    from fraudwatch.features.spec import OF_PREFIX
+
+    if not source.startswith(OF_PREFIX):
+        return number_getter(source) if numeric else field_getter(source)
+    if features is None:
+        raise ValueError(f"{source}: reading another feature needs the engine's features")
+    name = source[len(OF_PREFIX) :]
+    if not numeric:
+        return lambda event: features[0].get(name)
+    from fraudwatch.features.aggregates import as_number
+
+    def number(event: Any) -> Any:
+        v = features[0].get(name)
+        return None if v is None else as_number(v)
+
+    return number

@@ -17,12 +17,22 @@ True
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable
 from typing import Any
 
 from fraudwatch import codegen
 
-__all__ = ["DistinctStat", "ExtremeStat", "NumStat", "aggregate", "as_number", "empty_value"]
+__all__ = [
+    "DistinctStat",
+    "ExtremeStat",
+    "NumStat",
+    "SortedStat",
+    "aggregate",
+    "as_number",
+    "empty_value",
+    "relative",
+]
 
 
 def as_number(value: Any) -> int | float | None:
@@ -74,6 +84,32 @@ def aggregate(agg: str, values: list[Any], events: int | None = None) -> Any:
     if agg == "std":
         return _std(len(present), sum(present), sum(v * v for v in present))
     raise ValueError(f"unknown aggregation {agg!r}")
+
+
+def relative(agg: str, history: list[Any], value: Any, own: int = 0) -> float | None:
+    """``share`` or ``rank`` of ``value`` against the present values of ``history``, of which
+    ``own`` (0 or 1) is the current event itself and is left out. ``share``: the share equal
+    to ``value``; ``rank``: the share below it, ties counting half. None when ``value`` is
+    None or nothing else is present. The running statistics compute the same expressions.
+
+    >>> relative("share", ["a", "b", "a", None], "a"), relative("rank", [10, 20, 30, 20], 20, own=1)
+    (0.6666666666666666, 0.5)
+    >>> relative("share", ["a"], "a", own=1) is None
+    True
+    """
+    if value is None:
+        return None
+    present = [v for v in history if v is not None]
+    n = len(present) - own
+    if n <= 0:
+        return None
+    if agg == "share":
+        return (present.count(value) - own) / n
+    if agg == "rank":
+        below = sum(1 for v in present if v < value)
+        ties = sum(1 for v in present if v == value) - own
+        return (below + ties / 2) / n
+    raise ValueError(f"unknown history aggregation {agg!r}")
 
 
 # ------------------------------------------------------------------ statistics
@@ -148,6 +184,36 @@ def _distinct_remove(acc: list[Any], v: Any, b: int) -> None:
 
 def _distinct_count(acc: list[Any], cols: list[Any], los: list[int], hi: int, b: int) -> Any:
     return len(acc[b])
+
+
+def _sorted_add(acc: list[Any], v: Any, b: int) -> None:
+    insort(acc[b], v)
+
+
+def _sorted_remove(acc: list[Any], v: Any, b: int) -> None:
+    values = acc[b]
+    del values[bisect_left(values, v)]
+
+
+# share and rank read the current event's value ``v`` too; ``own`` (0 or 1) is the current
+# event itself when it is in the window, left out
+
+
+def _share_read(acc: list[Any], v: Any, own: int, b: int, n: int) -> Any:
+    return None if v is None or acc[n] <= own else (acc[b].get(v, 0) - own) / (acc[n] - own)
+
+
+def _rank_read(acc: list[Any], v: Any, own: int, b: int) -> Any:
+    return None if v is None else _rank(acc[b], v, own)
+
+
+def _rank(values: list[Any], v: Any, own: int) -> float | None:
+    """As :func:`relative` ``("rank", values, v, own)`` on the sorted values: two bisections."""
+    n = len(values) - own
+    if n <= 0:
+        return None
+    below = bisect_left(values, v)
+    return (below + (bisect_right(values, v, below) - below - own) / 2) / n
 
 
 Template = tuple[Callable[..., Any], dict[str, Any]]  # a template and its constants
@@ -254,3 +320,17 @@ class DistinctStat(_Stat):
 
     def value(self, acc: list[Any]) -> int:
         return len(acc[self.base])
+
+
+class SortedStat(_Stat):
+    """The present values of the window in sorted order (one slot, a list), for ``rank``:
+    insertion and removal by bisection, a rank read is two bisections."""
+
+    __slots__ = ()
+    width = 1
+
+    def __init__(self, base: int, col: int) -> None:
+        super().__init__(base, col, (_sorted_add, {"b": base}), (_sorted_remove, {"b": base}))
+
+    def init(self, acc: list[Any]) -> None:
+        acc.append([])

@@ -108,16 +108,24 @@ class FeatureEngine:
         # a label is read when its target's entity is next touched after the target became
         # older than the delay: at the latest while the target is still in some window
         self._label_keep = max((s.delay + (s.window or 0.0) for s in label_specs), default=0.0) + self.lateness
-        self._selectors = self._build(feature_set.base)
-        self._stores = [store for sel in self._selectors for store in sel.stores]
+        # features with ``of`` read other features of the same event: a second pass, whose
+        # stores find the features computed so far in this cell
+        self._features_cell: list[Any] = [None]
+        second = feature_set.second_pass
+        self._selectors = self._build(tuple(s for s in feature_set.base if s.name not in second))
+        self._selectors2 = self._build(tuple(s for s in feature_set.base if s.name in second))
+        self._stores = [store for sel in self._selectors + self._selectors2 for store in sel.stores]
         self._plan: dict[str, list[tuple[Any, ...]]] = {}
         self._runs: dict[str, Callable[..., Any]] = {}  # per kind: the plan compiled to one function
+        self._runs2: dict[str, Callable[..., Any]] = {}  # the same for the second pass
         for kind, selectors in _selectors_by_kind(self._selectors).items():
             self._plan_for(kind, selectors)
+        for kind, selectors in _selectors_by_kind(self._selectors2).items():
+            self._runs2[kind] = self._compile(self._nested(kind, selectors))
         # derived: (name, expression's closure, the features it reads, the generated
         # function for plain arithmetic or None)
         exprs = feature_set.exprs
-        self._derived = [
+        derived = [
             (
                 s.name,
                 _closure(exprs[s.name]),
@@ -126,22 +134,33 @@ class FeatureEngine:
             )
             for s in feature_set.derived
         ]
+        self._derived = [d for d in derived if d[0] not in second]
+        self._derived2 = [d for d in derived if d[0] in second]
         self._context: Any = None  # the rules' Context class, when filters or derived features need it
         self._missing: Any = None
-        if self._derived or any(sel.filter is not None for sel in self._selectors):
+        if derived or any(sel.filter is not None for sel in self._selectors + self._selectors2):
             from fraudwatch.rules import Context
             from fraudwatch.rules.values import MISSING
 
             self._context, self._missing = Context, MISSING
 
     def _plan_for(self, kind: str, selectors: list[_Selector] | None = None) -> list[tuple[Any, ...]]:
+        """The first pass's plan for ``kind`` (see :meth:`_nested`), compiled; a kind without
+        a plan yet gets one for every selector."""
+        plan = self._plan[kind] = self._nested(kind, self._selectors if selectors is None else selectors)
+        self._runs[kind] = self._compile(plan)
+        if kind not in self._runs2:
+            self._runs2[kind] = self._compile(self._nested(kind, self._selectors2))
+        return plan
+
+    def _nested(self, kind: str, selectors: list[_Selector]) -> list[tuple[Any, ...]]:
         """What an event of ``kind`` touches, nested so each field is read once: per first
         key field (its name, or a getter when dotted), per entity key starting with it (how
         to build the rest of the key), per selector (whether the kind updates it, the filter
         to run when it does, its stores' ``process``)."""
         by_first: dict[str, tuple[Any, ...]] = {}
         by_entity: dict[tuple[str, ...], list[Any]] = {}
-        for sel in self._selectors if selectors is None else selectors:
+        for sel in selectors:
             first = sel.entity[0]
             if first not in by_first:
                 by_first[first] = (first, field_getter(first) if "." in first else None, [])
@@ -151,9 +170,7 @@ class FeatureEngine:
             match = sel.kinds is None or kind in sel.kinds
             processes = [store.process for store in sel.stores]  # bound once
             by_entity[sel.entity].append((match, sel.filter if match else None, processes))
-        plan = self._plan[kind] = list(by_first.values())
-        self._runs[kind] = self._compile(plan)
-        return plan
+        return list(by_first.values())
 
     def _compile(self, plan: list[tuple[Any, ...]]) -> Callable[..., Any]:
         """The plan as one function ``(event, ts, out) -> filter context or None``."""
@@ -259,7 +276,7 @@ class FeatureEngine:
         by_value: dict[str, str] = {}
         for spec in specs:
             entity = spec.entity
-            if spec.agg == "count" and spec.field is None and len(entity) > 1:
+            if spec.agg == "count" and spec.source is None and len(entity) > 1:
                 # a count per (card, amount) is counted in the card's entity, by amount
                 entity, by_value[spec.name] = entity[:-1], entity[-1]
             sel_key = (entity, spec.kinds, spec.filter)
@@ -271,13 +288,22 @@ class FeatureEngine:
         labels = self._labels if self._labels is not None else {}
         for (sel_key, scalar, when), group in groups.items():
             if scalar:
-                store: WindowStore | LastStore = LastStore(group, window=when, lateness=self.lateness)
+                store: WindowStore | LastStore = LastStore(
+                    group, window=when, lateness=self.lateness, features=self._features_cell
+                )
             else:
                 counted = {s.name: by_value[s.name] for s in group if s.name in by_value}
                 if not counted and CountStore.fits(group, when):
                     store = CountStore(group, delay=when, lateness=self.lateness, labels=labels)
                 else:
-                    store = WindowStore(group, delay=when, lateness=self.lateness, labels=labels, by_value=counted)
+                    store = WindowStore(
+                        group,
+                        delay=when,
+                        lateness=self.lateness,
+                        labels=labels,
+                        by_value=counted,
+                        features=self._features_cell,
+                    )
             selectors[sel_key].stores.append(store)
         return list(selectors.values())
 
@@ -297,15 +323,25 @@ class FeatureEngine:
             run = self._runs[kind]
         ctx = run(event, ts, out)
         if self._derived:
-            self._compute_derived(event, out, ctx)
+            self._compute_derived(event, out, ctx, self._derived)
+        if self._selectors2:  # features of features: they read what the first pass computed
+            self._features_cell[0] = out
+            run2 = self._runs2.get(kind)
+            if run2 is None:
+                self._plan_for(kind)
+                run2 = self._runs2[kind]
+            ctx = run2(event, ts, out) or ctx
+            self._features_cell[0] = None
+            if self._derived2:
+                self._compute_derived(event, out, ctx, self._derived2)
         self.events += 1
         if not self.events % self.sweep_every:
             self.sweep()
         return out
 
-    def _compute_derived(self, event: Any, out: dict[str, Any], ctx: Any) -> None:
+    def _compute_derived(self, event: Any, out: dict[str, Any], ctx: Any, derived: list[Any]) -> None:
         missing = self._missing
-        for name, expr, refs, value in self._derived:
+        for name, expr, refs, value in derived:
             for ref in refs:
                 if ref not in out:
                     break  # reads a feature that does not apply to this event
@@ -345,7 +381,7 @@ class FeatureEngine:
         """
         stores: list[dict[str, Any]] = []
         by_entity: dict[str, dict[str, Any]] = {}
-        for sel in self._selectors:
+        for sel in self._selectors + self._selectors2:
             for store in sel.stores:
                 n = len(store.entities)
                 size = approx_size(store.entities, sample) + store.expiry.nbytes()

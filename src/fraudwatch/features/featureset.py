@@ -70,7 +70,10 @@ class FeatureSet:
         self.filters: dict[str, Any] = {}
         self.exprs: dict[str, Any] = {}
         self.derived: tuple[FeatureSpec, ...] = ()
+        # features computed in the second pass: those with ``of``, and derived ones reading them
+        self.second_pass: frozenset[str] = frozenset()
         self._compile()
+        self._check_of()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, FeatureSet) and (self.version, self.features) == (other.version, other.features)
@@ -168,6 +171,26 @@ class FeatureSet:
                     raise FeatureSetError(f"feature {spec.name!r}: expr: unknown feature(s) {', '.join(bad)}")
                 deps[spec.name] = refs
         self.derived = tuple(self[name] for name in _ordered(deps))
+
+    def _check_of(self) -> None:
+        """``of`` reads a feature of the first pass; derived features reading an ``of``
+        feature (directly or not) are computed in the second pass."""
+        second = {s.name for s in self.base if s.of is not None}
+        if not second:
+            return
+        for spec in self.derived:  # in dependency order: a derived feature comes after what it reads
+            if any(n in second for n in self.exprs[spec.name].names):
+                second.add(spec.name)
+        for spec in self.base:
+            if spec.of is None:
+                continue
+            if spec.of not in self.names:
+                raise FeatureSetError(f"feature {spec.name!r}: of: unknown feature {spec.of!r}")
+            if spec.of in second:
+                raise FeatureSetError(
+                    f"feature {spec.name!r}: of: {spec.of!r} is itself computed from an 'of' feature (one level only)"
+                )
+        self.second_pass = frozenset(second)
 
 
 def _ordered(deps: dict[str, set[str]]) -> list[str]:

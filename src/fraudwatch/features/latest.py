@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fraudwatch import codegen
-from fraudwatch.features.access import field_getter
+from fraudwatch.features.access import source_getter
 from fraudwatch.features.expiry import ExpiryQueue
 from fraudwatch.features.spec import FeatureSpec
 
@@ -49,17 +49,19 @@ def _latest(ent: _Recent) -> float:
 class LastStore:
     """``time_since_last``, ``previous`` and ``age`` features sharing a selector and window."""
 
-    def __init__(self, specs: list[FeatureSpec], window: float, lateness: float) -> None:
+    def __init__(
+        self, specs: list[FeatureSpec], window: float, lateness: float, features: list[Any] | None = None
+    ) -> None:
         self.specs = specs
         self.window = window
         self.lateness = lateness
         self.entities: dict[Any, _Recent] = {}
         self.expiry = ExpiryQueue()
-        self._fields = list(dict.fromkeys(s.field for s in specs if s.agg == "previous" and s.field is not None))
-        self._getters: list[Callable[[Any], Any]] = [field_getter(f) for f in self._fields]
+        self._fields = list(dict.fromkeys(s.source for s in specs if s.agg == "previous" and s.source is not None))
+        self._getters: list[Callable[[Any], Any]] = [source_getter(f, features) for f in self._fields]
         # (name, what, column): what 0 = time since last, 1 = previous, 2 = age
         what = {"time_since_last": 0, "previous": 1, "age": 2}
-        self._plan = [(s.name, what[s.agg or ""], self._fields.index(s.field) if s.field else -1) for s in specs]
+        self._plan = [(s.name, what[s.agg or ""], self._fields.index(s.source) if s.source else -1) for s in specs]
         self._empty = {s.name: None for s in specs}
         self._read = self._generated() if codegen.enabled() else self._interpreted()
 

@@ -26,10 +26,12 @@ from fraudwatch.errors import InvalidValue, ValidationFailed
 
 __all__ = [
     "AGGS",
+    "HISTORY_AGGS",
     "FeatureSpec",
     "FeatureSpecError",
     "LABEL_FIELD",
     "MAX_WINDOW",
+    "OF_PREFIX",
     "SCALAR_AGGS",
     "WINDOW_AGGS",
     "format_duration",
@@ -39,13 +41,18 @@ __all__ = [
 MAX_WINDOW = 90 * 86400.0
 LABEL_FIELD = "label.fraud"
 # aggregations over every matching event inside the window
-WINDOW_AGGS = frozenset({"count", "sum", "mean", "min", "max", "std", "distinct"})
+WINDOW_AGGS = frozenset({"count", "sum", "mean", "min", "max", "std", "distinct", "share", "rank"})
+# how usual the current event's value is against the entity's own history in the window (the
+# current event left out): the share of earlier events with the same value, the value's rank
+HISTORY_AGGS = frozenset({"share", "rank"})
 # aggregations that only need the first / latest matching event; their window is a lookback
 SCALAR_AGGS = frozenset({"time_since_last", "age", "previous"})
 AGGS = WINDOW_AGGS | SCALAR_AGGS
 NUMERIC_AGGS = frozenset({"sum", "mean", "min", "max", "std"})
-_NEEDS_FIELD = NUMERIC_AGGS | {"distinct", "previous"}
+NUMBER_COLUMN_AGGS = NUMERIC_AGGS | {"rank"}  # read their field as a number (anything else: None)
+_NEEDS_FIELD = NUMERIC_AGGS | HISTORY_AGGS | {"distinct", "previous"}
 _NO_FIELD = frozenset({"time_since_last", "age"})
+OF_PREFIX = "of:"  # a column holding another feature's value, as served for the same event
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
@@ -110,13 +117,22 @@ class FeatureSpec:
     - ``agg``: one of :data:`AGGS`. ``count`` counts matching events (or those with ``field``
       present); ``distinct`` counts distinct values of ``field``; ``time_since_last`` and
       ``previous`` look at the latest matching event before the current one; ``age`` is the
-      time since the first matching event.
+      time since the first matching event. ``share`` and ``rank`` compare the current
+      event's ``field`` with the entity's own history in the window, the current event left
+      out: ``share`` is the share of those earlier events with the same value (0: never seen
+      in the window), ``rank`` the share of earlier values below it, ties counting half (0.5:
+      a typical amount, 1.0: above all of them); both None without history.
     - ``window``: seconds (or ``"10m"``); the window is ``(t - delay - window, t - delay]``.
       For ``time_since_last``/``previous``/``age`` it is the lookback (default 90 days): an
       entity without a matching event for that long is forgotten.
     - ``delay``: only events older than it count; ``field: label.fraud`` needs a delay and
       reads the fraud label that arrived for the earlier event (1, else 0).
     - ``expr``: makes a derived feature, computed from event fields and other features.
+    - ``of``: instead of an event ``field``, aggregate another feature's value as it was
+      served for each matching event (``agg: min, of: account.age`` on a card: the youngest
+      account the card was used on). The feature read must not itself have an ``of``, nor
+      be derived from one that has; ``of`` features are computed after the others. The value
+      is the one served: for an event later than the lateness, what it was served then.
 
     >>> FeatureSpec("card.x", entity="card", agg="sum", window="1h")
     Traceback (most recent call last):
@@ -134,6 +150,7 @@ class FeatureSpec:
     delay: float = 0.0
     expr: str | None = None
     description: str = ""
+    of: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -147,6 +164,11 @@ class FeatureSpec:
     @property
     def is_derived(self) -> bool:
         return self.expr is not None
+
+    @property
+    def source(self) -> str | None:
+        """What the aggregation reads: the event ``field``, or ``of:<feature>``."""
+        return self.field if self.of is None else OF_PREFIX + self.of
 
     @property
     def is_label(self) -> bool:
@@ -210,6 +232,14 @@ class FeatureSpec:
         self._set("window", window)
 
     def _check_field(self) -> None:
+        if self.of is not None:
+            if not isinstance(self.of, str) or not _NAME.match(self.of):
+                raise InvalidValue(f"of: must be a feature name like 'account.age', not {self.of!r}")
+            if self.field is not None:
+                raise InvalidValue("of: give a field or of (another feature's value), not both")
+            if self.agg in _NO_FIELD:
+                raise InvalidValue(f"of: agg {self.agg!r} reads no value")
+            return
         if self.field is not None:
             _checked_fields((self.field,), "field")
         if self.field in _composite_fields():

@@ -26,18 +26,22 @@ from typing import Any
 
 from fraudwatch import codegen
 from fraudwatch.errors import InvalidValue
-from fraudwatch.features.access import field_getter, number_getter
+from fraudwatch.features.access import field_getter, source_getter
 from fraudwatch.features.aggregates import (
     DistinctStat,
     ExtremeStat,
     NumStat,
+    SortedStat,
     Template,
+    _rank_read,
+    _share_read,
     aggregate,
     as_number,
     empty_value,
+    relative,
 )
 from fraudwatch.features.expiry import ExpiryQueue
-from fraudwatch.features.spec import LABEL_FIELD, NUMERIC_AGGS, FeatureSpec
+from fraudwatch.features.spec import HISTORY_AGGS, LABEL_FIELD, NUMBER_COLUMN_AGGS, FeatureSpec
 
 __all__ = ["CountStore", "WindowStore"]
 
@@ -77,8 +81,10 @@ def _latest_entry(ent: _Series) -> float:
 
 
 class WindowStore:
-    """Windowed features (count, sum, mean, min, max, std, distinct) sharing one selector
-    and one ``delay``. ``labels`` maps event ids to ``(fraud, label_time)``.
+    """Windowed features (count, sum, mean, min, max, std, distinct, share, rank) sharing
+    one selector and one ``delay``. ``labels`` maps event ids to ``(fraud, label_time)``.
+    ``features`` is the engine's cell holding the features being computed, for columns
+    that aggregate another feature's value (``of``).
 
     ``by_value`` maps the names of plain counts whose entity key adds one more field to
     the store's (``[card, amount]`` in a ``card`` store) to that field: such a count is
@@ -94,8 +100,10 @@ class WindowStore:
         lateness: float,
         labels: Mapping[Any, Any],
         by_value: Mapping[str, str] | None = None,
+        features: list[Any] | None = None,
     ) -> None:
         self.specs = specs
+        self.features = features
         self.by_value = dict(by_value or {})
         self.delay = delay
         self.labels = labels
@@ -116,16 +124,20 @@ class WindowStore:
         # (feature, field getter, window, column, the counts' slot)
         self._value_reads: list[tuple[str, Callable[[Any], Any], int, int, int]] = []
         extremes: list[tuple[str, Template]] = []
+        # share / rank against the entity's own history: (feature, agg, window, column, read)
+        self._history_reads: list[tuple[str, str, int, int, Template]] = []
         for spec in specs:
             if spec.name in self.by_value:
                 field = self.by_value[spec.name]
                 wi, col = self.windows.index(_window(spec)), self._column(field=field)
                 base = self._stat("distinct", wi, col).base
                 self._value_reads.append((spec.name, field_getter(field), wi, col, base))
-            elif spec.agg == "count" and spec.field is None:
+            elif spec.agg == "count" and spec.source is None:
                 self._count_reads.append((spec.name, self.windows.index(_window(spec))))
             elif spec.agg in ("min", "max"):
                 extremes.append((spec.name, self._read(spec)))
+            elif spec.agg in HISTORY_AGGS:
+                self._history_reads.append(self._history(spec))
             else:
                 self._reads.append((spec.name, self._read(spec)))
         self._reads += extremes
@@ -138,16 +150,17 @@ class WindowStore:
         self._acc0: list[Any] = []
         for stat in self._stat_index.values():  # creation order: the order of their slots
             stat.init(self._acc0)
-        self._fresh = [i for i, v in enumerate(self._acc0) if isinstance(v, dict)]  # a dict each
+        self._fresh = [i for i, v in enumerate(self._acc0) if isinstance(v, (dict, list))]  # one each
         self._tail, self._append, self._enter_all = self._generated() if codegen.enabled() else self._interpreted()
 
     def _generated(self) -> tuple[Callable[..., Any], ...]:
-        """``tail(ent, ts, los, hi, cut, out, event)``: what :meth:`process` does once entries
-        entered (entries leave the windows, then every feature is read: plain counts,
-        statistics, min / max, counts by value); ``append(cols, event)`` and ``enter(ts,
-        cols, acc, hi, n, cut)``: generated with the windows, columns and slots unrolled."""
+        """``tail(ent, ts, los, hi, cut, out, event, match)``: what :meth:`process` does once
+        entries entered (entries leave the windows, then every feature is read: plain counts,
+        statistics, min / max, counts by value, share / rank); ``append(cols, event)`` and
+        ``enter(ts, cols, acc, hi, n, cut)``: generated with the windows, columns and slots
+        unrolled."""
         env: dict[str, Any] = {"bisect_right": bisect_right}
-        lines = ["def tail(ent, ts, los, hi, cut, out, event):"]
+        lines = ["def tail(ent, ts, los, hi, cut, out, event, match):"]
         for wi, window, stats in self._window_items:
             env[f"w{wi}"] = window
             lines += [f"    lo = los[{wi}]", f"    if lo < hi and ts[lo] <= cut - w{wi}:"]
@@ -166,7 +179,7 @@ class WindowStore:
                 lines.append(f"        los[{wi}] = bisect_right(ts, cut - w{wi}, lo, hi)")
         for name, wi in self._count_reads:
             lines.append(f"    out[{name!r}] = hi - los[{wi}]")
-        if self._reads or self._value_reads:
+        if self._reads or self._value_reads or self._history_reads:
             lines += ["    acc = ent.acc", "    cols = ent.cols"]
         for name, (template, constants) in self._reads:
             lines.append(f"    out[{name!r}] = {codegen.inline_expression(template, env, **constants)}")
@@ -175,12 +188,20 @@ class WindowStore:
             env[f"get{col}"] = self._getters[col]
             read = f"getattr(event, {field!r}, None)" if "." not in field else f"get{col}(event)"
             lines += [f"    v = {read}", "    if v is not None:", f"        out[{name!r}] = acc[{base}].get(v, 0)"]
+        # the current event is in the window (and left out) when it matched and there is no delay
+        own: dict[str, int] = {"own": 0} if self.delay else {}
+        if self._history_reads and not self.delay:
+            lines.append("    own = 1 if match else 0")
+        for name, _, _, col, (template, constants) in self._history_reads:
+            env[f"get{col}"] = self._getters[col]
+            lines.append(f"    v = get{col}(event)")
+            lines.append(f"    out[{name!r}] = {codegen.inline_expression(template, env, **constants, **own)}")
         # the event's column values appended, as the getters read them
         lines += ["def append(cols, event):"]
         for c, ((field, numeric), get) in enumerate(zip(self._columns, self._getters, strict=True)):
             if c in self._label_cols:
                 field, numeric = "id", False
-            if "." in field:
+            if "." in field or ":" in field:  # a dotted field, or another feature's value
                 env[f"get{c}"] = get
                 lines.append(f"    cols[{c}].append(get{c}(event))")
             elif numeric:  # as number_getter
@@ -213,6 +234,11 @@ class WindowStore:
         count_reads = self._count_reads
         reads = [(name, codegen.bind(template, **constants)) for name, (template, constants) in self._reads]
         value_reads = self._value_reads
+        history_reads = [
+            (name, self._getters[col], codegen.bind(template, **constants))
+            for name, _, _, col, (template, constants) in self._history_reads
+        ]
+        delayed = bool(self.delay)
         getters = self._getters
         entering = [
             (col, [s.add for s in stats])
@@ -220,7 +246,14 @@ class WindowStore:
         ]
 
         def tail(
-            ent: _Series, ts: list[float], los: list[int], hi: int, cut: float, out: dict[Any, Any], event: Any
+            ent: _Series,
+            ts: list[float],
+            los: list[int],
+            hi: int,
+            cut: float,
+            out: dict[Any, Any],
+            event: Any,
+            match: bool,
         ) -> None:
             for wi, window, removers in leaving:
                 lo = los[wi]
@@ -246,6 +279,9 @@ class WindowStore:
                 v = get(event)
                 if v is not None:
                     out[name] = acc[base].get(v, 0)
+            own = 1 if match and not delayed else 0
+            for name, get, read in history_reads:
+                out[name] = read(acc, get(event), own)
 
         def append(cols: list[list[Any]], event: Any) -> None:
             for column, get in zip(cols, getters, strict=True):
@@ -279,7 +315,7 @@ class WindowStore:
         """The column of ``spec``'s field (numbers only for numeric aggregations), or of
         ``field`` as given."""
         if spec is not None:
-            field, numeric = spec.field, spec.agg in NUMERIC_AGGS
+            field, numeric = spec.source, spec.agg in NUMBER_COLUMN_AGGS
         if field is None:
             raise InvalidValue("a windowed statistic needs a field")
         key = (field, numeric)
@@ -289,10 +325,8 @@ class WindowStore:
                 # holds the event id until the event is old enough, then its 0/1 label
                 self._label_cols.append(len(self._getters))
                 self._getters.append(field_getter("id"))
-            elif numeric:
-                self._getters.append(number_getter(field))
             else:
-                self._getters.append(field_getter(field))
+                self._getters.append(source_getter(field, self.features, numeric))
         return self._columns.index(key)
 
     def _stat(self, kind: str, wi: int, col: int) -> Any:
@@ -303,12 +337,23 @@ class WindowStore:
                 stat = NumStat(self._width, col, std=(wi, col) in self._std_keys, sums=self._columns[col][1])
             elif kind == "distinct":
                 stat = DistinctStat(self._width, col)
+            elif kind == "sorted":
+                stat = SortedStat(self._width, col)
             else:
                 stat = ExtremeStat(self._width, col, is_max=kind == "max")
             self._width += stat.width
             self._stat_index[key] = stat
             self._stats[wi].append(stat)
         return stat
+
+    def _history(self, spec: FeatureSpec) -> tuple[str, str, int, int, Template]:
+        """``share`` reads the value counts and the count of present values; ``rank`` the
+        sorted values."""
+        wi, col = self.windows.index(_window(spec)), self._column(spec)
+        if spec.agg == "share":
+            counts, present = self._stat("distinct", wi, col).base, self._stat("num", wi, col).base
+            return spec.name, "share", wi, col, (_share_read, {"b": counts, "n": present})
+        return spec.name, "rank", wi, col, (_rank_read, {"b": self._stat("sorted", wi, col).base})
 
     def _read(self, spec: FeatureSpec) -> Template:
         """``(acc, cols, los, hi) -> value`` of ``spec``, as a template and its constants."""
@@ -329,7 +374,7 @@ class WindowStore:
         if self._acc0:
             ent.acc = acc = self._acc0.copy()
             for i in self._fresh:
-                acc[i] = {}
+                acc[i] = acc[i].copy()  # an empty dict or list of its own
         return ent
 
     # ------------------------------------------------------------ hot path
@@ -342,7 +387,7 @@ class WindowStore:
                 self.expiry.add(t, key)
             if t < ent.head:
                 self._insert_late(ent, event, t)
-                self._read_at(ent, t, out, event)
+                self._read_at(ent, t, out, event, not self.delay)
                 return
             ent.ts.append(t)
             if self._getters:
@@ -353,7 +398,7 @@ class WindowStore:
                 self._empty_by_value(event, out)
             return
         elif t < ent.head:
-            self._read_at(ent, t, out, event)
+            self._read_at(ent, t, out, event, False)
             return
         # advance the entity to t: entries old enough for the delay enter, old ones leave
         ent.head = t
@@ -372,7 +417,7 @@ class WindowStore:
             else:  # the usual case: the entry just appended enters every window
                 hi = self._enter_all(ts, ent.cols, ent.acc, hi, n, cut)
             ent.hi = hi
-        self._tail(ent, ts, los, hi, cut, out, event)
+        self._tail(ent, ts, los, hi, cut, out, event, match)
         if ts and ts[0] <= t - self.retention:
             # _purge drops a batch once k = bisect_right(ts, edge) >= min(32, ceil(len / 2)):
             # test that directly rather than calling it for nothing
@@ -434,19 +479,23 @@ class WindowStore:
             if get(event) is not None:
                 out[name] = 0
 
-    def _read_at(self, ent: _Series, t: float, out: dict[Any, Any], event: Any) -> None:
-        """Values as of an earlier time ``t`` (a late event), computed from the entries."""
+    def _read_at(self, ent: _Series, t: float, out: dict[Any, Any], event: Any, own: bool) -> None:
+        """Values as of an earlier time ``t`` (a late event), computed from the entries;
+        ``own``: the event itself is among them (left out of share and rank)."""
         ts, cut = ent.ts, t - self.delay
         hi = bisect_right(ts, cut)
         for name, get, wi, col, _ in self._value_reads:
             v = get(event)
             if v is not None:  # list.count compares as the counts' dict does: identity, then ==
                 out[name] = ent.cols[col][bisect_right(ts, cut - self.windows[wi], 0, hi) : hi].count(v)
+        for name, agg, wi, col, _ in self._history_reads:
+            lo = bisect_right(ts, cut - self.windows[wi], 0, hi)
+            out[name] = relative(agg, ent.cols[col][lo:hi], self._getters[col](event), int(own))
         for spec in self.specs:
-            if spec.name in self.by_value:
+            if spec.name in self.by_value or spec.agg in HISTORY_AGGS:
                 continue
             lo = bisect_right(ts, cut - _window(spec), 0, hi)
-            if spec.agg == "count" and spec.field is None:
+            if spec.agg == "count" and spec.source is None:
                 out[spec.name] = hi - lo
             else:
                 column = ent.cols[self._column(spec)]
@@ -469,7 +518,7 @@ class WindowStore:
             ent = self._new()
             ent.ts, ent.cols, ent.lo, ent.hi, ent.head = list(ts), [list(c) for c in cols], list(lo), hi, head
             if self._acc0:
-                ent.acc = [dict(v) if isinstance(v, dict) else v for v in acc]
+                ent.acc = [v.copy() if isinstance(v, (dict, list)) else v for v in acc]
             self.entities[key] = ent
         self.expiry.rebuild(self.entities, _latest_entry)
 
@@ -491,7 +540,7 @@ class CountStore(WindowStore):
 
     @staticmethod
     def fits(specs: list[FeatureSpec], delay: float) -> bool:
-        return not delay and all(s.agg == "count" and s.field is None for s in specs)
+        return not delay and all(s.agg == "count" and s.source is None for s in specs)
 
     def __init__(self, specs: list[FeatureSpec], delay: float, lateness: float, labels: Mapping[Any, Any]) -> None:
         super().__init__(specs, delay, lateness, labels)
@@ -505,7 +554,7 @@ class CountStore(WindowStore):
                 self.expiry.add(t, key)
             if t < ent.head:
                 self._insert_late(ent, event, t)
-                self._read_at(ent, t, out, event)
+                self._read_at(ent, t, out, event, False)
                 return
             ts = ent.ts
             ts.append(t)
@@ -514,7 +563,7 @@ class CountStore(WindowStore):
             out.update(self._empty)
             return
         elif t < ent.head:
-            self._read_at(ent, t, out, event)
+            self._read_at(ent, t, out, event, False)
             return
         else:
             ts, hi = ent.ts, ent.hi

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from fraudwatch.errors import FraudwatchError
+from fraudwatch.events.currency import to_major
 from fraudwatch.models.base import cache_root
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 FEATURESETS = Path(__file__).parent / "featuresets"
-CACHE_FORMAT = "2"  # 2: replayed through Engine.process (resent events give no row)
+CACHE_FORMAT = "3"  # 2: replayed through Engine.process (resent events give no row); 3: card and amount kept
 
 
 @dataclass
@@ -48,6 +49,8 @@ class FeatureMatrix:
     ids: np.ndarray  # event ids (str)
     ts: np.ndarray  # float64 POSIX seconds
     X: np.ndarray  # float64, NaN where the engine returned None
+    card: np.ndarray | None = None  # str, "" for a payment without a card
+    amount: np.ndarray | None = None  # float64, major units of each payment's currency (reports only)
 
 
 @dataclass
@@ -68,10 +71,13 @@ class Labels:
 
 
 def featureset_path(name: str) -> Path:
-    """A shipped feature set by name (``handbook_rich``) or a path to a YAML file."""
+    """A shipped feature set by name (``handbook_rich``; ``default``: the engine's default
+    features) or a path to a YAML file."""
     p = Path(name)
     if p.suffix in (".yaml", ".yml") and p.exists():
         return p
+    if name == "default":  # the engine's own default features (features/default.yaml)
+        return Path(__file__).parent.parent / "features" / "default.yaml"
     shipped = FEATURESETS / f"{name}.yaml"
     if shipped.exists():
         return shipped
@@ -100,9 +106,9 @@ def load_events(path: str | Path, label_delay_days: float = 7.0) -> Iterator:
 
     path = Path(path)
     if path.suffix == ".parquet":
-        from fraudwatch.events.handbook import iter_handbook_events
+        from fraudwatch.importer import handbook_mapping, iter_events
 
-        for d in iter_handbook_events(path, label_delay_days=label_delay_days):
+        for d in iter_events(path, handbook_mapping(label_delay_days)):
             yield parse_event(d)
     else:
         from fraudwatch.events.io import DeadLetter, read_events
@@ -134,6 +140,8 @@ def replay(
     rows: list[list[list[float]]] = [[] for _ in feature_sets]
     ids: list[str] = []
     times: list[float] = []
+    cards: list[str] = []
+    amounts: list[float] = []
     label_target: list[str] = []
     label_fraud: list[bool] = []
     label_ts: list[float] = []
@@ -174,11 +182,24 @@ def replay(
         if keep:
             ids.append(event.id)
             times.append(ts)
+            cards.append(event.card or "")
+            amount = getattr(event, "amount", None)
+            amounts.append(math.nan if amount is None else to_major(amount, getattr(event, "currency", None)))
     id_arr = np.array(ids, dtype=str)
     ts_arr = np.array(times, dtype=np.float64)
+    card_arr = np.array(cards, dtype=str)
+    amount_arr = np.array(amounts, dtype=np.float64)
     matrices = [
-        FeatureMatrix(fs.digest, cols, id_arr, ts_arr, np.array(r, dtype=np.float64).reshape(len(r), len(cols)))
-        for fs, cols, r in zip(feature_sets, names, rows, strict=False)
+        FeatureMatrix(
+            fs.digest,
+            cols,
+            id_arr,
+            ts_arr,
+            np.array(r, dtype=np.float64).reshape(len(r), len(cols)),
+            card_arr,
+            amount_arr,
+        )
+        for fs, cols, r in zip(feature_sets, names, rows, strict=True)
     ]
     labels = Labels(np.array(label_target, dtype=str), np.array(label_fraud, dtype=bool), np.array(label_ts))
     return matrices, labels
@@ -234,12 +255,30 @@ def replay_cached(
             (whole,), labels = replay(load_events(data, label_delay_days), [union], start, end)
             col = {n: i for i, n in enumerate(whole.names)}
             matrices = [
-                FeatureMatrix(fs.digest, list(fs.names), whole.ids, whole.ts, whole.X[:, [col[n] for n in fs.names]])
+                FeatureMatrix(
+                    fs.digest,
+                    list(fs.names),
+                    whole.ids,
+                    whole.ts,
+                    whole.X[:, [col[n] for n in fs.names]],
+                    whole.card,
+                    whole.amount,
+                )
                 for fs in todo
             ]
         for i, m in zip(missing, matrices, strict=False):
             tmp = paths[i].with_suffix(".tmp.npz")
-            np.savez(tmp, digest=m.digest, names=np.array(m.names), ids=m.ids, ts=m.ts, X=m.X, data_hash=data_hash)
+            np.savez(
+                tmp,
+                digest=m.digest,
+                names=np.array(m.names),
+                ids=m.ids,
+                ts=m.ts,
+                X=m.X,
+                card=m.card,
+                amount=m.amount,
+                data_hash=data_hash,
+            )
             os.replace(tmp, paths[i])
         tmp = label_path.with_suffix(".tmp.npz")
         np.savez(tmp, target=labels.target, fraud=labels.fraud, ts=labels.ts)
@@ -247,6 +286,8 @@ def replay_cached(
     out = []
     for p in paths:
         z = np.load(p)
-        out.append(FeatureMatrix(str(z["digest"]), z["names"].tolist(), z["ids"], z["ts"], z["X"]))
+        out.append(
+            FeatureMatrix(str(z["digest"]), z["names"].tolist(), z["ids"], z["ts"], z["X"], z["card"], z["amount"])
+        )
     z = np.load(label_path)
     return out, Labels(z["target"], z["fraud"], z["ts"])

@@ -1,10 +1,15 @@
-"""The Fraud Detection Handbook's prequential protocol and metrics (chapters 3, 5, 6).
+"""The Fraud Detection Handbook's prequential protocol and metrics (chapters 3, 5, 6), on
+the handbook's data set or on any labeled history.
 
 Days are whole days since the data set's first midnight (the handbook's ``TX_TIME_DAYS``).
 A fold trains on 7 days, skips a 7-day gap (labels arrive 7 days late) and tests on the
 next 7 days. From the test days it removes the cards known to be compromised: those with
 a fraud in the training week, and, cumulatively for test day ``d``, those with a fraud on
-day ``train_start + 7 + d - 1`` (the handbook's ``get_train_test_set``).
+day ``train_start + 7 + d - 1`` (the handbook's ``get_train_test_set``). On a history with
+its own label events, "known" is read from when each fraud's label arrived instead
+(``known_day``); with labels exactly 7 days after their payments both give the same sets.
+:func:`prequential_folds` places the folds on any history: test folds at its end,
+validation folds just before them, as the handbook's dates are placed.
 
 >>> import numpy as np
 >>> day = np.array([0, 0, 0, 1, 1]); card = np.array([1, 2, 3, 1, 2])
@@ -26,6 +31,7 @@ __all__ = [
     "TEST_STARTS",
     "VALID_STARTS",
     "handbook_folds",
+    "prequential_folds",
     "fold_indices",
     "card_precision_at_k",
     "recall_at_fpr",
@@ -70,19 +76,60 @@ def handbook_folds() -> list[Fold]:
     return folds
 
 
-def fold_indices(fold: Fold, day: np.ndarray, card: np.ndarray, fraud: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices of the training and test sets of ``fold`` (the handbook's ``get_train_test_set``)."""
+def prequential_folds(
+    first_day: int,
+    last_day: int,
+    *,
+    origin: date,
+    delta_train: int = 7,
+    delta_delay: int = 7,
+    delta_test: int = 7,
+    n_test: int = 4,
+    n_valid: int = 4,
+) -> list[Fold]:
+    """Folds on a history whose payments span days ``first_day..last_day``: the last test
+    week ends ``delta_delay`` days before the last day (its frauds have had the delay to be
+    labeled), test folds step back ``delta_test`` days each, and the latest validation fold
+    tests on the earliest test fold's training days (the handbook's placement: validation
+    training weeks start 35 days before the test ones). Raises ``ValueError`` when the
+    history is too short, saying how many days it needs."""
+    latest = last_day - delta_delay - (delta_train + delta_delay + delta_test) + 1
+    earliest_test = latest - (n_test - 1) * delta_test
+    latest_valid = earliest_test - (delta_delay + delta_test)
+    earliest_valid = latest_valid - (n_valid - 1) * delta_test
+    if earliest_valid < first_day:
+        need = latest - earliest_valid + 2 * delta_delay + delta_train + delta_test
+        raise ValueError(
+            f"{n_valid} validation and {n_test} test folds of {delta_train} training, {delta_delay} gap and "
+            f"{delta_test} test days need {need} days of payments; the history has {last_day - first_day + 1}"
+        )
+
+    def fold(name: str, kind: str, day: int) -> Fold:
+        return Fold(name, kind, origin + timedelta(days=day), delta_train, delta_delay, delta_test, origin)
+
+    folds = [fold(f"valid{i}", "valid", latest_valid - i * delta_test) for i in range(n_valid)]
+    return folds + [fold(f"test{i}", "test", latest - i * delta_test) for i in range(n_test)]
+
+
+def fold_indices(
+    fold: Fold, day: np.ndarray, card: np.ndarray, fraud: np.ndarray, known_day: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the training and test sets of ``fold`` (the handbook's
+    ``get_train_test_set``). ``known_day``: per row, the day (fractional, from the same
+    origin) its fraud label arrived, ``inf`` if none; without it, a fraud is known
+    ``delta_delay`` days after its day ends, as in the handbook."""
     s = fold.train_start_day
+    if known_day is None:
+        known_day = np.where(fraud == 1, day + fold.delta_delay + 0.5, np.inf)
     train = np.flatnonzero((day >= s) & (day < s + fold.delta_train))
-    known = set(np.unique(card[train][fraud[train] == 1]).tolist())
     test_parts = []
+    since = day >= s
     for d in range(fold.delta_test):
-        # frauds of the day before the test day, shifted back by the delay, become known
-        before = (day == s + fold.delta_train + d - 1) & (fraud == 1)
-        known.update(np.unique(card[before]).tolist())
-        rows = np.flatnonzero(day == s + fold.delta_train + fold.delta_delay + d)
-        keep = ~np.isin(card[rows], np.fromiter(known, dtype=card.dtype, count=len(known)))
-        test_parts.append(rows[keep])
+        test_day = s + fold.delta_train + fold.delta_delay + d
+        # cards with a fraud since the training start whose label arrived before the test day
+        known = np.unique(card[since & (known_day < test_day)])
+        rows = np.flatnonzero(day == test_day)
+        test_parts.append(rows[~np.isin(card[rows], known)])
     return train, np.concatenate(test_parts) if test_parts else np.empty(0, dtype=np.int64)
 
 
@@ -122,22 +169,35 @@ def recall_at_fpr(y: np.ndarray, score: np.ndarray, fpr: float = 0.01) -> tuple[
     return float(np.mean(score[y == 1] > threshold)), float(threshold)
 
 
-def fold_metrics(y, score, day, card, amount) -> dict[str, float]:
-    """All metrics of one fold's test set (amount in currency units)."""
+ALERT_RATES = (0.001, 0.005, 0.01, 0.05)  # genuine payments alerted: the false-positive rates reported
+
+
+def fold_metrics(y, score, day, card, amount, k: int = 100) -> dict[str, float]:
+    """All metrics of one fold's test set (amount in currency units): AUC ROC, AP, Card
+    Precision@k, and at each genuine alert rate of ``ALERT_RATES`` the recall and the share
+    of the fraud amount caught (``recall_at_1pct_fpr``, ``fraud_amount_caught_share_at_1pct_fpr``, ...;
+    the 1 % ones also without the suffix)."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     y = np.asarray(y).astype(np.int64)
-    recall, threshold = recall_at_fpr(y, score, 0.01)
-    caught = (score > threshold) & (y == 1)
+    amount = np.nan_to_num(np.asarray(amount, dtype=np.float64))
     fraud_amount = float(amount[y == 1].sum())
-    return {
-        "auc_roc": float(roc_auc_score(y, score)),
-        "average_precision": float(average_precision_score(y, score)),
-        "card_precision_at_100": card_precision_at_k(day, card, y, score, 100),
-        "recall_at_1pct_fpr": recall,
+    both = 0 < y.sum() < len(y)
+    out = {
+        "auc_roc": float(roc_auc_score(y, score)) if both else float("nan"),
+        "average_precision": float(average_precision_score(y, score)) if both else float("nan"),
+        f"card_precision_at_{k}": card_precision_at_k(day, card, y, score, k),
         "fraud_amount": fraud_amount,
-        "fraud_amount_caught": float(amount[caught].sum()),
-        "fraud_amount_caught_share": float(amount[caught].sum() / fraud_amount) if fraud_amount else float("nan"),
         "n_test": int(len(y)),
         "n_fraud": int(y.sum()),
     }
+    for rate in ALERT_RATES:
+        recall, threshold = recall_at_fpr(y, score, rate)
+        caught = float(amount[(score > threshold) & (y == 1)].sum())
+        suffix = f"{rate * 100:g}pct_fpr"
+        out[f"recall_at_{suffix}"] = recall
+        out[f"fraud_amount_caught_at_{suffix}"] = caught
+        out[f"fraud_amount_caught_share_at_{suffix}"] = caught / fraud_amount if fraud_amount else float("nan")
+    out["fraud_amount_caught"] = out["fraud_amount_caught_at_1pct_fpr"]
+    out["fraud_amount_caught_share"] = out["fraud_amount_caught_share_at_1pct_fpr"]
+    return out

@@ -1,4 +1,7 @@
-"""Importer for the Fraud Detection Handbook's simulated transactions.
+"""The handbook importer as it was before it became a mapping file (``importer/handbook.yaml``),
+kept as the reference its output must equal.
+
+Importer for the Fraud Detection Handbook's simulated transactions.
 
 Each row becomes a ``payment.attempt`` (id ``tx<TRANSACTION_ID>``, card ``c<CUSTOMER_ID>``,
 terminal ``t<TERMINAL_ID>``, amount in euro cents, result approved; ``scenario`` holds

@@ -1,4 +1,4 @@
-"""The handbook importer on the real public data set (first rows only)."""
+"""The handbook's mapping on the real public data set (first rows only)."""
 
 from datetime import datetime
 from pathlib import Path
@@ -6,14 +6,14 @@ from pathlib import Path
 import pytest
 
 from fraudwatch.events import parse_event
-from fraudwatch.events.handbook import iter_handbook_events
+from fraudwatch.importer import handbook_mapping, iter_events
 
 PARQUET = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "handbook" / "transactions.parquet"
 
 
 @pytest.mark.skipif(not PARQUET.exists(), reason="shared data set not beside the checkout")
 def test_payments_and_delayed_labels_in_time_order():
-    events = [parse_event(e) for e in iter_handbook_events(PARQUET, label_delay_days=7, limit=60_000)]
+    events = [parse_event(e) for e in iter_events(PARQUET, handbook_mapping(7), limit=60_000)]
     payments = {e.id: e for e in events if e.kind == "payment.attempt"}
     labels = [e for e in events if e.kind == "label"]
     assert len(payments) == 60_000 and labels
