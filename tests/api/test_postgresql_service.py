@@ -70,4 +70,10 @@ def test_a_postgresql_restart_gives_503_then_the_service_goes_on(tmp_path, postg
         values = [c.post("/v1/events", json=_payment(n)).json()["features"]["card.payments_1h"] for n in range(10, 15)]
         assert values == [11, 12, 13, 14, 15]
         assert c.post("/v1/events", json=_payment(2)).json()["features"]["card.payments_1h"] == acked["p2"]
+    # the actions follower (alerts, webhooks) goes on after the restart: it reaches the log's end
+    deadline = time.monotonic() + 60
+    with psycopg.connect(postgresql_cluster.url) as conn:
+        while conn.execute("SELECT seq FROM cursors WHERE name = 'actions'").fetchone() != (15,):
+            assert time.monotonic() < deadline, "the actions follower did not come back"
+            time.sleep(0.5)
     server.stop()

@@ -86,6 +86,9 @@ class LogFollower:
         """New events are durable (called by the writer thread after a commit)."""
         self._wake.set()
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def close(self) -> None:
         self._stopping = True
         self._wake.set()
@@ -178,6 +181,9 @@ class FollowerProcess:
     def notify(self) -> None:
         """Nothing to do: the child polls the log."""
 
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
     def close(self) -> None:
         self._stop.set()
         self._process.join(timeout=30)
@@ -197,8 +203,15 @@ def _follow(name, open_storage, make_handler, stop, parent: int, level: int) -> 
         return
     if hasattr(os, "nice"):
         os.nice(10)  # on a busy machine the requests go first; the follower catches up when it is idle
-    handler = make_handler(open_storage())
-    follower = LogFollower(name, open_storage(), handler.on_logged, sync=handler.sync, poll=ROUND_INTERVAL)
+    while True:  # the database may be restarting while this process starts: try again
+        try:
+            handler = make_handler(open_storage())
+            follower = LogFollower(name, open_storage(), handler.on_logged, sync=handler.sync, poll=ROUND_INTERVAL)
+            break
+        except Exception:
+            log.exception("follower %s could not open the log; trying again", name)
+            if stop.wait(1.0) or os.getppid() != parent:
+                return
     try:
         while not stop.wait(0.5):
             if os.getppid() != parent:

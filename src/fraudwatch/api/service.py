@@ -87,8 +87,8 @@ class DecisionService:
         self._logged = IdFilter(id_filter_capacity)  # rebuilt from the log at start
         self._gate: asyncio.Event | None = None  # set while events flow; cleared during a rebuild
         self._periodic_task: asyncio.Task | None = None
-        self._followers: list[LogFollower | FollowerProcess] = []
-        self._handlers: list[LoggedHandler] = []  # of the followers in threads
+        self._followers: dict[str, LogFollower | FollowerProcess] = {}  # by name
+        self._handlers: dict[str, LoggedHandler] = {}  # of the followers in threads
         self._follow: list[tuple[str, Callable[[Store], LoggedHandler]]] = []  # what follow() asked for
         self._last_snapshot_at = time.monotonic()
 
@@ -124,8 +124,16 @@ class DecisionService:
         self._last_snapshot_at = time.monotonic()
         self.role = "leader"
         self.metrics.leader.set(1)
-        if not self._followers:  # (still running when this process lost the lock and took it again)
-            for name, make_handler in self._follow:
+        # followers still running when this process lost the lock and took it again go on;
+        # those that died (e.g. starting while the database restarted) start again
+        for name, make_handler in self._follow:
+            follower = self._followers.get(name)
+            if follower is None or not follower.alive():
+                if follower is not None:
+                    follower.close()
+                    handler = self._handlers.pop(name, None)
+                    if handler is not None:
+                        handler.close()
                 self._start_follower(name, make_handler)
         self.ready = True
 
@@ -162,17 +170,17 @@ class DecisionService:
         register(self.storage, name)  # before the child starts: nothing logged meanwhile is skipped
         opener = self.storage.opener()
         if opener is not None:
-            self._followers.append(FollowerProcess(name, opener, make_handler))
+            self._followers[name] = FollowerProcess(name, opener, make_handler)
             return
         handler = make_handler(self.storage.connect(durable=False))
-        self._followers.append(
-            LogFollower(name, self.storage.connect(durable=False), handler.on_logged, sync=handler.sync)
+        self._followers[name] = LogFollower(
+            name, self.storage.connect(durable=False), handler.on_logged, sync=handler.sync
         )
-        self._handlers.append(handler)
+        self._handlers[name] = handler
 
     def _committed(self, count: int) -> None:  # in the writer thread
         self.metrics.group_commit_events.observe(count)
-        for follower in self._followers:
+        for follower in tuple(self._followers.values()):  # (a tuple: the loop thread may change the dict)
             follower.notify()
 
     async def stop(self) -> None:
@@ -192,11 +200,11 @@ class DecisionService:
             self.leadership.close()
 
     async def _stop_followers(self) -> None:
-        for follower in self._followers:
+        for follower in self._followers.values():
             await asyncio.get_running_loop().run_in_executor(None, follower.close)
-        for handler in self._handlers:
+        for handler in self._handlers.values():
             handler.close()
-        self._followers, self._handlers = [], []
+        self._followers, self._handlers = {}, {}
 
     def _recover(self, engine_factory) -> tuple[Any, int]:
         self._logged = IdFilter(self.id_filter_capacity)
