@@ -37,10 +37,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.sources import EnvSettingsSource, TomlConfigSettingsSource, YamlConfigSettingsSource
 from pydantic_settings.sources.utils import parse_env_vars
 
+from fraudwatch.cases import CasesSettings
 from fraudwatch.errors import ValidationFailed
 
 __all__ = [
     "ActionsSettings",
+    "CasesSettings",
     "DEFAULT_ENV",
     "ENV_PREFIX",
     "EngineSettings",
@@ -306,6 +308,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     actions: ActionsSettings = ActionsSettings()
     stream: StreamSettings = StreamSettings()
+    cases: CasesSettings = CasesSettings()
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:

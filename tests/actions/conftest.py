@@ -147,11 +147,12 @@ class StaticAuth:
     """Stands in for the service's API-key check: one admin key."""
 
     def principal(self, key, scope):
+        from fraudwatch.api.auth import Principal
         from fraudwatch.errors import Unauthorized
 
         if key != ADMIN_KEY:
             raise Unauthorized("unknown API key")
-        return key
+        return Principal("test", "admin-test", frozenset({"admin", "analyst", "read"}))
 
 
 class Server:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from fraudwatch.actions import Responder, outbox
 from fraudwatch.actions.views import router
-from fraudwatch.cases import IncidentStatus, get_incident
+from fraudwatch.cases.views import router as cases_router
 from fraudwatch.errors import FraudwatchError
 
 from .conftest import ADMIN_KEY, Mailbox, Receiver, Server, StaticAuth, free_port, wait_until
@@ -36,6 +36,7 @@ def live(tmp_path):
         responder = Responder(settings(tmp_path, receiver=rec, mailbox=mail, public_url=f"http://127.0.0.1:{port}"))
         app = FastAPI()
         app.include_router(router)
+        app.include_router(cases_router)
         app.state.responder = responder
         app.state.auth = StaticAuth()
         app.add_exception_handler(FraudwatchError, _error)  # as fraudwatch.api's create_app does
@@ -103,7 +104,7 @@ def test_yes_link_from_the_email_lifts_the_challenge_and_suppresses_the_rule(liv
     assert not rec.of_type("action.suspend_card")
 
 
-def test_no_link_contains_the_attack_and_opens_an_incident(live):
+def test_no_link_contains_the_attack_and_queues_the_case(live):
     server, responder, rec, mail = live
     _subscribe(server)
     now = time.time()
@@ -125,7 +126,7 @@ def test_no_link_contains_the_attack_and_opens_an_incident(live):
 
     assert httpx.get(no).status_code == 200
     result = httpx.post(no, headers=JSON).json()
-    assert result["answer"] == "no" and result["incident"]
+    assert result["answer"] == "no" and result["case"]
 
     data = {
         t: wait_until(lambda t=t: rec.of_type(f"action.{t}"))[0]["data"]
@@ -142,24 +143,28 @@ def test_no_link_contains_the_attack_and_opens_an_incident(live):
     changes = {c["field"]: c["restore_value"] for c in data["revert_profile_changes"]["changes"]}
     assert changes == {"language": "ja", "email": "h@x", "2fa": "enrolled"}
     assert [(o["order"], o["hidden"]) for o in data["cancel_unshipped_orders"]["orders"]] == [("ord-2", True)]
-    assert {d["incident"] for d in data.values()} == {result["incident"]}
+    assert {d["case"] for d in data.values()} == {result["case"]}
     label = wait_until(lambda: rec.of_type("event.label"))[0]["data"]
     assert label["fraud"] is True and label["target"] == "pay-2"
     assert not responder.suppressions.for_card("tok_1")
 
-    url = f"{server.url}/v1/incidents/{result['incident']}"
-    wait_until(lambda: httpx.get(url, headers=ADMIN).json()["status"] == "contained")
-    inc = get_incident(responder.db.connection(), result["incident"])
-    assert {"pay-2", "p1", "p2", "p3", "o1", "o2", "o3", "o4"} <= set(inc.events) and "old" not in inc.events
-    # the status machine refuses illegal moves and records legal ones
-    assert httpx.post(f"{url}/status", headers=ADMIN, json={"status": "open"}).status_code == 409
-    assert httpx.post(f"{url}/status", headers=ADMIN, json={"status": "refunded"}).json()["status"] == "refunded"
-    bad = httpx.post(f"{url}/status", headers=ADMIN, json={"status": "charged_back"})
-    assert bad.status_code == 409 and "allowed: closed" in bad.text
+    url = f"{server.url}/v1/cases/{result['case']}"
+    case = wait_until(lambda: (c := httpx.get(url, headers=ADMIN).json())["contained_at"] and c)
+    assert (case["status"], case["trigger"], case["priority"]) == ("open", "cardholder_no", "high")
+    assert case["episode"]["events"] == ["pay-2", label["id"].replace("label-", "answer-")]
+    assert case["episode"]["card"] == "tok_1" and case["reference"].startswith("FW-")
+    # the status machine refuses illegal moves and records legal ones, with who
+    assert httpx.post(f"{url}/status", headers=ADMIN, json={"status": "monitoring"}).status_code == 409
+    assert httpx.post(f"{url}/claim", headers=ADMIN).json()["status"] == "in_review"
     closed = httpx.post(f"{url}/status", headers=ADMIN, json={"status": "closed", "note": "refund received"})
     assert closed.json()["status"] == "closed"
-    assert [h["to"] for h in closed.json()["history"]] == ["open", "contained", "refunded", "closed"]
-    assert get_incident(responder.db.connection(), result["incident"]).status is IncidentStatus.CLOSED
+    history = httpx.get(url, headers=ADMIN).json()["history"]
+    moves = [(h["data"]["from"], h["data"]["to"], h["actor"]) for h in history if h["type"] == "status"]
+    assert moves == [
+        ("monitoring", "open", "cardholder"),
+        ("open", "in_review", "admin-test"),
+        ("in_review", "closed", "admin-test"),
+    ]
 
 
 def _tamper(link: str) -> str:

@@ -98,10 +98,11 @@ def test_reseller_is_challenged_at_most_once_per_behaviour_and_never_blocked(tmp
         by_rule[rule] += n
     assert by_rule and all(n == 1 for n in by_rule.values()), by_rule
     assert {s.rule for s in responder.suppressions.for_card(reseller)} == set(by_rule)
-    # attacks still get stopped, and their victims' "no" opened incidents
+    # attacks still get stopped, and their victims' "no" queued cases
     attacked = Counter(o for card, c in stops.items() if card != reseller for (o, _), n in c.items() for _ in range(n))
     assert attacked["block"] > 0
-    assert answered["no"] > 0 and responder.db.connection().execute("SELECT count(*) FROM incidents").fetchone()[0] > 0
+    queued = "SELECT count(*) FROM case_log WHERE json_extract(data, '$.trigger') = 'cardholder_no'"
+    assert answered["no"] > 0 and responder.db.connection().execute(queued).fetchone()[0] > 0
 
 
 def test_with_the_default_definitions(tmp_path, stream):

@@ -111,7 +111,8 @@ def _state(r: Responder) -> dict:
         "outbox": [(i, t, json.loads(p)) for i, t, p in rows("SELECT id, type, payload FROM outbox ORDER BY id")],
         "alerts": rows("SELECT id, event_id, outcome, rules FROM alerts ORDER BY id"),
         "recent": [(*row[:5], json.loads(row[5])) for row in rows("SELECT * FROM recent_events ORDER BY id")],
-        "incidents": rows("SELECT id, status, events FROM incidents ORDER BY id"),
+        "cases": rows("SELECT id, status, card, account, started, last_seen, worst_outcome FROM cases ORDER BY id"),
+        "case_events": rows("SELECT event_id, case_id, role FROM case_events ORDER BY event_id"),
     }
 
 
@@ -170,4 +171,4 @@ def test_reading_the_lookback_from_the_log_does_what_the_kept_copy_does(tmp_path
         from_log.on_logged(entries[start : start + 7], now=T0 + 500)
     expected = _state(kept)
     assert expected["recent"]
-    assert _state(from_log) == {**expected, "recent": []}  # the same alerts, actions and incidents
+    assert _state(from_log) == {**expected, "recent": []}  # the same alerts, actions and cases

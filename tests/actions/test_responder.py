@@ -1,9 +1,10 @@
-"""The responder without HTTP: answers, incidents, suppressions by account."""
+"""The responder without HTTP: answers, the episode's case, suppressions by account."""
 
 from __future__ import annotations
 
 from fraudwatch.actions import apply_suppressions, outbox
-from fraudwatch.cases import list_incidents
+from fraudwatch.cases import get_episode
+from fraudwatch.cases.service import get_case
 
 from .helpers import T0, decision, event, responder
 
@@ -12,16 +13,17 @@ def _answer(r, event_id, reply, now):
     return r.answer(r.links_for_event(event_id)[reply].rsplit("/", 1)[1], now=now)
 
 
-def test_further_no_answers_join_the_open_incident(tmp_path, receiver):
+def test_further_no_answers_join_the_episodes_case(tmp_path, receiver):
     r = responder(tmp_path, receiver=receiver)
     for n in range(3):
         e = event(f"pay-{n}", at=T0 + n * 60)
         r.on_decision(e, decision(e, "block", "card_velocity"), now=T0 + n * 60)
     first = _answer(r, "pay-0", "no", T0 + 200)
     second = _answer(r, "pay-2", "no", T0 + 300)
-    assert first.incident == second.incident
-    [inc] = list_incidents(r.db.connection())
-    assert inc.events[:1] == ["pay-0"] and {"pay-1", "pay-2"} <= set(inc.events)
+    assert first.case == second.case
+    [(count,)] = r.db.connection().execute("SELECT count(*) FROM cases").fetchall()
+    episode = get_episode(r.db.connection(), first.case)
+    assert count == 1 and episode.events[:3] == ("pay-0", "pay-1", "pay-2") and episode.worst_outcome == "block"
     # the card is suspended once per answer's alert, each message with its own idempotency key
     suspends = [m for m in outbox.list_messages(r.db.connection()) if m.type == "action.suspend_card"]
     assert len(suspends) == 2 and len({m.id for m in suspends}) == 2
@@ -62,22 +64,18 @@ def test_duplicate_decisions_and_allowed_events_send_nothing(tmp_path, receiver)
     assert outbox.counts(r.db.connection())["pending"] == 0
 
 
-def test_refund_of_a_payment_in_a_contained_incident_moves_it_to_refunded(tmp_path):
-    from fraudwatch.cases import IncidentStatus, get_incident, transition
-
+def test_refund_and_chargeback_of_a_payment_in_a_case_join_it(tmp_path):
     r = responder(tmp_path)
     e = event("pay-1")
     r.on_decision(e, decision(e, "review", "amount_far_above_history"), now=T0)
-    incident = _answer(r, "pay-1", "no", T0 + 60).incident
+    case = _answer(r, "pay-1", "no", T0 + 60).case
+    assert get_case(r.db.connection(), case).trigger == "review"  # queued by the review, before the "no"
     refund = event("ref-1", "payment.refund", at=T0 + 120, payment="pay-1", amount=1000, currency="JPY")
     r.on_decision(refund, decision(refund, "allow"), now=T0 + 120)
-    assert get_incident(r.db.connection(), incident).status is IncidentStatus.OPEN  # not contained yet
-    with r.db.unit_of_work() as conn:
-        transition(conn, incident, IncidentStatus.CONTAINED, now=T0 + 130)
     cb = event("cb-1", "chargeback", at=T0 + 200, payment="pay-1", amount=1000, currency="JPY")
     r.on_decision(cb, decision(cb, "allow"), now=T0 + 200)
-    inc = get_incident(r.db.connection(), incident)
-    assert inc.status is IncidentStatus.CHARGED_BACK and {"ref-1", "cb-1"} <= set(inc.events)
+    episode = get_episode(r.db.connection(), case)
+    assert {"pay-1", "ref-1", "cb-1"} <= set(episode.events) and episode.last_seen == T0
 
 
 def test_yes_never_waives_the_operators_deny_lists(tmp_path):

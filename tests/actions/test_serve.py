@@ -55,9 +55,10 @@ def test_alert_email_and_answers_through_fraudwatch_serve(served):
     assert service.send(id="serve-no", card="tok_no", account="acct_no")["outcome"] == "block"
     no = _link(mail, 2, "no")
     result = fw.answer(no)
-    assert result["incident"]
+    assert result["case"]
     assert wait_until(lambda: rec.of_type("action.suspend_card"))[0]["data"]["card"] == "tok_no"
-    assert fw.incident(result["incident"])["trigger_event"] == "serve-no"
+    case = fw.case(result["case"])
+    assert case["trigger"] == "cardholder_no" and case["episode"]["events"][0] == "serve-no"
     # the answers' labels are in the service's event log
     for answer, label_id in ((done, done["events"][0]["id"]), (result, result["events"][0]["id"])):
         logged = fw.event(label_id)

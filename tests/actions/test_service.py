@@ -75,7 +75,7 @@ def test_no_from_the_email_through_the_service(service):
     assert no.startswith(server.url)
     assert httpx.get(no).status_code == 200
     result = httpx.post(no, headers={"Accept": "application/json"})
-    assert result.status_code == 200 and result.json()["incident"]
+    assert result.status_code == 200 and result.json()["case"]
     assert wait_until(lambda: rec.of_type("action.suspend_card"))[0]["data"]["card"] == "tok_svc"
     # the label went into the service's event log, as an event of the card
     label_id = result.json()["events"][0]["id"]

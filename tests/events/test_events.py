@@ -56,8 +56,10 @@ EXAMPLES = {
     "order.hidden": {"order": "o1"},
     "order.shipped": {"order": "o1"},
     "label": {"target": "p1", "fraud": True, "source": "cardholder"},
-    "chargeback": {"payment": "p1", "amount": 17600, "currency": "JPY", "reason_code": "10.4"},
+    "chargeback": {"payment": "p1", "amount": 17600, "currency": "JPY", "reason_code": "10.4", "scheme": "visa"},
     "cardholder.answer": {"target": "p1", "answer": "yes"},
+    "fraud_report": {"payment": "p1", "amount": 17600, "currency": "JPY", "scheme": "visa", "report": "tc40"},
+    "early_fraud_warning": {"payment": "p1", "amount": 17600, "currency": "JPY", "scheme": "jcb"},
 }
 
 

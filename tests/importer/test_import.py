@@ -188,3 +188,43 @@ def test_the_handbook_mapping_gives_the_old_importers_output():
     old = [orjson.dumps(e) for e in iter_handbook_events(PARQUET, label_delay_days=1, limit=25_000)]
     new = [orjson.dumps(e) for e in iter_events(PARQUET, handbook_mapping(1), limit=25_000)]
     assert len(new) > 25_000 and new == old
+
+
+def test_card_number_columns_are_checked_and_never_shown(tmp_path):
+    (tmp_path / "m.yaml").write_text(
+        "version: 1\nevents:\n  - kind: payment.attempt\n    fields:\n      id: id\n      time: time\n"
+        "      pan: card\n      amount: {column: amount, units: major}\n      currency: {value: USD}\n"
+    )
+    (tmp_path / "h.csv").write_text(
+        "id,time,card,amount\n"
+        "p1,2026-03-01T10:00:00Z,5038 5634 2160,1.00\n"  # 12 digits (Maestro): a card number
+        "p2,2026-03-01T10:01:00Z,4111111111111112,1.00\n"  # fails the Luhn check
+        "p3,2026-03-01T10:02:00Z,41111111111,1.00\n"  # 11 digits
+        "p4,2026-03-01T10:03:00Z,4111-1111-1111-111x,1.00\n"
+        "p5,2026-03-01T10:04:00Z,503856342160,1.005\n"  # a good card number on a row rejected for its amount
+    )
+    tokenizer = Tokenizer(KEY.encode())
+    report = import_file(
+        tmp_path / "h.csv",
+        load_mapping(tmp_path / "m.yaml"),
+        tmp_path / "out.jsonl",
+        tokenizer=tokenizer,
+        rejects=tmp_path / "rejects.jsonl",
+        quiet=True,
+    )
+    (event,) = [orjson.loads(line) for line in (tmp_path / "out.jsonl").read_bytes().splitlines()]
+    assert (event["card"], event["card_last4"], event["card_bin"]) == (
+        tokenizer.token("503856342160"),
+        "2160",
+        "503856",
+    )
+    assert [(e["row"], e["column"], e["reason"]) for e in report.examples] == [
+        (2, "card", "not a card number (fails the Luhn check)"),
+        (3, "card", "not a card number (11 digits, not 12 to 19)"),
+        (4, "card", "not a card number (not digits)"),
+        (5, "amount", "1.005 has more decimals than USD's 2"),
+    ]
+    rejects = (tmp_path / "rejects.jsonl").read_text()
+    # the card column is masked whole in rejected rows: a 12-digit number too, and a mistyped one
+    assert "50385634216" not in rejects and "411111111111" not in rejects
+    assert [json.loads(line)["raw"]["card"] for line in rejects.splitlines()] == ["[PAN REDACTED]"] * 4

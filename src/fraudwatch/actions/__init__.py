@@ -15,6 +15,13 @@ import importlib
 
 _EXPORTS = {
     "ACTIONS": "policy",
+    "Duration": "policy",
+    "parse_duration": "policy",
+    "Database": "db",
+    "format_amount": "messages",
+    "make_link": "signing",
+    "read_link": "signing",
+    "TokenInvalid": "signing",
     "Policy": "policy",
     "PolicyError": "policy",
     "default_policy": "policy",

@@ -1,8 +1,9 @@
 """The actions domain's own database: outbox, alerts, subscriptions, suppressions, recent
-events and incidents. One connection per thread, explicit units of work. A SQLite file
-(WAL) by default; with a ``postgresql://`` URL, the tables of the PostgreSQL database that
-holds the event log (``storage.type: postgresql``), through a connection that takes the
-same ``?`` statements and gives rows by name (``fraudwatch.storage.postgresql.Connection``).
+events, and the cases domain's tables (``fraudwatch.cases.store``). One connection per
+thread, explicit units of work. A SQLite file (WAL) by default; with a ``postgresql://``
+URL, the tables of the PostgreSQL database that holds the event log (``storage.type:
+postgresql``), through a connection that takes the same ``?`` statements and gives rows by
+name (``fraudwatch.storage.postgresql.Connection``).
 The tables come from the ``actions`` migrations (``fraudwatch/storage/migrations/actions/``),
 checked when it is opened (see ``fraudwatch.storage.schema``).
 

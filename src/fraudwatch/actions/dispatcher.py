@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from fraudwatch.actions import outbox
 from fraudwatch.actions.db import Database
 from fraudwatch.actions.signing import sign_webhook
-from fraudwatch.cases import IncidentStatus, get_incident, transition
+from fraudwatch.cases import mark_contained
 from fraudwatch.settings import ActionsSettings
 
 log = logging.getLogger(__name__)
@@ -174,14 +174,7 @@ class Dispatcher:
                 client.login(smtp.username, smtp.password.get_secret_value() if smtp.password else "")
             client.send_message(email)
 
-    def _maybe_contained(self, conn, incident_id: str) -> None:
-        """An incident is contained once every containment message reached its receiver."""
-        if outbox.pending_for_incident(conn, incident_id) == 0:
-            if get_incident(conn, incident_id).status is IncidentStatus.OPEN:
-                transition(
-                    conn,
-                    incident_id,
-                    IncidentStatus.CONTAINED,
-                    now=self.clock(),
-                    note="all containment actions delivered",
-                )
+    def _maybe_contained(self, conn, case_id: str) -> None:
+        """A case is contained once every containment message reached its receiver."""
+        if outbox.pending_for_incident(conn, case_id) == 0:
+            mark_contained(conn, case_id, now=self.clock())

@@ -51,7 +51,7 @@ from fraudwatch.actions.suppression import (
     load_suppressions,
     save_suppression,
 )
-from fraudwatch.cases import RECOVERY_KINDS, add_events, create_incident, find_open_incident, record_recovery
+from fraudwatch.cases import CaseFlow, CasesSettings, Role, case_details, episode_of_event, open_or_join, status_token
 from fraudwatch.decisions import Decision, Outcome
 from fraudwatch.errors import FraudwatchError, NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER
@@ -70,7 +70,8 @@ class AnswerResult:
     answer: str
     events: list[Envelope]  # the label and cardholder.answer events emitted
     messages: list[str]  # outbox ids enqueued
-    incident: str | None = None
+    case: str | None = None  # the case of the episode answered about
+    reference: str | None = None  # its reference, for the cardholder to quote
     suppressions: list[Suppression] = field(default_factory=list)
     language: str | None = None  # of the alert's messages and pages
 
@@ -81,16 +82,17 @@ class AnswerResult:
             "answer": self.answer,
             "events": [event_to_dict(e) for e in self.events],
             "messages": self.messages,
-            "incident": self.incident,
+            "case": self.case,
+            "reference": self.reference,
             "suppressions": [{"card": s.card, "rule": s.rule, "until": s.until} for s in self.suppressions],
         }
 
 
-def started_responder(settings: ActionsSettings, event_log: Store) -> Responder:
+def started_responder(settings: ActionsSettings, event_log: Store, cases: CasesSettings | None = None) -> Responder:
     """A responder with its dispatcher running that reads the lookback from ``event_log``:
     the decision service's actions follower builds one in its own process (several
     dispatchers may share one outbox)."""
-    responder = Responder(settings, history=LogHistory(event_log.events))
+    responder = Responder(settings, history=LogHistory(event_log.events), cases=cases)
     responder.start()
     return responder
 
@@ -102,6 +104,8 @@ class Responder:
     cardholder's answer; ``suppressions`` is the set the engine consults; ``start()``
     and ``close()`` run the dispatcher thread. ``emit`` receives the label and
     cardholder.answer events an answer produces (wire it to the engine and event log).
+    ``cases`` (a ``CaseFlow``) builds the episodes and cases from the same decisions, in
+    the same units of work.
     """
 
     def __init__(
@@ -114,6 +118,7 @@ class Responder:
         emit: Callable[[Envelope], Any] | None = None,
         clock: Callable[[], float] = time.time,
         history: History | None = None,
+        cases: CasesSettings | None = None,
     ):
         if settings.database is None or settings.link_key is None:
             raise ValidationFailed("actions.database and actions.link_key must be set: see Settings.actions_resolved()")
@@ -127,6 +132,7 @@ class Responder:
         self.emit = emit
         self.history = TableHistory() if history is None else history  # see actions/history.py
         self.suppressions = SuppressionSet() if suppressions is None else suppressions
+        self.cases = CaseFlow(cases, lookup=self._lookup, outlet=_CaseOutlet(self))
         # all of them, expired too: replays of past traffic run on event time
         for s in load_suppressions(self.db.connection()):
             self.suppressions.add(s)
@@ -156,6 +162,7 @@ class Responder:
         now = self.clock() if now is None else now
         with self.db.unit_of_work() as conn:
             ids = self.plan(conn, event, decision, now=now)
+            self.cases.sweep(conn, now=now)
             self._counted(conn, 1, event.ts)
         if ids:
             self.dispatcher.wake()
@@ -176,6 +183,7 @@ class Responder:
         now = self.clock() if now is None else now
         usage = self.policy.alerts.usage
         keeps = self.history.keeps
+        wants = self.cases.wants
         ids: list[str] = []
         # not fsynced on its own: the follower calls sync() before it stores its position
         with self.db.unit_of_work() as conn:
@@ -186,9 +194,10 @@ class Responder:
             for e in entries:
                 if b'"duplicate":true' in e.decision and orjson.loads(e.decision).get("duplicate"):
                     continue  # (the text alone could be a feature named "duplicate")
+                self.cases.advance(e.ts)
                 if not (
                     e.outcome is None
-                    or e.kind in RECOVERY_KINDS
+                    or wants(e.kind, e.outcome)
                     or e.card in subscribed
                     or self.policy.may_act(e.kind, Outcome(e.outcome))
                 ):
@@ -200,6 +209,7 @@ class Responder:
                 decision = Decision.from_dict(orjson.loads(e.decision))
                 ids += self.plan(conn, EVENT_ADAPTER.validate_json(e.event), decision, now=now, seq=e.seq)
             self.history.record(conn, keep)
+            self.cases.sweep(conn, now=now)
             self._counted(conn, len(entries), entries[-1].ts)
         if ids:
             self.dispatcher.wake()
@@ -227,8 +237,8 @@ class Responder:
         """``on_decision`` inside the caller's unit of work (never commits). ``seq``: the
         event's log position, when it comes from the log (its lookback ends there)."""
         self._record(conn, event)
-        if event.kind in RECOVERY_KINDS:
-            record_recovery(conn, kind=event.kind, event_id=event.id, payment=event.payment, now=now)
+        episode = self.cases.on_decision(conn, event, decision, now=now, seq=seq)
+        case = None if episode is None else episode.id
         ids: list[str] = []
         alerts = self.policy.alerts
         s = summary(event, decision)
@@ -292,6 +302,7 @@ class Responder:
                     cause={**cause, "response": name},
                     context=context,
                     now=now,
+                    case=case,
                 )
         return ids
 
@@ -315,7 +326,8 @@ class Responder:
             return None
 
     def answer(self, token: str, *, now: float | None = None) -> AnswerResult:
-        """Apply a cardholder's answer once: label, actions, suppressions or incident."""
+        """Apply a cardholder's answer once: label, actions, suppressions, and the answer's
+        effect on the episode's case (a "no" queues it)."""
         now = self.clock() if now is None else now
         claims = read_token(self._key, token, now=now)
         with self.db.unit_of_work() as conn:
@@ -375,6 +387,34 @@ class Responder:
         }
         original = json.loads(alert["summary"])
         event_ts = datetime.fromisoformat(original["time"]).timestamp()
+        # the case of the episode asked about (the follower put the event in one when it
+        # raised the alert; an alert older than the cases domain gets one now)
+        episode = episode_of_event(conn, event_id) or open_or_join(
+            conn,
+            event_id=event_id,
+            ts=event_ts,
+            kind=alert["kind"],
+            card=card,
+            account=account,
+            outcome=alert["outcome"],
+            window=self.cases.settings.episode_window,
+            now=now,
+        )
+        answer_event = events[1]
+        open_or_join(
+            conn,
+            event_id=answer_event.id,
+            ts=answer_event.ts,
+            kind=answer_event.kind,
+            card=card,
+            account=account,
+            role=Role.ANSWER,
+            case_id=episode.id,
+            window=self.cases.settings.episode_window,
+            now=now,
+        )
+        self.cases.answered(conn, episode.id, answer=answer, event_id=answer_event.id, ts=answer_event.ts, now=now)
+        result.case, result.reference = episode.id, episode.reference
         if answer == "yes":
             yes = self.policy.answers.on_yes
             key = card or (account_key(account) if account else None)
@@ -388,25 +428,11 @@ class Responder:
                     result.suppressions.append(s)
             actions = yes.actions.get(Outcome(alert["outcome"]), [])
             context: dict[str, Any] = {}
-            incident = None
+            case = None
         else:
             actions = self.policy.answers.on_no.actions
             context = self._context(conn, card, account, now=max(now, event_ts))
-            # one attack, one incident: a further "no" joins the card's or account's open incident
-            inc = find_open_incident(conn, card=card, account=account, since=now - self.policy.lookback)
-            if inc is None:
-                inc = create_incident(
-                    conn,
-                    trigger_event=event_id,
-                    events=context["events"],
-                    card=card,
-                    account=account,
-                    now=now,
-                    note="cardholder answered: not me",
-                )
-            else:
-                inc = add_events(conn, inc.id, [event_id, *context["events"]], now=now)
-            incident = result.incident = inc.id
+            case = episode.id
         for action in actions:
             result.messages += self._action(
                 conn,
@@ -418,11 +444,20 @@ class Responder:
                 cause=cause,
                 context=context,
                 now=now,
-                incident=incident,
+                case=case,
             )
         return result
 
     # ------------------------------------------------------------ helpers
+    def _lookup(self, event_id: str) -> dict[str, Any] | None:
+        """An earlier event by id (a disputed payment), from the log or the kept events."""
+        storage = getattr(self.history, "storage", None)
+        if storage is not None:
+            entry = storage.get_entry(event_id)
+            return None if entry is None else orjson.loads(entry.event)
+        row = self.db.connection().execute("SELECT data FROM recent_events WHERE id = ?", (event_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
     def links_for_event(self, event_id: str) -> dict[str, str]:
         """The yes/no links of the alert about an event (for tests and support tools)."""
         import hashlib
@@ -474,7 +509,7 @@ class Responder:
                 ids.append(msg_id)
         return ids
 
-    def _webhook(self, conn, *, origin, type, endpoint, data, now, incident=None) -> list[str]:
+    def _webhook(self, conn, *, origin, type, endpoint, data, now, case=None) -> list[str]:
         if not self.settings.webhooks:
             return []  # webhooks not configured: nothing to send them to
         msg_id = outbox.message_id(origin, type, "webhook", endpoint)
@@ -486,11 +521,11 @@ class Responder:
             type=type,
             payload=data,
             now=now,
-            incident=incident,
+            incident=case,
         )
         return [msg_id] if inserted else []
 
-    def _action(self, conn, action, *, endpoint, origin, card, account, cause, context, now, incident=None):
+    def _action(self, conn, action, *, endpoint, origin, card, account, cause, context, now, case=None):
         if action in CARD_ACTIONS and not card or action in ACCOUNT_ACTIONS and not account:
             return []
         data: dict[str, Any] = {
@@ -498,7 +533,7 @@ class Responder:
             "card": card,
             "account": account,
             "cause": cause,
-            "incident": incident,
+            "case": case,
         }
         if action == "revert_profile_changes":
             if not context.get("profile_changes"):
@@ -511,5 +546,48 @@ class Responder:
         elif action in ("release_payment", "lift_challenge"):
             data["event"] = cause["event"]
         return self._webhook(
-            conn, origin=origin, type=f"action.{action}", endpoint=endpoint, data=data, now=now, incident=incident
+            conn, origin=origin, type=f"action.{action}", endpoint=endpoint, data=data, now=now, case=case
         )
+
+
+class _CaseOutlet:
+    """How the cases domain reaches the merchant (action webhooks) and the cardholder
+    (status messages and the status page link) through this responder's outbox."""
+
+    def __init__(self, responder: Responder):
+        self.responder = responder
+
+    def send_action(self, conn, *, action: str, data: dict, case_id: str, origin: str, now: float) -> list[str]:
+        r = self.responder
+        return r._webhook(
+            conn,
+            origin=origin,
+            type=f"action.{action}",
+            endpoint=r.policy.answers.endpoint,
+            data={"action": action, **data, "case": case_id},
+            now=now,
+            case=case_id,
+        )
+
+    def notify_cardholder(
+        self, conn, *, case, view: dict, link: str | None, last4: str | None, data: dict, origin: str, now: float
+    ) -> list[str]:
+        """The ``case_status`` message of the templates, in the cardholder's language."""
+        r = self.responder
+        sub = find_subscription(conn, case.card, case.account)
+        language = r.messages.language_for(sub.get("language") if sub else None)
+        details = case_details(view, link)
+        message = r.messages.render(
+            "case_status",
+            language,
+            reference=case.reference,
+            case_status=view["status"].replace("_", " "),
+            card=r.messages.card(last4, language),
+            details=details,
+        )
+        return r._notify(conn, origin=origin, type="case.status", sub=sub, data=data, message=message, now=now)
+
+    def status_link(self, case_id: str, *, now: float) -> str:
+        r = self.responder
+        token = status_token(r._key, case_id, expires=now + r.cases.settings.status_link_ttl)
+        return f"{r.settings.public_url.rstrip('/')}/v1/case-status/{token}"

@@ -154,3 +154,29 @@ def read_token(key: bytes, token: str, *, now: float | None = None) -> TokenClai
     if (time.time() if now is None else now) > claims.expires:
         raise TokenExpired("this link has expired; contact your card issuer if you did not make this payment")
     return claims
+
+
+def make_link(key: bytes, claims: dict, *, expires: float) -> str:
+    """A signed, expiring link token carrying ``claims`` (other links than the answers',
+    e.g. the case status page; give each kind of link a key of its own)."""
+    payload = _b64(json.dumps({**claims, "x": int(expires)}, separators=(",", ":"), sort_keys=True).encode())
+    return payload + "." + _b64(_hmac(key, payload.encode()))
+
+
+def read_link(key: bytes, token: str, *, now: float | None = None) -> dict:
+    """The claims of a ``make_link`` token; raises ``TokenInvalid`` (403) or ``TokenExpired`` (410)."""
+    payload, _, sig = token.partition(".")
+    try:
+        ok = hmac.compare_digest(_unb64(sig), _hmac(key, payload.encode()))
+    except (ValueError, TypeError):
+        ok = False
+    if not payload or not ok:
+        raise TokenInvalid("link signature is not valid")
+    try:
+        claims = json.loads(_unb64(payload))
+        expires = int(claims["x"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TokenInvalid("link payload is malformed") from exc
+    if (time.time() if now is None else now) > expires:
+        raise TokenExpired("this link has expired")
+    return claims

@@ -5,7 +5,8 @@ so GET changes nothing); ``POST`` applies the answer. JSON instead of HTML when 
 client sends ``Accept: application/json``.
 
 Operator (API key with the ``admin`` scope, checked by ``app.state.auth``): the outbox
-and its dead letters, alert subscriptions, suppressions and incidents.
+and its dead letters, alert subscriptions and suppressions (cases, which were incidents
+here, are in ``fraudwatch.cases.views``).
 
 The router finds the ``Responder`` on ``app.state.responder``; if absent it builds one
 from ``app.state.settings`` on first use (see ``responder_for``).
@@ -26,7 +27,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from fraudwatch.actions import outbox, service
 from fraudwatch.actions.history import LogHistory
 from fraudwatch.actions.responder import Responder
-from fraudwatch.cases import IncidentStatus, get_incident, list_incidents, transition
 from fraudwatch.errors import FraudwatchError, Unauthorized
 from fraudwatch.settings import ActionsSettings, Settings, load_settings
 
@@ -51,6 +51,7 @@ def responder_for(app) -> Responder:
                 _settings_from(getattr(app.state, "settings", None)),
                 suppressions=getattr(app.state, "suppressions", None),
                 history=None if storage is None else LogHistory(storage.events),
+                cases=getattr(getattr(app.state, "settings", None), "cases", None),
             )
             responder.start()
             app.state.responder = responder
@@ -77,7 +78,7 @@ def require_operator(request: Request) -> None:
 
 ResponderDep = Annotated[Responder, Depends(get_responder)]
 answers = APIRouter(tags=["answers"])
-admin = APIRouter(tags=["outbox", "alerts", "incidents"], dependencies=[Depends(require_operator)])
+admin = APIRouter(tags=["outbox", "alerts"], dependencies=[Depends(require_operator)])
 
 
 # ------------------------------------------------------------------ answers (public)
@@ -134,7 +135,7 @@ async def apply_answer(token: str, request: Request, responder: ResponderDep):
     if _wants_json(request):
         return _json(result.to_dict())
     page = "answered_yes" if result.answer == "yes" else "answered_no"
-    return _html(responder.messages.page(page, result.language, reference=result.incident or ""))
+    return _html(responder.messages.page(page, result.language, reference=result.reference or ""))
 
 
 async def _submit_events(app, events) -> None:
@@ -223,29 +224,6 @@ def list_suppressions(responder: ResponderDep, card: str | None = None) -> dict[
             {"card": s.card, "rule": s.rule, "since": s.since, "until": s.until, "event": s.event_id} for s in items
         ]
     }
-
-
-# ------------------------------------------------------------------ incidents (operator)
-class TransitionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: IncidentStatus
-    note: str = Field("", max_length=2000)
-
-
-@admin.get("/v1/incidents")
-def incidents(responder: ResponderDep, status: IncidentStatus | None = None) -> dict[str, Any]:
-    return {"incidents": [i.to_dict() for i in list_incidents(responder.db.connection(), status=status)]}
-
-
-@admin.get("/v1/incidents/{incident_id}")
-def incident(incident_id: str, responder: ResponderDep) -> dict[str, Any]:
-    return get_incident(responder.db.connection(), incident_id).to_dict()
-
-
-@admin.post("/v1/incidents/{incident_id}/status")
-def move_incident(incident_id: str, body: TransitionIn, responder: ResponderDep) -> dict[str, Any]:
-    with responder.db.unit_of_work() as conn:
-        return transition(conn, incident_id, body.status, now=time.time(), note=body.note).to_dict()
 
 
 router = APIRouter()

@@ -3,7 +3,8 @@
 ``create_app`` is imported on first use, so ``fraudwatch --help`` does not load FastAPI.
 """
 
-__all__ = ["create_app"]
+__all__ = ["Admin", "Analyst", "Principal", "Reader", "create_app"]
+_AUTH = ("Admin", "Analyst", "Principal", "Reader")  # for the routers of other domains
 
 
 def __getattr__(name: str):
@@ -11,4 +12,8 @@ def __getattr__(name: str):
         from fraudwatch.api.app import create_app
 
         return create_app
+    if name in _AUTH:
+        from fraudwatch.api import auth
+
+        return getattr(auth, name)
     raise AttributeError(f"module 'fraudwatch.api' has no attribute {name!r}")

@@ -40,7 +40,7 @@ async def audit(
 class NewKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(..., min_length=1, max_length=128)
-    scopes: list[Literal["ingest", "read", "admin"]] = Field(..., min_length=1, max_length=3)
+    scopes: list[Literal["ingest", "read", "analyst", "admin"]] = Field(..., min_length=1, max_length=4)
 
 
 @router.get("/keys", summary="API keys (never their secrets)")

@@ -3,7 +3,8 @@
 Domain routers are listed in ``ROUTERS`` (a module path each, with a module-level
 ``router``); adding a domain is one line. A listed module that does not exist yet is
 skipped. Bodies are limited to ``server.max_body_bytes`` (413) unless the module names
-another ``server`` setting in ``BODY_LIMIT``. Routers find what they need on
+another ``server`` setting in ``BODY_LIMIT`` (or makes it a function of the settings); a
+module's ``install(app)``, if any, runs once its router is in. Routers find what they need on
 ``request.app.state``: ``settings``, ``storage`` (the loop thread's handle), ``service``
 (the :class:`DecisionService`; its current engine is ``app.state.service.engine``),
 ``auth`` and ``metrics``.
@@ -43,6 +44,9 @@ ROUTERS = (
     "fraudwatch.api.ml_models",
     "fraudwatch.api.admin",
     "fraudwatch.actions.views",
+    "fraudwatch.cases.views",
+    "fraudwatch.cases.dispute_views",
+    "fraudwatch.cases.attachments",
 )
 
 
@@ -107,8 +111,11 @@ def create_app(settings: Settings) -> FastAPI:
     _install_error_handlers(app)
     for module_name in ROUTERS:
         module = importlib.import_module(module_name)
-        limit = getattr(module, "BODY_LIMIT", None)
-        app.include_router(module.router, max_body_size=getattr(settings.server, limit) if limit else None)
+        limit = getattr(module, "BODY_LIMIT", None)  # a server setting's name, or a function of the settings
+        size = limit(settings) if callable(limit) else getattr(settings.server, limit) if limit else None
+        app.include_router(module.router, max_body_size=size)
+        if hasattr(module, "install"):
+            module.install(app)  # e.g. metrics collectors
     install_openapi(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.fast_path = IngestFastPath(
@@ -171,7 +178,7 @@ def _start_actions(app: FastAPI, service: DecisionService):
     check = partial(responder.policy.check_rules_of, source=responder.settings.policy or "the default response policy")
     check(service.engine.rules, rules="the active rules")
     app.state.rule_checks.append(check)
-    service.follow("actions", partial(started_responder, responder.settings))
+    service.follow("actions", partial(started_responder, responder.settings, cases=app.state.settings.cases))
     return responder
 
 

@@ -1,8 +1,10 @@
 """API keys with scopes. A key is shown once at creation; only its HMAC-SHA256 under the
 configured pepper is stored, so a stolen database does not give working keys.
 
-Scopes: ``ingest`` (send events), ``read`` (decisions, events, definitions), ``admin``
-(change rules, lists, features, models; read the audit log). ``admin`` implies ``read``.
+Scopes: ``ingest`` (send events), ``read`` (decisions, events, definitions), ``analyst``
+(read, and work cases and disputes: claim, notes, verdicts; no configuration change),
+``admin`` (change rules, lists, features, models; read the audit log). ``admin`` implies
+``analyst`` and ``read``; ``analyst`` implies ``read``.
 
 >>> key = generate_key()
 >>> key.startswith("fw_"), len(hash_key(key, b"pepper"))
@@ -24,8 +26,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fraudwatch.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from fraudwatch.storage import ApiKey, AuditRecord, Keys, UnitOfWork
 
-SCOPES = ("ingest", "read", "admin")
-IMPLIED = {"admin": {"admin", "read"}, "read": {"read"}, "ingest": {"ingest"}}
+SCOPES = ("ingest", "read", "analyst", "admin")
+IMPLIED = {
+    "admin": {"admin", "analyst", "read"},
+    "analyst": {"analyst", "read"},
+    "read": {"read"},
+    "ingest": {"ingest"},
+}
 CACHE_SECONDS = 1.0  # a revoked key stops working within this long
 
 
@@ -138,4 +145,5 @@ def require(scope: str):
 
 Ingest = Annotated[Principal, Depends(require("ingest"))]
 Reader = Annotated[Principal, Depends(require("read"))]
+Analyst = Annotated[Principal, Depends(require("analyst"))]
 Admin = Annotated[Principal, Depends(require("admin"))]

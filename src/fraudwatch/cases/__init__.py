@@ -1,29 +1,72 @@
-"""Cases: incidents with the events involved, and their status state machine."""
+"""Cases: episodes, the review queue, the case file, disputes and evidence.
 
-from fraudwatch.cases.incident import TRANSITIONS, IllegalTransition, Incident, IncidentStatus, can_move
-from fraudwatch.cases.service import (
-    RECOVERY_KINDS,
-    add_events,
-    create_incident,
-    find_open_incident,
-    get_incident,
-    list_incidents,
-    record_recovery,
-    transition,
+The **episode** API (used by the responses, the queue and the console), in
+``fraudwatch.cases.episodes``; every function takes a connection inside the caller's
+unit of work and never commits:
+
+* ``open_or_join(conn, event_id=..., ts=..., kind=..., card=..., account=..., ...)``:
+  the episode an event belongs to, opening one when there is none within the window;
+* ``get_episode(conn, id)``, ``episode_for(conn, card=..., account=..., at=..., window=...)``,
+  ``episode_of_event(conn, event_id)``;
+* ``escalate(conn, id, level, now=...)``.
+
+The case services (queue, claim, assign, release, notes, status moves) are in
+``fraudwatch.cases.service``; ``CaseFlow`` (``fraudwatch.cases.flows``) applies the log's
+decisions and events to cases. See docs/cases.md.
+"""
+
+from fraudwatch.cases.case import (
+    TRANSITIONS,
+    Case,
+    CaseStatus,
+    Episode,
+    FraudType,
+    IllegalTransition,
+    Priority,
+    Role,
+    Trigger,
+    Verdict,
+    can_move,
 )
+from fraudwatch.cases.episodes import episode_for, episode_of_event, escalate, get_episode, open_or_join
+from fraudwatch.cases.flows import CaseFlow
+from fraudwatch.cases.service import mark_contained
+from fraudwatch.cases.settings import CasesSettings
+from fraudwatch.cases.store import SCHEMA
+from fraudwatch.cases.victim import case_details, status_token
 
 __all__ = [
-    "RECOVERY_KINDS",
-    "IllegalTransition",
-    "Incident",
-    "IncidentStatus",
+    "SCHEMA",
     "TRANSITIONS",
+    "CaseFlow",
+    "Case",
+    "CaseStatus",
+    "CasesSettings",
+    "Episode",
+    "FraudType",
+    "IllegalTransition",
+    "Priority",
+    "Role",
+    "Trigger",
+    "Verdict",
     "can_move",
-    "add_events",
-    "create_incident",
-    "find_open_incident",
-    "get_incident",
-    "list_incidents",
-    "record_recovery",
-    "transition",
+    "case_details",
+    "mark_contained",
+    "status_token",
+    "episode_for",
+    "episode_of_event",
+    "escalate",
+    "get_episode",
+    "open_or_join",
+    "Desk",
 ]
+
+
+def __getattr__(name: str):
+    # the simulated analysts' desk (used by ``fraudwatch demo``) opens its own database through
+    # fraudwatch.actions, which imports this package: loaded on first use to keep the cycle open
+    if name == "Desk":
+        from fraudwatch.cases.desk import Desk
+
+        return Desk
+    raise AttributeError(f"module 'fraudwatch.cases' has no attribute {name!r}")

@@ -106,7 +106,7 @@ def _storage(config):
     "scopes",
     multiple=True,
     required=True,
-    type=click.Choice(["ingest", "read", "admin"]),
+    type=click.Choice(["ingest", "read", "analyst", "admin"]),
     help="repeat for several scopes",
 )
 def keys_create(config, name, scopes) -> None:

@@ -35,6 +35,8 @@ __all__ = [
     "label",
     "chargeback",
     "cardholder_answer",
+    "fraud_report",
+    "early_fraud_warning",
 ]
 
 
@@ -560,9 +562,11 @@ def chargeback(
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
     reason_code: str | None = None,
+    scheme: Literal["visa", "mastercard", "jcb", "amex", "other"] | None = None,
+    acquirer: str | None = None,
     pan: str | None = None,
 ) -> Event:
-    """``chargeback``"""
+    """``chargeback``: A chargeback (first stage of a dispute) received for an earlier payment."""
     return build("chargeback", locals())
 
 
@@ -589,3 +593,60 @@ def cardholder_answer(
 ) -> Event:
     """``cardholder.answer``: The cardholder's answer to "was this you?" about an event."""
     return build("cardholder.answer", locals())
+
+
+def fraud_report(
+    *,
+    payment: str,
+    amount: int,
+    currency: str,
+    scheme: Literal["visa", "mastercard", "jcb", "amex", "other"],
+    id: str | None = None,
+    time: datetime | str | None = None,
+    card: str | None = None,
+    account: str | None = None,
+    device: str | None = None,
+    ip: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    merchant: str | None = None,
+    terminal: str | None = None,
+    session: str | None = None,
+    country: str | None = None,
+    language: str | None = None,
+    channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
+    scenario: str | None = None,
+    report: Literal["tc40", "safe", "jcb_issuer", "other"] | None = None,
+    fraud_type: str | None = None,
+    pan: str | None = None,
+) -> Event:
+    """``fraud_report``: A scheme's fraud report about an earlier payment (Visa TC40, Mastercard SAFE, JCB)."""
+    return build("fraud_report", locals())
+
+
+def early_fraud_warning(
+    *,
+    payment: str,
+    amount: int,
+    currency: str,
+    id: str | None = None,
+    time: datetime | str | None = None,
+    card: str | None = None,
+    account: str | None = None,
+    device: str | None = None,
+    ip: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    merchant: str | None = None,
+    terminal: str | None = None,
+    session: str | None = None,
+    country: str | None = None,
+    language: str | None = None,
+    channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
+    scenario: str | None = None,
+    scheme: Literal["visa", "mastercard", "jcb", "amex", "other"] | None = None,
+    fraud_type: str | None = None,
+    pan: str | None = None,
+) -> Event:
+    """``early_fraud_warning``: An early fraud warning about an earlier payment: a chargeback may follow."""
+    return build("early_fraud_warning", locals())

@@ -356,7 +356,7 @@ class Client(_Operations):
 
     def answer(self, link: str) -> dict[str, Any]:
         """Apply a cardholder's answer: ``link`` is the yes or no URL of a risk alert (or its
-        token). Returns the service's result (the label events, an incident for a "no");
+        token). Returns the service's result (the label events, the case a "no" queued);
         raises :class:`ClientError` 403 (not valid), 409 (already answered), 410 (expired)."""
         return self._run(self._answer(link, confirm=True))
 
@@ -384,9 +384,10 @@ class Client(_Operations):
     def list_remove(self, name: str, values: list[str]) -> dict[str, Any]:
         return self._run(self._list_change(name, values, "remove"))
 
-    def incident(self, incident_id: str) -> dict[str, Any] | None:
-        """An incident opened by a cardholder's "no" (admin key)."""
-        return self._run(self._get_json(f"/v1/incidents/{quote(incident_id, safe='')}", missing_ok=True))
+    def case(self, case_id: str) -> dict[str, Any] | None:
+        """A case (the one a cardholder's "no" queued, say) by its id or its FW-XXXX-XXXX
+        reference, with its episode and log; None if unknown (analyst or admin key)."""
+        return self._run(self._get_json(f"/v1/cases/{quote(case_id, safe='')}", missing_ok=True))
 
     def close(self) -> None:
         self._http.close()
@@ -480,8 +481,8 @@ class AsyncClient(_Operations):
     async def list_remove(self, name: str, values: list[str]) -> dict[str, Any]:
         return await self._run(self._list_change(name, values, "remove"))
 
-    async def incident(self, incident_id: str) -> dict[str, Any] | None:
-        return await self._run(self._get_json(f"/v1/incidents/{quote(incident_id, safe='')}", missing_ok=True))
+    async def case(self, case_id: str) -> dict[str, Any] | None:
+        return await self._run(self._get_json(f"/v1/cases/{quote(case_id, safe='')}", missing_ok=True))
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -256,12 +256,49 @@ class Label(Envelope):
     source: Literal["cardholder", "analyst", "issuer", "chargeback", "merchant", "simulator", "dataset"] = "analyst"
 
 
+Scheme = Literal["visa", "mastercard", "jcb", "amex", "other"]
+
+
 class Chargeback(Envelope):
+    """A chargeback (first stage of a dispute) received for an earlier payment."""
+
     kind: Literal["chargeback"]
     payment: str = Field(..., description="id of the disputed payment.attempt event")
     amount: MinorUnits
     currency: Currency
-    reason_code: str | None = Field(None, max_length=16)
+    reason_code: str | None = Field(None, max_length=16, description="the scheme's reason code, e.g. 10.4, 4837, 546")
+    scheme: Scheme | None = Field(None, description="card scheme; sets the dispute's stages and deadlines")
+    acquirer: str | None = Field(
+        None, max_length=64, description="acquirer or PSP (deadline overrides are per acquirer)"
+    )
+
+
+class FraudReport(Envelope):
+    """A scheme's fraud report about an earlier payment (Visa TC40, Mastercard SAFE, JCB).
+
+    Not a dispute by itself, but the payment is fraud by the issuer's word (a JCB issuer
+    report, say)."""
+
+    kind: Literal["fraud_report"]
+    payment: str = Field(..., description="id of the reported payment.attempt event")
+    amount: MinorUnits
+    currency: Currency
+    scheme: Scheme
+    report: Literal["tc40", "safe", "jcb_issuer", "other"] = "other"
+    fraud_type: str | None = Field(None, max_length=32, description="the scheme's fraud type code")
+
+
+class EarlyFraudWarning(Envelope):
+    """An early fraud warning about an earlier payment: a chargeback may follow.
+
+    A PSP relays it (from a TC40 or SAFE report, say); a refund now prevents the chargeback."""
+
+    kind: Literal["early_fraud_warning"]
+    payment: str = Field(..., description="id of the payment.attempt event warned about")
+    amount: MinorUnits
+    currency: Currency
+    scheme: Scheme | None = None
+    fraud_type: str | None = Field(None, max_length=32)
 
 
 class CardholderAnswer(Envelope):
@@ -296,6 +333,8 @@ EVENT_TYPES: tuple[type[Envelope], ...] = (
     Label,
     Chargeback,
     CardholderAnswer,
+    FraudReport,
+    EarlyFraudWarning,
 )
 KINDS: tuple[str, ...] = tuple(get_args(t.model_fields["kind"].annotation)[0] for t in EVENT_TYPES)
 TYPE_BY_KIND: dict[str, type[Envelope]] = dict(zip(KINDS, EVENT_TYPES, strict=False))

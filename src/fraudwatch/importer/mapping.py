@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from fraudwatch.errors import ValidationFailed
 from fraudwatch.events import TYPE_BY_KIND
+from fraudwatch.events.pan import luhn_valid
 from fraudwatch.importer.convert import (
     FALSE_SPELLINGS,
     RESPONSE_CODES,
@@ -217,7 +218,7 @@ def load_mapping(path: str | Path) -> Mapping:
 # ------------------------------------------------------------------ compiled converters
 def _field_type(kind: str, name: str) -> str:
     if name == "pan":
-        return "str"
+        return "pan"
     annotation = TYPE_BY_KIND[kind].model_fields[name].annotation
     args = [a for a in (get_args(annotation) or (annotation,)) if a is not type(None)]
     first = args[0]
@@ -355,6 +356,8 @@ class Converter:
             return lambda value, currency: to_bool(value, true, false)
         if self.type == "int":
             return lambda value, currency: _int(value)
+        if self.type == "pan":
+            return lambda value, currency: card_digits(value)
 
         def text(value: Any, currency: str | None) -> Any:
             if value.__class__ is str:
@@ -370,6 +373,23 @@ class Converter:
             return None
         value = self.read(row)
         return None if value is None else self.convert(value, currency)
+
+
+def card_digits(value: Any) -> str:
+    """The digits of a card number column: 12 to 19 (ISO/IEC 7812; Maestro has 12) passing the
+    Luhn check, spaces and dashes allowed. The cell is never echoed in the error: it may be a
+    mistyped real card number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        digits = str(value)
+    else:
+        digits = str(value).strip().replace(" ", "").replace("-", "")
+    if not digits.isdigit():
+        raise CellError("not a card number (not digits)")
+    if not 12 <= len(digits) <= 19:
+        raise CellError(f"not a card number ({len(digits)} digits, not 12 to 19)")
+    if not luhn_valid(digits):
+        raise CellError("not a card number (fails the Luhn check)")
+    return digits
 
 
 def _int(value: Any) -> int:

@@ -28,7 +28,7 @@ from typing import IO, Any
 import orjson
 from pydantic import ValidationError
 
-from fraudwatch.events import EVENT_ADAPTER, Tokenizer, format_errors
+from fraudwatch.events import EVENT_ADAPTER, TYPE_BY_KIND, Tokenizer, format_errors
 from fraudwatch.events.io import redact
 from fraudwatch.importer.convert import CellError, parse_duration
 from fraudwatch.importer.mapping import Converter, Mapping, MappingError, Row, condition
@@ -156,6 +156,10 @@ class _Plan:
             order = list(spec.fields)
             self.kinds.append((spec.kind, condition(spec.when, nulls) if spec.when else None, converters, order))
         self.pan = any("pan" in spec.fields for spec in mapping.events)
+        # columns of card numbers: masked whole in rejected rows, whatever they hold
+        self.pan_columns = frozenset(
+            f.column for spec in mapping.events for name, f in spec.fields.items() if name == "pan" and f.column
+        )
 
 
 def iter_events(
@@ -212,7 +216,15 @@ def iter_events(
             if "time" in values:
                 event["time"] = _iso(values["time"])
             if tokenizer is not None:
-                event = tokenizer.sanitize(event)
+                pan = event.pop("pan", None)
+                if pan is not None:  # checked digits (card_digits): token, last 4 and BIN where the kind has them
+                    event["card"] = tokenizer.token(pan)
+                    fields = TYPE_BY_KIND[kind].model_fields
+                    if "card_last4" in fields:
+                        event["card_last4"] = pan[-4:]
+                    if "card_bin" in fields:
+                        event.setdefault("card_bin", pan[:6])
+                event = tokenizer.sanitize(event)  # a card number in the card column is tokenized too
             try:
                 EVENT_ADAPTER.validate_python(event)
             except ValidationError as exc:
@@ -223,7 +235,7 @@ def iter_events(
                 break
             made.append((ts, position, event, converters))
         if failure:
-            _reject(report, rejects, number, row, *failure)
+            _reject(report, rejects, number, row, *failure, masked=plan.pan_columns)
             continue
         if not made:
             report.rows_without_event += 1
@@ -272,14 +284,24 @@ def _ordered(kind: str, values: dict[str, Any], order: list[str]) -> dict[str, A
     return event
 
 
-def _reject(report: ImportReport, sink: IO[bytes] | None, number: int, row: Row, column: str, name: str, why: str):
+def _reject(
+    report: ImportReport,
+    sink: IO[bytes] | None,
+    number: int,
+    row: Row,
+    column: str,
+    name: str,
+    why: str,
+    masked: frozenset[str] = frozenset(),
+):
     report.rows_rejected += 1
     report.rejections[f"{column} -> {name}: {_shape(why)}"] += 1
     entry = {"row": number, "column": column, "field": name, "reason": why}
     if len(report.examples) < MAX_EXAMPLES:
         report.examples.append(entry)
     if sink is not None:
-        raw = redact(orjson.dumps(row, default=str).decode())
+        shown = {k: "[PAN REDACTED]" if k in masked and v is not None else v for k, v in row.items()}
+        raw = redact(orjson.dumps(shown, default=str).decode())
         sink.write(orjson.dumps({**entry, "raw": orjson.loads(raw)}) + b"\n")
 
 

@@ -52,8 +52,25 @@ def report_delay(rng: random.Random, median_minutes: float, low: float, high: fl
     return min(high, max(low, rng.lognormvariate(0, 1.2) * median_minutes * MINUTE))
 
 
+# a card's scheme from its BIN, with the scheme's reason code for fraud in a card-absent payment
+SCHEME_REASONS = {"4": ("visa", "10.4"), "5": ("mastercard", "4837"), "35": ("jcb", "546"), "37": ("amex", "F29")}
+REPORTS = {"visa": "tc40", "mastercard": "safe", "jcb": "jcb_issuer", "amex": "other"}
+
+
+def scheme_of(card_bin: str | None) -> tuple[str, str]:
+    """The scheme and its card-absent fraud reason code.
+
+    >>> scheme_of("356600"), scheme_of("411111")
+    (('jcb', '546'), ('visa', '10.4'))
+    """
+    bin_ = card_bin or ""
+    return SCHEME_REASONS.get(bin_[:2]) or SCHEME_REASONS.get(bin_[:1]) or ("visa", "10.4")
+
+
 def outcomes(w: World, rng: random.Random, frauds: list[dict], report_at: float, source: str) -> None:
-    """Labels for every fraudulent event; chargebacks, 3 weeks to 3 months on, for approved payments."""
+    """Labels for every fraudulent event; for approved payments, chargebacks 3 weeks to 3
+    months on, and for some of them first the scheme's fraud report (TC40, SAFE, JCB) and
+    an early fraud warning a few days on."""
     for i, ev in enumerate(frauds):
         known = max(report_at + i, w.stream.time_of(ev) + rng.uniform(60, 600))
         w.stream.emit(
@@ -61,15 +78,38 @@ def outcomes(w: World, rng: random.Random, frauds: list[dict], report_at: float,
         )
         if ev["kind"] == "payment.attempt" and ev["result"] == "approved":
             disputed = max(w.stream.time_of(ev) + rng.uniform(21, 90) * DAY, known + DAY)
+            scheme, reason = scheme_of(ev.get("card_bin"))
+            reports(w, ev, scheme, known=known, disputed=disputed)
             w.stream.emit(
                 disputed,
                 "chargeback",
                 payment=ev,
                 amount=ev["amount"],
                 currency=ev["currency"],
-                reason_code="10.4",
+                reason_code=reason,
+                scheme=scheme,
                 card=ev.get("card"),
             )
+
+
+def reports(w: World, ev: dict, scheme: str, *, known: float, disputed: float) -> None:
+    """A fraud report for about half the disputed payments, and an early fraud warning
+    relaying it for a third of those, between the fraud being known and the chargeback.
+    Drawn from a generator of their own, so the rest of the stream stays as it was."""
+    side = random.Random(f"reports-{w.stream.time_of(ev)}-{ev.get('card')}-{ev['amount']}")
+    if side.random() >= 0.5:
+        return
+    reported = known + side.uniform(0.2, 0.5) * (disputed - known)
+    common = {
+        "payment": ev,
+        "amount": ev["amount"],
+        "currency": ev["currency"],
+        "scheme": scheme,
+        "card": ev.get("card"),
+    }
+    w.stream.emit(reported, "fraud_report", report=REPORTS[scheme], **common)
+    if side.random() < 1 / 3:
+        w.stream.emit(reported + side.uniform(1, 48) * 3600, "early_fraud_warning", **common)
 
 
 def gift_item(amount: int) -> dict:

@@ -11,11 +11,14 @@ import time
 from datetime import datetime
 from typing import IO
 
+from fraudwatch.cases import Desk
 from fraudwatch.sim.backtest import Backtest, InstanceResult, format_table
 from fraudwatch.sim.simulate import DEFAULT_MIX, SimConfig, simulate
 from fraudwatch.sim.world import JST
 
 __all__ = ["DEMO_MIX", "run_demo"]
+
+CASE_LINES = 40  # case openings and closings shown as they happen
 
 # twice the default attack rate, so a one-minute run shows every kind several times
 DEMO_MIX = {name: rate * 2 for name, rate in DEFAULT_MIX.items()}
@@ -49,6 +52,9 @@ def run_demo(
         f"(3 days of genuine history first)...\n"
     )
     bt = Backtest(truth)
+    payments = {e["id"]: e for e in raw if e["kind"] == "payment.attempt"}
+    desk = Desk(lookup=payments.get)  # the review queue, worked by simulated analysts
+    shown = {"cases": 0}
     total = len(events)
     began = time.perf_counter()
     last_status = 0.0
@@ -88,9 +94,21 @@ def run_demo(
             f" after {caught.events_before} of its events{lost}"
         )
 
+    def on_cases(event, lines: list[str]) -> None:
+        for line in lines:
+            shown["cases"] += 1
+            if shown["cases"] <= CASE_LINES:
+                if state["line"]:
+                    out.write("\r\033[K")
+                    state["line"] = False
+                say(f"  {datetime.fromtimestamp(event.ts, JST).strftime('%m-%d %H:%M')}  {line}")
+            elif shown["cases"] == CASE_LINES + 1:
+                say("  (more cases open and close; the summary follows at the end)")
+
     for i, event in enumerate(events, start=1):
         decision = engine.process(event)
         on_decision(event, decision, bt.observe(event, decision))
+        on_cases(event, desk.on_decision(event, decision))
         if i % 256 == 0 or i == total:
             now = time.perf_counter() - began
             ahead = seconds * i / total - now
@@ -108,6 +126,8 @@ def run_demo(
         out.write("\n")
     report = bt.report()
     say("\n" + format_table(report))
+    say("\n" + desk.summary())
+    desk.close()
     say(
         f"\n{total:,} events in {time.perf_counter() - began:.0f} s. Next: fraudwatch simulate --out events.jsonl "
         f"&& fraudwatch backtest events.jsonl (docs/simulator.md)"
