@@ -90,9 +90,8 @@ def test_yes_link_from_the_email_lifts_the_challenge_and_suppresses_the_rule(liv
 
     lift = wait_until(lambda: rec.of_type("action.lift_challenge"))[0]["data"]
     assert lift["event"] == "pay-1" and lift["card"] == "tok_1"
-    label = wait_until(lambda: rec.of_type("event.label"))[0]["data"]
-    assert (label["target"], label["fraud"], label["source"]) == ("pay-1", False, "cardholder")
-    assert wait_until(lambda: rec.of_type("event.cardholder.answer"))[0]["data"]["answer"] == "yes"
+    answered = wait_until(lambda: rec.of_type("event.cardholder.answer"))[0]["data"]
+    assert answered["answer"] == "yes" and answered["labelled"] == ["pay-1"]
 
     # single use: the same link, and the other answer of the same alert, are refused
     before = outbox.counts(responder.db.connection())
@@ -109,7 +108,9 @@ def test_no_link_contains_the_attack_and_queues_the_case(live):
     _subscribe(server)
     now = time.time()
     allow = lambda e: responder.on_decision(e, decision(e, "allow"))  # noqa: E731
-    acct = {"account": "acct_1"}
+    acct = {"account": "acct_1", "device": "dev_evil", "ip": "198.51.100.9"}  # the attacker's
+    own = {"account": "acct_1", "device": "dev_owner", "ip": "203.0.113.1"}
+    allow(event("own-o", "order.placed", at=now - 900, order="ord-own", amount=5000, currency="JPY", **own))
     allow(
         event("p1", "account.profile_changed", at=now - 600, field="language", old_value="ja", new_value="en", **acct)
     )
@@ -117,16 +118,24 @@ def test_no_link_contains_the_attack_and_queues_the_case(live):
     allow(event("p3", "account.2fa_removed", at=now - 580, method="totp", **acct))
     allow(event("o1", "order.placed", at=now - 500, order="ord-1", amount=1000, currency="JPY", **acct))
     allow(event("o2", "order.placed", at=now - 400, order="ord-2", amount=1000, currency="JPY", **acct))
-    allow(event("o3", "order.shipped", at=now - 300, order="ord-1", **acct))
+    allow(event("o3", "order.shipped", at=now - 300, order="ord-1", account="acct_1"))
     allow(event("o4", "order.hidden", at=now - 200, order="ord-2", **acct))
+    # the owner, during the attack: her own order and a phone number change stay hers
+    allow(event("own-o2", "order.placed", at=now - 150, order="ord-own-2", amount=2000, currency="JPY", **own))
+    allow(event("own-p", "account.profile_changed", at=now - 140, field="phone", old_value="1", new_value="2", **own))
     allow(event("old", "order.placed", at=now - 5 * 86400, order="ord-0", amount=1, currency="JPY", **acct))
-    e = event("pay-2", at=now - 100)
+    e = event("pay-2", at=now - 100, **acct)
     responder.on_decision(e, decision(e, "block", "card_velocity_1d"))
     _, yes, no = _links(mail)
 
     assert httpx.get(no).status_code == 200
     result = httpx.post(no, headers=JSON).json()
-    assert result["answer"] == "no" and result["case"]
+    assert result["answer"] == "no" and result["case"] and result["reference"].startswith("FW-")
+    assert [(x["kind"], x["target"], x.get("fraud")) for x in result["events"]] == [
+        ("label", "pay-2", True),
+        ("cardholder.answer", "pay-2", None),
+    ]
+    assert result["events"][0]["device"] == "dev_evil"  # the engine watches the attacker's device and IP
 
     data = {
         t: wait_until(lambda t=t: rec.of_type(f"action.{t}"))[0]["data"]
@@ -143,15 +152,17 @@ def test_no_link_contains_the_attack_and_queues_the_case(live):
     changes = {c["field"]: c["restore_value"] for c in data["revert_profile_changes"]["changes"]}
     assert changes == {"language": "ja", "email": "h@x", "2fa": "enrolled"}
     assert [(o["order"], o["hidden"]) for o in data["cancel_unshipped_orders"]["orders"]] == [("ord-2", True)]
+    assert data["cancel_unshipped_orders"]["attacker"]["devices"] == ["dev_evil"]
+    assert data["revoke_sessions"]["sessions"] == "all"  # no session ids were sent: every session
     assert {d["case"] for d in data.values()} == {result["case"]}
-    label = wait_until(lambda: rec.of_type("event.label"))[0]["data"]
-    assert label["fraud"] is True and label["target"] == "pay-2"
+    answered = wait_until(lambda: rec.of_type("event.cardholder.answer"))[0]["data"]
+    assert answered["answer"] == "no" and answered["labelled"] == ["pay-2"]
     assert not responder.suppressions.for_card("tok_1")
 
     url = f"{server.url}/v1/cases/{result['case']}"
     case = wait_until(lambda: (c := httpx.get(url, headers=ADMIN).json())["contained_at"] and c)
     assert (case["status"], case["trigger"], case["priority"]) == ("open", "cardholder_no", "high")
-    assert case["episode"]["events"] == ["pay-2", label["id"].replace("label-", "answer-")]
+    assert case["episode"]["events"] == ["pay-2", result["events"][-1]["id"]]
     assert case["episode"]["card"] == "tok_1" and case["reference"].startswith("FW-")
     # the status machine refuses illegal moves and records legal ones, with who
     assert httpx.post(f"{url}/status", headers=ADMIN, json={"status": "monitoring"}).status_code == 409
@@ -184,10 +195,15 @@ def test_forged_expired_and_unknown_links_are_refused_and_change_nothing(live):
     e = event("pay-3")
     responder.on_decision(e, decision(e, "review", "amount_spike"))
     _, yes, no = _links(mail)
-    # an old alert whose links expired yesterday
-    old = event("pay-old")
+    # an old alert (another card's episode) whose links expired yesterday
+    _subscribe(server, "tok_2")
+    old = event("pay-old", card="tok_2", account="acct_2")
     responder.on_decision(old, decision(old, "review", "amount_spike"), now=time.time() - 2 * 86400)
-    _, old_yes, _ = _links(mail, 2)
+    wait_until(lambda: len(mail.messages) >= 2)
+    links = [
+        re.search(r"Yes, it was me:\s+(\S+)", m.get_body(("plain",)).get_content()).group(1) for m in mail.messages
+    ]
+    [old_yes] = [link for link in links if link != yes]
     before = sum(outbox.counts(responder.db.connection()).values())
 
     forged = _tamper(yes)

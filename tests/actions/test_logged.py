@@ -22,7 +22,7 @@ NO_DELIVERY = SimpleNamespace(url="http://127.0.0.1:9/hooks", secret=b"whsec_tes
 def _stream():
     """(event, decision) pairs: mostly allowed events, and each way an event can lead to
     something (usage alert, risk alert, responses that read the lookback, a refund)."""
-    pay = lambda id, at, **f: event(id, at=T0 + at, **f)  # noqa: E731
+    pay = lambda id, at, **f: event(id, at=T0 + at, **{"device": "dev_evil", **f})  # noqa: E731
     pairs = []
     for n in range(40):  # allowed traffic of other cards, with and without a card
         e = pay(f"bg-{n}", n, card=f"tok_bg{n % 7}", account=f"acct_bg{n % 5}")
@@ -32,7 +32,16 @@ def _stream():
     steps = [
         (pay("sub-1", 50, card="tok_sub"), "allow", ()),  # opted in: usage alert
         (
-            event("ord-1", "order.placed", at=T0 + 60, account="acct_1", order="o1", amount=900, currency="JPY"),
+            event(
+                "ord-1",
+                "order.placed",
+                at=T0 + 60,
+                account="acct_1",
+                device="dev_evil",
+                order="o1",
+                amount=900,
+                currency="JPY",
+            ),
             "allow",
             (),
         ),
@@ -42,6 +51,7 @@ def _stream():
                 "account.profile_changed",
                 at=T0 + 70,
                 account="acct_1",
+                device="dev_evil",
                 field="language",
                 old_value="ja",
                 new_value="en",
@@ -64,6 +74,7 @@ def _stream():
                 "account.profile_changed",
                 at=T0 + 85,
                 account="acct_1",
+                device="dev_evil",
                 field="email",
                 old_value="a@example.com",
                 new_value="b@example.com",

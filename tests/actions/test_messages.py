@@ -44,7 +44,6 @@ def messages():
 def _everything(m: Messages, language: str):
     yield "risk_alert", m.render("risk_alert", language, summary=SUMMARY, reference="FW-1234-ABCD", **LINKS)
     yield "risk_update", m.render("risk_update", language, **LATEST, **LINKS)
-    yield "risk_answered_update", m.render("risk_answered_update", language, **LATEST)
     yield "usage_alert", m.render("usage_alert", language, summary=SUMMARY)
     yield "case_status", m.render("case_status", language, reference="FW-1", case_status="closed", card="x")
     for page in ("answered_yes", "answered_no"):

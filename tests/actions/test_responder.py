@@ -13,20 +13,32 @@ def _answer(r, event_id, reply, now):
     return r.answer(r.links_for_event(event_id)[reply].rsplit("/", 1)[1], now=now)
 
 
-def test_further_no_answers_join_the_episodes_case(tmp_path, receiver):
+def test_one_alert_per_episode_and_answering_it_answers_the_episode(tmp_path, receiver):
+    import pytest
+
+    from fraudwatch.actions.signing import TokenUsed
+
     r = responder(tmp_path, receiver=receiver)
     for n in range(3):
         e = event(f"pay-{n}", at=T0 + n * 60)
         r.on_decision(e, decision(e, "block", "card_velocity"), now=T0 + n * 60)
+    assert r.links_for_event("pay-0") == r.links_for_event("pay-2")  # one alert: the episode's
     first = _answer(r, "pay-0", "no", T0 + 200)
-    second = _answer(r, "pay-2", "no", T0 + 300)
-    assert first.case == second.case
+    with pytest.raises(TokenUsed):  # a second "no" about the same attack sends nothing again
+        _answer(r, "pay-2", "no", T0 + 300)
     [(count,)] = r.db.connection().execute("SELECT count(*) FROM cases").fetchall()
     episode = get_episode(r.db.connection(), first.case)
     assert count == 1 and episode.events[:3] == ("pay-0", "pay-1", "pay-2") and episode.worst_outcome == "block"
-    # the card is suspended once per answer's alert, each message with its own idempotency key
-    suspends = [m for m in outbox.list_messages(r.db.connection()) if m.type == "action.suspend_card"]
-    assert len(suspends) == 2 and len({m.id for m in suspends}) == 2
+    assert [(e.kind, e.target) for e in first.events] == [
+        ("label", "pay-0"),
+        ("label", "pay-1"),
+        ("label", "pay-2"),
+        ("cardholder.answer", "pay-0"),
+    ]
+    assert episode.escalation == 3  # the card suspended
+    types = [m.type for m in outbox.list_messages(r.db.connection())]
+    assert types.count("action.suspend_card") == 1 and types.count("alert.risk") == 1
+    assert types.count("alert.risk.updated") == 0  # within the hour: the cardholder was just told
 
 
 def test_yes_on_an_order_without_card_suppresses_the_rule_for_the_account(tmp_path):

@@ -51,10 +51,6 @@ def test_no_from_the_email_through_the_service(service):
     assert httpx.get(f"{server.url}/v1/outbox", headers=auth).status_code == 200
     r = httpx.put(f"{server.url}/v1/alerts/subscriptions/tok_svc", headers=auth, json={"email": "holder@example.com"})
     assert r.status_code == 200, r.text
-    assert (
-        httpx.post(f"{server.url}/v1/lists/blocked_cards/add", headers=auth, json={"values": ["tok_svc"]}).status_code
-        == 200
-    )
     raw = {
         "id": "svc-1",
         "time": "2026-11-21T13:00:00+09:00",
@@ -64,10 +60,15 @@ def test_no_from_the_email_through_the_service(service):
         "amount": 17600,
         "currency": "JPY",
         "merchant": "m_1",
+        # paying online from abroad on a device the card never paid from: challenged
+        "channel": "ecommerce",
+        "device": "dev_svc",
+        "country": "US",
+        "card_country": "JP",
     }
     sent = httpx.post(f"{server.url}/v1/events", headers=auth, json=raw)
     assert sent.status_code == 200, sent.text
-    assert Decision.from_dict(sent.json()).outcome.value == "block"
+    assert Decision.from_dict(sent.json()).outcome.value == "challenge"
     # the service's log follower hands the durable decision to responder.on_decision
 
     msg = wait_until(lambda: mail.messages and mail.messages[0])
@@ -83,6 +84,10 @@ def test_no_from_the_email_through_the_service(service):
     assert logged.status_code == 200, logged.text
     assert logged.json()["event"]["fraud"] is True and logged.json()["event"]["target"] == "svc-1"
     assert httpx.post(no).status_code == 409
+    # the engine read the label: the card is blocked at every merchant from then on
+    later = {**raw, "id": "svc-2", "time": result.json()["events"][0]["time"], "merchant": "m_2", "country": "JP"}
+    again = httpx.post(f"{server.url}/v1/events", headers=auth, json=later).json()
+    assert again["outcome"] == "block" and "suspended_card" in [h["rule"] for h in again["rules"]]
 
 
 def test_actions_settings_derived_from_the_service_settings(tmp_path):

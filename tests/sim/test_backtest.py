@@ -8,6 +8,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
+from fraudwatch.actions import Containment, default_policy
 from fraudwatch.decisions import Decision, Outcome, RuleHit
 from fraudwatch.events.kinds import parse_event
 from fraudwatch.sim.backtest import Backtest, format_table
@@ -92,7 +93,8 @@ def small_backtest():
     assert not unknown, f"default.rules reads features that features/default.yaml does not define: {unknown}"
     mix = {name: 300.0 for name in parse_mix("default")}
     events, truth = simulate(SimConfig(seed=5, cardholders=500, days=8, warmup=3, mix=mix))
-    engine = Engine(features=features, rules=rules)
+    # as the service runs it: a confirmed fraud puts the card on @suspended_cards
+    engine = Engine(features=features, rules=rules, containment=Containment(default_policy()))
     return Backtest(truth).run(engine, [parse_event(e) for e in events])
 
 
@@ -110,6 +112,13 @@ def test_default_policy_catches_every_scenario_and_never_blocks_the_reseller(sma
     assert reseller["payments"] > 50
     assert reseller["blocked"] == 0 and reseller["days_with_a_block"] == 0
     assert reseller["max_challenges_in_a_day"] <= 1
+
+
+def test_a_suspended_card_blocks_no_genuine_payment(small_backtest):
+    """The victims' cards are suspended after a confirmed fraud and reissued: the holders
+    pay with the new card, and no genuine payment meets @suspended_cards."""
+    assert small_backtest["genuine_rule_hits"].get("suspended_card", 0) == 0
+    assert small_backtest["fraud_rule_hits"], "the attacks were seen"
 
 
 def test_simulate_then_backtest_on_the_command_line(tmp_path):
@@ -163,3 +172,7 @@ def test_demo_runs_without_a_terminal_and_ends_with_the_table():
     caught_lines = re.findall(r"^  \d\d-\d\d \d\d:\d\d  caught ", text, re.M)
     assert len(caught_lines) == sum(s["detected"] for s in report["scenarios"].values()) > 0
     assert "scenario" in text and "reseller" in text.split("genuine")[-1]
+    # the response side: one alert per episode, not one per event
+    episodes = report["episodes"]
+    assert "one episode per attack" in text and episodes
+    assert all(s.get("alerts", 0) <= s["episodes"] for s in episodes.values())

@@ -220,3 +220,27 @@ def test_mix_errors_name_the_part():
     with pytest.raises(ValueError, match="number"):
         parse_mix("card_testing=lots")
     assert parse_mix("none") == {}
+
+
+def test_a_card_confirmed_stolen_is_reissued_and_its_holder_pays_with_the_new_one(stream):
+    """After a confirmed fraud the issuer stops the card (fraudwatch's @suspended_cards) and
+    reissues it: the holder's own later payments use the new card, registered on the
+    account at once; the attacker's later tries keep the stopped number."""
+    events, truth, _ = stream
+    confirmed: dict[str, float] = {}
+    for e in events:
+        if e["kind"] == "label" and e["fraud"] and e.get("card"):
+            confirmed.setdefault(e["card"], ts(e))
+    genuine = [e for e in events if not e.get("scenario")]
+    for e in genuine:
+        if e["kind"] == "payment.attempt" and e.get("card") in confirmed:
+            assert ts(e) < confirmed[e["card"]], f"{e['id']}: a genuine payment with a card stopped before it"
+    at = set(confirmed.values())
+    reissued = {
+        e["card"]: ts(e)
+        for e in genuine
+        if e["kind"] == "account.payment_method_added" and ts(e) in at and e["card"] not in confirmed
+    }
+    assert truth["reissued_cards"] == len(reissued) >= 5
+    used = {e["card"] for e in genuine if e["kind"] == "payment.attempt" and e.get("card") in reissued}
+    assert used and all(ts(e) >= reissued[e["card"]] for e in genuine if e.get("card") in reissued)

@@ -71,6 +71,7 @@ def test_a_release_0_1_data_dir_is_adopted_and_the_service_carries_on(tmp_path):
         "actions-0001-initial",
         "actions-0002-languages",
         "actions-0003-cases",
+        "actions-0004-episodes",
     ]
     with sqlite3.connect(data / "fraudwatch-actions.db") as conn:
         assert conn.execute("SELECT count(*) FROM alerts").fetchone()[0] >= 37  # kept
@@ -147,7 +148,8 @@ def test_replicas_starting_together_migrate_a_postgresql_database_once(postgresq
     env = {"FRAUDWATCH_STORAGE__TYPE": "postgresql", "FRAUDWATCH_STORAGE__URL": postgresql_url}
     server = Server(tmp_path, env)
     assert (
-        "applied actions-0001-initial, actions-0002-languages, actions-0003-cases" in server.cli("migrate").stdout
+        "applied actions-0001-initial, actions-0002-languages, actions-0003-cases, actions-0004-episodes"
+        in server.cli("migrate").stdout
     )  # the actions tables, same database
     check = server.cli("migrate", "--check")
     assert check.returncode == 0 and check.stdout.count("up to date") == 2
@@ -159,6 +161,7 @@ def test_replicas_starting_together_migrate_a_postgresql_database_once(postgresq
         "actions-0001-initial",
         "actions-0002-languages",
         "actions-0003-cases",
+        "actions-0004-episodes",
         "log-0001-initial",
     ]
 

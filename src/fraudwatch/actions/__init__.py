@@ -27,7 +27,7 @@ _EXPORTS = {
     "default_policy": "policy",
     "load_policy": "policy",
     "Containment": "containment",
-    "AnswerResult": "responder",
+    "AnswerResult": "answering",
     "Responder": "responder",
     "started_responder": "responder",
     "responder_for": "views",

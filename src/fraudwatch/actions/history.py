@@ -1,7 +1,7 @@
 """Where the containment lookback reads the recent events of a card or account.
 
 A "no" answer or an automatic response reverts what an attacker did in the lookback
-window: profile changes, orders placed (see ``attack_context``). The events come from a
+window: profile changes, orders placed (see ``fraudwatch.actions.attribution``). The events come from a
 ``History``:
 
 * ``TableHistory`` (standalone responder: replays, simulator, ``on_decision``): the

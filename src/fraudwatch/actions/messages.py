@@ -54,7 +54,6 @@ _LATEST = ("card", "count", "total", "latest_amount", "latest_merchant", "latest
 VARIABLES: dict[str, frozenset[str]] = {
     "messages.risk_alert": frozenset({*_SUMMARY, "yes_url", "no_url", "reference"}),
     "messages.risk_update": frozenset({*_LATEST, "yes_url", "no_url"}),
-    "messages.risk_answered_update": frozenset(_LATEST),
     "messages.usage_alert": frozenset(_SUMMARY),
     "messages.case_status": frozenset({"reference", "case_status", "card", "details"}),
     "pages.confirm": frozenset(_SUMMARY),
@@ -71,7 +70,6 @@ VARIABLES: dict[str, frozenset[str]] = {
 REQUIRED: dict[str, frozenset[str]] = {
     "messages.risk_alert": frozenset({"yes_url", "no_url"}),
     "messages.risk_update": frozenset({"count"}),
-    "messages.risk_answered_update": frozenset({"count"}),
     "pages.answered_no": frozenset({"reference"}),
 }
 STATUSES = ("declined", "approved", "challenged", "blocked", "held", "stopped")
@@ -232,9 +230,9 @@ class Messages:
 
     # ------------------------------------------------------------ rendering
     def render(self, name: str, language: str, *, summary: Mapping[str, Any] | None = None, **values: Any) -> dict:
-        """A message (``risk_alert``, ``risk_update``, ``risk_answered_update``,
-        ``usage_alert``, ``case_status``): ``{"subject", "text", "html", "language"}``.
-        ``summary``: an event summary giving the summary variables; ``values`` the rest."""
+        """A message (``risk_alert``, ``risk_update``, ``usage_alert``, ``case_status``):
+        ``{"subject", "text", "html", "language"}``. ``summary``: an event summary giving
+        the summary variables; ``values`` the rest."""
         language = self.language_for(language)
         catalog = self._catalog(language)
         key = f"messages.{name}"

@@ -118,12 +118,18 @@ class UsageAlerts(_Model):
 
 
 class RiskAlerts(_Model):
-    """ "Was this you?" with yes/no links."""
+    """ "Was this you?" with yes/no links: one alert per episode, with updates."""
 
     enabled: bool = True
     outcomes: list[Outcome] = Field(default_factory=lambda: [Outcome.CHALLENGE, Outcome.REVIEW, Outcome.BLOCK])
     kinds: list[str] = Field(default_factory=lambda: ["payment.attempt"])
     link_ttl: Duration = 86400.0
+    max_per_hour: int = Field(
+        1,
+        ge=1,
+        description="messages to one cardholder per hour of event time: the alert, then updates "
+        "('3 more attempts were stopped') at most this often",
+    )
 
     def applies(self, kind: str, outcome: Outcome) -> bool:
         return self.enabled and outcome in self.outcomes and kind in self.kinds

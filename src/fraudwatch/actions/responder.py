@@ -23,69 +23,38 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from fraudwatch.actions import outbox
+from fraudwatch.actions import alerting, outbox
+from fraudwatch.actions.answering import Answering
+from fraudwatch.actions.attribution import Attack, attribute
 from fraudwatch.actions.db import Database
 from fraudwatch.actions.dispatcher import Dispatcher
 from fraudwatch.actions.history import History, LogHistory, TableHistory
 from fraudwatch.actions.messages import Messages
 from fraudwatch.actions.policy import ACCOUNT_ACTIONS, CARD_ACTIONS, Policy, load_policy
-from fraudwatch.actions.service import (
-    attack_context,
-    create_alert,
-    find_subscription,
-    get_alert,
-    summary,
-    usage_subscribers,
-)
-from fraudwatch.actions.signing import TokenInvalid, TokenUsed, make_token, read_token
+from fraudwatch.actions.service import find_subscription, get_alert, stopping_rules, summary, usage_subscribers
+from fraudwatch.actions.signing import TokenInvalid, make_token
 from fraudwatch.actions.suppression import (
-    Suppression,
     SuppressionSet,
-    account_key,
     load_suppressions,
-    save_suppression,
 )
-from fraudwatch.cases import CaseFlow, CasesSettings, Role, case_details, episode_of_event, open_or_join, status_token
+from fraudwatch.cases import CaseFlow, CasesSettings, case_details, episode_of_event, escalate, status_token
 from fraudwatch.decisions import Decision, Outcome
-from fraudwatch.errors import FraudwatchError, NotFound, ValidationFailed
+from fraudwatch.errors import NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER
-from fraudwatch.events.kinds import CardholderAnswer, Envelope, Label, event_to_dict
+from fraudwatch.events.kinds import Envelope
 from fraudwatch.settings import ActionsSettings
 from fraudwatch.storage import LogEntry, Store
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 10_000  # decisions between two prunings of the containment lookback
-
-
-@dataclass(slots=True)
-class AnswerResult:
-    alert_id: str
-    event_id: str
-    answer: str
-    events: list[Envelope]  # the label and cardholder.answer events emitted
-    messages: list[str]  # outbox ids enqueued
-    case: str | None = None  # the case of the episode answered about
-    reference: str | None = None  # its reference, for the cardholder to quote
-    suppressions: list[Suppression] = field(default_factory=list)
-    language: str | None = None  # of the alert's messages and pages
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "alert": self.alert_id,
-            "event": self.event_id,
-            "answer": self.answer,
-            "events": [event_to_dict(e) for e in self.events],
-            "messages": self.messages,
-            "case": self.case,
-            "reference": self.reference,
-            "suppressions": [{"card": s.card, "rule": s.rule, "until": s.until} for s in self.suppressions],
-        }
+# actions that act on the attacker's orders, profile changes and sessions, each once
+TARGETED = frozenset({"cancel_unshipped_orders", "revert_profile_changes", "revoke_sessions"})
+# an episode's escalation: challenged, then blocked, then the card suspended (cases.escalate)
+LEVELS = {"review": 1, "challenge": 1, "block": 2, "suspend_card": 3}
 
 
 def started_responder(settings: ActionsSettings, event_log: Store, cases: CasesSettings | None = None) -> Responder:
@@ -97,7 +66,7 @@ def started_responder(settings: ActionsSettings, event_log: Store, cases: CasesS
     return responder
 
 
-class Responder:
+class Responder(Answering):
     """Public entry point of the actions domain.
 
     ``on_decision(event, decision)`` after every decision; ``answer(token)`` for a
@@ -143,6 +112,9 @@ class Responder:
                 f"({sorted(settings.webhooks)})"
             )
         self._key = settings.link_key.get_secret_value().encode()
+        # True when a log follower applies the answers (the decision service): ``answer``
+        # then only records one and hands its events over (see ``answer``)
+        self.defer_answers = False
         self.dispatcher = Dispatcher(self.db, settings, clock=clock)
         self._decisions = 0
 
@@ -229,24 +201,28 @@ class Responder:
 
     def _record(self, conn, event: Envelope) -> None:
         if self.history.keeps:
-            self.history.record(
-                conn, [(event.id, event.ts, event.kind, event.card, event.account, json.dumps(event_to_dict(event)))]
-            )
+            data = event.__pydantic_serializer__.to_json(event, exclude_none=True).decode()
+            self.history.record(conn, [(event.id, event.ts, event.kind, event.card, event.account, data)])
 
     def plan(self, conn, event: Envelope, decision: Decision, *, now: float, seq: int | None = None) -> list[str]:
         """``on_decision`` inside the caller's unit of work (never commits). ``seq``: the
         event's log position, when it comes from the log (its lookback ends there)."""
         self._record(conn, event)
-        episode = self.cases.on_decision(conn, event, decision, now=now, seq=seq)
-        case = None if episode is None else episode.id
+        if self.cases.wants(event.kind, decision.outcome.value):
+            episode = self.cases.on_decision(conn, event, decision, now=now, seq=seq)
+        else:  # (most events: allowed, and of no kind a case takes)
+            self.cases.advance(event.ts)
+            episode = None
+        if event.kind == "cardholder.answer":
+            return self._answered(conn, event, episode, now=now)
         ids: list[str] = []
         alerts = self.policy.alerts
-        s = summary(event, decision)
         risky = alerts.risk.applies(event.kind, decision.outcome)
         if alerts.usage.enabled and event.kind in alerts.usage.kinds and event.card and not risky:
             # (a risk alert says the same and asks "was this you?": one message, not two)
             sub = find_subscription(conn, event.card)
             if sub and sub["usage_alerts"]:
+                s = summary(event, decision)
                 ids += self._notify(
                     conn,
                     origin=event.id,
@@ -256,197 +232,184 @@ class Responder:
                     data={"card": event.card, "event": s},
                     message=self.messages.render("usage_alert", sub.get("language"), summary=s),
                 )
-        if risky:
-            ttl = self.settings.link_ttl or alerts.risk.link_ttl
-            sub = find_subscription(conn, event.card, event.account)
-            language = self.messages.language_for(sub.get("language") if sub else None)
-            alert = create_alert(conn, event, decision, now=now, ttl=ttl, language=language)
-            links = self._links(alert)
-            data = {
-                "alert": alert["id"],
-                "card": event.card,
-                "account": event.account,
-                "event": s,
-                "expires": alert["expires"],
-                "links": links,
-            }
-            ids += self._notify(
-                conn,
-                origin=event.id,
-                type="alert.risk",
-                sub=sub,
-                now=now,
-                data=data,
-                message=self.messages.render(
-                    "risk_alert", language, summary=s, yes_url=links["yes"], no_url=links["no"]
-                ),
-            )
-        responses = self.policy.responses_for(event.kind, decision)
+        if risky and episode is not None:
+            ids += self._risk_alert(conn, event, decision, episode, now=now)
+        responses = self.policy.responses_for(event.kind, decision) if episode is not None else []
         if responses:
-            upto = None if seq is None else seq + 1
-            context = self._context(conn, event.card, event.account, now=event.ts, before_seq=upto)
             cause = {
                 "type": "decision",
                 "event": event.id,
                 "outcome": decision.outcome.value,
                 "rules": [h.rule for h in decision.rules if not h.shadow],
             }
-            for action, endpoint, name in responses:
-                ids += self._action(
-                    conn,
-                    action,
-                    endpoint=endpoint,
-                    origin=event.id,
-                    card=event.card,
-                    account=event.account,
-                    cause={**cause, "response": name},
-                    context=context,
-                    now=now,
-                    case=case,
-                )
+            ids += self._respond(
+                conn,
+                [(a, e, {**cause, "response": n}) for a, e, n in responses],
+                episode=episode,
+                event_id=event.id,
+                at=event.ts,
+                before_seq=None if seq is None else seq + 1,
+                now=now,
+            )
         return ids
 
-    # ------------------------------------------------------------ answers
-    def check(self, token: str, *, now: float | None = None) -> tuple[str, dict[str, Any]]:
-        """Validate a link without using it: ``(answer, alert summary)``; raises
-        ``TokenInvalid`` (403), ``TokenExpired`` (410) or ``TokenUsed`` (409)."""
-        claims = read_token(self._key, token, now=self.clock() if now is None else now)
-        alert = self._alert(claims.alert_id)
-        if alert["answered_at"] is not None:
-            raise TokenUsed("this alert was already answered")
-        return claims.answer, json.loads(alert["summary"])
-
-    def language_of(self, token: str) -> str | None:
-        """The language of the alert a link belongs to (its pages speak it); None for a
-        link of no alert."""
-        try:
-            claims = read_token(self._key, token, now=float("-inf"))
-            return self.messages.language_for(self._alert(claims.alert_id)["language"])
-        except FraudwatchError:
-            return None
-
-    def answer(self, token: str, *, now: float | None = None) -> AnswerResult:
-        """Apply a cardholder's answer once: label, actions, suppressions, and the answer's
-        effect on the episode's case (a "no" queues it)."""
-        now = self.clock() if now is None else now
-        claims = read_token(self._key, token, now=now)
-        with self.db.unit_of_work() as conn:
-            alert = self._alert(claims.alert_id, conn)
-            used = conn.execute(
-                "UPDATE alerts SET answered_at = ?, answer = ? WHERE id = ? AND answered_at IS NULL",
-                (now, claims.answer, alert["id"]),
-            ).rowcount
-            if used == 0:
-                raise TokenUsed("this alert was already answered")
-            result = self._apply(conn, alert, claims.answer, now=now)
-        for s in result.suppressions:
-            self.suppressions.add(s)
-        if result.messages:
-            self.dispatcher.wake()
-        if self.emit is not None:
-            for e in result.events:
-                try:
-                    self.emit(e)
-                except Exception:  # the answer is recorded; the events are also in the outbox
-                    log.exception("emit of %s %s failed", e.kind, e.id)
-        return result
-
-    def _apply(self, conn, alert, answer: str, *, now: float) -> AnswerResult:
-        event_id, card, account = alert["event_id"], alert["card"], alert["account"]
-        when = datetime.fromtimestamp(now, UTC)
-        refs = {"card": card, "account": account}
-        events: list[Envelope] = [
-            Label(
-                id=f"label-{alert['id']}",
-                time=when,
-                kind="label",
-                target=event_id,
-                fraud=answer == "no",
-                source="cardholder",
-                **refs,
-            ),
-            CardholderAnswer(
-                id=f"answer-{alert['id']}", time=when, kind="cardholder.answer", target=event_id, answer=answer, **refs
-            ),
-        ]
-        endpoint = self.policy.answers.endpoint
-        ids: list[str] = []
-        for e in events:
-            self._record(conn, e)
-            ids += self._webhook(
-                conn, origin=alert["id"], type=f"event.{e.kind}", endpoint=endpoint, data=event_to_dict(e), now=now
+    # ------------------------------------------------------------ one alert per episode
+    def _risk_alert(self, conn, event: Envelope, decision: Decision, episode, *, now: float) -> list[str]:
+        """The episode's "was this you?" (raised by its first stopped event a "yes" could
+        change), or an update of it, at most ``max_per_hour`` messages per cardholder."""
+        risk = self.policy.alerts.risk
+        alert = alerting.alert_of_episode(conn, episode.id)
+        sub = find_subscription(conn, event.card, event.account)
+        subject = (sub or {}).get("subject") or event.card or event.account or episode.id
+        if alert is None:
+            if not any(self.policy.answers.on_yes.suppressible(r) for r in stopping_rules(decision)):
+                return []  # stopped by a list a "yes" cannot lift (a suspended card): nothing to ask
+            language = self.messages.language_for(sub.get("language") if sub else None)
+            alert = alerting.open_alert(
+                conn,
+                episode_id=episode.id,
+                event=event,
+                decision=decision,
+                now=now,
+                ttl=self.settings.link_ttl or risk.link_ttl,
+                language=language,
             )
-        result = AnswerResult(alert["id"], event_id, answer, events, ids, language=alert["language"])
-        cause = {
-            "type": "cardholder_answer",
-            "alert": alert["id"],
-            "event": event_id,
-            "answer": answer,
-            "outcome": alert["outcome"],
-            "rules": json.loads(alert["rules"]),
+            alerting.record_message(conn, subject=subject, ts=event.ts, alert=alert["id"], type="alert.risk")
+            s = summary(event, decision)
+            links = self._links(alert)
+            data = {
+                "alert": alert["id"],
+                "case": episode.id,
+                "reference": episode.reference,
+                "card": event.card,
+                "account": event.account,
+                "event": s,
+                "expires": alert["expires"],
+                "links": links,
+            }
+            message = self.messages.render(
+                "risk_alert", language, summary=s, reference=episode.reference, yes_url=links["yes"], no_url=links["no"]
+            )
+            return self._notify(
+                conn, origin=alert["id"], type="alert.risk", sub=sub, now=now, data=data, message=message
+            )
+        alert = alerting.add_to_alert(conn, alert, event, decision)
+        if alert is None or alert["applied"] is not None:
+            return []  # joined already (a replayed page); or answered: the case takes it from there
+        if alerting.messages_since(conn, subject, event.ts - 3600.0) >= risk.max_per_hour:
+            return []  # told later, with the next update
+        stopped = len(json.loads(alert["events"]))
+        count = stopped - alert["told"]
+        alerting.mark_told(conn, alert["id"], stopped, expires=now + (self.settings.link_ttl or risk.link_ttl))
+        alert = get_alert(conn, alert["id"])  # an update carries links as fresh as the alert's
+        alerting.record_message(conn, subject=subject, ts=event.ts, alert=alert["id"], type="alert.risk.updated")
+        language = alert["language"]
+        s = summary(event, decision)
+        values = {
+            "card": self.messages.card(getattr(event, "card_last4", None), language),
+            "count": count,
+            "total": stopped,
+            "latest_amount": self.messages.describe(s, language)["amount"],
+            "latest_merchant": self.messages.describe(s, language)["merchant"],
+            "latest_time": self.messages.time(s.get("time"), language),
+            "reference": episode.reference,
         }
-        original = json.loads(alert["summary"])
-        event_ts = datetime.fromisoformat(original["time"]).timestamp()
-        # the case of the episode asked about (the follower put the event in one when it
-        # raised the alert; an alert older than the cases domain gets one now)
-        episode = episode_of_event(conn, event_id) or open_or_join(
+        links = self._links(alert)
+        message = self.messages.render("risk_update", language, **values, yes_url=links["yes"], no_url=links["no"])
+        data = {
+            "alert": alert["id"],
+            "case": episode.id,
+            "reference": episode.reference,
+            "card": event.card,
+            "account": event.account,
+            "event": s,
+            "new": count,
+            "stopped": stopped,
+        }
+        return self._notify(
             conn,
-            event_id=event_id,
-            ts=event_ts,
-            kind=alert["kind"],
-            card=card,
-            account=account,
-            outcome=alert["outcome"],
-            window=self.cases.settings.episode_window,
+            origin=f"{alert['id']}:{stopped}",
+            type="alert.risk.updated",
+            sub=sub,
             now=now,
+            data=data,
+            message=message,
         )
-        answer_event = events[1]
-        open_or_join(
-            conn,
-            event_id=answer_event.id,
-            ts=answer_event.ts,
-            kind=answer_event.kind,
-            card=card,
-            account=account,
-            role=Role.ANSWER,
-            case_id=episode.id,
-            window=self.cases.settings.episode_window,
-            now=now,
-        )
-        self.cases.answered(conn, episode.id, answer=answer, event_id=answer_event.id, ts=answer_event.ts, now=now)
-        result.case, result.reference = episode.id, episode.reference
-        if answer == "yes":
-            yes = self.policy.answers.on_yes
-            key = card or (account_key(account) if account else None)
-            if key:
-                # The engine compares in event time: the confirmation holds from the
-                # confirmed event on, whatever the wall clock said when the answer came.
-                until = max(now, event_ts) + yes.suppress_for
-                for rule in filter(yes.suppressible, json.loads(alert["rules"])):
-                    s = Suppression(key, rule, since=event_ts, until=until, event_id=event_id)
-                    save_suppression(conn, s)
-                    result.suppressions.append(s)
-            actions = yes.actions.get(Outcome(alert["outcome"]), [])
-            context: dict[str, Any] = {}
-            case = None
-        else:
-            actions = self.policy.answers.on_no.actions
-            context = self._context(conn, card, account, now=max(now, event_ts))
-            case = episode.id
-        for action in actions:
-            result.messages += self._action(
+
+    # ------------------------------------------------------------ actions once per episode
+    def _respond(self, conn, wanted, *, episode, event_id: str, at: float, before_seq: int | None, now: float):
+        """Enqueue ``wanted`` (``(action, endpoint, cause)``) for the episode: each action
+        once per episode. Cancel, revert and revoke act once per escalation level (the
+        first block, then the cardholder's "no"), each time on what they have not acted on
+        yet, and only on the attacker's orders, changes and sessions (``attribution``)."""
+        ids: list[str] = []
+        attack = None
+        level = episode.escalation
+        for action, endpoint, cause in wanted:
+            if action in CARD_ACTIONS and not episode.card or action in ACCOUNT_ACTIONS and not episode.account:
+                continue
+            done = alerting.done_targets(conn, episode.id, action, endpoint)
+            if event_id in done.values():
+                continue  # this event did it already (a page handed over again)
+            step = 3 if cause.get("answer") == "no" else LEVELS.get(cause.get("outcome"), 0)
+            targets = [""]
+            data: dict[str, Any] = {}
+            if action in TARGETED:
+                if f"@{step}" in done:
+                    continue  # done at this level: again only when the episode escalates
+                if attack is None:
+                    attack = self._attack(conn, episode, until=at, before_seq=before_seq)
+                data, targets = _targets(action, attack, done)
+                if not targets:
+                    continue
+                targets = [*targets, f"@{step}"]
+            elif "" in done:
+                continue
+            alerting.record_action(
+                conn, episode_id=episode.id, action=action, endpoint=endpoint, targets=targets, event=event_id, ts=at
+            )
+            n = len({e for e in done.values()})
+            ids += self._action(
                 conn,
                 action,
                 endpoint=endpoint,
-                origin=alert["id"],
-                card=card,
-                account=account,
+                origin=episode.id if n == 0 else f"{episode.id}:{n}",
+                card=episode.card,
+                account=episode.account,
                 cause=cause,
-                context=context,
+                data=data,
                 now=now,
-                case=case,
+                case=episode.id,
             )
-        return result
+            level = max(level, LEVELS.get(action, step))
+        if level > episode.escalation:
+            escalate(conn, episode.id, level, now=now)
+        return ids
+
+    def _attack(self, conn, episode, *, until: float, before_seq: int | None) -> Attack:
+        """The attacker's part of the account's and card's events, from a lookback before
+        the episode's first flagged event (the takeover's login often precedes it) to
+        ``until`` (event time)."""
+        rows = self.history.window(
+            conn,
+            card=episode.card,
+            account=episode.account,
+            since=episode.started - self.policy.lookback,
+            until=until,
+            before_seq=before_seq,
+        )
+        attack = attribute(rows, devices=episode.devices, ips=episode.ips, sessions=episode.sessions)
+        if attack.orders:  # an order shipped before the window is shipped all the same
+            shipped = self.history.closed(
+                conn,
+                [o["order"] for o in attack.orders],
+                card=episode.card,
+                account=episode.account,
+                since=episode.started - self.policy.lookback,
+                until=until,
+            )
+            attack.orders = [o for o in attack.orders if o["order"] not in shipped]
+        return attack
 
     # ------------------------------------------------------------ helpers
     def _lookup(self, event_id: str) -> dict[str, Any] | None:
@@ -459,10 +422,13 @@ class Responder:
         return None if row is None else json.loads(row[0])
 
     def links_for_event(self, event_id: str) -> dict[str, str]:
-        """The yes/no links of the alert about an event (for tests and support tools)."""
-        import hashlib
-
-        return self._links(self._alert("al_" + hashlib.sha256(event_id.encode()).hexdigest()[:20]))
+        """The yes/no links of the alert about an event's episode (for tests and support tools)."""
+        conn = self.db.connection()
+        episode = episode_of_event(conn, event_id)
+        alert = None if episode is None else alerting.alert_of_episode(conn, episode.id)
+        if alert is None:
+            raise NotFound(f"no alert about event {event_id!r}")
+        return self._links(alert)
 
     def _links(self, alert) -> dict[str, str]:
         base = self.settings.public_url.rstrip("/")
@@ -476,17 +442,6 @@ class Responder:
             return get_alert(conn or self.db.connection(), alert_id)
         except NotFound:
             raise TokenInvalid("this link does not belong to any alert") from None
-
-    def _context(self, conn, card, account, *, now: float, before_seq: int | None = None) -> dict[str, Any]:
-        return attack_context(
-            conn,
-            self.history,
-            card=card,
-            account=account,
-            since=now - self.policy.lookback,
-            until=now,
-            before_seq=before_seq,
-        )
 
     def _notify(self, conn, *, origin, type, sub, data, message, now) -> list[str]:
         """A cardholder message: webhook to the alerts endpoint, e-mail if a contact is known."""
@@ -525,29 +480,37 @@ class Responder:
         )
         return [msg_id] if inserted else []
 
-    def _action(self, conn, action, *, endpoint, origin, card, account, cause, context, now, case=None):
-        if action in CARD_ACTIONS and not card or action in ACCOUNT_ACTIONS and not account:
-            return []
-        data: dict[str, Any] = {
+    def _action(self, conn, action, *, endpoint, origin, card, account, cause, data, now, case=None):
+        payload: dict[str, Any] = {
             "action": action,
             "card": card,
             "account": account,
             "cause": cause,
             "case": case,
+            **data,
         }
-        if action == "revert_profile_changes":
-            if not context.get("profile_changes"):
-                return []
-            data["changes"] = context["profile_changes"]
-        elif action == "cancel_unshipped_orders":
-            if not context.get("orders"):
-                return []
-            data["orders"] = context["orders"]
-        elif action in ("release_payment", "lift_challenge"):
-            data["event"] = cause["event"]
+        if action in ("release_payment", "lift_challenge"):
+            payload["event"] = cause["event"]
         return self._webhook(
-            conn, origin=origin, type=f"action.{action}", endpoint=endpoint, data=data, now=now, case=case
+            conn, origin=origin, type=f"action.{action}", endpoint=endpoint, data=payload, now=now, case=case
         )
+
+
+def _targets(action: str, attack: Attack, done: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """What a targeted action acts on that it has not acted on yet in the episode: the
+    attacker's unshipped orders, profile changes, sessions. ``([], ...)``: nothing left."""
+    attacker = {"since": attack.started, "devices": attack.devices, "ips": attack.ips, "events": attack.events}
+    if action == "cancel_unshipped_orders":
+        orders = [o for o in attack.orders if o["order"] not in done]
+        return {"orders": orders, "attacker": attacker}, [o["order"] for o in orders]
+    if action == "revert_profile_changes":
+        changes = [c for c in attack.profile_changes if c["field"] not in done]
+        return {"changes": changes, "attacker": attacker}, [c["field"] for c in changes]
+    # revoke_sessions: the attacker's sessions; every session when none is known
+    if attack.sessions:
+        sessions = [x for x in attack.sessions if x not in done]
+        return {"sessions": sessions, "attacker": attacker}, sessions
+    return ({"sessions": "all", "attacker": attacker}, [""]) if "" not in done else ({}, [])
 
 
 class _CaseOutlet:

@@ -173,6 +173,7 @@ def _start_actions(app: FastAPI, service: DecisionService):
     from fraudwatch.actions import responder_for, started_responder
 
     responder = responder_for(app)
+    responder.defer_answers = True  # the follower applies the answers, in log order
     # a response naming a rule that does not exist would silently never fire: refuse to start,
     # and refuse a rules change that would leave one
     check = partial(responder.policy.check_rules_of, source=responder.settings.policy or "the default response policy")

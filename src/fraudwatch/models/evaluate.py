@@ -345,14 +345,15 @@ def render_report(results: dict) -> str:
     def starts(kind: str) -> str:
         return ", ".join(f["train_start"] for f in folds if f["kind"] == kind)
 
-    some = next((f for f in folds), None)
+    test_days = [f["test"].split("..") for f in folds if f["kind"] == "test"]
+    span = f"test days together {min(d[0] for d in test_days)}..{max(d[-1] for d in test_days)}; " if test_days else ""
     lines = [
         "# Handbook benchmark (prequential protocol)"
         if results.get("handbook")
         else f"# Prequential evaluation of `{Path(results['data']).name}`",
         "",
         f"Mean ± std over the {n_test} test folds (training starting {starts('test')}; "
-        + (f"test weeks {some['test']} and the like; " if some else "")
+        + span
         + "known compromised cards removed), parameters chosen "
         f"on the {n_valid} validation folds (training starting {starts('valid')}); labels as the file's label "
         "events say, training labels as they stood when each fold's test week began.",

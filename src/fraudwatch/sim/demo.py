@@ -13,6 +13,7 @@ from typing import IO
 
 from fraudwatch.cases import Desk
 from fraudwatch.sim.backtest import Backtest, InstanceResult, format_table
+from fraudwatch.sim.episodes import EpisodeResponses, format_episodes
 from fraudwatch.sim.simulate import DEFAULT_MIX, SimConfig, simulate
 from fraudwatch.sim.world import JST
 
@@ -52,6 +53,7 @@ def run_demo(
         f"(3 days of genuine history first)...\n"
     )
     bt = Backtest(truth)
+    episodes = EpisodeResponses(engine)
     payments = {e["id"]: e for e in raw if e["kind"] == "payment.attempt"}
     desk = Desk(lookup=payments.get)  # the review queue, worked by simulated analysts
     shown = {"cases": 0}
@@ -70,13 +72,17 @@ def run_demo(
             f"challenged {g.challenged if g else 0}"
         )
 
-    def on_decision(event, decision, caught: InstanceResult | None) -> None:
-        if caught is None:
-            return
+    def on_decision(event, decision, caught: InstanceResult | None, episode: str | None) -> None:
+        if caught is None and (episode is None or event.scenario):
+            return  # an attack's further episodes (a BIN run: one per card) show in the table
         if state["line"]:
             out.write("\r\033[K")
             state["line"] = False
         when = datetime.fromtimestamp(event.ts, JST).strftime("%m-%d %H:%M")
+        if caught is None:  # a genuine customer stopped: a false alarm, answered "yes"
+            say(f"  {when}  false alarm            {event.kind} of a genuine customer: {decision.outcome.value}")
+            say(f"               {episode}")
+            return
         lost = (
             f"; {caught.approved_before} payment(s), {caught.money_before:,} yen got through first"
             if caught.approved_before
@@ -93,6 +99,8 @@ def run_demo(
             f"               {decision.outcome.value} on {event.kind} by {caught.detected_by} ({why})"
             f" after {caught.events_before} of its events{lost}"
         )
+        if episode:
+            say(f"               {episode}")
 
     def on_cases(event, lines: list[str]) -> None:
         for line in lines:
@@ -107,7 +115,7 @@ def run_demo(
 
     for i, event in enumerate(events, start=1):
         decision = engine.process(event)
-        on_decision(event, decision, bt.observe(event, decision))
+        on_decision(event, decision, bt.observe(event, decision), episodes.handle(event, decision))
         on_cases(event, desk.on_decision(event, decision))
         if i % 256 == 0 or i == total:
             now = time.perf_counter() - began
@@ -128,6 +136,12 @@ def run_demo(
     say("\n" + format_table(report))
     say("\n" + desk.summary())
     desk.close()
+    report["episodes"] = episodes.report()
+    episodes.close()
+    say(
+        "\nThe response side, one episode per attack (each cardholder answered its one alert at once: "
+        "victims no, customers yes):\n" + format_episodes(report["episodes"], WHAT)
+    )
     say(
         f"\n{total:,} events in {time.perf_counter() - began:.0f} s. Next: fraudwatch simulate --out events.jsonl "
         f"&& fraudwatch backtest events.jsonl (docs/simulator.md)"

@@ -17,7 +17,18 @@ import orjson
 from fraudwatch.errors import InvalidValue
 from fraudwatch.sim import attacks
 from fraudwatch.sim.genuine import genuine_population
-from fraudwatch.sim.world import DAY, Stream, build_merchants, ip_address, iso, make_holder, rng_for
+from fraudwatch.sim.world import (
+    DAY,
+    Card,
+    Holder,
+    Stream,
+    build_merchants,
+    hexid,
+    ip_address,
+    iso,
+    make_holder,
+    rng_for,
+)
 
 __all__ = ["DEFAULT_MIX", "SimConfig", "parse_mix", "simulate", "write_jsonl", "truth_path"]
 
@@ -91,6 +102,7 @@ def simulate(cfg: SimConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     holders = [make_holder(cfg.seed, i, kinds[i], merchants, cgnat) for i in range(n)]
     genuine_population(stream, holders, cfg.seed, merchants, cgnat, begin, end)
     instances = play_attacks(stream, holders, merchants, cgnat, cfg, start, end)
+    reissued = reissue_stopped_cards(stream, holders, cfg.seed)
 
     events: list[dict[str, Any]] = []
     for number, (ts, _, event) in enumerate(stream.sorted_rows(), start=1):
@@ -109,6 +121,7 @@ def simulate(cfg: SimConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             for kind in ("reseller", "family")
         },
         "instances": instances,
+        "reissued_cards": reissued,
     }
     return events, truth
 
@@ -148,6 +161,53 @@ def play_attacks(stream, holders, merchants, cgnat, cfg: SimConfig, start: float
                 "victim_accounts": [] if name == "bin_enumeration" else [h.account for h in hit],
             }
     return instances
+
+
+# what the holder does with a card: the kinds that move to the reissued card (a label or a
+# chargeback about an earlier payment keeps the number that payment used)
+CARD_ACTIVITY = frozenset({"payment.attempt", "account.payment_method_added", "account.payment_method_removed"})
+
+
+def reissue_stopped_cards(stream: Stream, holders: list[Holder], seed: int) -> int:
+    """Confirmed fraud on a card stops it and the issuer reissues it, as issuers do: from the
+    first ``label`` with ``fraud: true`` about a holder's card on, the holder's own events
+    use a new card (new token and last 4 digits, same BIN and type), registered on the
+    holder's account at once (the days a new card takes to arrive are not modelled). The
+    attacker's later attempts keep the stopped number. Without this, the holder would go on
+    paying with the number fraudwatch put on ``@suspended_cards`` (blocked everywhere, as
+    the issuer would decline it), and every such payment would count as a genuine customer
+    blocked. Returns the number of cards reissued; the rest of the stream is unchanged."""
+    confirmed: dict[str, int] = {}
+    for ts, _, event in stream.rows:
+        card = event.get("card")
+        if event["kind"] == "label" and event.get("fraud") and card and ts < confirmed.get(card, ts + 1):
+            confirmed[card] = ts
+    owners = {h.card.token: h for h in holders if h.card.token in confirmed}
+    new: dict[str, Card] = {}
+    for token, h in owners.items():
+        rng = rng_for(seed, "reissue", h.index)  # a generator of its own: nothing else moves
+        new[token] = Card(
+            hexid(rng, "tok_", 64), h.card.bin, f"{rng.randrange(10000):04d}", h.card.type, h.card.country
+        )
+    for ts, _, event in list(stream.rows):
+        card = event.get("card")
+        if card in new and "scenario" not in event and event["kind"] in CARD_ACTIVITY and ts >= confirmed[card]:
+            event.update(new[card].fields())
+    for token, card in new.items():
+        h = owners[token]
+        stream.emit(
+            confirmed[token],
+            "account.payment_method_added",
+            **card.fields(),
+            account=h.account,
+            email=h.email,
+            device=h.devices[0],
+            ip=h.home_ip,
+            country=h.country,
+            language=h.language,
+            channel="ecommerce",
+        )
+    return len(new)
 
 
 def write_jsonl(events: list[dict[str, Any]], out: IO[bytes]) -> int:
