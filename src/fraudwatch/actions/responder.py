@@ -414,9 +414,9 @@ class Responder(Answering):
     # ------------------------------------------------------------ helpers
     def _lookup(self, event_id: str) -> dict[str, Any] | None:
         """An earlier event by id (a disputed payment), from the log or the kept events."""
-        storage = getattr(self.history, "storage", None)
-        if storage is not None:
-            entry = storage.get_entry(event_id)
+        events = getattr(self.history, "events", None)  # (LogHistory: the event log)
+        if events is not None:
+            entry = events.get(event_id)
             return None if entry is None else orjson.loads(entry.event)
         row = self.db.connection().execute("SELECT data FROM recent_events WHERE id = ?", (event_id,)).fetchone()
         return None if row is None else json.loads(row[0])
