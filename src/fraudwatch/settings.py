@@ -104,6 +104,7 @@ class ServerSettings(Section):
     page_size_max: int = Field(1000, ge=1)
     access_log: bool = False
     actions: bool = Field(True, description="hand every durable decision to the actions domain (alerts, webhooks)")
+    console: bool = Field(True, description="serve the analyst console at /console and index the log for it")
 
 
 class StorageSettings(Section):

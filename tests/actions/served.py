@@ -49,8 +49,9 @@ class Service:
             check=True,
         )
         self.auth = {"Authorization": f"Bearer {out.stdout.strip()}"}
-        # a generous deadline: these tests want the service's decisions, never a fallback
-        self.client = Client(self.url, out.stdout.strip(), deadline=30)
+        # a generous deadline: these tests want the service's decisions, never a fallback; and
+        # a generous timeout: an answer that times out on a loaded machine is not sent twice
+        self.client = Client(self.url, out.stdout.strip(), deadline=30, timeout=60)
         self.process = None
 
     def _cli(self, *args):

@@ -124,6 +124,8 @@ def test_a_no_queues_the_case_with_the_containment_on_its_timeline_and_tells_the
     page = httpx.get(link, headers={"Accept": "application/json"}).json()
     assert page["reference"] == file["case"]["reference"] and page["status"] == "open"
     assert "card" not in page and "tok_no" not in httpx.get(link).text
+    ja = httpx.get(link, headers={"Accept-Language": "ja-JP,ja;q=0.9,en;q=0.5"}).text
+    assert '<html lang="ja">' in ja and f"受付番号 {page['reference']}" in ja and "Your case" not in ja
     assert httpx.get(link[:-3] + "AAA").status_code == 403
     # the verdict: a fraud type is required, the labels go through the engine, a second verdict is refused
     r = service.post(f"/v1/cases/{case_id}/verdict", aiko, verdict="fraud")

@@ -19,7 +19,7 @@ from fraudwatch.features.spec import parse_duration
 
 def test_default_set_loads_round_trips_and_covers_the_patterns():
     fs = default_feature_set()
-    assert 30 <= len(fs) <= 55
+    assert 30 <= len(fs) <= 70
     again = FeatureSet.from_yaml(fs.to_yaml())
     assert again == fs and again.digest == fs.digest
     for name in (
@@ -38,6 +38,11 @@ def test_default_set_loads_round_trips_and_covers_the_patterns():
         "account.gift_card_share_24h",
         "account.order_hides_24h",
         "terminal.fraud_rate_7d",
+        "card.amount_rank_30d",
+        "card.mcc_share_30d",
+        "card.hour_share_30d",
+        "account.category_share_30d",
+        "card.youngest_account_age_30d",
     ):
         assert name in fs.names
 

@@ -41,7 +41,15 @@ from fraudwatch.actions.suppression import (
     SuppressionSet,
     load_suppressions,
 )
-from fraudwatch.cases import CaseFlow, CasesSettings, case_details, episode_of_event, escalate, status_token
+from fraudwatch.cases import (
+    CaseFlow,
+    CasesSettings,
+    case_details,
+    case_status_label,
+    episode_of_event,
+    escalate,
+    status_token,
+)
 from fraudwatch.decisions import Decision, Outcome
 from fraudwatch.errors import NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER
@@ -539,14 +547,13 @@ class _CaseOutlet:
         r = self.responder
         sub = find_subscription(conn, case.card, case.account)
         language = r.messages.language_for(sub.get("language") if sub else None)
-        details = case_details(view, link)
         message = r.messages.render(
             "case_status",
             language,
             reference=case.reference,
-            case_status=view["status"].replace("_", " "),
+            case_status=case_status_label(view, language),
             card=r.messages.card(last4, language),
-            details=details,
+            details=case_details(view, link, language),
         )
         return r._notify(conn, origin=origin, type="case.status", sub=sub, data=data, message=message, now=now)
 

@@ -43,6 +43,7 @@ ROUTERS = (
     "fraudwatch.api.lists",
     "fraudwatch.api.ml_models",
     "fraudwatch.api.admin",
+    "fraudwatch.console.views",
     "fraudwatch.actions.views",
     "fraudwatch.cases.views",
     "fraudwatch.cases.dispute_views",
@@ -81,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise
         consumer = _start_stream(service, settings)
         app.state.stream = consumer
+        console = _start_console(app, service) if settings.server.console else None
         try:
             yield
         finally:
@@ -89,6 +91,8 @@ def create_app(settings: Settings) -> FastAPI:
             await service.stop()
             if responder is not None:
                 responder.close()
+            if console is not None:
+                console.close()
             storage.close()
 
     app = ServiceApp(
@@ -181,6 +185,13 @@ def _start_actions(app: FastAPI, service: DecisionService):
     app.state.rule_checks.append(check)
     service.follow("actions", partial(started_responder, responder.settings, cases=app.state.settings.cases))
     return responder
+
+
+def _start_console(app: FastAPI, service: DecisionService):
+    """The analyst console at /console: its index follows the log (see fraudwatch.console)."""
+    from fraudwatch.console import start_console
+
+    return start_console(app, service)
 
 
 def error_body(errors: list[dict]) -> dict:

@@ -168,6 +168,11 @@ async def _apply(request: Request, kind: str, parsed: Any) -> None:
         await service.rebuild(factory)
 
 
+def _noted(after: dict, comment: str | None) -> dict:
+    """An audit record's ``after`` with the author's comment, when one was given."""
+    return {**after, "comment": comment} if comment else after
+
+
 def check_against_policies(request: Request, ruleset: Any) -> None:
     """Refuse a rule set that another domain's configuration cannot live with (the response
     policy naming a rule it lacks): ``app.state.rule_checks``, each raising to refuse."""
@@ -179,7 +184,9 @@ def check_against_policies(request: Request, ruleset: Any) -> None:
             raise ValidationFailed(str(exc), errors or [{"loc": "policy", "msg": str(exc)}]) from None
 
 
-async def activate(request: Request, kind: str, version: str, who: Principal, action: str) -> dict:
+async def activate(
+    request: Request, kind: str, version: str, who: Principal, action: str, comment: str | None = None
+) -> dict:
     store: Store = request.app.state.storage
     d = store.definitions.get(kind, version)
     if d is None:
@@ -190,13 +197,21 @@ async def activate(request: Request, kind: str, version: str, who: Principal, ac
         check_against_policies(request, parsed)
     with store.unit() as uow:
         uow.definitions.activate(Activation(kind, version, time.time(), who.name))
-        uow.audit.add(AuditRecord(time.time(), who.name, action, kind, {"version": before}, {"version": version}))
+        uow.audit.add(
+            AuditRecord(time.time(), who.name, action, kind, {"version": before}, _noted({"version": version}, comment))
+        )
     await _apply(request, kind, parsed)
     return {"kind": kind, "active": version, "previous": before}
 
 
 async def create_version(
-    request: Request, kind: str, text: str, version: str | None, who: Principal, activate_it: bool
+    request: Request,
+    kind: str,
+    text: str,
+    version: str | None,
+    who: Principal,
+    activate_it: bool,
+    comment: str | None = None,
 ) -> dict:
     store: Store = request.app.state.storage
     if kind == RULES:
@@ -213,14 +228,29 @@ async def create_version(
         uow.definitions.add(d)
         uow.audit.add(
             AuditRecord(
-                d.created_at, who.name, f"{kind}.create", f"{kind}/{version}", None, {"version": version, "text": text}
+                d.created_at,
+                who.name,
+                f"{kind}.create",
+                f"{kind}/{version}",
+                None,
+                _noted({"version": version, "text": text}, comment),
             )
         )
     result = _view(d, store.definitions.active_version(kind))
     if activate_it:
-        await activate(request, kind, version, who, f"{kind}.activate")
+        await activate(request, kind, version, who, f"{kind}.activate", comment)
         result["active"] = True
     return result
+
+
+def previous_version(store: Store, kind: str) -> str:
+    """The version that was live before the current one (what a rollback activates)."""
+    history = [a.version for a in store.definitions.activations(kind)]
+    current = history[-1] if history else None
+    previous = next((v for v in reversed(history) if v != current), None)
+    if previous is None:
+        raise Conflict(f"no earlier {kind} version to roll back to")
+    return previous
 
 
 def _routes(kind: str) -> None:
@@ -270,12 +300,7 @@ def _routes(kind: str) -> None:
         f"/{kind}/rollback", summary=f"Re-activate the {kind} version that was live before", name=f"rollback_{kind}"
     )
     async def rollback(request: Request, who: Admin) -> dict:
-        history = [a.version for a in request.app.state.storage.definitions.activations(kind)]
-        current = history[-1] if history else None
-        previous = next((v for v in reversed(history) if v != current), None)
-        if previous is None:
-            raise Conflict(f"no earlier {kind} version to roll back to")
-        return await activate(request, kind, previous, who, f"{kind}.rollback")
+        return await activate(request, kind, previous_version(request.app.state.storage, kind), who, f"{kind}.rollback")
 
 
 _routes(RULES)

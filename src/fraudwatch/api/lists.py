@@ -40,13 +40,16 @@ def _entries(request: Request, name: str) -> list[dict]:
     return [e.to_dict() for e in request.app.state.service.engine.lists.entries(name)]
 
 
-def _change(request: Request, name: str, who: Principal, action: str, apply) -> dict:
+def change_list(request: Request, name: str, who: Principal, action: str, apply, comment: str | None = None) -> dict:
+    """Apply ``apply(lists)`` (the unit of work's lists port) to list ``name``, audit it (with
+    the author's comment, if any) and hand the new values to the running engine."""
     store: Store = request.app.state.storage
     before = store.lists.values(name)
     with store.unit() as uow:
         apply(uow.lists)
         after = uow.lists.values(name)
-        uow.audit.add(AuditRecord(time.time(), who.name, action, f"lists/{name}", before, after))
+        recorded = {"values": after, "comment": comment} if comment else after
+        uow.audit.add(AuditRecord(time.time(), who.name, action, f"lists/{name}", before, recorded))
     request.app.state.service.engine.lists.replace(name, after or [])
     return {"name": name, "values": after or [], "entries": _entries(request, name)}
 
@@ -68,15 +71,15 @@ async def get_list(request: Request, name: ListName, who: Reader) -> dict:
 
 @router.post("/{name}/add", summary="Add values (creates the list)")
 async def add_values(request: Request, name: ListName, body: Values, who: Admin) -> dict:
-    return _change(request, name, who, "lists.add", lambda lists: lists.add(name, body.values))
+    return change_list(request, name, who, "lists.add", lambda lists: lists.add(name, body.values))
 
 
 @router.post("/{name}/remove", summary="Remove values", responses={404: {"description": "no such list"}})
 async def remove_values(request: Request, name: ListName, body: Values, who: Admin) -> dict:
     _values_or_404(request.app.state.storage.lists, name)
-    return _change(request, name, who, "lists.remove", lambda lists: lists.remove(name, body.values))
+    return change_list(request, name, who, "lists.remove", lambda lists: lists.remove(name, body.values))
 
 
 @router.put("/{name}", summary="Replace all values (creates the list)")
 async def replace_list(request: Request, name: ListName, body: Values, who: Admin) -> dict:
-    return _change(request, name, who, "lists.replace", lambda lists: lists.replace(name, body.values))
+    return change_list(request, name, who, "lists.replace", lambda lists: lists.replace(name, body.values))

@@ -40,7 +40,7 @@ def _roles(reg) -> dict:
     return {"champion": reg.champion, "challengers": reg.challengers}
 
 
-def _change(request: Request, who: Principal, action: str, change) -> dict:
+def change_models(request: Request, who: Principal, action: str, change, comment: str | None = None) -> dict:
     state = request.app.state
     reg = registry(state.settings)
     before = _roles(reg)
@@ -49,7 +49,8 @@ def _change(request: Request, who: Principal, action: str, change) -> dict:
     state.service.engine.swap_model(champion, challengers)
     after = _roles(reg)
     with state.storage.unit() as uow:
-        uow.audit.add(AuditRecord(time.time(), who.name, action, "models", before, after))
+        recorded = {**after, "comment": comment} if comment else after
+        uow.audit.add(AuditRecord(time.time(), who.name, action, "models", before, recorded))
     return after
 
 
@@ -74,7 +75,7 @@ class Promotion(BaseModel):
 )
 async def promote(request: Request, version: Version, body: Promotion, who: Admin) -> dict:
     action = "models.challenger" if body.challenger else "models.promote"
-    return _change(request, who, action, lambda reg: reg.promote(version, challenger=body.challenger))
+    return change_models(request, who, action, lambda reg: reg.promote(version, challenger=body.challenger))
 
 
 @router.post(
@@ -83,7 +84,7 @@ async def promote(request: Request, version: Version, body: Promotion, who: Admi
     responses={409: {"description": "no earlier champion"}},
 )
 async def rollback(request: Request, who: Admin) -> dict:
-    return _change(request, who, "models.rollback", lambda reg: reg.rollback())
+    return change_models(request, who, "models.rollback", lambda reg: reg.rollback())
 
 
 @router.post(
@@ -92,4 +93,4 @@ async def rollback(request: Request, who: Admin) -> dict:
     responses={404: {"description": "not a challenger"}},
 )
 async def retire(request: Request, version: Version, who: Admin) -> dict:
-    return _change(request, who, "models.retire", lambda reg: reg.retire(version))
+    return change_models(request, who, "models.retire", lambda reg: reg.retire(version))

@@ -12,7 +12,9 @@ unit of work and never commits:
 
 The case services (queue, claim, assign, release, notes, status moves) are in
 ``fraudwatch.cases.service``; ``CaseFlow`` (``fraudwatch.cases.flows``) applies the log's
-decisions and events to cases. See docs/cases.md.
+decisions and events to cases. ``CaseWork(request, principal)`` does the work of the
+``/v1/cases`` routes for callers in the service's process (the console; imported on first
+use, as it needs the web side). See docs/cases.md.
 """
 
 from fraudwatch.cases.case import (
@@ -33,10 +35,11 @@ from fraudwatch.cases.flows import CaseFlow
 from fraudwatch.cases.service import mark_contained
 from fraudwatch.cases.settings import CasesSettings
 from fraudwatch.cases.store import SCHEMA
-from fraudwatch.cases.victim import case_details, status_token
+from fraudwatch.cases.victim import case_details, case_status_label, status_token
 
 __all__ = [
     "SCHEMA",
+    "CaseWork",
     "TRANSITIONS",
     "CaseFlow",
     "Case",
@@ -51,6 +54,7 @@ __all__ = [
     "Verdict",
     "can_move",
     "case_details",
+    "case_status_label",
     "mark_contained",
     "status_token",
     "episode_for",
@@ -63,6 +67,10 @@ __all__ = [
 
 
 def __getattr__(name: str):
+    if name == "CaseWork":
+        from fraudwatch.cases.casework import CaseWork
+
+        return CaseWork
     # the simulated analysts' desk (used by ``fraudwatch demo``) opens its own database through
     # fraudwatch.actions, which imports this package: loaded on first use to keep the cycle open
     if name == "Desk":

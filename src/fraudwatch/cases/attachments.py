@@ -77,40 +77,51 @@ async def upload(
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"the attachment is {int(declared)} bytes; the limit is {limit} (cases.attachment_max_bytes)")
-    if re.search(r"[\x00-\x1f/\\]", name):
-        raise ValidationFailed("name: control characters or slashes", [{"loc": "name", "msg": "a plain file name"}])
+    check_name(name)
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
         if len(data) > limit:
             raise TooLarge(f"the attachment is over {limit} bytes (cases.attachment_max_bytes)")
+    content_type = request.headers.get("content-type", "application/octet-stream")
+    return await run_in_threadpool(attach, bench, who, case_id, name=name, content_type=content_type, data=bytes(data))
+
+
+def check_name(name: str) -> None:
+    if re.search(r"[\x00-\x1f/\\]", name):
+        raise ValidationFailed("name: control characters or slashes", [{"loc": "name", "msg": "a plain file name"}])
+
+
+def attach(bench, who, case_id: str, *, name: str, content_type: str, data: bytes) -> dict[str, Any]:
+    """Store ``data`` (by content hash) and add it to the case file, with its log and audit
+    lines; the upload route and the console's form both come here."""
+    check_name(name)
+    limit = bench.settings.attachment_max_bytes
+    if len(data) > limit:
+        raise TooLarge(f"the attachment is {len(data)} bytes; the limit is {limit} (cases.attachment_max_bytes)")
     if not data:
         raise ValidationFailed("body: empty", [{"loc": "body", "msg": "an attachment needs content"}])
-    content_type = request.headers.get("content-type", "application/octet-stream")[:128]
+    content_type = content_type[:128]
+    case = load(bench, case_id)  # 404 before anything is written
+    digest = save_blob(attachments_root(bench), data)
 
-    def apply() -> dict[str, Any]:
-        case = load(bench, case_id)  # 404 before anything is written
-        digest = save_blob(attachments_root(bench), bytes(data))
+    def record(conn, i, now):
+        row = {
+            "case_id": i,
+            "sha256": digest,
+            "name": name,
+            "content_type": content_type,
+            "size": len(data),
+            "at": now,
+            "actor": who.name,
+        }
+        if store.add_attachment(conn, row):
+            store.add_log(
+                conn, i, at=now, actor=who.name, type="attachment", data={k: row[k] for k in row if k != "case_id"}
+            )
+        return {k: v for k, v in row.items() if k != "case_id"}
 
-        def record(conn, i, now):
-            row = {
-                "case_id": i,
-                "sha256": digest,
-                "name": name,
-                "content_type": content_type,
-                "size": len(data),
-                "at": now,
-                "actor": who.name,
-            }
-            if store.add_attachment(conn, row):
-                store.add_log(
-                    conn, i, at=now, actor=who.name, type="attachment", data={k: row[k] for k in row if k != "case_id"}
-                )
-            return {k: v for k, v in row.items() if k != "case_id"}
-
-        return work(bench, who, "attachment", case.id, record)
-
-    return await run_in_threadpool(apply)
+    return work(bench, who, "attachment", case.id, record)
 
 
 @router.get("/{case_id}/attachments/{sha256}", response_class=Response, summary="Download an attachment")

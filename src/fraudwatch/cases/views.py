@@ -489,7 +489,7 @@ def case_status(token: Annotated[str, Path(max_length=2048)], request: Request, 
     wants_json = "application/json" in request.headers.get("accept", "")
     try:
         case_id = victim.read_status_token(key, token)
-        view = victim.status_view(bench.read(), case_id)
+        view = victim.status_view(bench.read(), case_id, victim.language_of(request.headers.get("accept-language")))
     except FraudwatchError as exc:
         if wants_json:
             return JSONResponse({"errors": [{"loc": "token", "msg": str(exc)}]}, exc.status_code, headers=PRIVATE)

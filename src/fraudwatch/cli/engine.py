@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import orjson
 
+from fraudwatch.errors import FraudwatchError
 from fraudwatch.runtime import tune_gc
 
 _path = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -35,9 +36,11 @@ def load_events(path: Path, dead_letters: Path | None = None) -> tuple[list, int
     return events, bad
 
 
-def build_engine(features: Path | None, rules: Path | None, model: Path | None):
-    """The engine as the service runs it: with the default response policy's containment
-    lists (a confirmed fraud's card suspended, its device and IP watched)."""
+def build_engine(features: Path | None, rules: Path | None, model: str | Path | None = "default"):
+    """The engine with the default policy: the rules, the model with its thresholds
+    (``model``: an artifact directory, ``"default"`` for the shipped one trained on the
+    simulator, ``"none"`` or None for rules only) and the default response policy's
+    containment lists (a confirmed fraud's card suspended, its device and IP watched)."""
     from fraudwatch import codegen
     from fraudwatch.actions.containment import Containment
     from fraudwatch.actions.policy import default_policy
@@ -47,14 +50,26 @@ def build_engine(features: Path | None, rules: Path | None, model: Path | None):
 
     configured = settings()
     codegen.set_enabled(configured.engine.codegen)
+    feature_set = load_features(features)
     scorer = thresholds = None
-    if model is not None:
-        from fraudwatch.models import load_scorer
+    if model is not None and str(model) != "none":
+        from fraudwatch.models import default_model_path, load_scorer
 
-        scorer = load_scorer(model, cache_dir=configured.cache_dir)
+        path = default_model_path() if str(model) == "default" else Path(model)
+        try:
+            scorer = load_scorer(path, cache_dir=configured.cache_dir)
+        except FraudwatchError as exc:
+            raise click.ClickException(str(exc)) from None
+        try:
+            scorer.check_features(feature_set.names)
+        except FraudwatchError as exc:
+            if str(model) != "default":
+                raise click.ClickException(str(exc)) from None
+            click.echo(f"rules only: {exc} (give --model with a model of these features)", err=True)
+            scorer = None
         thresholds = getattr(scorer, "thresholds", None)
     return Engine(
-        features=load_features(features),
+        features=feature_set,
         rules=load_rules(rules),
         model=scorer,
         thresholds=thresholds,
@@ -65,7 +80,13 @@ def build_engine(features: Path | None, rules: Path | None, model: Path | None):
 _policy_options = [
     click.option("--features", type=_path, help="feature set YAML (default: the shipped default set)"),
     click.option("--rules", type=_path, help="rule file (default: the shipped default policy)"),
-    click.option("--model", type=click.Path(exists=True, path_type=Path), help="model artifact directory"),
+    click.option(
+        "--model",
+        default="default",
+        show_default=True,
+        help="model artifact directory with its thresholds; 'default': the one trained on the simulator "
+        "(docs/models.md); 'none': rules only",
+    ),
 ]
 
 

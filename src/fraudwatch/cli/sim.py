@@ -106,15 +106,86 @@ def backtest(events: Path, truth: Path | None, json_out: Path | None, details: b
 @click.option("--cardholders", default=2000, show_default=True)
 @click.option("--days", default=30, show_default=True)
 @click.option("--seconds", default=60.0, show_default=True, help="Pace the replay to take about this long.")
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Load the month into the decision service instead, and serve the analyst console: prints its URL and keys.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="with --serve: interface to bind")
+@click.option("--port", default=8000, show_default=True, help="with --serve: port (0 picks a free one)")
+@click.option(
+    "--data-dir",
+    default="fraudwatch-demo",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="with --serve: where the service keeps its data (served again as it is when it holds events)",
+)
 @policy_options
-def demo(seed: int, cardholders: int, days: int, seconds: float, features, rules, model) -> None:
-    """Watch simulated attacks and genuine traffic go through the engine live, then the summary."""
+def demo(
+    seed: int,
+    cardholders: int,
+    days: int,
+    seconds: float,
+    serve: bool,
+    host: str,
+    port: int,
+    data_dir: Path,
+    features,
+    rules,
+    model,
+) -> None:
+    """Watch simulated attacks and genuine traffic go through the engine live, then the summary;
+    with --serve, the same traffic in the running service and its analyst console."""
+    if serve:
+        from fraudwatch.console.demo import serve_demo
+
+        serve_demo(seed=seed, cardholders=cardholders, days=days, host=host, port=port, data_dir=data_dir)
+        return
     from fraudwatch.sim.demo import run_demo
 
     run_demo(build_engine(features, rules, model), seed=seed, cardholders=cardholders, days=days, seconds=seconds)
 
 
-commands = [simulate, backtest, demo]
+@click.command("train-default")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="where to write the model artifact (replaced); default: the shipped one, models/default/ in the package",
+)
+@click.option("--seed", default=101, show_default=True, help="simulator seed of the training stream")
+@click.option("--tune-seed", default=102, show_default=True, help="seed of the stream the thresholds are tuned on")
+@click.option("--cardholders", default=8000, show_default=True)
+@click.option("--days", default=30, show_default=True)
+@click.option(
+    "--target-challenge", default=0.002, show_default=True, help="share of genuine payments the model may challenge"
+)
+@click.option("--target-block", default=0.0002, show_default=True, help="share of genuine payments it may block")
+@click.option("--rounds", default=100, show_default=True)
+def train_default(out, seed, tune_seed, cardholders, days, target_challenge, target_block, rounds) -> None:
+    """Rebuild the default model: train on one simulated stream (through Engine.process, labels
+    as they arrived), tune its thresholds on another, write the artifact. Streams of other
+    seeds (the simulator's default is 7) stay unseen for the backtest."""
+    from fraudwatch.errors import FraudwatchError
+    from fraudwatch.models import default_model_path
+    from fraudwatch.sim.training import TrainingPlan, train_default_model
+
+    try:
+        plan = TrainingPlan(
+            seed=seed,
+            tune_seed=tune_seed,
+            cardholders=cardholders,
+            days=days,
+            target_challenge=target_challenge,
+            target_block=target_block,
+            rounds=rounds,
+        )
+        path = train_default_model(out or default_model_path(), plan, log=lambda m: click.echo(m, err=True))
+    except FraudwatchError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(str(path))
+
+
+commands = [simulate, backtest, demo, train_default]
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(simulate())

@@ -213,10 +213,20 @@ class _Operations:
         return self._json_or_raise(response)
 
     def _request(
-        self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None, *, auth: bool = True
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        *,
+        auth: bool = True,
+        once: bool = False,
     ) -> Flow:
         """A request off the payment path: retried on connection errors and 5xx, then
-        :class:`Unavailable`. ``path`` may be a whole URL (an answer link)."""
+        :class:`Unavailable`. ``path`` may be a whole URL (an answer link). ``once``: a
+        request that must not be applied twice (an answer) is sent again only if it never
+        reached the service; after a timeout it may have been applied, so that is
+        :class:`Unavailable` at once."""
         content = None if body is None else orjson.dumps(body)
         headers = {**_JSON, **self._auth} if auth else dict(_JSON)
         attempt = 0
@@ -225,6 +235,8 @@ class _Operations:
                 response = yield _Send(method, path, headers, content, params, self.timeout)
             except httpx.TransportError as exc:
                 failure = f"{type(exc).__name__}: {exc}"
+                if once and not isinstance(exc, httpx.ConnectError):
+                    raise Unavailable(f"{method} {path}: {failure}; it may have been applied") from None
             else:
                 if not _retryable(response.status_code):
                     return response
@@ -260,7 +272,9 @@ class _Operations:
 
     def _answer(self, link: str, confirm: bool) -> Flow:
         # answer links are public: the API key never goes with them (they may point elsewhere)
-        response = yield from self._request("POST" if confirm else "GET", self._answer_url(link), auth=False)
+        response = yield from self._request(
+            "POST" if confirm else "GET", self._answer_url(link), auth=False, once=confirm
+        )
         return self._json_or_raise(response)
 
     def _subscribe(self, subject: str, email: str | None, usage_alerts: bool, language: str | None) -> Flow:
@@ -357,7 +371,9 @@ class Client(_Operations):
     def answer(self, link: str) -> dict[str, Any]:
         """Apply a cardholder's answer: ``link`` is the yes or no URL of a risk alert (or its
         token). Returns the service's result (the label events, the case a "no" queued);
-        raises :class:`ClientError` 403 (not valid), 409 (already answered), 410 (expired)."""
+        raises :class:`ClientError` 403 (not valid), 409 (already answered), 410 (expired),
+        and :class:`Unavailable` after a timeout without sending it again (the answer may
+        have been applied: :meth:`check_answer` tells)."""
         return self._run(self._answer(link, confirm=True))
 
     def check_answer(self, link: str) -> dict[str, Any]:

@@ -7,12 +7,13 @@ See docs/models.md.
 
 from importlib import import_module
 
-__all__ = ["Calibration", "LightGBMScorer", "ModelRegistry", "Scorer", "load_scorer"]
+__all__ = ["Calibration", "LightGBMScorer", "ModelRegistry", "Scorer", "default_model_path", "load_scorer"]
 
 _WHERE = {
     "Calibration": "fraudwatch.models.scorer",
     "LightGBMScorer": "fraudwatch.models.scorer",
     "Scorer": "fraudwatch.models.base",
+    "default_model_path": "fraudwatch.models.base",
     "load_scorer": "fraudwatch.models.scorer",
     "ModelRegistry": "fraudwatch.models.registry",
 }

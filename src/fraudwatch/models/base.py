@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 from fraudwatch.decisions.decision import Reason
 from fraudwatch.events.kinds import Envelope
 
-__all__ = ["Scorer", "cache_root"]
+__all__ = ["Scorer", "cache_root", "default_model_path"]
 
 
 @runtime_checkable
@@ -31,3 +31,10 @@ class Scorer(Protocol):
 def cache_root(cache_dir: Path | None = None) -> Path:
     """``cache_dir``, or ``~/.cache/fraudwatch`` (the default of the ``cache_dir`` setting)."""
     return Path(cache_dir) if cache_dir is not None else Path.home() / ".cache" / "fraudwatch"
+
+
+def default_model_path() -> Path:
+    """The model shipped with fraudwatch (``models/default/``): trained on one simulated
+    stream of the default feature set, thresholds tuned on another (``fraudwatch
+    train-default`` rebuilds it; docs/models.md)."""
+    return Path(__file__).parent / "default"

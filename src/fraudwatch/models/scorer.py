@@ -5,7 +5,8 @@ A model artifact is a directory (written by ``fraudwatch train``)::
     model.txt          LightGBM's text model
     calibration.json   {"method": "platt", "a": ..., "b": ...}: probability = 1/(1+exp(-(a*raw+b)))
     metadata.json      version, feature list, feature-set digest, training window, data hash,
-                       parameters, metrics
+                       parameters, metrics; optional "thresholds" ({"block": ..., "challenge":
+                       ...}), the operating point it was tuned for, used when none is configured
     featureset.yaml    the feature definitions the model was trained on
 
 ``score`` returns the calibrated probability of fraud; ``explain`` the features that push
@@ -99,6 +100,11 @@ class LightGBMScorer:
         self.kinds = frozenset(kinds)
         self.calibration = calibration or Calibration()
         self.metadata = metadata or {}
+        # the operating thresholds the model was tuned for (metadata "thresholds"), if any
+        thresholds = self.metadata.get("thresholds")
+        self.thresholds: dict[str, float] | None = (
+            {str(k): float(v) for k, v in thresholds.items()} if isinstance(thresholds, dict) else None
+        )
         self.compiled = None
         if compiled:
             from fraudwatch.models.compiled import CompiledEnsemble, compiled_dir

@@ -31,6 +31,8 @@ WHAT = {
     "bin_enumeration": "BIN enumeration",
     "credential_stuffing": "credential stuffing",
     "stored_value_theft": "stored value from a cloned mobile card",
+    "ato_gift_card_quiet": "quiet account takeover -> gift cards",
+    "leaked_card_aged": "leaked card on an aged stranger's account",
 }
 
 

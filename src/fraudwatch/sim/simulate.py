@@ -17,6 +17,7 @@ import orjson
 from fraudwatch.errors import InvalidValue
 from fraudwatch.sim import attacks
 from fraudwatch.sim.genuine import genuine_population
+from fraudwatch.sim.variants import VARIANTS
 from fraudwatch.sim.world import (
     DAY,
     Card,
@@ -30,7 +31,10 @@ from fraudwatch.sim.world import (
     rng_for,
 )
 
-__all__ = ["DEFAULT_MIX", "SimConfig", "parse_mix", "simulate", "write_jsonl", "truth_path"]
+__all__ = ["DEFAULT_MIX", "SCENARIOS", "SimConfig", "parse_mix", "simulate", "write_jsonl", "truth_path"]
+
+# the textbook attacks of attacks.py, then the variants that avoid what the rules key on
+SCENARIOS = (*attacks.SCENARIOS, *VARIANTS)
 
 # Attack episodes per 10,000 cardholders per 30 days.
 DEFAULT_MIX: dict[str, float] = {
@@ -45,7 +49,8 @@ DEFAULT_MIX: dict[str, float] = {
 
 def parse_mix(text: str | None) -> dict[str, float]:
     """``"default"``, ``"none"``, or ``name=rate,...`` (rates per 10,000 cardholders per 30
-    days; names not given keep their default, ``only:`` in front drops the others).
+    days; names not given keep their default, ``only:`` in front drops the others). The
+    variants (``ato_gift_card_quiet``, ``leaked_card_aged``) are not in the default mix.
 
     >>> parse_mix("card_testing=100")["card_testing"], parse_mix("only:card_testing=5")
     (100.0, {'card_testing': 5.0})
@@ -58,8 +63,8 @@ def parse_mix(text: str | None) -> dict[str, float]:
     mix = {} if only else dict(DEFAULT_MIX)
     for part in text.removeprefix("only:").split(","):
         name, sep, rate = part.strip().partition("=")
-        if name not in attacks.SCENARIOS or not sep:
-            raise InvalidValue(f"mix: {part!r}; expected name=rate with name one of {', '.join(attacks.SCENARIOS)}")
+        if name not in SCENARIOS or not sep:
+            raise InvalidValue(f"mix: {part!r}; expected name=rate with name one of {', '.join(SCENARIOS)}")
         try:
             mix[name] = float(rate)
         except ValueError:
@@ -136,7 +141,7 @@ def play_attacks(stream, holders, merchants, cgnat, cfg: SimConfig, start: float
     }
     scale = cfg.cardholders / 10_000 * cfg.days / 30
     instances: dict[str, dict] = {}
-    for name in attacks.SCENARIOS:
+    for name in SCENARIOS:
         rate = cfg.mix.get(name, 0)
         if rate <= 0:
             continue
@@ -148,7 +153,7 @@ def play_attacks(stream, holders, merchants, cgnat, cfg: SimConfig, start: float
         for k in range(count):
             tag = f"{name}:{k + 1}"
             t = int(rng.uniform(start, latest))
-            play = getattr(attacks, name)
+            play = VARIANTS[name] if name in VARIANTS else getattr(attacks, name)
             if name == "credential_stuffing":
                 hit = rng.sample(regular, 3)  # accounts whose owners reused a leaked password
                 play(world, rng, tag, hit, t)
