@@ -116,6 +116,7 @@ def main() -> None:
         "FRAUDWATCH_SECURITY__KEY_PEPPER": "bench-pepper-0123456789ab",
         "FRAUDWATCH_STORAGE__SYNCHRONOUS": args.synchronous,
         "FRAUDWATCH_SERVER__ACTIONS": "false" if args.no_actions else "true",
+        "FRAUDWATCH_INGEST__HISTORY": "true",  # the load's event times start on a fixed date
     }
     if args.model:
         from fraudwatch.models.registry import ModelRegistry

@@ -43,9 +43,9 @@ from typing import Any, Protocol
 from fraudwatch import ENGINE_VERSION
 from fraudwatch.decisions import Decision, Outcome, Reason, RuleHit
 from fraudwatch.errors import InvalidValue
-from fraudwatch.events.kinds import Envelope
+from fraudwatch.events.kinds import Envelope, PaymentAttempt
 from fraudwatch.features import FeatureEngine, FeatureSet
-from fraudwatch.features.engine import SnapshotError
+from fraudwatch.features.engine import SnapshotError, advance
 from fraudwatch.models.base import Scorer
 from fraudwatch.rules import Context, ListStore, RuleSet
 
@@ -78,6 +78,23 @@ class Containment(Protocol):
 
 _THRESHOLD_ORDER = (Outcome.BLOCK, Outcome.CHALLENGE, Outcome.REVIEW)
 _ALLOW = Outcome.ALLOW
+_CHALLENGE = Outcome.CHALLENGE
+# a challenge without a step-up named by its rule: 3-D Secure where a card is at stake
+_THREE_DS_KINDS = frozenset({"payment.attempt", "account.payment_method_added"})
+_INDICATORS = {"three_ds": "03", "three_ds_mandated": "04"}  # EMV 3DS Requestor Challenge Indicator
+
+
+def step_up_for(kind: str, hits: list[RuleHit]) -> dict[str, Any]:
+    """What a challenge asks for: the step-up named by the first enforced challenge rule,
+    else a second factor for a login and 3-D Secure (indicator 03) for a payment."""
+    for hit in hits:
+        if hit.outcome is _CHALLENGE:
+            method = hit.step_up or ("three_ds" if kind in _THREE_DS_KINDS else "second_factor")
+            out: dict[str, Any] = {"method": method, "rule": hit.rule}
+            if method in _INDICATORS:
+                out["challenge_indicator"] = _INDICATORS[method]
+            return out
+    return {"method": "three_ds" if kind in _THREE_DS_KINDS else "second_factor", "challenge_indicator": "03"}
 
 
 class Engine:
@@ -118,9 +135,13 @@ class Engine:
         if containment is not None:
             containment.prepare(self.lists)
         self._features = FeatureEngine(features, lateness=lateness)
+        # per event kind: what adds the account-takeover values to a decision (retry_after,
+        # the takeover episode), from the stateful features that provide them
+        self._annotate = self._features.annotators()
         self._seen: set[str] = set()
         self._seen_order: deque[tuple[float, str]] = deque()
-        self._clock = float("-inf")  # latest event time seen
+        self._clock = float("-inf")  # the latest time two consecutive events reached
+        self._previous = float("-inf")  # the time of the latest event
         self._validate_thresholds()
         self._refresh_versions()
 
@@ -136,14 +157,19 @@ class Engine:
         seen.add(event_id)
         self._seen_order.append((ts, event_id))
         if ts > self._clock:
-            self._clock = ts
-            horizon = ts - self.dedup_horizon
-            order = self._seen_order
-            while order and order[0][0] < horizon:
-                seen.discard(order.popleft()[1])
+            # one event dated far ahead must not make every id forgotten (see advance())
+            clock = advance(self._clock, ts, self._previous)
+            if clock > self._clock:
+                self._clock = clock
+                horizon = clock - self.dedup_horizon
+                order = self._seen_order
+                while order and order[0][0] < horizon:
+                    seen.discard(order.popleft()[1])
+        self._previous = ts
 
         kind = event.kind
-        values = self._features.process(event, ts)
+        features = self._features
+        values = features.process(event, ts)
         score = None
         model_values: dict[str, float] = {}
         model = self.model
@@ -167,6 +193,7 @@ class Engine:
             outcome = Outcome.worst(h.outcome for h in hits) if hits else _ALLOW
         else:
             outcome = _ALLOW
+        features.decided(event, ts, outcome.value)  # logins enter the login history once allowed
         reasons: list[Reason] = []
         if score is not None and outcome is not _ALLOW and model is not None:
             reasons = model.explain(event, values)
@@ -181,13 +208,21 @@ class Engine:
             reasons,
             values,
             self.versions,
-            (time.perf_counter() - started) * 1e6,
+            0.0,
             False,
             shadow_scores,
         )
+        if outcome is _CHALLENGE:
+            decision.step_up = step_up_for(kind, hits)
+        if isinstance(event, PaymentAttempt):
+            decision.liability_shift = event.liability_shift
+        annotate = self._annotate.get(kind)
+        if annotate is not None:
+            annotate(event, values, decision)
         containment = self.containment
         if containment is not None and containment.wants(kind, outcome):
             containment.after(event, decision, self.lists)
+        decision.processing_us = (time.perf_counter() - started) * 1e6
         return decision
 
     # ------------------------------------------------------ live changes
@@ -236,6 +271,7 @@ class Engine:
                 "features": self._features.snapshot(),
                 "seen": list(self._seen_order),
                 "clock": self._clock,
+                "previous": self._previous,
                 "lists": self.lists.timed_state(),
             },
             protocol=pickle.HIGHEST_PROTOCOL,
@@ -252,7 +288,9 @@ class Engine:
         if state["features_digest"] != self.feature_set.digest:
             raise SnapshotError("snapshot was taken with another feature set; replay the event log instead")
         self._features = FeatureEngine.restore(self.feature_set, state["features"])
+        self._annotate = self._features.annotators()
         self._seen_order = deque(tuple(x) for x in state["seen"])
         self._seen = {event_id for _, event_id in self._seen_order}
         self._clock = state["clock"]
+        self._previous = state.get("previous", self._clock)
         self.lists.restore_timed(state.get("lists", {}))

@@ -15,11 +15,10 @@ and one field on :class:`Settings`; its variables follow from the field names.
 >>> s = Settings.model_validate({"data_dir": "/tmp/fw", "server": {"port": 9000}})
 >>> s.server.port, s.storage.sqlite_path(s.data_dir).name, s.actions_resolved().database.name
 (9000, 'fraudwatch.db', 'fraudwatch-actions.db')
->>> Settings.model_validate({"env": "production", "data_dir": "/tmp/fw"})
+>>> Settings.model_validate({"data_dir": "/tmp/fw"}).check_secrets()  # production is the default
 Traceback (most recent call last):
 ...
-pydantic_core._pydantic_core.ValidationError: 1 validation error for Settings
-...
+fraudwatch.errors.ValidationFailed: security.key_pepper, security.token_key is a placeholder ...
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.sources import EnvSettingsSource, TomlConfigSettingsSource, YamlConfigSettingsSource
 from pydantic_settings.sources.utils import parse_env_vars
@@ -42,10 +41,12 @@ from fraudwatch.errors import ValidationFailed
 
 __all__ = [
     "ActionsSettings",
+    "AtoSettings",
     "CasesSettings",
     "DEFAULT_ENV",
     "ENV_PREFIX",
     "EngineSettings",
+    "IngestSettings",
     "RetrySettings",
     "Section",
     "SecuritySettings",
@@ -60,12 +61,13 @@ __all__ = [
 ]
 
 Environment = Literal["development", "test", "production"]
-DEFAULT_ENV: Final[Environment] = "development"  # placeholder secrets are allowed only here
+DEFAULT_ENV: Final[Environment] = "production"  # placeholder secrets are allowed only in development
 ENV_PREFIX: Final = "FRAUDWATCH_"
 CONFIG_VARIABLE: Final = ENV_PREFIX + "CONFIG"
 PLACEHOLDER_SECRET: Final = "change-me-development-only"
 PLACEHOLDERS: Final = frozenset({"", "change-me", "changeme", "secret", "dev", "development", PLACEHOLDER_SECRET})
 MIN_SECRET_CHARS: Final = 16
+DEFAULT_MAX_AMOUNT: Final = {"*": 10**11}  # minor units: 100 billion yen, a billion dollars
 
 # variables read before the one tree, with what replaces them (CHANGELOG.md)
 RENAMED_VARIABLES: Final = {
@@ -131,6 +133,9 @@ class StorageSettings(Section):
         description="SQLite WAL size that makes it start over (a pause of the writer of 3-60 ms; "
         "smaller: less disk, more pauses)",
     )
+    writer_stuck_seconds: float = Field(
+        10.0, gt=0, description="a group commit running this long makes /readyz answer 503 (a stuck disk)"
+    )
     id_filter_capacity: int = Field(
         10_000_000,
         ge=1000,
@@ -145,6 +150,46 @@ class StorageSettings(Section):
 
     def sqlite_path(self, data_dir: Path) -> Path:
         return self.path or data_dir / "fraudwatch.db"
+
+
+class IngestSettings(Section):
+    """What the service accepts from senders of events (every field is hostile until checked)."""
+
+    max_ahead_seconds: float = Field(
+        86_400.0, ge=0, description="latest event time accepted, ahead of the server's clock (422 beyond)"
+    )
+    max_behind_seconds: float = Field(
+        400 * 86_400.0, ge=0, description="earliest event time accepted, behind the server's clock (422 beyond)"
+    )
+    history: bool = Field(
+        False,
+        description="replay of history: event times are not bounded by the server's clock, only by the "
+        "event format (years 1970-2099); the engine's clock still ignores a single outlier",
+    )
+    refuse_card_numbers_in: list[str] = Field(
+        default_factory=list,
+        description="fields in which a card number makes the event refused (422), e.g. [shipping_address, "
+        "reason], or ['*'] for all; elsewhere (default) it is replaced by its token. pan and card are "
+        "always tokenized",
+    )
+    max_amount: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_MAX_AMOUNT),
+        description="largest amount in minor units per ISO 4217 currency, e.g. {JPY: 100000000}; '*' for "
+        "the currencies not named (default 10^11) (422 beyond)",
+    )
+
+    @field_validator("max_amount", mode="before")
+    @classmethod
+    def _amounts(cls, value: Any) -> Any:
+        from fraudwatch.events.model import MAX_MINOR_UNITS
+
+        # (from the environment: FRAUDWATCH_INGEST__MAX_AMOUNT__JPY=100000000 reads as {"jpy": "100000000"})
+        given = {k.upper(): int(v) if isinstance(v, str) and v.isdigit() else v for k, v in (value or {}).items()}
+        value = {**DEFAULT_MAX_AMOUNT, **given}
+        for currency, limit in value.items():
+            if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= MAX_MINOR_UNITS:
+                raise ValueError(f"{currency}: an integer between 1 and {MAX_MINOR_UNITS}")
+        return value
 
 
 class SecuritySettings(Section):
@@ -198,6 +243,22 @@ class EngineSettings(Section):
     codegen: bool = Field(
         True, description="generate Python for the hot paths (fraudwatch.codegen); off: slower, for debugging"
     )
+
+
+# ------------------------------------------------------------------ account takeover domain
+class AtoSettings(Section):
+    """Offline IP context and the breached-password corpus (docs/ato.md)."""
+
+    ip_data: Path | None = Field(
+        None, description="IP context file written by `fraudwatch ip-data import`; default: the bundled data"
+    )
+    hosting_list: Path | None = Field(
+        None, description="networks event.ip_hosting calls hosting (AS<n> or names, one a line); default: shipped"
+    )
+    passwords: Path | None = Field(
+        None, description="breached-password corpus (`fraudwatch passwords import`); default <data_dir>/passwords"
+    )
+    password_pad_to: int = Field(1000, ge=0, le=10_000, description="lines every range answer is padded to")
 
 
 # ------------------------------------------------------------------ actions domain
@@ -306,24 +367,62 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     storage: StorageSettings = StorageSettings()
     security: SecuritySettings = SecuritySettings()
+    ingest: IngestSettings = IngestSettings()
     engine: EngineSettings = EngineSettings()
+    ato: AtoSettings = AtoSettings()
     actions: ActionsSettings = ActionsSettings()
     stream: StreamSettings = StreamSettings()
     cases: CasesSettings = CasesSettings()
 
     @model_validator(mode="after")
-    def _no_placeholder_secrets(self) -> Settings:
-        if self.env == "development":
-            return self
+    def _no_short_secrets(self) -> Settings:
+        # a secret given but too short is an error at once; a missing one (the placeholder)
+        # only where a secret is used: see check_secrets
+        if self.env != "development":
+            for name, value in self.weak_secrets().items():
+                if value != PLACEHOLDER_SECRET:
+                    raise ValueError(self._weak_message([name]))
+        return self
+
+    def weak_secrets(self) -> dict[str, str]:
+        """The secrets that are placeholders or shorter than ``MIN_SECRET_CHARS``."""
+        out = {}
         for name, secret in self.secrets().items():
             value = secret.get_secret_value()
             if value.lower() in PLACEHOLDERS or len(value) < MIN_SECRET_CHARS:
-                variable = ENV_PREFIX + name.upper().replace(".", "__")
-                raise ValueError(
-                    f"{name} is a placeholder or shorter than {MIN_SECRET_CHARS} characters; set {variable} "
-                    "(placeholders are allowed only with env: development)"
-                )
-        return self
+                out[name] = value
+        return out
+
+    @staticmethod
+    def _weak_message(names: list[str]) -> str:
+        variables = ", ".join(ENV_PREFIX + n.upper().replace(".", "__") for n in names)
+        return (
+            f"{', '.join(names)} is a placeholder or shorter than {MIN_SECRET_CHARS} characters (or not set); set "
+            f"{variables} (each a random value, e.g. the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'), or, with test data only, use "
+            "development placeholders (env: development: --dev where the command has it, or FRAUDWATCH_ENV=development)"
+        )
+
+    def check_secrets(self, *sections: str) -> None:
+        """Refuse placeholder or missing secrets unless ``env`` is development: production is
+        the default, and what serves or signs calls this first (``fraudwatch serve``, ``keys``,
+        ``create_app``: every secret; ``outbox run``: ``"actions"``, the secrets under the
+        names given; ``import``: ``"security.token_key"``).
+
+        >>> s = Settings.model_validate({"actions": {"webhooks": {"bank": {"url": "https://b.example",
+        ...     "secret": "whsec_" + "k" * 32}}}})
+        >>> s.check_secrets("actions")  # the dispatcher signs with the webhook secret only
+        >>> s.check_secrets()
+        Traceback (most recent call last):
+        ...
+        fraudwatch.errors.ValidationFailed: security.key_pepper, security.token_key is a placeholder ...
+        """
+        if self.env != "development":
+            weak = [
+                n for n in self.weak_secrets() if not sections or any(n == s or n.startswith(s + ".") for s in sections)
+            ]
+            if weak:
+                raise ValidationFailed(self._weak_message(sorted(weak)))
 
     def secrets(self) -> dict[str, SecretStr]:
         """Every secret of the tree by its dotted name."""

@@ -22,6 +22,7 @@ class Service:
         self.url = f"http://127.0.0.1:{self.port}"
         data = tmp_path / "service"
         config = {
+            "env": "development",  # placeholder security keys: test data only
             "data_dir": str(data),
             "server": {"port": self.port},
             "actions": {

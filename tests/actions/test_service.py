@@ -25,7 +25,7 @@ def service(tmp_path):
 
     with Receiver() as rec, Mailbox() as mail:
         port = free_port()
-        app = api.create_app(Settings.model_validate({"data_dir": str(tmp_path / "service")}))
+        app = api.create_app(Settings.model_validate({"env": "development", "data_dir": str(tmp_path / "service")}))
         responder = Responder(
             actions_settings(tmp_path, receiver=rec, mailbox=mail, public_url=f"http://127.0.0.1:{port}")
         )

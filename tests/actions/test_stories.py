@@ -35,7 +35,7 @@ JA_NOTICE = "カード番号・暗証番号・セキュリティコード・パ�
 ONCE = ("suspend_card", "lock_account", "force_password_reset")
 
 
-def _settled(receiver: Receiver, mailbox: Mailbox, quiet: float = 2.0, timeout: float = 60.0) -> None:
+def _settled(receiver: Receiver, mailbox: Mailbox, quiet: float = 5.0, timeout: float = 120.0) -> None:
     """Wait until nothing new has reached the receivers for ``quiet`` seconds."""
     deadline = time.monotonic() + timeout
     seen, since = (-1, -1), time.monotonic()
@@ -49,17 +49,22 @@ def _settled(receiver: Receiver, mailbox: Mailbox, quiet: float = 2.0, timeout: 
     raise AssertionError("deliveries did not settle")
 
 
-def _answer_link(mailbox: Mailbox, to: str, answer: str) -> str:
+def _answer_link(mailbox: Mailbox, to: str, answer: str, timeout: float = 120.0) -> str:
+    """The link from the cardholder's alert mail (waiting for it: on a loaded machine the
+    follower and the dispatcher can pause longer than ``_settled``'s quiet time)."""
     labels = {("ja", "no"): "いいえ、身に覚えがありません：", ("ja", "yes"): "はい、本人です："}
     labels |= {("en", "no"): "No, it wasn't me: ", ("en", "yes"): "Yes, it was me: "}
-    for msg in mailbox.messages:
-        if msg["To"] != to:
-            continue
-        text = msg.get_body(("plain",)).get_content()
-        for (_, a), label in labels.items():
-            m = re.search(re.escape(label) + r"\s*(\S+)", text)
-            if a == answer and m:
-                return m.group(1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for msg in list(mailbox.messages):
+            if msg["To"] != to:
+                continue
+            text = msg.get_body(("plain",)).get_content()
+            for (_, a), label in labels.items():
+                m = re.search(re.escape(label) + r"\s*(\S+)", text)
+                if a == answer and m:
+                    return m.group(1)
+        time.sleep(0.2)
     raise AssertionError(f"no {answer!r} link in the mail to {to}")
 
 

@@ -17,6 +17,8 @@ SECRETS = {
     "FRAUDWATCH_ENV": "test",
     "FRAUDWATCH_SECURITY__TOKEN_KEY": "test-token-key-0123456789abcdef",
     "FRAUDWATCH_SECURITY__KEY_PEPPER": "test-pepper-0123456789abcdef",
+    # the tests replay stories on fixed dates: history, not bounded by the server's clock
+    "FRAUDWATCH_INGEST__HISTORY": "true",
 }
 FRAUDWATCH = [str(Path(sys.executable).with_name("fraudwatch"))]
 

@@ -81,8 +81,11 @@ def test_thresholds_are_probabilities_ordered_from_block_to_review():
 
 def test_placeholder_secrets_only_in_development():
     assert load_settings(environ={}).uses_placeholder_secrets
-    with pytest.raises(ValidationError, match="placeholder"):
-        load_settings(environ={"FRAUDWATCH_ENV": "production"})
+    load_settings(environ={"FRAUDWATCH_ENV": "development"}).check_secrets()
+    with pytest.raises(ValidationFailed, match="placeholder"):
+        load_settings(environ={}).check_secrets()  # production is the default
+    with pytest.raises(ValidationFailed, match="placeholder"):
+        load_settings(environ={"FRAUDWATCH_ENV": "production"}).check_secrets()
     with pytest.raises(ValidationError, match="key_pepper"):
         load_settings(
             environ={

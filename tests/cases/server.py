@@ -50,7 +50,13 @@ class Service:
             actions["smtp"] = {"host": "127.0.0.1", "port": smtp_port, "sender": "alerts@fraudwatch.test"}
         (tmp_path / "policy.yaml").write_text(POLICY)
         actions["policy"] = str(tmp_path / "policy.yaml")
-        config = {"data_dir": str(data), "server": {"port": self.port}, "actions": actions}
+        config = {
+            "env": "development",  # placeholder security keys: test data only
+            "data_dir": str(data),
+            "server": {"port": self.port},
+            "ingest": {"history": True},  # the stories are dated: replayed history, not live traffic
+            "actions": actions,
+        }
         if cases:
             config["cases"] = cases
         self.config = tmp_path / "fraudwatch.yaml"

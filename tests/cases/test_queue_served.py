@@ -92,6 +92,7 @@ def test_concurrent_claims_have_exactly_one_winner(served):
     claims = [a for a in audit if a["action"] == "cases.claim"]
     assert sorted(a["target"] for a in claims) == sorted(f"cases/{i}" for i in ids)
     assert all(a["before"]["status"] == "open" and a["after"]["status"] == "in_review" for a in claims)
+    assert all(a["actor"].startswith("key:") for a in claims)  # the key's id: names are not unique
 
 
 def test_bad_input_is_a_4xx_with_the_field_and_changes_nothing(served):

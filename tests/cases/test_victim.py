@@ -4,6 +4,8 @@ otherwise, with the same figures."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fraudwatch.actions.db import Database
 from fraudwatch.cases import CasesSettings, case_details, case_status_label
 from fraudwatch.cases.flows import CaseFlow
@@ -24,7 +26,7 @@ def _case(tmp_path):
                 {
                     "id": f"p-{n}",
                     "kind": "payment.attempt",
-                    "time": T0 + n * 60,
+                    "time": datetime.fromtimestamp(T0 + n * 60, UTC).isoformat(),  # ISO 8601, never a number
                     "card": "tok_v",
                     "amount": 17_600,
                     "currency": "JPY",

@@ -27,11 +27,6 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 # a small month: enough for every attack scenario, quick to load on a busy machine
 DEMO = ["--cardholders", "600", "--days", "14", "--seed", "7"]
-SECRETS = {
-    "FRAUDWATCH_ENV": "test",
-    "FRAUDWATCH_SECURITY__TOKEN_KEY": "test-token-key-0123456789abcdef",
-    "FRAUDWATCH_SECURITY__KEY_PEPPER": "test-pepper-0123456789abcdef",
-}
 
 
 class Demo:
@@ -50,8 +45,8 @@ class Demo:
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory) -> Demo:
     data_dir = tmp_path_factory.mktemp("console-demo")
+    # a fresh install's environment (env: production by default, no secret set): the demo runs as is
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRAUDWATCH_")}
-    env.update(SECRETS)
     proc = subprocess.Popen(
         [sys.executable, "-m", "fraudwatch.cli", "demo", "--serve", *DEMO, "--port", "0", "--data-dir", str(data_dir)],
         env=env,

@@ -50,7 +50,8 @@ def test_check_against_the_default_feature_set(tmp_path):
     path.write_text("rule a:\n  block if card.declines_10n >= 3\n")
     result = run("check", str(path), "--features", "default")
     assert result.returncode == 1
-    assert "unknown feature 'card.declines_10n'; did you mean card.declines_10m?" in result.stderr
+    assert "error: unknown feature 'card.declines_10n'" in result.stderr
+    assert "hint: did you mean card.declines_10m?" in result.stderr
     default = resources.files("fraudwatch.rules").joinpath("default.rules")
     assert run("check", str(default), "--features", "default").returncode == 0
 

@@ -195,14 +195,14 @@ def test_reseller_velocity_is_not_blocked(rs):
     assert fired(rs, declined, **{**reseller, "card.declines_10m": 3})[2] is not Outcome.BLOCK
 
 
-LISTED = {
-    "blocked_cards": ("card", "tok_1", "blocked_card", Outcome.BLOCK),
-    "blocked_ips": ("ip", "198.51.100.1", "blocked_ip", Outcome.BLOCK),
-    "blocked_devices": ("device", "dev_1", "blocked_device", Outcome.BLOCK),
+LISTED = {  # field, listed value, rule, outcome, another value of the field
+    "blocked_cards": ("card", "tok_1", "blocked_card", Outcome.BLOCK, "other"),
+    "blocked_ips": ("ip", "198.51.100.1", "blocked_ip", Outcome.BLOCK, "198.51.100.2"),
+    "blocked_devices": ("device", "dev_1", "blocked_device", Outcome.BLOCK, "other"),
     # kept by the engine from confirmed frauds (fraudwatch.actions.containment)
-    "suspended_cards": ("card", "tok_1", "suspended_card", Outcome.BLOCK),
-    "watched_devices": ("device", "dev_1", "watched_device", Outcome.CHALLENGE),
-    "watched_ips": ("ip", "198.51.100.1", "watched_ip", Outcome.CHALLENGE),
+    "suspended_cards": ("card", "tok_1", "suspended_card", Outcome.BLOCK, "other"),
+    "watched_devices": ("device", "dev_1", "watched_device", Outcome.CHALLENGE, "other"),
+    "watched_ips": ("ip", "198.51.100.1", "watched_ip", Outcome.CHALLENGE, "198.51.100.2"),
 }
 
 
@@ -212,12 +212,12 @@ def test_every_named_list_of_the_policy_is_covered(rs):
 
 @pytest.mark.parametrize("name", sorted(LISTED))
 def test_list_changes_apply_at_once(rs, name):
-    field, value, rule, outcome = LISTED[name]
+    field, value, rule, outcome, other = LISTED[name]
     lists = ListStore()
     assert fired(rs, payment(), lists=lists, **KNOWN) == (set(), set(), Outcome.ALLOW)
     lists.add(name, value)
     assert fired(rs, payment(), lists=lists, **KNOWN) == ({rule}, set(), outcome)
-    assert fired(rs, payment(**{field: "other"}), lists=lists, **KNOWN)[0] == set()
+    assert fired(rs, payment(**{field: other}), lists=lists, **KNOWN)[0] == set()
     lists.remove(name, value)
     assert fired(rs, payment(), lists=lists, **KNOWN)[0] == set()
     lists.replace(name, [value])
@@ -228,7 +228,7 @@ def test_list_changes_apply_at_once(rs, name):
 
 @pytest.mark.parametrize("name", ["suspended_cards", "watched_devices", "watched_ips"])
 def test_containment_entries_hold_for_their_span_of_event_time(rs, name):
-    field, value, rule, outcome = LISTED[name]
+    field, value, rule, outcome, _ = LISTED[name]
     ts = payment().ts
     lists = ListStore()
     lists.add_entry(name, value, since=ts - 60, until=ts + 60, reason="cardholder: fraud confirmed")

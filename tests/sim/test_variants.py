@@ -9,7 +9,7 @@ import pytest
 
 from fraudwatch.events.kinds import parse_event
 from fraudwatch.sim.simulate import DEFAULT_MIX, SimConfig, parse_mix, simulate
-from fraudwatch.sim.world import DAY, DC_IP_FIRST, HOUR
+from fraudwatch.sim.world import DAY, HOUR
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_the_quiet_takeover_keeps_the_language_stays_domestic_and_hides_nothing(
     for evs in episodes:
         kinds = {e["kind"] for e in evs}
         assert "account.profile_changed" not in kinds and "order.hidden" not in kinds
-        assert all(e["country"] == "JP" and int(e["ip"].split(".")[0]) not in DC_IP_FIRST for e in evs)
+        assert all(e["country"] == "JP" and parse_event(e).ip_hosting is False for e in evs)  # no data centre
         assert len({e["language"] for e in evs}) == 1
         pays = [e for e in evs if e["kind"] == "payment.attempt"]
         assert 3 <= len(pays) <= 10

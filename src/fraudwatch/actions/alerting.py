@@ -15,6 +15,7 @@ answers ask for it. Plain service functions over the actions database; they neve
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import sqlite3
 from typing import Any
@@ -37,8 +38,15 @@ __all__ = [
 ENTITY_FIELDS = ("card", "account", "device", "ip", "session")
 
 
-def alert_id_for(episode_id: str) -> str:
-    return "al_" + hashlib.sha256(("episode:" + episode_id).encode()).hexdigest()[:20]
+def alert_id_for(key: bytes, episode_id: str) -> str:
+    """The id of an episode's alert (what an answer link names): a keyed MAC of the episode
+    id under the link key, so that knowing or guessing an episode gives no alert id to put
+    in a forged link.
+
+    >>> alert_id_for(b"k" * 32, "ep1") == alert_id_for(b"k" * 32, "ep1") != alert_id_for(b"x" * 32, "ep1")
+    True
+    """
+    return "al_" + hmac.new(key, b"alert\x1fepisode:" + episode_id.encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def stopped_entry(event: Envelope, decision: Decision) -> dict[str, Any]:
@@ -48,13 +56,14 @@ def stopped_entry(event: Envelope, decision: Decision) -> dict[str, Any]:
     return entry
 
 
-def alert_of_episode(conn: sqlite3.Connection, episode_id: str) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM alerts WHERE id = ?", (alert_id_for(episode_id),)).fetchone()
+def alert_of_episode(conn: sqlite3.Connection, key: bytes, episode_id: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM alerts WHERE id = ?", (alert_id_for(key, episode_id),)).fetchone()
 
 
 def open_alert(
     conn: sqlite3.Connection,
     *,
+    key: bytes,
     episode_id: str,
     event: Envelope,
     decision: Decision,
@@ -64,7 +73,7 @@ def open_alert(
 ) -> sqlite3.Row:
     """The episode's alert, raised by ``event`` (the link expiry ``now + ttl`` is wall
     time: a link lives for the cardholder's day, whatever the events' dates)."""
-    alert_id = alert_id_for(episode_id)
+    alert_id = alert_id_for(key, episode_id)
     conn.execute(
         "INSERT INTO alerts(id, event_id, kind, card, account, outcome, rules, summary, created, expires,"
         " language, episode, events, last_ts, told) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"

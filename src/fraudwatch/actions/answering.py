@@ -162,7 +162,7 @@ class Answering:
     def _answered(self, conn, event: Envelope, episode, *, now: float) -> list[str]:
         """The effects of a ``cardholder.answer`` event, once per alert: from ``answer`` at
         once, and again (finding them done) from the log or a replay of it."""
-        alert = alerting.alert_of_episode(conn, episode.id) if episode is not None else None
+        alert = alerting.alert_of_episode(conn, self._key, episode.id) if episode is not None else None
         if alert is None or alert["applied"] is not None:
             return []
         conn.execute(

@@ -151,7 +151,9 @@ class YesAnswer(_Model):
     )
     suppress_for: Duration = 30 * 86400.0
     never_suppress: list[str] = Field(
-        default_factory=lambda: ["blocked_*"], description="rules (names or globs) a cardholder's yes never waives"
+        default_factory=lambda: ["blocked_*", "card_reported_*"],
+        description="rules (names or globs) a cardholder's yes never waives: an operator's lists, an issuer's "
+        "lost or stolen statement",
     )
 
     def suppressible(self, rule: str) -> bool:

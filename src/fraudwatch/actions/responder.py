@@ -266,15 +266,20 @@ class Responder(Answering):
         """The episode's "was this you?" (raised by its first stopped event a "yes" could
         change), or an update of it, at most ``max_per_hour`` messages per cardholder."""
         risk = self.policy.alerts.risk
-        alert = alerting.alert_of_episode(conn, episode.id)
-        sub = find_subscription(conn, event.card, event.account)
-        subject = (sub or {}).get("subject") or event.card or event.account or episode.id
+        alert = alerting.alert_of_episode(conn, self._key, episode.id)
+        # the cardholder the episode's alert went to: a stopped order (no card on it) of the same
+        # episode counts against the same hourly limit and is told to the same person
+        card = (alert["card"] if alert is not None else None) or event.card
+        account = (alert["account"] if alert is not None else None) or event.account
+        sub = find_subscription(conn, card, account)
+        subject = (sub or {}).get("subject") or card or account or episode.id
         if alert is None:
             if not any(self.policy.answers.on_yes.suppressible(r) for r in stopping_rules(decision)):
                 return []  # stopped by a list a "yes" cannot lift (a suspended card): nothing to ask
             language = self.messages.language_for(sub.get("language") if sub else None)
             alert = alerting.open_alert(
                 conn,
+                key=self._key,
                 episode_id=episode.id,
                 event=event,
                 decision=decision,
@@ -433,7 +438,7 @@ class Responder(Answering):
         """The yes/no links of the alert about an event's episode (for tests and support tools)."""
         conn = self.db.connection()
         episode = episode_of_event(conn, event_id)
-        alert = None if episode is None else alerting.alert_of_episode(conn, episode.id)
+        alert = None if episode is None else alerting.alert_of_episode(conn, self._key, episode.id)
         if alert is None:
             raise NotFound(f"no alert about event {event_id!r}")
         return self._links(alert)

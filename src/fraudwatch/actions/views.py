@@ -27,8 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from fraudwatch.actions import outbox, service
 from fraudwatch.actions.history import LogHistory
 from fraudwatch.actions.responder import Responder
-from fraudwatch.errors import FraudwatchError, Unauthorized
+from fraudwatch.errors import FraudwatchError, Unauthorized, ValidationFailed
+from fraudwatch.events.pan import card_numbers, looks_like_pan
 from fraudwatch.settings import ActionsSettings, Settings, load_settings
+from fraudwatch.storage import AuditRecord
 
 log = logging.getLogger(__name__)
 _build_lock = threading.Lock()
@@ -73,7 +75,19 @@ def require_operator(request: Request) -> None:
         raise Unauthorized("operator routes need the service's API keys (app.state.auth)")
     header = request.headers.get("authorization", "")
     key = header[7:].strip() if header.lower().startswith("bearer ") else None
-    auth.principal(key, "admin")
+    request.state.principal = auth.principal(key, "admin")
+
+
+def _audit(request: Request, action: str, target: str, before: Any = None, after: Any = None, actor=None) -> None:
+    """An audit record in the decision service's log of changes (``GET /v1/audit``): who
+    changed behaviour or where data goes, with the key's id and name."""
+    storage = getattr(request.app.state, "storage", None)
+    if storage is None:
+        return
+    principal = getattr(request.state, "principal", None)
+    who = actor or (principal.actor if principal is not None else "unknown")
+    with storage.unit() as uow:
+        uow.audit.add(AuditRecord(time.time(), who, action, target, before, after))
 
 
 ResponderDep = Annotated[Responder, Depends(get_responder)]
@@ -83,7 +97,16 @@ admin = APIRouter(tags=["outbox", "alerts"], dependencies=[Depends(require_opera
 
 # ------------------------------------------------------------------ answers (public)
 # the token is in the URL: keep it out of caches, Referer headers and search indexes
-PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+PRIVATE = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+    # the pages carry no script and post only to themselves; no other site may frame them
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def _html(text: str, status: int = 200) -> HTMLResponse:
@@ -130,6 +153,15 @@ async def apply_answer(token: str, request: Request, responder: ResponderDep):
         result = await run_in_threadpool(responder.answer, token)
     except FraudwatchError as exc:
         return _refused(request, exc, responder, token)
+    if result.suppressions:  # a cardholder's "yes" changes what the rules enforce on the card
+        _audit(
+            request,
+            "suppressions.create",
+            f"suppressions/{result.suppressions[0].card}",
+            None,
+            [{"rule": s.rule, "since": s.since, "until": s.until} for s in result.suppressions],
+            actor=f"cardholder (answer to alert {result.alert_id})",
+        )
     if responder.emit is None:
         await _submit_events(request.app, result.events)
     if _wants_json(request):
@@ -172,17 +204,19 @@ def dead_letters(responder: ResponderDep, limit: Annotated[int, Query(ge=1, le=1
 
 
 @admin.post("/v1/outbox/dead-letters/retry")
-def retry_all(responder: ResponderDep) -> dict[str, Any]:
+def retry_all(request: Request, responder: ResponderDep) -> dict[str, Any]:
     with responder.db.unit_of_work() as conn:
         n = outbox.retry_dead(conn, now=time.time())
+    _audit(request, "outbox.retry_dead", "outbox", None, {"retried": n})
     responder.dispatcher.wake()
     return {"retried": n}
 
 
 @admin.post("/v1/outbox/{msg_id}/retry")
-def retry_one(msg_id: str, responder: ResponderDep) -> dict[str, Any]:
+def retry_one(msg_id: str, request: Request, responder: ResponderDep) -> dict[str, Any]:
     with responder.db.unit_of_work() as conn:
         msg = outbox.retry(conn, msg_id, now=time.time())
+    _audit(request, "outbox.retry", f"outbox/{msg_id}", None, {"destination": msg.to_dict().get("destination")})
     responder.dispatcher.wake()
     return msg.to_dict()
 
@@ -197,23 +231,57 @@ class SubscriptionIn(BaseModel):
     )
 
 
+def _subject(request: Request, subject: str) -> str:
+    """A subscription's card as events carry it: a card number becomes its token (with the
+    decision service's key), so the number is never stored and the alerts find the card."""
+    service = getattr(request.app.state, "service", None)
+    tokenizer = getattr(service, "tokenizer", None)
+    if looks_like_pan(subject):
+        if tokenizer is None:
+            raise ValidationFailed(
+                "card number", [{"loc": "subject", "msg": "send the card token, not the card number"}]
+            )
+        return tokenizer.token(subject)
+    if tokenizer is not None:
+        return tokenizer.scrub_text(subject, "subject")
+    if any(card_numbers(subject)):
+        raise ValidationFailed("card number", [{"loc": "subject", "msg": "contains a card number"}])
+    return subject
+
+
 @admin.put("/v1/alerts/subscriptions/{subject}")
-def put_subscription(subject: str, body: SubscriptionIn, responder: ResponderDep) -> dict[str, Any]:
+def put_subscription(subject: str, body: SubscriptionIn, request: Request, responder: ResponderDep) -> dict[str, Any]:
+    subject = _subject(request, subject)
+    if body.email and any(card_numbers(body.email)):
+        raise ValidationFailed("card number", [{"loc": "email", "msg": "contains a card number"}])
+    before = _subscription_or_none(responder, subject)
     with responder.db.unit_of_work() as conn:
-        return service.set_subscription(
+        after = service.set_subscription(
             conn, subject, email=body.email, usage_alerts=body.usage_alerts, now=time.time(), language=body.language
         )
+    _audit(request, "alerts.subscription.set", f"subscriptions/{subject}", before, after)
+    return after
+
+
+def _subscription_or_none(responder: Responder, subject: str) -> dict | None:
+    try:
+        return service.get_subscription(responder.db.connection(), subject)
+    except FraudwatchError:
+        return None
 
 
 @admin.get("/v1/alerts/subscriptions/{subject}")
-def read_subscription(subject: str, responder: ResponderDep) -> dict[str, Any]:
-    return service.get_subscription(responder.db.connection(), subject)
+def read_subscription(subject: str, request: Request, responder: ResponderDep) -> dict[str, Any]:
+    return service.get_subscription(responder.db.connection(), _subject(request, subject))
 
 
 @admin.delete("/v1/alerts/subscriptions/{subject}", status_code=204)
-def remove_subscription(subject: str, responder: ResponderDep) -> None:
+def remove_subscription(subject: str, request: Request, responder: ResponderDep) -> None:
+    subject = _subject(request, subject)
+    before = _subscription_or_none(responder, subject)
     with responder.db.unit_of_work() as conn:
         service.delete_subscription(conn, subject)
+    _audit(request, "alerts.subscription.delete", f"subscriptions/{subject}", before, None)
 
 
 @admin.get("/v1/suppressions")

@@ -56,7 +56,7 @@ async def create_key(request: Request, body: NewKey, who: Admin) -> dict:
             uow,
             name=body.name,
             scopes=body.scopes,
-            actor=who.name,
+            actor=who.actor,
             pepper=state.settings.security.key_pepper.get_secret_value().encode(),
         )
     return {**auth.key_view(key), "key": clear}
@@ -65,6 +65,6 @@ async def create_key(request: Request, body: NewKey, who: Admin) -> dict:
 @router.delete("/keys/{key_id}", summary="Revoke an API key", responses={404: {"description": "no such key"}})
 async def revoke_key(request: Request, key_id: Annotated[str, Path(max_length=64)], who: Admin) -> dict:
     with request.app.state.storage.unit() as uow:
-        key = auth.revoke_key(uow, key_id=key_id, actor=who.name)
+        key = auth.revoke_key(uow, key_id=key_id, actor=who.actor)
     request.app.state.auth.forget()
     return auth.key_view(key)

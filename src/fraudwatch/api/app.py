@@ -31,6 +31,7 @@ from fraudwatch.api.metrics import Metrics, MetricsMiddleware
 from fraudwatch.api.service import DecisionService
 from fraudwatch.errors import FraudwatchError, Unauthorized
 from fraudwatch.events import Tokenizer
+from fraudwatch.events.pan import redact_logs
 from fraudwatch.settings import Settings
 from fraudwatch.storage import open_storage
 
@@ -38,6 +39,7 @@ log = logging.getLogger("fraudwatch.api")
 
 ROUTERS = (
     "fraudwatch.api.health",
+    "fraudwatch.api.docs",
     "fraudwatch.api.events",
     "fraudwatch.api.definitions",
     "fraudwatch.api.lists",
@@ -45,6 +47,7 @@ ROUTERS = (
     "fraudwatch.api.admin",
     "fraudwatch.console.views",
     "fraudwatch.actions.views",
+    "fraudwatch.ato.views",
     "fraudwatch.cases.views",
     "fraudwatch.cases.dispute_views",
     "fraudwatch.cases.attachments",
@@ -52,27 +55,35 @@ ROUTERS = (
 
 
 def create_app(settings: Settings) -> FastAPI:
+    settings.check_secrets()  # placeholders only with env: development
     codegen.set_enabled(settings.engine.codegen)
     if settings.uses_placeholder_secrets:
         log.warning("placeholder secrets in use (env: development): never run like this with real data")
     storage = open_storage(settings)
+    _use_ato_data(settings)
     metrics = Metrics()
     suppressions = _suppression_set()
     policy = _response_policy(settings) if settings.server.actions else None
     service = DecisionService(
         storage=storage,
         engine_factory=engine_factory(settings, storage, suppressions, _containment(policy)),
-        tokenizer=Tokenizer(settings.security.token_key.get_secret_value().encode()),
+        tokenizer=Tokenizer(
+            settings.security.token_key.get_secret_value().encode(),
+            refuse=frozenset(settings.ingest.refuse_card_numbers_in),
+        ),
         metrics=metrics,
         snapshot_every_events=settings.engine.snapshot_every_events,
         snapshot_interval_seconds=settings.engine.snapshot_interval_seconds,
         group_commit_max=settings.storage.group_commit_max,
         id_filter_capacity=settings.storage.id_filter_capacity,
         wal_limit_bytes=int(settings.storage.wal_limit_mb * 2**20),
+        ingest=settings.ingest,
+        writer_stuck_seconds=settings.storage.writer_stuck_seconds,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        redact_logs("uvicorn.access", "uvicorn.error")  # (uvicorn has set its handlers up by now)
         await service.start()
         try:
             responder = _start_actions(app, service) if settings.server.actions else None
@@ -103,6 +114,8 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         default_response_class=JSONResponse,
         max_body_size=settings.server.max_body_bytes,
+        docs_url=None,  # served by fraudwatch.api.docs, with local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.storage = storage
@@ -148,6 +161,29 @@ def _start_stream(service: DecisionService, settings: Settings):
     consumer = StreamConsumer(service, settings.stream, max_event_bytes=settings.server.max_body_bytes)
     consumer.start()
     return consumer
+
+
+def _use_ato_data(settings: Settings) -> None:
+    """The IP context file of the settings, loaded now (a bad file stops the start with its
+    reason); the bundled data and the user-agent parser load in a background thread, so
+    the first login does not wait for them."""
+    import threading
+
+    from fraudwatch import ato as ipdata
+    from fraudwatch.ato import parse_user_agent
+
+    ipdata.use_cache_dir(settings.cache_dir)
+    ipdata.use(ipdata.IpData.load(settings.ato.ip_data) if settings.ato.ip_data else None)
+    ipdata.use_hosting_list(settings.ato.hosting_list)
+
+    def warm() -> None:
+        try:
+            ipdata.current()
+            parse_user_agent("Mozilla/5.0")
+        except Exception:  # noqa: BLE001 - reported again, with its cause, at the first lookup
+            log.exception("IP context or user-agent parser failed to load")
+
+    threading.Thread(target=warm, name="ato-data", daemon=True).start()
 
 
 def _suppression_set():

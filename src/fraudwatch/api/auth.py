@@ -50,6 +50,11 @@ class Principal:
     name: str
     scopes: frozenset[str]
 
+    @property
+    def actor(self) -> str:
+        """Who did it, for the audit log: the key's id (unique) and its name (not unique)."""
+        return f"key:{self.key_id} ({self.name})"
+
 
 def create_key(uow: UnitOfWork, *, name: str, scopes: list[str], pepper: bytes, actor: str) -> tuple[str, ApiKey]:
     """Create a key inside the caller's unit of work; returns the clear key (shown once)."""

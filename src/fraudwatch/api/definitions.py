@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from fraudwatch.api.auth import Admin, Principal, Reader
@@ -62,11 +63,47 @@ def validation_errors(exc: Exception) -> list[dict]:
     return [{"loc": "text", "msg": str(exc)}]
 
 
-def check(kind: str, text: str, version: str | None) -> Any:
+def check(kind: str, text: str, version: str | None, known: dict | None = None) -> Any:
+    """Parse and check a definition; for rules, ``known`` (``features``, ``lists``) are the
+    names they may read: each unknown name is an error (a rule reading one never fires)."""
+    from fraudwatch.rules.resolve import check_names
+
     try:
-        return PARSERS[kind](text, version)
+        parsed = PARSERS[kind](text, version)
+        if kind == RULES and known is not None:
+            check_names(parsed, **known)
+        return parsed
     except (FraudwatchError, ValueError) as exc:  # the text does not fit; anything else is a bug: a 500, logged
         raise ValidationFailed(f"invalid {kind}", validation_errors(exc)) from None
+
+
+def known_names(request: Request, features: Any = None) -> dict:
+    """What rules may read on this service: the active feature set's names (or those of
+    ``features``) and the named lists."""
+    engine = request.app.state.service.engine
+    feature_set = features if features is not None else engine.feature_set
+    return {"features": frozenset(feature_set.names), "lists": frozenset(request.app.state.storage.lists.names())}
+
+
+async def checked(request: Request, kind: str, text: str, version: str | None) -> Any:
+    """``check`` in a worker thread: a large rule file takes a second to parse, and the event
+    loop keeps answering meanwhile."""
+    known = known_names(request) if kind == RULES else None
+    return await run_in_threadpool(check, kind, text, version, known)
+
+
+def check_rules_against(rules: Any, known: dict) -> None:
+    """The active rules checked against another feature set (before it goes live)."""
+    from fraudwatch.rules.resolve import check_names
+
+    try:
+        check_names(rules, **known)
+    except FraudwatchError as exc:
+        errors = [
+            {**e, "msg": f"the active rules read {e['msg'][len('unknown ') :]}, which this feature set lacks"}
+            for e in validation_errors(exc)
+        ]
+        raise ValidationFailed("the active rules need features this set lacks", errors) from None
 
 
 # ------------------------------------------------------------------ the engine
@@ -77,9 +114,13 @@ def _seed_defaults(store: Store) -> None:
     from fraudwatch.definitions import DEFAULT_RULES_VERSION, load_features
 
     seeds = []
+    lists: list[str] = []
     if store.definitions.active_version(RULES) is None:
         text = resources.files("fraudwatch.rules").joinpath("default.rules").read_text()
         seeds.append(Definition(RULES, DEFAULT_RULES_VERSION, text, time.time(), SYSTEM))
+        # the lists the default rules read, empty: their names resolve (see rules.resolve)
+        have = set(store.lists.names())
+        lists = sorted(n for n in parse_rules(text, DEFAULT_RULES_VERSION).list_names if n not in have)
     if store.definitions.active_version(FEATURES) is None:
         fs = load_features()
         seeds.append(Definition(FEATURES, fs.version, fs.to_yaml(), time.time(), SYSTEM))
@@ -89,6 +130,8 @@ def _seed_defaults(store: Store) -> None:
                 if uow.definitions.get(d.kind, d.version) is None:
                     uow.definitions.add(d)
                 uow.definitions.activate(Activation(d.kind, d.version, d.created_at, SYSTEM))
+            for name in lists:
+                uow.lists.add(name, [])
 
 
 def active(store: Store, kind: str) -> Any:
@@ -192,13 +235,18 @@ async def activate(
     if d is None:
         raise NotFound(f"no {kind} version {version!r}")
     before = store.definitions.active_version(kind)
-    parsed = check(kind, d.text, version if kind == RULES else None)
+    parsed = await checked(request, kind, d.text, version if kind == RULES else None)
+    if kind == FEATURES:  # the active rules must still find every feature they read
+        rules = request.app.state.service.engine.rules
+        await run_in_threadpool(check_rules_against, rules, known_names(request, parsed))
     if kind == RULES:
         check_against_policies(request, parsed)
     with store.unit() as uow:
-        uow.definitions.activate(Activation(kind, version, time.time(), who.name))
+        uow.definitions.activate(Activation(kind, version, time.time(), who.actor))
         uow.audit.add(
-            AuditRecord(time.time(), who.name, action, kind, {"version": before}, _noted({"version": version}, comment))
+            AuditRecord(
+                time.time(), who.actor, action, kind, {"version": before}, _noted({"version": version}, comment)
+            )
         )
     await _apply(request, kind, parsed)
     return {"kind": kind, "active": version, "previous": before}
@@ -216,20 +264,20 @@ async def create_version(
     store: Store = request.app.state.storage
     if kind == RULES:
         version = version or f"v{len(store.definitions.versions(kind)) + 1}"
-        parsed = check(kind, text, version)
+        parsed = await checked(request, kind, text, version)
         if activate_it:
             check_against_policies(request, parsed)
     else:
-        version = check(kind, text, version).version
+        version = (await checked(request, kind, text, version)).version
     if store.definitions.get(kind, version) is not None:
         raise Conflict(f"{kind} version {version!r} exists already")
-    d = Definition(kind, version, text, time.time(), who.name)
+    d = Definition(kind, version, text, time.time(), who.actor)
     with store.unit() as uow:
         uow.definitions.add(d)
         uow.audit.add(
             AuditRecord(
                 d.created_at,
-                who.name,
+                who.actor,
                 f"{kind}.create",
                 f"{kind}/{version}",
                 None,
@@ -256,7 +304,8 @@ def previous_version(store: Store, kind: str) -> str:
 def _routes(kind: str) -> None:
     @router.post(f"/{kind}/validate", summary=f"Check {kind} text without storing it", name=f"validate_{kind}")
     async def validate(request: Request, body: DefinitionText, who: Admin) -> dict:
-        parsed = check(kind, body.text, body.version if kind == FEATURES else (body.version or "check"))
+        version = body.version if kind == FEATURES else (body.version or "check")
+        parsed = await checked(request, kind, body.text, version)
         if kind == RULES:
             check_against_policies(request, parsed)
         return {"valid": True, "version": getattr(parsed, "version", body.version)}

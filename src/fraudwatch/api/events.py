@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -17,9 +18,10 @@ from fraudwatch.api.body import parse_json, read_body
 from fraudwatch.api.ingest import ingest_one
 from fraudwatch.decisions import Decision
 from fraudwatch.errors import FraudwatchError, NotFound, ValidationFailed
-from fraudwatch.events import EVENT_ADAPTER, looks_like_pan
+from fraudwatch.events import EVENT_ADAPTER, looks_like_pan, may_hold_card_number
 from fraudwatch.storage import ENTITY_FIELDS, LogEntry
 
+log = logging.getLogger("fraudwatch.api")
 BODY_LIMIT = "max_batch_bytes"  # the server setting limiting this router's bodies
 router = APIRouter(prefix="/v1", tags=["events and decisions"])
 
@@ -89,7 +91,9 @@ async def submit_event(request: Request, principal: Ingest) -> Response:
 async def submit_batch(request: Request, principal: Ingest) -> Response:
     state = request.app.state
     limits = state.settings.server
-    raw = parse_json(await read_body(request, limits.max_batch_bytes))
+    body = await read_body(request, limits.max_batch_bytes)
+    raw = parse_json(body)
+    scan = may_hold_card_number(body)
     if not isinstance(raw, dict) or not isinstance(raw.get("events"), list) or set(raw) != {"events"}:
         raise ValidationFailed('expected {"events": [...]}', [{"loc": "events", "msg": "expected a list of events"}])
     events = raw["events"]
@@ -98,11 +102,16 @@ async def submit_batch(request: Request, principal: Ingest) -> Response:
     results: list[dict[str, Any]] = []
     waiting: list[tuple[int, Any]] = []
     for index, item in enumerate(events):
+        # each event on its own: whatever one of them does, the others get their results
         try:
-            resent, decision = state.service.submit(state.service.parse(item))
+            resent, decision = state.service.submit(state.service.parse(item, scan))
         except FraudwatchError as exc:
             errors = getattr(exc, "errors", None) or [{"loc": "", "msg": str(exc)}]
             results.append({"index": index, "status": exc.status_code, "errors": errors})
+            continue
+        except Exception:
+            log.exception("event %d of a batch failed", index)
+            results.append({"index": index, "status": 500, "errors": [{"loc": "", "msg": "internal error"}]})
             continue
         results.append({"index": index, "status": 200, "resent": resent})
         if isinstance(decision, bytes):
@@ -120,6 +129,8 @@ async def submit_batch(request: Request, principal: Ingest) -> Response:
 
 
 def _entry_or_404(request: Request, event_id: str) -> LogEntry:
+    # an id that held a card number was stored with its token in its place
+    event_id = request.app.state.service.tokenizer.scrub_text(event_id, "id")
     entry = request.app.state.storage.events.get(event_id)
     if entry is None:
         raise NotFound(f"no event {event_id!r}")
@@ -162,8 +173,11 @@ async def _search(
             "name one entity", [{"loc": "query", "msg": "give exactly one of card, account, device, ip"}]
         )
     ((entity, value),) = given.items()
+    tokenizer = request.app.state.service.tokenizer
     if entity == "card" and looks_like_pan(value):  # search by card number: its token is stored
-        value = request.app.state.service.tokenizer.token(value)
+        value = tokenizer.token(value)
+    else:  # as stored: a card number in the value replaced by its token
+        value = tokenizer.scrub_text(value, entity)
     # in a worker thread: a large page should not hold up the events being decided
     entries = await run_in_threadpool(
         request.app.state.storage.events.search,
@@ -225,6 +239,61 @@ async def search_decisions(
     return _json(orjson.dumps({"items": items, "next_cursor": next_cursor}))
 
 
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["errors"],
+    "properties": {
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg"],
+                "properties": {"loc": {"type": "string"}, "msg": {"type": "string"}, "hint": {"type": "string"}},
+            },
+        }
+    },
+}
+_ERROR_STATUSES = {
+    "400": "malformed JSON",
+    "401": "missing, unknown or revoked API key (or more than one Authorization header)",
+    "403": "the key lacks the scope",
+    "404": "not found",
+    "409": "conflict with the current state",
+    "413": "body too large",
+    "422": "invalid input: which field, and why",
+    "503": "starting, stopping, or the event log cannot be written",
+}
+
+
+def document_errors(doc: dict) -> None:
+    """Every operation's error statuses in the one error shape (``{"errors": [{"loc", "msg"}]}``),
+    and a JSON object, not a string, for answers that had no schema."""
+    doc["components"]["schemas"]["Errors"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Errors"}
+    for path, operations in doc.get("paths", {}).items():
+        for method, op in operations.items():
+            responses = op.setdefault("responses", {})
+            for status, response in responses.items():
+                content = response.get("content", {}).get(JSON)
+                if content is not None and content.get("schema", {}).get("type") == "string":
+                    content["schema"] = {"type": "object"}
+                elif status.startswith("2") and status != "204" and not response.get("content"):
+                    response["content"] = {JSON: {"schema": {"type": "object"}}}
+            public = path.startswith("/v1/answers") or not path.startswith("/v1/")
+            wanted = [] if public else ["401", "403", "503"]
+            if method in ("post", "put", "patch"):
+                wanted += ["400", "413", "422"]
+            if "{" in path or op.get("parameters"):
+                wanted += ["404", "422"]
+            for status in wanted:
+                if status not in responses:
+                    responses[status] = {"description": _ERROR_STATUSES[status]}
+            for status, response in responses.items():
+                if status[0] in "45":
+                    response.setdefault("description", _ERROR_STATUSES.get(status, "error"))
+                    response["content"] = {JSON: {"schema": ref}}
+
+
 def install_openapi(app: FastAPI) -> None:
     """Put the event and decision schemas into the OpenAPI components the routes refer to."""
 
@@ -239,6 +308,7 @@ def install_openapi(app: FastAPI) -> None:
             decision = TypeAdapter(Decision).json_schema(ref_template=template, mode="serialization")
             schemas.update(decision.pop("$defs", {}))
             schemas["Decision"] = decision
+            document_errors(doc)
             app.openapi_schema = doc
         return app.openapi_schema
 

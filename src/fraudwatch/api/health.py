@@ -16,11 +16,13 @@ async def healthz() -> dict:
 @router.get("/readyz", summary="Recovered and able to log events", responses={503: {"description": "not ready"}})
 async def readyz(request: Request, response: Response) -> dict:
     service = request.app.state.service
-    writer_ok = service.writer is not None and service.writer.failure is None
+    writer = service.writer
+    writer_ok = writer is not None and writer.failure is None and not writer.stuck()
     ready = service.ready and writer_ok
     body = {
         "ready": ready,
         "role": service.role,  # leader, standby (another replica holds the database's leader lock)
+        "writer": "stuck" if writer is not None and writer.stuck() else "ok" if writer_ok else "failed",
         "log_position": service.seq,
         "snapshot_position": service.snapshot_seq,
     }

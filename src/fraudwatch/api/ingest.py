@@ -15,6 +15,7 @@ import orjson
 
 from fraudwatch.api.body import PayloadTooLarge, parse_json
 from fraudwatch.errors import FraudwatchError, Unauthorized
+from fraudwatch.events import may_hold_card_number
 
 log = logging.getLogger("fraudwatch.api")
 
@@ -28,7 +29,7 @@ async def ingest_one(state, authorization: str | None, body: bytes) -> tuple[boo
     token = authorization[7:] if authorization and authorization[:7].lower() == "bearer " else None
     state.auth.principal(token, "ingest")
     service = state.service
-    resent, decision = service.submit(service.parse(parse_json(body)))
+    resent, decision = service.submit(service.parse(parse_json(body), may_hold_card_number(body)))
     if not isinstance(decision, bytes):
         decision = await decision
     return resent, decision
@@ -50,17 +51,24 @@ class IngestFastPath:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            if scope["type"] == "http":
+                if _authorizations(scope) > 1:
+                    return await _refuse_two_keys(send)
+                return await self.app(scope, receive, _errors_as_json(send))
             return await self.app(scope, receive, send)
         started = time.perf_counter()
         authorization = None
-        declared = 0
+        declared = keys = 0
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
+                keys += 1
             elif name == b"content-length" and value.isdigit():
                 declared = int(value)
         headers = _JSON_HEADERS
         try:
+            if keys > 1:
+                raise Unauthorized(TWO_KEYS)
             if declared > self.limit:
                 raise PayloadTooLarge("body too large", [{"loc": "body", "msg": f"over {self.limit} bytes"}])
             body = await self._read(receive)
@@ -100,6 +108,58 @@ class IngestFastPath:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+TWO_KEYS = "more than one Authorization header: send one key"
+
+
+def _authorizations(scope) -> int:
+    """How many Authorization headers a request has: with two, which key counts would
+    depend on the route (the first or the last); every route refuses them alike."""
+    return sum(1 for name, _ in scope["headers"] if name == b"authorization")
+
+
+def _errors_as_json(send):
+    """``send`` with a plain-text error page (the framework's own 413 for a body over a
+    router's limit) turned into the documented shape ``{"errors": [{"loc", "msg"}]}``."""
+    replaced = False
+
+    async def wrapped(message) -> None:
+        nonlocal replaced
+        if message["type"] == "http.response.start" and message["status"] >= 400:
+            types = [v for k, v in message.get("headers", []) if k == b"content-type"]
+            if types and types[0].startswith(b"text/plain"):
+                replaced = True
+                _, body, headers = error_response(_Plain(message["status"]))
+                message = {**message, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+                await send(message)
+                await send({"type": "http.response.body", "body": body})
+                return
+        if replaced and message["type"] == "http.response.body":
+            return  # the plain-text body: already answered
+        await send(message)
+
+    return wrapped
+
+
+class _Plain(FraudwatchError):
+    def __init__(self, status: int):
+        self.status_code = status
+        text = {413: "body too large"}.get(status, "request refused")
+        super().__init__(text)
+        self.errors = [{"loc": "body" if status == 413 else "", "msg": text}]
+
+
+async def _refuse_two_keys(send) -> None:
+    status, payload, headers = error_response(Unauthorized(TWO_KEYS))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(payload)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
 
 
 class _Disconnected(Exception):

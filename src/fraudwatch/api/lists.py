@@ -49,7 +49,7 @@ def change_list(request: Request, name: str, who: Principal, action: str, apply,
         apply(uow.lists)
         after = uow.lists.values(name)
         recorded = {"values": after, "comment": comment} if comment else after
-        uow.audit.add(AuditRecord(time.time(), who.name, action, f"lists/{name}", before, recorded))
+        uow.audit.add(AuditRecord(time.time(), who.actor, action, f"lists/{name}", before, recorded))
     request.app.state.service.engine.lists.replace(name, after or [])
     return {"name": name, "values": after or [], "entries": _entries(request, name)}
 

@@ -34,6 +34,11 @@ class Metrics:
         )
         self.rule_hits = Counter("fraudwatch_rule_hits", "rule hits", ["rule", "shadow"], registry=r)
         self.duplicates = Counter("fraudwatch_duplicate_events", "resent event ids answered from the log", registry=r)
+        self.failed_events = Counter(
+            "fraudwatch_failed_events",
+            "events the engine failed on (not logged; the logged state restored)",
+            registry=r,
+        )
         self.group_commit_events = Histogram(
             "fraudwatch_group_commit_events",
             "events per group commit",

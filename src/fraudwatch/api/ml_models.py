@@ -50,7 +50,7 @@ def change_models(request: Request, who: Principal, action: str, change, comment
     after = _roles(reg)
     with state.storage.unit() as uow:
         recorded = {**after, "comment": comment} if comment else after
-        uow.audit.add(AuditRecord(time.time(), who.name, action, "models", before, recorded))
+        uow.audit.add(AuditRecord(time.time(), who.actor, action, "models", before, recorded))
     return after
 
 

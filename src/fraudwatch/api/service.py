@@ -23,6 +23,8 @@ services never log beside each other.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import enum
 import gc
 import hashlib
 import logging
@@ -40,6 +42,7 @@ from fraudwatch.api.metrics import Metrics
 from fraudwatch.api.writer import GroupCommitWriter
 from fraudwatch.errors import Conflict, FraudwatchError, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER, Envelope, Tokenizer, format_errors, parse_event
+from fraudwatch.settings import IngestSettings
 from fraudwatch.storage import LogEntry, Snapshot, Store
 
 log = logging.getLogger("fraudwatch.api")
@@ -65,6 +68,9 @@ class DecisionService:
         id_filter_capacity: int = 10_000_000,
         wal_limit_bytes: int = 256 * 2**20,
         standby_poll_seconds: float = 0.5,
+        ingest: IngestSettings | None = None,
+        writer_stuck_seconds: float = 10.0,
+        clock: Callable[[], float] = time.time,
     ):
         self.storage = storage
         self.engine_factory = engine_factory
@@ -74,6 +80,10 @@ class DecisionService:
         self.snapshot_interval_seconds = snapshot_interval_seconds
         self.group_commit_max = group_commit_max
         self.wal_limit_bytes = wal_limit_bytes
+        self.ingest = ingest or IngestSettings()
+        self.writer_stuck_seconds = writer_stuck_seconds
+        self.clock = clock
+        self._rollback: asyncio.Task | None = None  # restoring the logged state after a failed event
         self.engine: Any = None
         self.writer: GroupCommitWriter | None = None
         self.ready = False
@@ -119,7 +129,11 @@ class DecisionService:
         self.metrics.recovery_seconds.set(time.perf_counter() - started)
         _freeze_long_lived()
         self.writer = GroupCommitWriter(
-            self._writer_storage(), loop, max_batch=self.group_commit_max, on_commit=self._committed
+            self._writer_storage(),
+            loop,
+            max_batch=self.group_commit_max,
+            on_commit=self._committed,
+            stuck_after=self.writer_stuck_seconds,
         )
         self._last_snapshot_at = time.monotonic()
         self.role = "leader"
@@ -257,22 +271,104 @@ class DecisionService:
             self._gate.set()
 
     async def _barrier(self) -> None:
-        """Wait until every event handed to the writer is committed."""
-        while self._pending:
-            _, fut, _ = next(iter(self._pending.values()))
-            await asyncio.shield(fut)
-            await asyncio.sleep(0)
+        """Wait until every event handed to the writer is committed (a failed commit
+        raises: nothing is durable any more)."""
+        if self.writer is not None and self._pending:
+            await asyncio.shield(self.writer.flushed())
+
+    def _roll_back(self, event: Envelope, exc: BaseException) -> ServiceUnavailable:
+        """After the engine failed on ``event`` (its state may be half-updated): stop the
+        events, and restore the state of the logged events (the latest snapshot and the log
+        after it), as at a restart. Snapshots wait meanwhile, so a snapshot never holds a
+        failed event; the id was not logged, so its resend is decided afresh."""
+        log.error("deciding event %r failed; restoring the logged state", event.id, exc_info=exc)
+        self.metrics.failed_events.inc()
+        assert self._gate is not None
+        self._gate.clear()
+        if self._rollback is None or self._rollback.done():
+            self._rollback = asyncio.get_running_loop().create_task(self._restore())
+        return ServiceUnavailable(f"event {event.id!r} could not be decided and was not logged; send it again")
+
+    async def _restore(self) -> None:
+        assert self._gate is not None
+        try:
+            await self._barrier()
+            started = time.perf_counter()
+            engine, replayed = await asyncio.get_running_loop().run_in_executor(None, self._restored_engine)
+            self.engine = engine
+            log.info("logged state restored (%d events replayed) in %.2fs", replayed, time.perf_counter() - started)
+        except Exception:
+            log.exception("restoring the logged state failed; the service stops taking events")
+            self.ready = False
+        finally:
+            self._gate.set()
+
+    def _restored_engine(self) -> tuple[Any, int]:
+        storage = self.storage.connect(durable=False)  # a handle of this thread's own
+        try:
+            engine = self.engine_factory()
+            after = 0
+            snap = storage.snapshots.latest()
+            if snap is not None:
+                try:
+                    engine.restore(snap.data)
+                    after = snap.seq
+                except ValueError:
+                    engine = self.engine_factory()
+            replayed = 0
+            while page := storage.events.after(after, REPLAY_PAGE):
+                for entry in page:
+                    engine.process(EVENT_ADAPTER.validate_json(entry.event))
+                after = page[-1].seq
+                replayed += len(page)
+            return engine, replayed
+        finally:
+            storage.close()
 
     # ------------------------------------------------------------ ingest
-    def parse(self, raw: Any) -> Envelope:
-        """A raw JSON value to an event; card numbers are tokenized before anything else."""
+    def parse(self, raw: Any, scan: bool = True) -> Envelope:
+        """A raw JSON value to an event; card numbers are tokenized before anything else
+        (``scan=False``: no field but ``pan`` and ``card`` can hold one, see
+        ``fraudwatch.events.may_hold_card_number``)."""
         if not isinstance(raw, dict):
             raise ValidationFailed("an event is a JSON object", [{"loc": "(event)", "msg": "expected a JSON object"}])
-        raw = self.tokenizer.sanitize(raw)
+        raw = self.tokenizer.sanitize(raw, scan)
         try:
-            return parse_event(raw)
+            event = parse_event(raw)
         except ValidationError as exc:
             raise ValidationFailed("invalid event", format_errors(exc)) from None
+        self._check_bounds(event)
+        return event
+
+    def _check_bounds(self, event: Envelope) -> None:
+        """Bounds from the settings: event time near the server's clock (unless this
+        service replays history) and the amount under its currency's maximum."""
+        ingest = self.ingest
+        if not ingest.history:
+            now = self.clock()
+            ts = event.ts
+            if ts > now + ingest.max_ahead_seconds or ts < now - ingest.max_behind_seconds:
+                ahead = ts > now
+                limit = ingest.max_ahead_seconds if ahead else ingest.max_behind_seconds
+                raise ValidationFailed(
+                    "event time out of bounds",
+                    [
+                        {
+                            "loc": "time",
+                            "msg": f"more than {limit:g} s {'ahead of' if ahead else 'behind'} the server's clock "
+                            "(ingest.max_ahead_seconds / max_behind_seconds; a replay of history sets ingest.history)",
+                        }
+                    ],
+                )
+        amount = getattr(event, "amount", None)
+        if amount is not None:
+            limits = ingest.max_amount
+            limit = limits.get(event.currency) or limits["*"]
+            if amount > limit:
+                raise ValidationFailed(
+                    "amount out of bounds",
+                    [{"loc": "amount", "msg": f"at most {limit} minor units of {event.currency} (ingest.max_amount)"}],
+                )
 
     def submit(self, event: Envelope) -> tuple[bool, Awaitable[bytes] | bytes]:
         """Decide ``event`` and hand it to the writer. Returns ``(resent, decision)`` where
@@ -300,8 +396,13 @@ class DecisionService:
         writer = self.writer
         if writer is None or writer.failure is not None:
             raise ServiceUnavailable("the event log cannot be written; restart the service")
-        decision = self.engine.process(event)
-        decision_json = orjson.dumps(decision, option=orjson.OPT_SERIALIZE_NUMPY)
+        try:
+            decision = self.engine.process(event)
+            if decision.duplicate:  # the engine knows an id the log does not: its state is not the log's
+                raise RuntimeError(f"the engine saw {event.id!r} before, the log did not")
+            decision_json = decision_to_json(decision)
+        except Exception as exc:
+            raise self._roll_back(event, exc) from None
         self.seq += 1
         done = writer.write(
             LogEntry(
@@ -345,6 +446,8 @@ class DecisionService:
     async def snapshot(self) -> int:
         """Write the engine state with the log position it covers (after the events before it)."""
         assert self.writer is not None
+        if self._rollback is not None and not self._rollback.done():
+            raise ServiceUnavailable("no snapshot while the logged state is being restored")
         seq = self.seq
         blob = await self._engine_state()
         await asyncio.shield(self.writer.flushed())  # the events up to seq are durable
@@ -463,11 +566,39 @@ class DecisionService:
         self._pending.clear()  # their requests got 503 with the failed commit
         self.engine, replayed = self._recover(self.engine_factory)
         self.writer = GroupCommitWriter(
-            self._writer_storage(), loop, max_batch=self.group_commit_max, on_commit=self._committed
+            self._writer_storage(),
+            loop,
+            max_batch=self.group_commit_max,
+            on_commit=self._committed,
+            stuck_after=self.writer_stuck_seconds,
         )
         log.warning(
             "the event log is writable again: engine rebuilt at log position %d (%d replayed)", self.seq, replayed
         )
+
+
+def decision_to_json(decision: Any) -> bytes:
+    """The decision as JSON. Feature values are exact Python numbers; one outside JSON
+    encoders' 64-bit range (a sum of sums over a long window, say) is written as a float
+    rather than failing the event."""
+    try:
+        return orjson.dumps(decision, option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:
+        return orjson.dumps(_plain(decision), option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return float(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
 
 
 def _freeze_long_lived(full: bool = True) -> None:

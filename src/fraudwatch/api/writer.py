@@ -22,6 +22,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 
 from fraudwatch.storage import LogEntry, Store
 
@@ -31,7 +32,14 @@ _STOP = object()
 
 
 class GroupCommitWriter:
-    def __init__(self, storage: Store, loop: asyncio.AbstractEventLoop, max_batch: int = 2000, on_commit=None):
+    def __init__(
+        self,
+        storage: Store,
+        loop: asyncio.AbstractEventLoop,
+        max_batch: int = 2000,
+        on_commit=None,
+        stuck_after: float = 10.0,
+    ):
         self._storage = storage  # a handle of its own: used only by the writer thread
         self._loop = loop
         self._max_batch = max_batch
@@ -41,6 +49,8 @@ class GroupCommitWriter:
         self.commits = 0
         self._on_commit = on_commit  # called in the writer thread with the number of items committed
         self._checkpoint = threading.Event()
+        self.stuck_after = stuck_after
+        self._busy_since: float | None = None  # when the running commit started (the watchdog)
         self._thread = threading.Thread(target=self._run, name="fraudwatch-group-commit", daemon=True)
         self._thread.start()
 
@@ -59,6 +69,12 @@ class GroupCommitWriter:
         done = self._loop.create_future()
         self._queue.put(([], done))
         return done
+
+    def stuck(self) -> bool:
+        """True while one commit has run longer than ``stuck_after`` seconds (a disk that
+        does not answer, a lock held elsewhere): ``/readyz`` then answers 503."""
+        since = self._busy_since
+        return since is not None and time.monotonic() - since > self.stuck_after
 
     def request_checkpoint(self) -> None:
         """Checkpoint the WAL in the writer thread after its next commit (see above)."""
@@ -107,6 +123,7 @@ class GroupCommitWriter:
         try:
             entries = [entry for items, _ in groups for entry in items]
             if entries:
+                self._busy_since = time.monotonic()
                 self._storage.log(entries)
                 self.commits += 1
                 if self._on_commit is not None:
@@ -114,6 +131,8 @@ class GroupCommitWriter:
         except BaseException as exc:  # the service stops taking events: see DecisionService
             log.exception("group commit failed")
             error = self.failure = exc
+        finally:
+            self._busy_since = None
         error = error or self.failure  # after a failure nothing is durable any more, flushed() neither
         try:
             self._loop.call_soon_threadsafe(_resolve, [fut for _, fut in groups], error)

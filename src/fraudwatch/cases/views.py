@@ -93,7 +93,7 @@ class Workbench:
                 with self.storage.unit() as uow:
                     uow.audit.add(
                         AuditRecord(
-                            time.time(), who.name, f"cases.{action}", target, before, audit[-1] if audit else None
+                            time.time(), who.actor, f"cases.{action}", target, before, audit[-1] if audit else None
                         )
                     )
 

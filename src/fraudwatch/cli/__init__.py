@@ -6,6 +6,7 @@ domains themselves import no CLI."""
 from __future__ import annotations
 
 import importlib
+import os
 
 import click
 
@@ -21,6 +22,7 @@ DOMAIN_CLI_MODULES = (
     "fraudwatch.cli.api",
     "fraudwatch.cli.actions",
     "fraudwatch.cli.storage",
+    "fraudwatch.cli.ato",
     "fraudwatch.cli.cases",
 )
 
@@ -29,6 +31,8 @@ DOMAIN_CLI_MODULES = (
 @click.version_option(__version__, prog_name="fraudwatch")
 def main() -> None:
     """Real-time fraud detection and response for card payments and e-commerce accounts."""
+    # what a command creates (event log, snapshots, keys, outbox, models) is the owner's only
+    os.umask(0o077)
 
 
 for _name in DOMAIN_CLI_MODULES:

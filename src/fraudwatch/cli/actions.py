@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -106,16 +107,31 @@ def retry_cmd(config, db, ids, all_dead) -> None:
 @outbox_group.command("run")
 @db_option
 @click.option("--once", is_flag=True, help="send what is due now, then exit")
-def run_cmd(config, db, once) -> None:
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="development (env: development): placeholder webhook secrets allowed; test data only. Without it the "
+    "dispatcher refuses to start with a placeholder secret, as serve does",
+)
+def run_cmd(config, db, once, dev) -> None:
     """Run the dispatcher standalone until interrupted."""
     import logging
 
     from fraudwatch.actions.db import Database
     from fraudwatch.actions.dispatcher import Dispatcher
+    from fraudwatch.errors import FraudwatchError
 
+    overrides: dict[str, Any] = {"actions": {"database": db}} if db else {}
+    if dev:
+        overrides["env"] = "development"
+    tree = settings(config, overrides)
+    try:
+        tree.check_secrets("actions")  # what it signs with: the webhook secrets
+    except FraudwatchError as exc:
+        raise click.ClickException(f"refusing to send: {exc}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = _settings(config, db)
-    dispatcher = Dispatcher(Database(settings.database_url or settings.database), settings)
+    actions = tree.actions_resolved()
+    dispatcher = Dispatcher(Database(actions.database_url or actions.database), actions)
     if once:
         total = 0
         while attempted := dispatcher.run_once():
@@ -123,7 +139,7 @@ def run_cmd(config, db, once) -> None:
         dispatcher.stop()
         click.echo(f"{total} attempt(s) made")
         return
-    click.echo(f"dispatching from {settings.database} (Ctrl-C to stop)")
+    click.echo(f"dispatching from {actions.database} (Ctrl-C to stop)")
     try:
         dispatcher.run_forever()
     except KeyboardInterrupt:

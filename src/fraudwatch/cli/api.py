@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from fraudwatch.cli.config import config_option, settings
+from fraudwatch.errors import FraudwatchError
 
 
 def _settings(
@@ -17,6 +18,7 @@ def _settings(
     data_dir: Path | None = None,
     storage: str | None = None,
     stream: str | None = None,
+    dev: bool = False,
 ):
     server = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     overrides: dict = {"server": server, **({"data_dir": data_dir} if data_dir is not None else {})}
@@ -24,6 +26,8 @@ def _settings(
         overrides["storage"] = {"type": "postgresql", "url": storage}
     if stream is not None:
         overrides["stream"] = {"url": stream}
+    if dev:
+        overrides["env"] = "development"
     return settings(config, overrides)
 
 
@@ -44,7 +48,13 @@ def _settings(
     help="also decide the events of a Redis or Valkey stream, read by a consumer group: redis://host:port/db "
     "(stream names and group from the stream settings)",
 )
-def serve(config, host, port, data_dir, storage, stream) -> None:
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="development (env: development): placeholder secrets allowed; test data only. Without it the "
+    "service refuses to start with placeholder or missing secrets",
+)
+def serve(config, host, port, data_dir, storage, stream, dev) -> None:
     """Run the decision service: in-process engine, SQLite storage, nothing else to start."""
     import logging
     import sys
@@ -53,7 +63,11 @@ def serve(config, host, port, data_dir, storage, stream) -> None:
 
     from fraudwatch.api.app import create_app
 
-    settings = _settings(config, host=host, port=port, data_dir=data_dir, storage=storage, stream=stream)
+    settings = _settings(config, host=host, port=port, data_dir=data_dir, storage=storage, stream=stream, dev=dev)
+    try:
+        settings.check_secrets()
+    except FraudwatchError as exc:
+        raise click.ClickException(f"refusing to serve: {exc}") from None
     # background threads (group commit, log followers) hold the GIL for at most 0.5 ms
     # before the event loop gets it back (default 5 ms: a latency tail of its own)
     sys.setswitchinterval(0.0005)
@@ -90,6 +104,10 @@ def _storage(config):
     from fraudwatch.storage import open_storage
 
     settings = _settings(config)
+    try:
+        settings.check_secrets()  # a key hashed with a placeholder pepper would be worthless
+    except FraudwatchError as exc:
+        raise click.ClickException(str(exc)) from None
     if settings.storage.type == "memory":
         raise click.ClickException("keys need persistent storage (storage.type: sqlite)")
     try:

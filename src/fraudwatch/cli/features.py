@@ -54,6 +54,10 @@ def show_command(file: Path | None, as_yaml: bool) -> None:
         if s.is_derived:
             click.echo(f"{s.name:<44} = {s.expr}")
             continue
+        if s.is_stateful:
+            options = ", ".join(f"{k}={v}" for k, v in s.option_dict.items())
+            click.echo(f"{s.name:<44} {s.agg} by {'+'.join(s.entity)} ({options})")
+            continue
         what = f"{s.agg}({s.source})" if s.source else s.agg
         window = format_duration(s.window) + (f" delay {format_duration(s.delay)}" if s.delay else "")
         where = ",".join(s.kinds) or "*"

@@ -155,6 +155,44 @@ def models():
 _dir = click.option("--models", "models_dir", default="models", show_default=True, type=click.Path(file_okay=False))
 
 
+def _audit(models_dir: str, action: str, before, after) -> None:
+    """Model changes through the CLI are audited like those through the API: in the
+    service's audit log when ``models_dir`` is the configured one (and its database
+    exists), and always in ``<models_dir>/audit.jsonl``."""
+    import json
+    import time
+    from pathlib import Path
+
+    from fraudwatch.cli.api import _actor
+
+    actor, now = _actor(), time.time()
+    record = {"at": now, "actor": actor, "action": action, "target": "models", "before": before, "after": after}
+    with open(Path(models_dir) / "audit.jsonl", "a", encoding="utf-8") as out:
+        out.write(json.dumps(record) + "\n")
+    try:
+        s = settings()
+    except click.ClickException:
+        return
+    if s.storage.type != "sqlite" or not s.storage.sqlite_path(s.data_dir).exists():
+        return
+    if Path(s.models_dir).resolve() != Path(models_dir).resolve():
+        return
+    from fraudwatch.storage import AuditRecord, open_storage
+
+    storage = open_storage(s)
+    try:
+        with storage.unit() as uow:
+            uow.audit.add(AuditRecord(now, actor, action, "models", before, after))
+    finally:
+        storage.close()
+
+
+def _roles(models_dir: str) -> dict:
+    from fraudwatch.models.registry import ModelRegistry
+
+    return {v["version"]: v["role"] for v in ModelRegistry(models_dir).versions() if v["role"]}
+
+
 @models.command("list")
 @_dir
 @_friendly
@@ -180,7 +218,9 @@ def promote(models_dir, version, challenger):
     """Make VERSION the champion (or a shadow challenger)."""
     from fraudwatch.models.registry import ModelRegistry
 
+    before = _roles(models_dir)
     ModelRegistry(models_dir).promote(version, challenger=challenger)
+    _audit(models_dir, "models.promote", before, _roles(models_dir))
     click.echo(f"{version} is now {'a challenger' if challenger else 'the champion'}")
 
 
@@ -191,7 +231,10 @@ def rollback(models_dir):
     """Return to the previous champion."""
     from fraudwatch.models.registry import ModelRegistry
 
-    click.echo(f"{ModelRegistry(models_dir).rollback()} is the champion again")
+    before = _roles(models_dir)
+    champion = ModelRegistry(models_dir).rollback()
+    _audit(models_dir, "models.rollback", before, _roles(models_dir))
+    click.echo(f"{champion} is the champion again")
 
 
 @models.command()
@@ -202,7 +245,9 @@ def retire(models_dir, version):
     """Stop a challenger's shadow scoring."""
     from fraudwatch.models.registry import ModelRegistry
 
+    before = _roles(models_dir)
     ModelRegistry(models_dir).retire(version)
+    _audit(models_dir, "models.retire", before, _roles(models_dir))
     click.echo(f"{version} retired")
 
 

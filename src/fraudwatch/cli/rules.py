@@ -20,25 +20,38 @@ def rules_group() -> None:
 @click.option(
     "--features",
     "features",
-    metavar="YAML|default",
-    help="also check feature names against this feature set ('default': the shipped one)",
+    metavar="YAML|default|none",
+    default="default",
+    show_default=True,
+    help="the feature set whose names the rules may read ('default': the shipped one; 'none': not checked)",
 )
-def check_command(file: Path, version: str | None, features: str | None) -> None:
+@click.option(
+    "--lists",
+    "lists",
+    metavar="NAME,...",
+    help="the named lists that exist (without @); default: the shipped rules' lists",
+)
+def check_command(file: Path, version: str | None, features: str, lists: str | None) -> None:
     """Parse and check a rule file; print each error with its line, column and a caret.
 
+    Every feature, list and model name the rules read is resolved: an unknown one (a rule
+    reading it would never fire) is an error with a "did you mean" hint, all of them listed.
     Exits 1 when the file has errors, otherwise prints a summary.
     """
     from fraudwatch.rules.errors import RuleSyntaxError
+    from fraudwatch.rules.resolve import check_names
     from fraudwatch.rules.ruleset import RuleSet
 
-    known = _feature_names(features) if features else None
+    known = None if features == "none" else _feature_names(features)
+    list_names = _list_names(lists)
 
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
-        rs = RuleSet.parse(text, version=version, source=str(file), features=known)
+        rs = RuleSet.parse(text, version=version, source=str(file))
+        check_names(rs, features=known, lists=list_names)
     except RuleSyntaxError as exc:
         for err in exc.errors:
             click.echo(str(err) + "\n", err=True)
@@ -54,6 +67,14 @@ def check_command(file: Path, version: str | None, features: str | None) -> None
     click.echo(f"  features  {len(rs.feature_names)}: {', '.join(sorted(rs.feature_names)) or '-'}")
     click.echo(f"  lists     {', '.join('@' + n for n in sorted(rs.list_names)) or '-'}")
     click.echo(f"  model     {', '.join('model.' + n for n in sorted(rs.model_names)) or '-'}")
+
+
+def _list_names(given: str | None) -> frozenset[str]:
+    if given is not None:
+        return frozenset(n.strip().lstrip("@") for n in given.split(",") if n.strip())
+    from fraudwatch.definitions import load_rules
+
+    return load_rules().list_names
 
 
 def _feature_names(where: str) -> list[str]:

@@ -64,8 +64,16 @@ def simulate(seed: int, cardholders: int, days: int, warmup: int, mix: str, star
 )
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="write the report as JSON")
 @click.option("--details", is_flag=True, help="also list the rules that fired on genuine payments and on attacks")
+@click.option(
+    "--step-ups/--no-step-ups",
+    default=True,
+    show_default=True,
+    help="answer each challenge as the simulated person would (genuine customers pass, attackers abandon or fail)",
+)
 @policy_options
-def backtest(events: Path, truth: Path | None, json_out: Path | None, details: bool, features, rules, model) -> None:
+def backtest(
+    events: Path, truth: Path | None, json_out: Path | None, details: bool, step_ups: bool, features, rules, model
+) -> None:
     """Replay a labeled stream through the engine and report, per attack scenario, the share of
     episodes caught and what got through first, and what the policy cost genuine customers."""
     import orjson
@@ -81,7 +89,12 @@ def backtest(events: Path, truth: Path | None, json_out: Path | None, details: b
     began = time.perf_counter()
     stream, bad = load_events(events)
     loaded = time.perf_counter() - began
-    report = Backtest(ground).run(engine, stream)
+    responder = None
+    if step_ups:
+        from fraudwatch.sim.stepup import StepUpResponder
+
+        responder = StepUpResponder(seed=(ground or {}).get("config", {}).get("seed", 7))
+    report = Backtest(ground).run(engine, stream, step_ups=responder)
     report["load_seconds"] = round(loaded, 2)
     report["versions"] = engine.versions
     click.echo(format_table(report))

@@ -216,7 +216,15 @@ def serve_demo(
     from fraudwatch.api import create_app
     from fraudwatch.settings import load_settings
 
-    settings = load_settings(overrides={"data_dir": Path(data_dir), "server": {"host": host, "port": port}})
+    # simulated cardholders: development placeholders are fine (production, the default, would
+    # refuse to start without real secrets), and the month is replayed history, not live traffic
+    overrides = {
+        "env": "development",
+        "data_dir": Path(data_dir),
+        "server": {"host": host, "port": port},
+        "ingest": {"history": True},
+    }
+    settings = load_settings(overrides=overrides)
     events: list[dict] = []
     if not (Path(data_dir) / "fraudwatch.db").exists():
         from datetime import datetime

@@ -49,6 +49,7 @@ class RuleHit:
     outcome: Outcome
     values: dict[str, Any]
     shadow: bool = False
+    step_up: str | None = None  # what a challenge rule asks for (rules.ruleset.STEP_UPS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,14 @@ class Decision:
     processing_us: float = 0.0
     duplicate: bool = False
     shadow_scores: dict[str, float] = field(default_factory=dict)
+    # account takeover defence (fraudwatch.ato): what a challenge asks for
+    # ({"method": "three_ds", "challenge_indicator": "03", "rule": ...}), whether the payment's
+    # 3-D Secure result shifts liability, how long the caller should wait before another
+    # attempt (seconds), and the account's takeover episode when one is open
+    step_up: dict[str, Any] | None = None
+    liability_shift: bool | None = None
+    retry_after: float | None = None
+    takeover: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

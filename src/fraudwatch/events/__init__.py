@@ -13,7 +13,7 @@ from fraudwatch.events.kinds import (
     json_schema,
     parse_event,
 )
-from fraudwatch.events.pan import Tokenizer, looks_like_pan
+from fraudwatch.events.pan import Tokenizer, looks_like_pan, may_hold_card_number
 
 __all__ = [
     "DeadLetter",
@@ -30,6 +30,7 @@ __all__ = [
     "format_errors",
     "json_schema",
     "looks_like_pan",
+    "may_hold_card_number",
     "parse_event",
     "parse_line",
     "read_events",

@@ -9,6 +9,12 @@ and features key on ``card`` without nesting.
 Amounts are integers in minor units of ``currency`` (ISO 4217): 1,000 yen is
 ``amount=1000, currency="JPY"``; 12.34 euro is ``amount=1234, currency="EUR"``.
 
+Schema version 2 adds signups, logouts, step-up results (``auth.challenge``), a
+``user_agent`` on any event, 3-D Secure results on payments and breached-password flags on
+logins; version 1 events parse unchanged. Context derived from the event is read like a
+field: ``ip_country``, ``asn``, ``as_org`` from the offline IP data, ``ua_browser``,
+``ua_os``, ``ua_device`` from the user agent (``fraudwatch.ato``).
+
 >>> e = parse_event({"id": "e1", "time": "2026-11-21T13:00:00+09:00",
 ...                  "kind": "payment.attempt", "card": "tok_1", "amount": 17600,
 ...                  "currency": "JPY", "result": "declined",
@@ -19,17 +25,30 @@ Amounts are integers in minor units of ``currency`` (ISO 4217): 1,000 yen is
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, TypeAdapter, field_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 2
+MAX_USER_AGENT = 1024  # characters (fraudwatch.ato.useragent.MAX_LENGTH)
+
+# Every field is hostile until checked: an amount is a JSON integer (not "100", not true),
+# far below 2**53 so that sums over any window stay exact and fit every encoder; the service
+# applies a lower maximum per currency from its settings (``ingest.max_amount``).
+MAX_MINOR_UNITS = 10**13
+MAX_QUANTITY = 1_000_000
+# event times a fraudwatch event may carry at all (the service bounds live events much more
+# tightly, relative to its clock: ``ingest.max_ahead_seconds`` / ``max_behind_seconds``)
+MIN_YEAR, MAX_YEAR = 1970, 2099
 
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
-MinorUnits = Annotated[int, Field(ge=0, description="amount in minor units of currency")]
+MinorUnits = Annotated[
+    StrictInt, Field(ge=0, le=MAX_MINOR_UNITS, description="amount in minor units of currency (a JSON integer)")
+]
 
 
 class computed_once:  # noqa: N801 - used as a decorator, like cached_property
@@ -59,17 +78,22 @@ class Envelope(BaseModel):
 
     id: Annotated[str, Field(min_length=1, max_length=128)]
     time: datetime
-    version: Literal[1] = 1
+    version: Literal[1, 2] = Field(SCHEMA_VERSION, description="schema version; version 1 events parse as they are")
     # references to the entities involved; all optional
     card: str | None = Field(None, max_length=128, description="card token, never a card number")
     account: str | None = Field(None, max_length=128)
     device: str | None = Field(None, max_length=128)
-    ip: str | None = Field(None, max_length=64)
+    ip: str | None = Field(None, max_length=64, description="IPv4 or IPv6 address (normalised)")
     email: str | None = Field(None, max_length=256, description="email or its hash")
     phone: str | None = Field(None, max_length=64, description="phone or its hash")
     merchant: str | None = Field(None, max_length=128)
     terminal: str | None = Field(None, max_length=128)
-    session: str | None = Field(None, max_length=128)
+    session: str | None = Field(
+        None, max_length=128, description="session id: from the login that opens it to account.logout"
+    )
+    user_agent: str | None = Field(
+        None, max_length=MAX_USER_AGENT, description="HTTP User-Agent; send at most the first 1024 characters"
+    )
     # context
     country: Country | None = Field(None, description="country of the IP or the acceptance point")
     language: str | None = Field(None, max_length=16, description="account or browser language")
@@ -78,12 +102,34 @@ class Envelope(BaseModel):
         None, max_length=64, description="ground-truth label of simulated or replayed data; never read by rules"
     )
 
+    @field_validator("time", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        # pydantic would read 1795233600 or true as a time: an ISO 8601 string or a datetime only
+        if not isinstance(value, (str, datetime)):
+            raise ValueError("time is an ISO 8601 string with a timezone, e.g. 2026-11-21T13:00:00+09:00")
+        return value
+
     @field_validator("time")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("time needs a timezone, e.g. 2026-11-21T13:00:00+09:00 or ...Z")
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise ValueError(f"time must be in the years {MIN_YEAR} to {MAX_YEAR}")
         return value
+
+    @field_validator("ip")
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"{value[:64]!r} is not an IPv4 or IPv6 address") from None
+        mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:1.2.3.4 is 1.2.3.4
+        return str(mapped) if mapped is not None else address.compressed
 
     @computed_once
     def ts(self) -> float:
@@ -91,13 +137,153 @@ class Envelope(BaseModel):
         stores all read it)."""
         return self.time.timestamp()
 
+    # context derived from the IP and the user agent (offline data; cached per value)
+    @computed_once
+    def ip_country(self) -> str | None:
+        """Country of the IP address from the offline IP data (ISO 3166-1 alpha-2)."""
+        info = _ip_info(self.ip)
+        return info.country if info is not None else None
+
+    @computed_once
+    def asn(self) -> int | None:
+        """Autonomous system number of the IP (None when the IP data has names only)."""
+        info = _ip_info(self.ip)
+        return info.asn if info is not None else None
+
+    @computed_once
+    def as_org(self) -> str | None:
+        """Organisation of the IP's autonomous system, e.g. ``"SoftBank Corp."``."""
+        info = _ip_info(self.ip)
+        return info.as_org if info is not None else None
+
+    @computed_once
+    def as_id(self) -> str | None:
+        """The IP's autonomous system as one value: ``"AS2516"``, or its name when the data
+        has no number (what features key on)."""
+        info = _ip_info(self.ip)
+        return info.as_key if info is not None else None
+
+    @computed_once
+    def ip_hosting(self) -> bool | None:
+        """The IP belongs to a cloud or hosting network (``fraudwatch/ato/data/hosting_as.list``)."""
+        if self.ip is None:
+            return None
+        hosting: bool = _provider("hosting")(_ip_info(self.ip))
+        return hosting
+
+    @computed_once
+    def ua_browser(self) -> str | None:
+        """Browser family of the user agent, e.g. ``"Chrome"``."""
+        value: str | None = _ua(self.user_agent, "browser")
+        return value
+
+    @computed_once
+    def ua_browser_major(self) -> int | None:
+        value: int | None = _ua(self.user_agent, "browser_major")
+        return value
+
+    @computed_once
+    def ua_browser_version(self) -> str | None:
+        """Browser family and major version, e.g. ``"Chrome 120"``."""
+        value: str | None = _ua(self.user_agent, "browser_version")
+        return value
+
+    @computed_once
+    def ua_os(self) -> str | None:
+        """Operating system family, e.g. ``"iOS"``."""
+        value: str | None = _ua(self.user_agent, "os")
+        return value
+
+    @computed_once
+    def ua_os_major(self) -> int | None:
+        value: int | None = _ua(self.user_agent, "os_major")
+        return value
+
+    @computed_once
+    def ua_os_version(self) -> str | None:
+        """OS family and major version, e.g. ``"iOS 17"``."""
+        value: str | None = _ua(self.user_agent, "os_version")
+        return value
+
+    @computed_once
+    def ua_device(self) -> str | None:
+        """Device type: desktop, mobile, tablet, bot or other."""
+        value: str | None = _ua(self.user_agent, "device")
+        return value
+
+
+# The IP and user-agent context come from the account-takeover domain, found by name on first
+# use (as the stateful feature kinds are): the core imports no domain.
+CONTEXT_PROVIDERS = {
+    "ip": "fraudwatch.ato:ip_info",
+    "ua": "fraudwatch.ato:parse_user_agent",
+    "hosting": "fraudwatch.ato:is_hosting",
+}
+_context: dict[str, Any] = {}
+
+
+def _provider(name: str) -> Any:
+    try:
+        return _context[name]
+    except KeyError:
+        import importlib
+
+        module, _, attr = CONTEXT_PROVIDERS[name].partition(":")
+        fn = _context[name] = getattr(importlib.import_module(module), attr)
+        return fn
+
+
+def _ip_info(ip: str | None) -> Any:
+    if ip is None:
+        return None
+    return _provider("ip")(ip)
+
+
+def _ua(text: str | None, attr: str) -> Any:
+    if text is None:
+        return None
+    return getattr(_provider("ua")(text), attr)
+
 
 # ---------------------------------------------------------------- payments
+CardBrand = Literal["visa", "mastercard", "jcb", "amex", "diners", "discover", "unionpay", "other"]
+
+
 class CardFields(BaseModel):
+    model_config = ConfigDict(ignored_types=(computed_once,))
+
     card_bin: str | None = Field(None, pattern=r"^[0-9]{6,8}$")
     card_last4: str | None = Field(None, pattern=r"^[0-9]{4}$")
     card_type: Literal["credit", "debit", "prepaid"] | None = None
     card_country: Country | None = None
+    card_brand: CardBrand | None = Field(None, description="card scheme; derived from card_bin when not sent")
+
+    @computed_once
+    def card_scheme(self) -> str | None:
+        """The card's scheme: ``card_brand`` as sent, else from the BIN's leading digits."""
+        return self.card_brand or _scheme_of_bin(self.card_bin)
+
+
+def _scheme_of_bin(bin_: str | None) -> str | None:
+    """Scheme from the issuer identification number's prefix ranges (ISO/IEC 7812)."""
+    if not bin_:
+        return None
+    two, four = int(bin_[:2]), int(bin_[:4])
+    if bin_[0] == "4":
+        return "visa"
+    if 51 <= two <= 55 or 2221 <= four <= 2720:
+        return "mastercard"
+    if 3528 <= four <= 3589:
+        return "jcb"
+    if two in (34, 37):
+        return "amex"
+    if 300 <= int(bin_[:3]) <= 305 or two in (36, 38, 39) or four == 3095:
+        return "diners"
+    if bin_.startswith(("6011", "65")) or 644 <= int(bin_[:3]) <= 649:
+        return "discover"
+    if two == 62:
+        return "unionpay"
+    return "other"
 
 
 class PaymentAttempt(Envelope, CardFields):
@@ -126,7 +312,27 @@ class PaymentAttempt(Envelope, CardFields):
     mcc: str | None = Field(None, pattern=r"^[0-9]{4}$", description="merchant category code")
     order: str | None = Field(None, max_length=128)
     three_ds: Literal["not_attempted", "frictionless", "challenged", "failed"] | None = None
+    three_ds_trans_status: Literal["Y", "A", "N", "U", "R", "C", "D", "I"] | None = Field(
+        None,
+        description="EMV 3-D Secure transStatus: Y authenticated, A attempted, N not authenticated, "
+        "U unavailable, R rejected, C challenge required, D decoupled, I informational only",
+    )
+    eci: str | None = Field(None, pattern=r"^0[0-7]$", description="Electronic Commerce Indicator of the 3DS result")
     items_category: str | None = Field(None, max_length=64, description="main item category, e.g. digital_gift_card")
+
+    @computed_once
+    def liability_shift(self) -> bool | None:
+        """Whether the 3-D Secure result moves fraud liability to the issuer (None: no 3DS
+        result). Visa, JCB, Amex and the others: ECI 05 (authenticated) or 06 (attempted);
+        Mastercard: 02 or 01; Mastercard Data Only (ECI 04) never shifts. A transStatus
+        other than Y or A never shifts."""
+        if self.eci is None:
+            return None if self.three_ds_trans_status is None else False
+        if self.three_ds_trans_status not in (None, "Y", "A"):
+            return False
+        if self.card_scheme == "mastercard":
+            return self.eci in ("01", "02")
+        return self.eci in ("05", "06")
 
 
 class PaymentCapture(Envelope):
@@ -152,19 +358,60 @@ class PaymentReversal(Envelope):
 
 
 # ----------------------------------------------------------------- account
-class Login(Envelope):
+class PasswordCheck(BaseModel):
+    """The integrator's breached-password check (``GET /v1/passwords/range/{prefix}``):
+    fraudwatch never sees the password."""
+
+    password_compromised: bool | None = Field(None, description="the password is in the breached-password corpus")
+    password_breach_count: int | None = Field(None, ge=0, le=2**53, description="times it appears there")
+
+
+class AccountCreated(Envelope):
+    """A signup."""
+
+    kind: Literal["account.created"]
+    email_domain: str | None = Field(None, max_length=253, pattern=r"^[A-Za-z0-9.-]+$", description="e.g. example.jp")
+    phone_present: bool | None = None
+    phone_verified: bool | None = None
+    signup_channel: Literal["web", "app", "api", "store", "call_center", "partner", "other"] | None = None
+
+
+class Login(Envelope, PasswordCheck):
+    """A sign-in attempt; ``success`` once the credentials were accepted (before any step-up
+    the decision asks for: its result comes as ``auth.challenge``)."""
+
     kind: Literal["account.login"]
-    success: bool
+    success: StrictBool
     failure_reason: Literal["bad_password", "unknown_account", "locked", "2fa_failed", "other"] | None = None
     method: Literal["password", "2fa", "passkey", "sso", "magic_link"] | None = None
 
 
-class PasswordChanged(Envelope):
+class Logout(Envelope):
+    """The end of a session (``session`` names it)."""
+
+    kind: Literal["account.logout"]
+    reason: Literal["user", "timeout", "revoked", "password_changed", "other"] | None = None
+
+
+class PasswordChanged(Envelope, PasswordCheck):
     kind: Literal["account.password_changed"]
 
 
-class PasswordReset(Envelope):
+class PasswordReset(Envelope, PasswordCheck):
     kind: Literal["account.password_reset"]
+
+
+class AuthChallenge(Envelope):
+    """How a step-up that a decision asked for ended: what was asked (a second factor, a 3-D
+    Secure challenge, a CAPTCHA), for which event, passed, failed or abandoned."""
+
+    kind: Literal["auth.challenge"]
+    target: str = Field(..., max_length=128, description="id of the event that was challenged")
+    method: Literal["totp", "sms", "email", "push", "passkey", "security_key", "3ds", "captcha", "other"]
+    result: Literal["passed", "failed", "abandoned"]
+    challenge_indicator: Literal["01", "02", "03", "04", "05", "06", "07", "08", "09"] | None = Field(
+        None, description="3DS Requestor Challenge Indicator sent (03 challenge requested, 04 mandated)"
+    )
 
 
 class TwoFactorEnrolled(Envelope):
@@ -199,7 +446,7 @@ class Item(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     sku: str = Field(..., max_length=128)
     category: str = Field(..., max_length=64, description="e.g. digital_gift_card, prepaid_card, electronics")
-    quantity: int = Field(1, ge=1)
+    quantity: StrictInt = Field(1, ge=1, le=MAX_QUANTITY)
     unit_price: MinorUnits
 
 
@@ -252,7 +499,7 @@ class Label(Envelope):
 
     kind: Literal["label"]
     target: str = Field(..., description="id of the labelled event")
-    fraud: bool
+    fraud: StrictBool
     source: Literal["cardholder", "analyst", "issuer", "chargeback", "merchant", "simulator", "dataset"] = "analyst"
 
 
@@ -316,9 +563,12 @@ EVENT_TYPES: tuple[type[Envelope], ...] = (
     PaymentCapture,
     PaymentRefund,
     PaymentReversal,
+    AccountCreated,
     Login,
+    Logout,
     PasswordChanged,
     PasswordReset,
+    AuthChallenge,
     TwoFactorEnrolled,
     TwoFactorRemoved,
     ProfileChanged,
@@ -361,9 +611,9 @@ def attributes(cls: type[Envelope]) -> frozenset[str]:
 # and extra attributes and raises, 2.5 µs a miss (measured), and the feature and rule hot
 # paths read fields that some kinds lack on every event. Validation, ``model_fields`` and
 # the JSON Schema do not see class attributes.
-_EVERY_FIELD = frozenset(name for t in EVENT_TYPES for name in t.model_fields)
+_EVERY_FIELD = frozenset(name for t in EVENT_TYPES for name in attributes(t))
 for _type in EVENT_TYPES:
-    for _name in _EVERY_FIELD - set(_type.model_fields):
+    for _name in _EVERY_FIELD - attributes(_type):
         setattr(_type, _name, None)
 
 Event = Annotated[Union[EVENT_TYPES], Field(discriminator="kind")]  # type: ignore[valid-type]  # noqa: UP007 - a Union over a tuple of types

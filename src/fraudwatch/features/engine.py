@@ -42,12 +42,13 @@ from fraudwatch.features.featureset import FeatureSet
 from fraudwatch.features.latest import LastStore
 from fraudwatch.features.memory import approx_size
 from fraudwatch.features.spec import SCALAR_AGGS, FeatureSpec
+from fraudwatch.features.stateful import stateful_kind
 from fraudwatch.features.windows import CountStore, WindowStore
 from fraudwatch.rules.inline import filter_function, value_function
 
-__all__ = ["FeatureEngine", "SnapshotError"]
+__all__ = ["FeatureEngine", "SnapshotError", "advance"]
 
-_SNAPSHOT_FORMAT = 2  # 2: counts per (entity, value) live in the entity's store
+_SNAPSHOT_FORMAT = 3  # 2: counts per (entity, value) live in the entity's store; 3: stateful kinds
 _MAX_LABELS = 2_000_000
 
 
@@ -100,7 +101,8 @@ class FeatureEngine:
         self.feature_set = feature_set
         self.lateness = float(lateness)
         self.sweep_every = sweep_every  # events between checks for idle entities
-        self.now = float("-inf")  # latest event time seen
+        self.now = float("-inf")  # the clock: see advance()
+        self._previous = float("-inf")  # the time of the latest event
         self.events = 0
         self._context_cls: Any = None
         label_specs = [s for s in feature_set.base if s.is_label]
@@ -115,6 +117,12 @@ class FeatureEngine:
         self._selectors = self._build(tuple(s for s in feature_set.base if s.name not in second))
         self._selectors2 = self._build(tuple(s for s in feature_set.base if s.name in second))
         self._stores = [store for sel in self._selectors + self._selectors2 for store in sel.stores]
+        # stateful kinds (login risk, episodes, ...), and per event kind those that listen
+        self._stateful = [stateful_kind(spec.agg)(spec, self.lateness) for spec in feature_set.stateful]
+        self._listening: dict[str, list[Any]] = {}
+        for feature in self._stateful:
+            for kind in feature.listens:
+                self._listening.setdefault(kind, []).append(feature)
         self._plan: dict[str, list[tuple[Any, ...]]] = {}
         self._runs: dict[str, Callable[..., Any]] = {}  # per kind: the plan compiled to one function
         self._runs2: dict[str, Callable[..., Any]] = {}  # the same for the second pass
@@ -313,7 +321,11 @@ class FeatureEngine:
         features that apply to it, as of ``ts``."""
         kind = event.kind
         if ts > self.now:
-            self.now = ts
+            # (see advance(): one event far ahead does not move the clock)
+            previous = self._previous
+            if previous > self.now:
+                self.now = ts if ts < previous else previous
+        self._previous = ts
         if kind == "label" and self._labels is not None:
             self._label(event, ts)
         out: dict[str, Any] = {}
@@ -322,6 +334,10 @@ class FeatureEngine:
             self._plan_for(kind)
             run = self._runs[kind]
         ctx = run(event, ts, out)
+        listening = self._listening.get(kind)
+        if listening is not None:
+            for feature in listening:
+                feature.process(event, ts, out)
         if self._derived:
             self._compute_derived(event, out, ctx, self._derived)
         if self._selectors2:  # features of features: they read what the first pass computed
@@ -338,6 +354,32 @@ class FeatureEngine:
         if not self.events % self.sweep_every:
             self.sweep()
         return out
+
+    def annotators(self) -> dict[str, Callable[..., Any]]:
+        """Per event kind, one function ``(event, features, decision)`` that lets the stateful
+        kinds with an ``annotate`` method add their part to the decision."""
+        by_kind: dict[str, list[Callable[..., Any]]] = {}
+        for feature in self._stateful:
+            annotate = getattr(feature, "annotate", None)
+            if annotate is not None:
+                for kind in feature.listens:
+                    by_kind.setdefault(kind, []).append(annotate)
+        out: dict[str, Callable[..., Any]] = {}
+        for kind, fns in by_kind.items():
+            if len(fns) == 1:
+                out[kind] = fns[0]
+            else:
+                out[kind] = lambda event, values, decision, fns=tuple(fns): [f(event, values, decision) for f in fns]
+        return out
+
+    def decided(self, event: Any, ts: float, outcome: str) -> None:
+        """The engine's outcome for the event just processed, for the stateful kinds that
+        let an event count only once allowed (a login enters the login history when it was
+        allowed, or when its step-up passed)."""
+        listening = self._listening.get(event.kind)
+        if listening is not None:
+            for feature in listening:
+                feature.decided(event, ts, outcome)
 
     def _compute_derived(self, event: Any, out: dict[str, Any], ctx: Any, derived: list[Any]) -> None:
         missing = self._missing
@@ -370,7 +412,8 @@ class FeatureEngine:
     def sweep(self) -> int:
         """Forget idle entities (see ``expiry.py``: the cost is per expiring entity, not
         per held one). Returns how many were forgotten."""
-        return sum(store.sweep(self.now) for store in self._stores)
+        forgotten: int = sum(store.sweep(self.now) for store in self._stores)
+        return forgotten + sum(int(f.sweep(self.now)) for f in self._stateful)
 
     def memory_report(self, sample: int = 1000) -> dict[str, Any]:
         """Entities and approximate bytes, per entity key and per store.
@@ -403,8 +446,9 @@ class FeatureEngine:
         for agg in by_entity.values():
             agg["bytes_per_entity"] = round(agg["bytes"] / agg["entities"]) if agg["entities"] else 0
         labels = {"count": len(self._labels or ()), "bytes": approx_size(self._labels or {}, sample)}
-        total = sum(s["bytes"] for s in stores) + labels["bytes"]
-        return {"by_entity": by_entity, "stores": stores, "labels": labels, "total_bytes": total}
+        stateful = {f.spec.name: f.memory() for f in self._stateful}
+        total = sum(s["bytes"] for s in stores) + labels["bytes"] + sum(m.get("bytes", 0) for m in stateful.values())
+        return {"by_entity": by_entity, "stores": stores, "labels": labels, "stateful": stateful, "total_bytes": total}
 
     # ------------------------------------------------------- crash recovery
     def snapshot(self) -> bytes:
@@ -415,9 +459,11 @@ class FeatureEngine:
             "lateness": self.lateness,
             "sweep_every": self.sweep_every,
             "now": self.now,
+            "previous": self._previous,
             "events": self.events,
             "labels": list(self._labels.items()) if self._labels is not None else None,
             "stores": [store.dump() for store in self._stores],
+            "stateful": [feature.dump() for feature in self._stateful],
         }
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -437,11 +483,27 @@ class FeatureEngine:
             )
         engine = cls(feature_set, lateness=state["lateness"], sweep_every=state["sweep_every"])
         engine.now, engine.events = state["now"], state["events"]
+        engine._previous = state.get("previous", engine.now)
         if engine._labels is not None:
             engine._labels.update((k, tuple(v)) for k, v in state["labels"])
         for store, rows in zip(engine._stores, state["stores"], strict=True):
             store.load(rows)
+        for feature, dumped in zip(engine._stateful, state["stateful"], strict=True):
+            feature.load(dumped)
         return engine
+
+
+def advance(clock: float, ts: float, previous: float) -> float:
+    """The engine's clock after an event at ``ts``, given the time of the event before it:
+    the clock is the latest time that two consecutive events reached, so one event dated
+    years ahead does not move it (and the expiry does not forget the state that the events
+    after it still read). In a stream in time order it lags one event behind.
+
+    >>> advance(100.0, 200.0, 150.0), advance(100.0, 1e12, 150.0), advance(150.0, 160.0, 1e12)
+    (150.0, 150.0, 160.0)
+    """
+    reached = ts if ts < previous else previous
+    return reached if reached > clock else clock
 
 
 class _PlainUnpickler(pickle.Unpickler):

@@ -64,7 +64,9 @@ class FeatureSet:
         if dupes:
             raise FeatureSetError(f"duplicate feature names: {', '.join(dupes)}")
         self.names: tuple[str, ...] = tuple(names)
-        self.base: tuple[FeatureSpec, ...] = tuple(s for s in self.features if not s.is_derived)
+        self.base: tuple[FeatureSpec, ...] = tuple(s for s in self.features if not s.is_derived and not s.is_stateful)
+        # registered stateful kinds (fraudwatch.features.stateful): login risk, episodes, ...
+        self.stateful: tuple[FeatureSpec, ...] = tuple(s for s in self.features if s.is_stateful)
         canonical = orjson.dumps([s.to_dict() for s in self.features], option=orjson.OPT_SORT_KEYS)
         self.digest = hashlib.sha256(canonical).hexdigest()
         self.filters: dict[str, Any] = {}

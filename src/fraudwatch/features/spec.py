@@ -151,6 +151,7 @@ class FeatureSpec:
     expr: str | None = None
     description: str = ""
     of: str | None = None
+    options: Any = ()  # a stateful kind's settings (fraudwatch.features.stateful); kept as sorted pairs
 
     def __post_init__(self) -> None:
         try:
@@ -164,6 +165,17 @@ class FeatureSpec:
     @property
     def is_derived(self) -> bool:
         return self.expr is not None
+
+    @property
+    def is_stateful(self) -> bool:
+        """True for a registered stateful kind (``agg: login_risk``, ...)."""
+        from fraudwatch.features.stateful import is_stateful
+
+        return is_stateful(self.agg)
+
+    @property
+    def option_dict(self) -> dict[str, Any]:
+        return {k: _thaw(v) for k, v in self.options}
 
     @property
     def source(self) -> str | None:
@@ -184,6 +196,8 @@ class FeatureSpec:
                 continue
             if f.name in ("window", "delay"):
                 value = format_duration(value)
+            elif f.name == "options":
+                value = self.option_dict
             elif isinstance(value, tuple):
                 value = list(value)
             out[f.name] = value
@@ -210,6 +224,10 @@ class FeatureSpec:
             raise InvalidValue(f"entity: {composite[0]!r} holds a list or record and cannot be a key")
         self._set("kinds", tuple(sorted(set(_names(self.kinds, "kinds")))))
         _check_kinds(self.kinds)
+        if self.is_stateful:
+            return self._check_stateful()
+        if self.options:
+            raise InvalidValue(f"options: agg {self.agg!r} takes no options")
         if self.agg not in AGGS:
             raise InvalidValue(f"agg: {self.agg!r} is not one of {', '.join(sorted(AGGS))}")
         self._check_field()
@@ -254,6 +272,22 @@ class FeatureSpec:
             if not self.delay:
                 raise InvalidValue(f"delay: {LABEL_FIELD} needs a delay (labels arrive late), e.g. '7d'")
 
+    def _check_stateful(self) -> None:
+        from fraudwatch.features.stateful import stateful_kind
+
+        for name in ("field", "window", "filter", "of"):
+            if getattr(self, name) is not None:
+                raise InvalidValue(f"{name}: agg {self.agg!r} takes no {name}")
+        if self.delay:
+            raise InvalidValue(f"delay: agg {self.agg!r} takes no delay")
+        options = self.options
+        if isinstance(options, tuple):
+            options = dict(options)
+        if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
+            raise InvalidValue("options: must be a mapping of option names to values")
+        checked = stateful_kind(self.agg).check_options(dict(options), self)
+        self._set("options", tuple(sorted((k, _freeze(v)) for k, v in checked.items())))
+
     def _check_derived(self) -> None:
         if not isinstance(self.expr, str) or not self.expr.strip():
             raise InvalidValue("expr: must be an expression over event fields and features")
@@ -265,6 +299,22 @@ class FeatureSpec:
                 raise InvalidValue(f"{f.name}: a derived feature (expr) takes no {f.name}")
         self._set("entity", ())
         self._set("kinds", ())
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ("__dict__",) + tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, tuple):
+        if value and value[0] == "__dict__":
+            return {k: _thaw(v) for k, v in value[1:]}
+        return [_thaw(v) for v in value]
+    return value
 
 
 def _checked_fields(names: tuple[str, ...], what: str) -> tuple[str, ...]:

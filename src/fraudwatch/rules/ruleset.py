@@ -7,6 +7,10 @@ comment; a condition may span lines)::
         description "<text>"                  # optional
         <allow|review|challenge|block> if <condition>
 
+``challenge`` may name the step-up to ask for: ``challenge three_ds_mandated if ...``
+(:data:`STEP_UPS`); without one, a login asks for a second factor and a payment or a card
+registration for 3-D Secure with challenge indicator 03.
+
 >>> from types import SimpleNamespace as Event
 >>> rs = RuleSet.parse('''
 ... # card testing: the same amount declined again and again
@@ -56,6 +60,11 @@ __all__ = ["Rule", "RuleSet", "OUTCOMES", "MAX_RULES"]
 MAX_PLANS = 4096  # distinct event shapes remembered; beyond this, plans are made per event
 
 OUTCOMES = {o.value: o for o in Outcome}
+# what a challenge asks for: a second factor (any the account has, or a given one), 3-D Secure
+# (challenge indicator 03 "challenge requested" or 04 "mandated"), a CAPTCHA (card testing)
+STEP_UPS = frozenset(
+    {"second_factor", "totp", "sms", "email", "push", "passkey", "three_ds", "three_ds_mandated", "captcha"}
+)
 OPTIONS = frozenset({"shadow"})
 MAX_RULES = 10_000
 
@@ -73,6 +82,7 @@ class Rule:
     shadow: bool = False
     description: str | None = None
     line: int = 0
+    step_up: str | None = None  # what a challenge asks for (STEP_UPS); None: the event kind's default
 
 
 class RuleSet:
@@ -88,6 +98,7 @@ class RuleSet:
         "version",
         "digest",
         "source",
+        "source_text",
         "feature_names",
         "list_names",
         "model_names",
@@ -96,11 +107,14 @@ class RuleSet:
         "_plans",
     )
 
-    def __init__(self, rules: Iterable[Rule], version: str, digest: str, source: str = "<rules>"):
+    def __init__(
+        self, rules: Iterable[Rule], version: str, digest: str, source: str = "<rules>", source_text: str = ""
+    ):
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.version = version
         self.digest = digest
         self.source = source
+        self.source_text = source_text  # for errors found after parsing (see rules.resolve)
         names = frozenset().union(*(r.expression.names for r in self.rules))
         self.feature_names = frozenset(n for n in names if not n.startswith("@") and namespace_of(n) == FEATURE)
         self.list_names = frozenset(n[1:] for n in names if n.startswith("@"))
@@ -147,7 +161,7 @@ class RuleSet:
         if errors:
             errors[0].errors = errors
             raise errors[0]
-        return cls(rules, version or f"sha256:{digest[:12]}", digest, source)
+        return cls(rules, version or f"sha256:{digest[:12]}", digest, source, text)
 
     def evaluate(self, ctx: Context) -> tuple[list[RuleHit], list[RuleHit]]:
         """Rules whose condition is exactly true, in file order: ``(hits, shadow_hits)``.
@@ -170,7 +184,7 @@ class RuleSet:
             indexes = [i for i, rule in enumerate(rules) if _fires_alone(rule, ctx)]
         for i in indexes:
             rule = rules[i]
-            hit = RuleHit(rule.name, rule.outcome, rule.expression.values(ctx), rule.shadow)
+            hit = RuleHit(rule.name, rule.outcome, rule.expression.values(ctx), rule.shadow, rule.step_up)
             (shadow_hits if rule.shadow else hits).append(hit)
         return hits, shadow_hits
 
@@ -280,6 +294,14 @@ def _parse_rule(parser: Parser, features: frozenset[str] | None, seen: dict[str,
             else "write: block if <condition> (outcomes: allow, review, challenge, block)"
         )
         raise parser.error(outcome_tok, f"expected an outcome, found {outcome_tok.describe()}", hint)
+    step_up = None
+    if outcome_tok.value == "challenge" and parser.at("name") and not parser.at_word("if"):
+        method = parser.advance()
+        if method.value not in STEP_UPS:
+            close = difflib.get_close_matches(str(method.value), sorted(STEP_UPS), n=1)
+            hint = f"did you mean {close[0]}?" if close else "step-ups: " + ", ".join(sorted(STEP_UPS))
+            raise parser.error(method, f"unknown step-up {method.describe()}", hint)
+        step_up = method.value
     parser.expect("name", "if", "'if'", f"write: {outcome_tok.value} if <condition>")
     start = parser.peek()
     if start.kind == "eof" or (start.kind == "name" and start.value == "rule"):
@@ -294,7 +316,7 @@ def _parse_rule(parser: Parser, features: frozenset[str] | None, seen: dict[str,
         raise parser.error(
             start, f"a condition must be true or false, got a {expression.type}", "compare it, e.g. x > 0"
         )
-    return Rule(name, OUTCOMES[outcome_tok.value], condition, expression, shadow, description, name_tok.line)
+    return Rule(name, OUTCOMES[outcome_tok.value], condition, expression, shadow, description, name_tok.line, step_up)
 
 
 def _skip_to_next_rule(parser: Parser, start: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from fraudwatch.ato import ip_info
 from fraudwatch.sim.world import (
     BINS,
     DAY,
@@ -122,8 +123,15 @@ def gift_item(amount: int) -> dict:
 
 
 def attacker_origin(rng: random.Random, abroad_share: float) -> tuple[str, str]:
+    """An attacker's address and its country: a hosting network abroad, or a residential
+    proxy in Japan."""
     if rng.random() < abroad_share:
-        return ip_address(rng, DC_IP_FIRST), rng.choice(FOREIGN)
+        for _ in range(20):
+            ip = ip_address(rng, DC_IP_FIRST)
+            country = ip_info(ip).country
+            if country not in (None, "JP"):
+                return ip, country
+        return ip_address(rng, "home:" + rng.choice(FOREIGN)), rng.choice(FOREIGN)
     return ip_address(rng, JP_IP_FIRST), "JP"  # a residential proxy in Japan
 
 
@@ -275,10 +283,18 @@ def leaked_card(w: World, rng: random.Random, tag: str, victim: Holder, t: float
         "scenario": tag,
     }
     on_acct = {**atk, "account": account, "email": hexid(rng, "em_", 64)}
+    signup = {
+        "email_domain": rng.choice(("gmail.com", "outlook.com", "yahoo.co.jp", "proton.me")),
+        "phone_present": False,
+    }
     if rng.random() < 0.25:  # an aged account: opened days before, left idle, then used
-        frauds = [s.emit(t - rng.uniform(3, 14) * DAY, "account.login", success=True, method="password", **on_acct)]
+        opened = t - rng.uniform(3, 14) * DAY
+        frauds = [
+            s.emit(opened - 60, "account.created", signup_channel="web", **signup, **on_acct),
+            s.emit(opened, "account.login", success=True, method="password", **on_acct),
+        ]
     else:
-        frauds = []
+        frauds = [s.emit(t - rng.uniform(60, 600), "account.created", signup_channel="web", **signup, **on_acct)]
     frauds.append(s.emit(t, "account.login", success=True, method="password", **on_acct))
     t += rng.uniform(2, 10) * MINUTE
     frauds.append(s.emit(t, "account.payment_method_added", **victim.card.fields(), **on_acct))

@@ -11,6 +11,7 @@ high-volume buyers named in the ground truth (reseller, family) are reported on 
 
 from __future__ import annotations
 
+import heapq
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -83,7 +84,8 @@ class Backtest:
         self.groups: dict[str, GroupCounts] = defaultdict(GroupCounts)
         self.genuine_hits: Counter = Counter()
         self.fraud_hits: Counter = Counter()
-        self.events = 0
+        self.events = 0  # of the stream (the step-up answers the backtest adds are counted apart)
+        self.step_up_answers = 0
         self.started = time.perf_counter()
         self.elapsed = 0.0
 
@@ -116,9 +118,9 @@ class Backtest:
                 g.challenge_days[day] += 1
             elif outcome is Outcome.BLOCK:
                 g.block_days[day] += 1
-        if outcome is not Outcome.ALLOW and kind == "payment.attempt":
+        if outcome is not Outcome.ALLOW:
             for hit in decision.rules:
-                self.genuine_hits[hit.rule] += 1
+                self.genuine_hits[hit.rule if kind == "payment.attempt" else f"login: {hit.rule}"] += 1
         return None
 
     def _fraud(self, event, decision: Decision, tag: str) -> InstanceResult | None:
@@ -147,12 +149,39 @@ class Backtest:
             inst.money_before += event.amount
         return None
 
-    def run(self, engine, events: Iterable, on_decision: Callable | None = None) -> dict[str, Any]:
-        for event in events:
+    def run(
+        self, engine, events: Iterable, on_decision: Callable | None = None, step_ups: Any = None
+    ) -> dict[str, Any]:
+        """Replay ``events``; with ``step_ups`` (a ``fraudwatch.sim.stepup.StepUpResponder``),
+        each challenge is answered by an ``auth.challenge`` event put into the stream at its
+        time, as the customer or the attacker would answer it."""
+        from fraudwatch.events import parse_event
+
+        later: list[tuple[float, int, Any]] = []  # answers waiting for their time
+        n = 0
+
+        def process(event, answer: bool = False) -> None:
+            nonlocal n
             decision = engine.process(event)
             caught = self.observe(event, decision)
+            if answer:
+                self.events -= 1
+                self.step_up_answers += 1
             if on_decision is not None:
                 on_decision(event, decision, caught)
+            if step_ups is not None:
+                answer = step_ups.answer(event, decision)
+                if answer is not None:
+                    n += 1
+                    reply = parse_event(answer)
+                    heapq.heappush(later, (reply.ts, n, reply))
+
+        for event in events:
+            while later and later[0][0] <= event.ts:
+                process(heapq.heappop(later)[2], answer=True)
+            process(event)
+        while later:
+            process(heapq.heappop(later)[2], answer=True)
         return self.report()
 
     # ------------------------------------------------------------ results
@@ -187,6 +216,7 @@ class Backtest:
             "fraud_rule_hits": {f"{s}/{r}": n for (s, r), n in sorted(self.fraud_hits.items())},
             "instances": {tag: asdict(i) for tag, i in sorted(self.instances.items(), key=lambda x: _tag_order(x[0]))},
             "events": self.events,
+            "step_up_answers": self.step_up_answers,
             "seconds": round(self.elapsed, 2),
         }
 
@@ -265,6 +295,8 @@ def format_table(report: dict[str, Any]) -> str:
             "challenged",
             "blocked /1000",
             "challenged /1000",
+            "logins",
+            "logins blocked",
             "logins challenged",
             "days with a block",
             "max challenges a day",
@@ -279,6 +311,8 @@ def format_table(report: dict[str, Any]) -> str:
                 _fmt(g["challenged"]),
                 _fmt(g["blocked_per_1000"], 2),
                 _fmt(g["challenged_per_1000"], 2),
+                _fmt(g["logins"]),
+                _fmt(g["logins_blocked"]),
                 _fmt(g["logins_challenged"]),
                 _fmt(g["days_with_a_block"]),
                 _fmt(g["max_challenges_in_a_day"]),

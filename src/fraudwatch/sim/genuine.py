@@ -135,7 +135,13 @@ class Customer:
                 self.s.emit(
                     t + rng.uniform(0.5, 3) * DAY, "order.shipped", order=order, account=h.account, merchant=merchant
                 )
+        self.maybe_logout(t, base)
         return t
+
+    def maybe_logout(self, t: float, base: dict) -> None:
+        """Some customers sign out when done; the others' sessions time out."""
+        if self.rng.random() < 0.3:
+            self.s.emit(t + self.rng.uniform(1, 15) * MINUTE, "account.logout", reason="user", **base)
 
     def pay(self, t: float, amount: int, merchant: str, mcc: str, base: dict, retry: bool = True, **extra) -> str:
         """One authorization; a declined one is sometimes retried with the same amount."""
@@ -277,7 +283,8 @@ class Customer:
     def do_browse(self, t: float) -> None:
         device = self.device()
         ip, country = self.where(t)
-        self.login(t, device, ip, country)
+        t = self.login(t, device, ip, country)
+        self.maybe_logout(t + self.rng.uniform(1, 20) * MINUTE, self.common(device, ip, country))
 
     def do_new_device(self, t: float) -> None:
         self.devices.append(hexid(self.rng, "dv_", 64))
@@ -286,7 +293,7 @@ class Customer:
 
     def do_travel(self, t: float) -> None:
         country = self.rng.choice(TRAVEL)
-        hotel_ip = ip_address(self.rng, (24, 66, 73, 81, 92, 98, 121, 175))
+        hotel_ip = ip_address(self.rng, "home:" + country)
         self.travel = (t, t + self.rng.uniform(3, 8) * DAY, country, hotel_ip)
         # the traveller checks the shop from the hotel on arrival
         self.login(t + self.rng.uniform(4, 20) * HOUR, self.devices[-1], self.travel[3], country)

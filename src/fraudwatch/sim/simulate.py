@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import IO, Any
@@ -95,7 +96,7 @@ def simulate(cfg: SimConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     stream = Stream()
     merchants = build_merchants(cfg.seed)
     rng = rng_for(cfg.seed, "population")
-    cgnat = [ip_address(rng) for _ in range(max(20, cfg.cardholders // 200))]
+    cgnat = [ip_address(rng, "jp_mobile") for _ in range(max(20, cfg.cardholders // 200))]
     n = cfg.cardholders
     kinds = ["regular"] * n
     special = rng.sample(range(n), max(1, n // 10_000) + max(1, n // 2_000))
@@ -110,7 +111,9 @@ def simulate(cfg: SimConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     reissued = reissue_stopped_cards(stream, holders, cfg.seed)
 
     events: list[dict[str, Any]] = []
-    for number, (ts, _, event) in enumerate(stream.sorted_rows(), start=1):
+    rows = stream.sorted_rows()
+    assign_sessions(rows)
+    for number, (ts, _, event) in enumerate(rows, start=1):
         event["id"] = f"ev{number:09d}"
         out = {"id": event["id"], "time": iso(ts), **event}
         for ref in ("target", "payment"):
@@ -129,6 +132,34 @@ def simulate(cfg: SimConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         "reissued_cards": reissued,
     }
     return events, truth
+
+
+SESSION_IDLE = 2 * 3600  # a session with no event for this long has timed out
+_NOT_IN_SESSIONS = frozenset({"label", "chargeback", "cardholder.answer", "order.shipped"})
+
+
+def assign_sessions(rows: list[tuple[int, int, dict]]) -> None:
+    """A ``session`` on every event of an account and device from a successful login until
+    the logout, a password change or two idle hours (in event-time order; ids from a hash,
+    so they tell nothing of who made them)."""
+    open_sessions: dict[tuple[str, str], tuple[str, int]] = {}
+    for ts, _, event in rows:
+        kind, account, device = event["kind"], event.get("account"), event.get("device")
+        if account is None or device is None or kind in _NOT_IN_SESSIONS:
+            continue
+        key = (account, device)
+        if kind == "account.login":
+            if event.get("success"):
+                sid = "ses_" + hashlib.sha256(f"{account}/{device}/{ts}".encode()).hexdigest()[:16]
+                event["session"] = sid
+                open_sessions[key] = (sid, ts)
+            continue
+        current = open_sessions.get(key)
+        if current is not None and ts - current[1] <= SESSION_IDLE:
+            event["session"] = current[0]
+            open_sessions[key] = (current[0], ts)
+        if kind in ("account.logout", "account.password_changed", "account.password_reset"):
+            open_sessions.pop(key, None)
 
 
 def play_attacks(stream, holders, merchants, cgnat, cfg: SimConfig, start: float, end: float) -> dict[str, dict]:

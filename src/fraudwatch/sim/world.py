@@ -13,6 +13,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from fraudwatch.sim.network import user_agent_of
+
 JST = timezone(timedelta(hours=9))
 DAY = 86400
 HOUR = 3600
@@ -73,14 +75,17 @@ GIFT_MCC = "5815"  # digital goods: media, incl. gift codes
 GIFT_AMOUNTS = (1000, 1000, 1000, 1500, 2000, 2000, 3000, 3000, 5000)
 FOREIGN = ("US", "CN", "VN", "NL", "RU", "BR", "NG", "ID", "PH", "GB")
 TRAVEL = ("US", "KR", "TW", "TH", "SG", "FR", "GB", "AU")
-JP_IP_FIRST = (60, 61, 106, 110, 114, 119, 126, 133, 153, 180, 183, 202, 210, 219, 221)
-DC_IP_FIRST = (5, 23, 31, 45, 91, 103, 104, 146, 172, 185, 188, 193, 194, 195)
+JP_IP_FIRST = "jp_home"  # address pools of fraudwatch.sim.network
+DC_IP_FIRST = "hosting"
 BINS = ("411111", "453210", "520082", "535120", "356600", "357311", "356999", "400012")
 PREPAID_BINS = ("536540", "419500", "533877")
 
 
-def ip_address(rng: random.Random, firsts=JP_IP_FIRST) -> str:
-    return f"{rng.choice(firsts)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+def ip_address(rng: random.Random, pool: str = JP_IP_FIRST) -> str:
+    """An address from a pool of real ranges (``fraudwatch.sim.network``)."""
+    from fraudwatch.sim.network import ip_address as draw
+
+    return draw(rng, pool)
 
 
 @dataclass(slots=True)
@@ -208,6 +213,8 @@ class Stream:
     def emit(self, ts: float, kind: str, **fields) -> dict:
         self._seq += 1
         event = {"kind": kind, **{k: v for k, v in fields.items() if v is not None}}
+        if "device" in event and "user_agent" not in event and event.get("channel") in ("ecommerce", "app"):
+            event["user_agent"] = user_agent_of(event["device"])  # a device keeps its browser
         self.rows.append((int(ts), self._seq, event))
         self._time[id(event)] = int(ts)
         return event
