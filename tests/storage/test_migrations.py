@@ -164,12 +164,3 @@ def test_replicas_starting_together_migrate_a_postgresql_database_once(postgresq
         "actions-0004-episodes",
         "log-0001-initial",
     ]
-
-
-def test_the_cases_tables_are_the_cases_migration():
-    from pathlib import Path
-
-    from fraudwatch.cases.store import SCHEMA
-
-    migration = Path(__file__).parents[2] / "src/fraudwatch/storage/migrations/actions/sqlite/actions-0003-cases.sql"
-    assert SCHEMA.strip() in migration.read_text()

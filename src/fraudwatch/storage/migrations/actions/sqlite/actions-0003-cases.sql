@@ -1,5 +1,5 @@
 -- The cases domain (fraudwatch.cases.store): episodes as cases, their events, entities
--- and rules, the case log, disputes and their stages. Same text as cases.store.SCHEMA.
+-- and rules, the case log, disputes and their stages (cases.store.SCHEMA reads this file).
 CREATE TABLE IF NOT EXISTS cases (
     id TEXT PRIMARY KEY,
     reference TEXT NOT NULL UNIQUE,      -- what the cardholder quotes
