@@ -37,7 +37,7 @@ from fraudwatch.cases.episodes import open_or_join
 from fraudwatch.cases.service import queue
 from fraudwatch.cases.settings import CasesSettings
 from fraudwatch.storage import LogEntry
-from fraudwatch.storage.sqlite import SQLiteStorage
+from fraudwatch.storage.sqlite import SQLiteStore
 
 T0 = 1_790_000_000.0  # 2026-09-21
 DAY = 86400.0
@@ -49,7 +49,7 @@ FEATURES = [f"card.feature_{n:02d}_24h" for n in range(24)]
 def build(data: Path, events: int, cases: int, seed: int = 1) -> None:
     rng = random.Random(seed)
     data.mkdir(parents=True, exist_ok=True)
-    log = SQLiteStorage(data / "fraudwatch.db", synchronous="NORMAL")
+    log = SQLiteStore(data / "fraudwatch.db", synchronous="NORMAL")
     log._db.execute("PRAGMA cache_size=-1000000")  # 1 GB: the five indexes are written at random places
     db = Database(str(data / "fraudwatch-actions.db"))
     cards = max(1, events // 10)
@@ -199,10 +199,10 @@ def _times(fn, runs: int) -> tuple[float, float, float]:
 def measure(data: Path, runs: int, seed: int = 2) -> None:
     rng = random.Random(seed)
     db = Database(str(data / "fraudwatch-actions.db"))
-    log = SQLiteStorage(data / "fraudwatch.db", synchronous="NORMAL").connect(durable=False)
+    log = SQLiteStore(data / "fraudwatch.db", synchronous="NORMAL").connect(durable=False)
     conn = db.connection()
     total = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
-    logged = log.last_seq()
+    logged = log.events.last_seq()
     ids = [r[0] for r in conn.execute("SELECT id FROM cases")]
     cards = [r[0] for r in conn.execute("SELECT card FROM cases LIMIT 5000")]
     print(f"{total:,} cases, {logged:,} logged events; {runs} runs per query (ms)")

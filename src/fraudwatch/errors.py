@@ -38,3 +38,9 @@ class Unauthorized(FraudwatchError):
 
 class Forbidden(FraudwatchError):
     status_code = 403
+
+
+class StorageUnavailable(FraudwatchError):
+    """The database cannot be reached (restarting, failing over): try again shortly."""
+
+    status_code = 503

@@ -54,6 +54,7 @@ __all__ = [
     "Settings",
     "SmtpSettings",
     "StorageSettings",
+    "StreamSettings",
     "Thresholds",
     "WebhookEndpoint",
     "load_settings",
@@ -109,12 +110,23 @@ class ServerSettings(Section):
 
 
 class StorageSettings(Section):
-    type: Literal["sqlite", "memory"] = "sqlite"
+    type: Literal["sqlite", "memory", "postgresql"] = "sqlite"
     path: Path | None = Field(None, description="SQLite file; default <data_dir>/fraudwatch.db")
+    url: str | None = Field(
+        None,
+        pattern=r"^postgres(ql)?://",
+        description="type postgresql: postgresql://user@host:port/database (the password from PGPASSWORD "
+        "or ~/.pgpass rather than in the URL)",
+    )
     synchronous: Literal["FULL", "NORMAL"] = Field(
         "FULL", description="FULL: every group commit fsyncs the WAL before events are acknowledged"
     )
     group_commit_max: int = Field(2000, ge=1, description="most events in one transaction")
+    migrate_on_start: bool = Field(
+        True,
+        description="apply pending schema migrations at start (false: refuse to start until "
+        "'fraudwatch migrate' ran); a schema newer than this release is refused either way",
+    )
     wal_limit_mb: float = Field(
         1024,
         gt=0,
@@ -129,6 +141,12 @@ class StorageSettings(Section):
         ge=1000,
         description="event ids the in-memory Bloom filter holds at ~1% false positives (1.25 bytes each)",
     )
+
+    @model_validator(mode="after")
+    def _url_for_postgresql(self) -> StorageSettings:
+        if self.type == "postgresql" and not self.url:
+            raise ValueError("storage.url is required with storage.type: postgresql")
+        return self
 
     def sqlite_path(self, data_dir: Path) -> Path:
         return self.path or data_dir / "fraudwatch.db"
@@ -280,6 +298,12 @@ class ActionsSettings(Section):
     ``link_key`` default from the rest of the tree: :meth:`Settings.actions_resolved`."""
 
     database: Path | None = Field(None, description="actions SQLite file; default <data_dir>/fraudwatch-actions.db")
+    database_url: str | None = Field(
+        None,
+        pattern=r"^postgres(ql)?://",
+        description="the actions tables in PostgreSQL instead of a SQLite file; default storage.url "
+        "with storage.type: postgresql",
+    )
     public_url: str = Field("http://localhost:8000", description="base of the answer links")
     link_key: SecretStr | None = Field(
         None, description="HMAC key of the answer links; default derived from security.token_key"
@@ -296,6 +320,33 @@ class ActionsSettings(Section):
     )
     language: str = Field("en", description="language of the messages when the cardholder's profile names none")
     retry: RetrySettings = RetrySettings()
+
+
+class StreamSettings(Section):
+    """Events read from a Redis (or Valkey) stream by a consumer group, beside the HTTP API;
+    off unless ``url`` is set. Names in braces share one hash slot, as Redis Cluster needs
+    for the transaction that publishes decisions and acknowledges their events."""
+
+    url: str | None = Field(
+        None, pattern=r"^rediss?://", description="redis://host:port/db of the stream (off when unset)"
+    )
+    stream: str = Field("{fraudwatch}:events", min_length=1, description="the stream events are read from")
+    decisions: str = Field(
+        "{fraudwatch}:decisions", min_length=1, description="the stream each event's decision (or error) goes to"
+    )
+    group: str = Field("fraudwatch", min_length=1, description="the consumer group")
+    consumer: str = Field(
+        default_factory=lambda: os.uname().nodename,
+        min_length=1,
+        description="this replica's name in the group (default the host name); keep it across restarts",
+    )
+    batch: int = Field(500, ge=1, le=10_000, description="most entries read at once")
+    claim_idle_seconds: float = Field(
+        30.0, gt=0, description="entries another consumer has held unacknowledged this long are taken over"
+    )
+    decisions_maxlen: int = Field(
+        1_000_000, ge=1000, description="the decisions stream is trimmed to about this many entries"
+    )
 
 
 # ------------------------------------------------------------------ the tree
@@ -320,6 +371,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     ato: AtoSettings = AtoSettings()
     actions: ActionsSettings = ActionsSettings()
+    stream: StreamSettings = StreamSettings()
     cases: CasesSettings = CasesSettings()
 
     @model_validator(mode="after")
@@ -400,6 +452,8 @@ class Settings(BaseSettings):
         return self.actions.model_copy(
             update={
                 "database": self.actions.database or self.data_dir / "fraudwatch-actions.db",
+                "database_url": self.actions.database_url
+                or (self.storage.url if self.storage.type == "postgresql" else None),
                 "link_key": self.actions.link_key or SecretStr(derived),
             }
         )

@@ -12,7 +12,7 @@ from fraudwatch.actions import Responder
 from fraudwatch.actions.history import LogHistory
 from fraudwatch.actions.service import set_subscription
 from fraudwatch.storage import LogEntry
-from fraudwatch.storage.sqlite import SQLiteStorage
+from fraudwatch.storage.sqlite import SQLiteStore
 
 from .helpers import T0, decision, event, settings
 
@@ -172,10 +172,10 @@ def test_reading_the_lookback_from_the_log_does_what_the_kept_copy_does(tmp_path
     kept = _responder(tmp_path / "a")
     entries = _entries(pairs)
     kept.on_logged(entries, now=T0 + 500)
-    log = SQLiteStorage(tmp_path / "fw.db")
-    with log.unit():
-        log.append(entries)  # all of it first: the follower reads a log that is ahead of it
-    from_log = Responder(settings(tmp_path / "b", receiver=NO_DELIVERY), history=LogHistory(log))
+    log = SQLiteStore(tmp_path / "fw.db")
+    with log.unit() as uow:
+        uow.events.append(entries)  # all of it first: the follower reads a log that is ahead of it
+    from_log = Responder(settings(tmp_path / "b", receiver=NO_DELIVERY), history=LogHistory(log.events))
     with from_log.db.unit_of_work() as conn:
         set_subscription(conn, "tok_sub", email=None, usage_alerts=True, now=T0)
     for start in range(0, len(entries), 7):

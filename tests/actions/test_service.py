@@ -30,9 +30,9 @@ def service(tmp_path):
             actions_settings(tmp_path, receiver=rec, mailbox=mail, public_url=f"http://127.0.0.1:{port}")
         )
         app.state.responder = responder  # used by the service instead of one built from its settings
-        with app.state.storage.unit():
+        with app.state.storage.unit() as uow:
             key, _ = create_key(
-                app.state.storage,
+                uow,
                 name="test",
                 scopes=["ingest", "admin"],
                 pepper=app.state.settings.security.key_pepper.get_secret_value().encode(),

@@ -227,11 +227,11 @@ def test_replaying_the_stored_stream_gives_the_same_actions(run, tmp_path):
     from fraudwatch.actions.service import set_subscription
     from fraudwatch.cli.engine import build_engine
     from fraudwatch.events import EVENT_ADAPTER
-    from fraudwatch.storage.sqlite import SQLiteStorage
+    from fraudwatch.storage.sqlite import SQLiteStore
 
     from .helpers import settings
 
-    log = SQLiteStorage(run["data"] / "fraudwatch.db")
+    log = SQLiteStore(run["data"] / "fraudwatch.db")
     engine = build_engine(None, None, None)
     s = settings(tmp_path, receiver=_Nowhere()).model_copy(update={"merchants": run["data"].parent / "merchants.yaml"})
     responder = Responder(s, suppressions=None)
@@ -241,7 +241,7 @@ def test_replaying_the_stored_stream_gives_the_same_actions(run, tmp_path):
         for subject, email, language in live.execute("SELECT subject, email, language FROM subscriptions"):
             set_subscription(conn, subject, email=email, usage_alerts=False, now=0.0, language=language)
     position, same = 0, 0
-    while page := log.entries_after(position, 500):
+    while page := log.events.after(position, 500):
         for entry in page:
             event = EVENT_ADAPTER.validate_json(entry.event)
             decision = engine.process(event)

@@ -57,7 +57,8 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> Server:
+    def start(self, timeout: float = 60.0, until: str = "/readyz") -> Server:
+        """Start and wait until ``until`` answers 200 (``/healthz`` for a replica that stands by)."""
         policy = Path(self.env["FRAUDWATCH_ACTIONS__POLICY"])
         if policy.parent == self.data_dir and not policy.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -72,7 +73,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {(self.data_dir / f'server-{self.port}.log').read_text()}")
             try:
-                if httpx.get(self.url + "/readyz", timeout=1.0).status_code == 200:
+                if httpx.get(self.url + until, timeout=1.0).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass

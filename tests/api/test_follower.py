@@ -13,12 +13,12 @@ from pathlib import Path
 
 from fraudwatch.api.follower import FollowerProcess, LogFollower, register
 from fraudwatch.storage import LogEntry
-from fraudwatch.storage.sqlite import SQLiteStorage
+from fraudwatch.storage.sqlite import SQLiteStore
 
 
 def _log(storage, first: int, last: int) -> None:
-    with storage.unit():
-        storage.append(
+    with storage.unit() as uow:
+        uow.events.append(
             [
                 LogEntry(n, f"ev-{n}", "account.login", 1.0 * n, b"", b"{}", b"{}", "allow")
                 for n in range(first, last + 1)
@@ -52,7 +52,7 @@ def _wait(predicate, timeout=10.0):
 
 
 def test_a_new_follower_starts_at_the_end_and_gets_later_entries_in_order(tmp_path):
-    storage = SQLiteStorage(tmp_path / "fw.db")
+    storage = SQLiteStore(tmp_path / "fw.db")
     _log(storage, 1, 5)
     handle = Recorder()
     follower = LogFollower("t", storage.connect(durable=False), handle)
@@ -61,11 +61,11 @@ def test_a_new_follower_starts_at_the_end_and_gets_later_entries_in_order(tmp_pa
     _wait(lambda: len(handle.handled()) == 15)
     follower.close()
     assert handle.handled() == [f"ev-{n}" for n in range(6, 21)]
-    assert storage.cursor("t") == 20  # stored when the follower stops
+    assert storage.cursors.get("t") == 20  # stored when the follower stops
 
 
 def test_after_a_restart_the_follower_resumes_from_its_stored_position(tmp_path):
-    storage = SQLiteStorage(tmp_path / "fw.db")
+    storage = SQLiteStore(tmp_path / "fw.db")
     first = Recorder()
     follower = LogFollower("t", storage.connect(durable=False), first)
     _log(storage, 1, 10)
@@ -81,7 +81,7 @@ def test_after_a_restart_the_follower_resumes_from_its_stored_position(tmp_path)
 
 
 def test_a_failing_page_is_handed_over_event_by_event_and_only_the_bad_event_is_skipped(tmp_path):
-    storage = SQLiteStorage(tmp_path / "fw.db")
+    storage = SQLiteStore(tmp_path / "fw.db")
     handle = Recorder(poison="ev-3")
     follower = LogFollower("t", storage.connect(durable=False), handle)
     _log(storage, 1, 5)
@@ -89,23 +89,23 @@ def test_a_failing_page_is_handed_over_event_by_event_and_only_the_bad_event_is_
     _wait(lambda: len(handle.handled()) == 4, timeout=15)
     follower.close()
     assert handle.handled() == ["ev-1", "ev-2", "ev-4", "ev-5"]
-    assert storage.cursor("t") == 5
+    assert storage.cursors.get("t") == 5
 
 
 def test_the_handlers_work_is_synced_before_each_stored_position(tmp_path):
-    storage = SQLiteStorage(tmp_path / "fw.db")
+    storage = SQLiteStore(tmp_path / "fw.db")
     handle = Recorder()
     synced: list[tuple[int, int | None]] = []  # (entries handled, position stored) at each sync
 
     def sync() -> None:
-        synced.append((len(handle.handled()), storage.cursor("t")))
+        synced.append((len(handle.handled()), storage.cursors.get("t")))
 
     follower = LogFollower("t", storage.connect(durable=False), handle, sync=sync)
     _log(storage, 1, 10)
     follower.notify()
     _wait(lambda: len(handle.handled()) == 10)
     follower.close()
-    assert storage.cursor("t") == 10
+    assert storage.cursors.get("t") == 10
     assert synced and synced[-1] == (10, 0)  # all ten synced while the stored position was still 0
 
 
@@ -132,7 +132,7 @@ def _lines(path) -> list[str]:
 
 
 def test_a_follower_process_gets_what_was_logged_while_it_started_and_stops_in_order(tmp_path):
-    storage = SQLiteStorage(tmp_path / "fw.db")
+    storage = SQLiteStore(tmp_path / "fw.db")
     _log(storage, 1, 2)
     register(storage, "p")  # at the end of the log: ev-1 and ev-2 are the past
     out = tmp_path / "handled.txt"
@@ -143,17 +143,17 @@ def test_a_follower_process_gets_what_was_logged_while_it_started_and_stops_in_o
     _wait(lambda: _lines(out)[-1:] == ["ev-5"])
     follower.close()
     assert _lines(out) == ["ev-3", "ev-4", "ev-5", "closed"]
-    assert storage.cursor("p") == 5
+    assert storage.cursors.get("p") == 5
 
 
 PARENT = """
 import sys, time
 from functools import partial
 from fraudwatch.api.follower import FollowerProcess, register
-from fraudwatch.storage.sqlite import SQLiteStorage
+from fraudwatch.storage.sqlite import SQLiteStore
 sys.path.insert(0, sys.argv[2])
 from test_follower import FileHandler
-storage = SQLiteStorage(sys.argv[1] + "/fw.db")
+storage = SQLiteStore(sys.argv[1] + "/fw.db")
 register(storage, "p")
 f = FollowerProcess("p", storage.opener(), partial(FileHandler, sys.argv[1] + "/handled.txt"))
 print(f._process.pid, flush=True)

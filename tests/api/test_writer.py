@@ -10,14 +10,14 @@ import pytest
 
 from fraudwatch.api.writer import GroupCommitWriter
 from fraudwatch.storage import LogEntry
-from fraudwatch.storage.sqlite import SQLiteStorage
+from fraudwatch.storage.sqlite import SQLiteStore
 
 BODY = b'{"features": "' + b"x" * 2000 + b'"}'
 
 
 @pytest.mark.parametrize("requested", [False, True])
 def test_the_wal_starts_over_after_a_checkpoint_in_the_writer_thread(tmp_path, requested):
-    storage = SQLiteStorage(tmp_path / "log.db")
+    storage = SQLiteStore(tmp_path / "log.db")
     housekeeping = storage.connect()
     reader = sqlite3.connect(tmp_path / "log.db", isolation_level=None)
 
@@ -46,6 +46,6 @@ def test_the_wal_starts_over_after_a_checkpoint_in_the_writer_thread(tmp_path, r
 
     grown, after = asyncio.run(run())
     assert (after < grown) is requested
-    assert storage.last_seq() == 200  # nothing lost on the way
+    assert storage.events.last_seq() == 200  # nothing lost on the way
     for handle in (housekeeping, reader, storage):
         handle.close()

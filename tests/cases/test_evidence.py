@@ -15,7 +15,7 @@ from fraudwatch.cases.evidence import compelling_evidence, evidence_pack, to_htm
 from fraudwatch.cases.service import queue
 from fraudwatch.cases.settings import CasesSettings
 from fraudwatch.storage import LogEntry
-from fraudwatch.storage.memory import MemoryStorage
+from fraudwatch.storage.sqlite import MemoryStore
 
 DAY = 86400.0
 DISPUTE = datetime(2026, 11, 21, 9, 0, tzinfo=UTC).timestamp()
@@ -165,9 +165,9 @@ def test_the_evidence_pack_reads_the_history_and_the_shipping_address_of_each_or
             **common,
         },
     ]
-    log = MemoryStorage()
-    with log.unit():
-        log.append([_entry(n, e) for n, e in enumerate(events, start=1)])
+    log = MemoryStore()
+    with log.unit() as uow:
+        uow.events.append([_entry(n, e) for n, e in enumerate(events, start=1)])
     db = Database(str(tmp_path / "cases.db"))
     with db.unit_of_work() as conn:
         from fraudwatch.cases import disputes
@@ -199,7 +199,7 @@ def test_the_evidence_pack_reads_the_history_and_the_shipping_address_of_each_or
             actor="t",
             now=0.0,
         )
-    pack = evidence_pack(db.connection(), log=log, case_id=episode.id)
+    pack = evidence_pack(db.connection(), log=log.events, case_id=episode.id)
     assert pack["payment"]["id"] == "p0" and pack["shipping_address"] == "h:tokyo-1"
     assert pack["three_d_secure"]["result"] == "frictionless" and pack["dispute"]["stage"] == "dispute"
     assert [u["kind"] for u in pack["delivery_and_usage"]] == ["order.shipped"]

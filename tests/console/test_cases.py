@@ -162,6 +162,22 @@ def test_the_queue_refreshes_without_a_reload(browser, demo):
     assert browser.execute_script("return window.__stayed === true")
 
 
+def test_a_case_is_assigned_from_its_queue_row(browser, demo):
+    sign_in(browser, demo, demo.analyst_key)
+    browser.get(demo.console + "/queue?status=open&sort=age")
+    target = _read(browser, lambda d: _rows(d)[0].get_attribute("data-case"))[0]
+    row = browser.find_element(By.CSS_SELECTOR, f"#queue-rows tr[data-case='{target}']")
+    row.find_element(By.CSS_SELECTOR, "form.assign input[name=analyst]").send_keys("chika")
+    row.find_element(By.CSS_SELECTOR, "form.assign button").click()
+    # back on the same queue, where the case (in review now) is no longer among the open ones
+    wait(browser).until(lambda d: "/console/queue?status=open&sort=age" in d.current_url)
+    wait(browser).until(lambda d: not d.find_elements(By.CSS_SELECTOR, f"#queue-rows tr[data-case='{target}']"))
+    with demo.api(demo.analyst_key) as api:
+        case = api.get(f"/v1/cases/{target}").json()
+    assert case["assignee"] == "chika" and case["status"] == "in_review", case
+    assert any(h["type"] == "assign" and h["actor"] == "demo-analyst" for h in case["history"]), case["history"]
+
+
 def test_a_dispute_shows_its_stages_and_deadlines_takes_a_move_and_exports_its_evidence(browser, demo):
     with demo.api(demo.analyst_key) as api:
         disputes = api.get("/v1/disputes", params={"state": "open", "limit": 50}).json()["disputes"]

@@ -68,8 +68,8 @@ def logged(tmp_path_factory):
                 event.ip,
             )
         )
-    with storage.unit():
-        storage.append(entries)
+    with storage.unit() as uow:
+        uow.events.append(entries)
     yield settings, storage, events
     storage.close()
 
@@ -77,9 +77,9 @@ def logged(tmp_path_factory):
 def test_the_index_counts_each_event_once_and_moves_labelled_scores(logged, tmp_path):
     settings, storage, events = logged
     indexer = Indexer(str(tmp_path / "console.db"), storage)
-    half = storage.last_seq() // 2
-    indexer.on_logged(storage.entries_after(half, 10**6))  # a gap first: filled from the log
-    indexer.on_logged(storage.entries_after(0, 10**6))  # all of it again: nothing counted twice
+    half = storage.events.last_seq() // 2
+    indexer.on_logged(storage.events.after(half, 10**6))  # a gap first: filled from the log
+    indexer.on_logged(storage.events.after(0, 10**6))  # all of it again: nothing counted twice
     conn = indexer.db.connection()
     assert conn.execute("SELECT sum(n) FROM outcomes_minute").fetchone()[0] == len(events)
     assert conn.execute("SELECT sum(n) FROM outcomes_hour").fetchone()[0] == len(events)
@@ -106,7 +106,7 @@ def test_a_backtest_of_the_live_rules_changes_nothing_and_a_new_rule_is_seen(log
     same = backtest(storage, settings, Draft(), since, until, labels=labels_from(indexer.db))
     assert same["changed"] == 0 and same["events"] > 1000
     assert same["before"] == same["after"]
-    live = storage.get_definition("rules", storage.active_version("rules")).text
+    live = storage.definitions.get("rules", storage.definitions.active_version("rules")).text
     rule = "\nrule every_big_payment:\n    block if event.kind == 'payment.attempt' and event.amount >= 30000\n"
     seen = []
     edited = backtest(

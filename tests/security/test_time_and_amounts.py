@@ -86,7 +86,7 @@ def _service(tmp_path, fail_on: str):
     from fraudwatch.api.metrics import Metrics
     from fraudwatch.api.service import DecisionService
     from fraudwatch.events import Tokenizer
-    from fraudwatch.storage.sqlite import SQLiteStorage
+    from fraudwatch.storage.sqlite import SQLiteStore
 
     failed = []
 
@@ -98,7 +98,7 @@ def _service(tmp_path, fail_on: str):
                 raise OverflowError("simulated failure after the state changed")
             return decision
 
-    storage = SQLiteStorage(tmp_path / "fw.db")
+    storage = SQLiteStore(tmp_path / "fw.db")
     service = DecisionService(
         storage=storage,
         engine_factory=lambda: Flaky(features=load_features(), rules=load_rules()),
@@ -146,7 +146,7 @@ def test_a_failed_event_changes_no_state_and_its_resend_is_decided_afresh(tmp_pa
             await restarted.stop()
 
     assert asyncio.run(after_restart())["features"]["card.insufficient_funds_24h"] == 4
-    assert [e.event_id for e in storage.entries_after(0)] == ["d0", "d1", "d2", "d3"]
+    assert [e.event_id for e in storage.events.after(0)] == ["d0", "d1", "d2", "d3"]
 
 
 # ------------------------------------------------------------------ 3. a batch that hangs later
@@ -173,11 +173,11 @@ def test_readyz_fails_while_the_writer_is_stuck(tmp_path):
     import threading
 
     from fraudwatch.api.writer import GroupCommitWriter
-    from fraudwatch.storage.sqlite import SQLiteStorage
+    from fraudwatch.storage.sqlite import SQLiteStore
 
     release = threading.Event()
 
-    class Stuck(SQLiteStorage):
+    class Stuck(SQLiteStore):
         def log(self, entries):
             release.wait(30)
             super().log(entries)

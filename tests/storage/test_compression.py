@@ -7,9 +7,9 @@ import sqlite3
 
 import orjson
 
-from fraudwatch.storage import LogEntry
-from fraudwatch.storage import sqlite as sqlite_storage
-from fraudwatch.storage.sqlite import ZSTD_MAGIC, SQLiteStorage
+from fraudwatch.storage import LogEntry, sql
+from fraudwatch.storage.codec import ZSTD_MAGIC
+from fraudwatch.storage.sqlite import SQLiteStore
 
 
 def _entry(n: int) -> LogEntry:
@@ -26,14 +26,14 @@ def _entry(n: int) -> LogEntry:
 
 
 def _append(storage, first: int, last: int) -> None:
-    with storage.unit():
-        storage.append([_entry(n) for n in range(first, last + 1)])
+    with storage.unit() as uow:
+        uow.events.append([_entry(n) for n in range(first, last + 1)])
 
 
 def test_entries_read_back_the_same_before_and_after_a_dictionary(tmp_path, monkeypatch):
-    monkeypatch.setattr(sqlite_storage, "DICTIONARY_SAMPLES", 200)
-    monkeypatch.setattr(sqlite_storage, "DICTIONARY_CHECK_EVERY", 10)
-    storage = SQLiteStorage(tmp_path / "fw.db")
+    monkeypatch.setattr(sql, "DICTIONARY_SAMPLES", 200)
+    monkeypatch.setattr(sql, "DICTIONARY_CHECK_EVERY", 10)
+    storage = SQLiteStore(tmp_path / "fw.db")
     writer = storage.connect()  # another handle: it learns of the dictionary on its own
     _append(writer, 1, 250)
     early = storage.connect()  # opened before the dictionary: it loads it on its first read of a frame
@@ -41,10 +41,10 @@ def test_entries_read_back_the_same_before_and_after_a_dictionary(tmp_path, monk
     _append(writer, 251, 400)
     reader = storage.connect()
     expected = [_entry(n) for n in range(1, 401)]
-    assert reader.entries_after(0, 1000) == expected
-    assert reader.get_entry("e333") == expected[332]
-    assert early.get_entry("e333") == expected[332]
-    assert reader.search("card", "tok_3", limit=3) == [e for e in reversed(expected) if e.card == "tok_3"][:3]
+    assert reader.events.after(0, 1000) == expected
+    assert reader.events.get("e333") == expected[332]
+    assert early.events.get("e333") == expected[332]
+    assert reader.events.search("card", "tok_3", limit=3) == [e for e in reversed(expected) if e.card == "tok_3"][:3]
 
     raw = sqlite3.connect(tmp_path / "fw.db")
     stored = dict(raw.execute("SELECT seq, decision FROM events WHERE seq IN (1, 400)").fetchall())
@@ -57,11 +57,11 @@ def test_entries_read_back_the_same_before_and_after_a_dictionary(tmp_path, monk
 
 
 def test_uncompressed_rows_written_earlier_read_as_they_are(tmp_path):
-    storage = SQLiteStorage(tmp_path / "fw.db")
+    storage = SQLiteStore(tmp_path / "fw.db")
     e = _entry(1)
     with storage.unit():
-        storage._write().execute(
+        storage._db.execute(
             "INSERT INTO events(seq, id, kind, ts, digest, event, decision, outcome, card) VALUES (?,?,?,?,?,?,?,?,?)",
             (e.seq, e.event_id, e.kind, e.ts, e.digest, e.event, e.decision, e.outcome, e.card),
         )
-    assert storage.get_entry("e1") == e
+    assert storage.events.get("e1") == e

@@ -75,8 +75,9 @@ def open_alert(
     time: a link lives for the cardholder's day, whatever the events' dates)."""
     alert_id = alert_id_for(key, episode_id)
     conn.execute(
-        "INSERT OR IGNORE INTO alerts(id, event_id, kind, card, account, outcome, rules, summary, created, expires,"
-        " language, episode, events, last_ts, told) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+        "INSERT INTO alerts(id, event_id, kind, card, account, outcome, rules, summary, created, expires,"
+        " language, episode, events, last_ts, told) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+        " ON CONFLICT DO NOTHING",
         (
             alert_id,
             event.id,
@@ -107,15 +108,27 @@ def add_to_alert(
     events.append(stopped_entry(event, decision))
     rules = list(dict.fromkeys([*json.loads(alert["rules"]), *stopping_rules(decision)]))
     conn.execute(
-        "UPDATE alerts SET events = ?, rules = ?, last_ts = max(last_ts, ?), summary_latest = ? WHERE id = ?",
-        (json.dumps(events), json.dumps(rules), event.ts, json.dumps(summary(event, decision)), alert["id"]),
+        # CASE, not the two-argument max: the same SQL on PostgreSQL
+        "UPDATE alerts SET events = ?, rules = ?, last_ts = CASE WHEN ? > last_ts THEN ? ELSE last_ts END,"
+        " summary_latest = ? WHERE id = ?",
+        (
+            json.dumps(events),
+            json.dumps(rules),
+            event.ts,
+            event.ts,
+            json.dumps(summary(event, decision)),
+            alert["id"],
+        ),
     )
     return get_alert(conn, alert["id"])
 
 
 def mark_told(conn: sqlite3.Connection, alert_id: str, told: int, *, expires: float) -> None:
     """The cardholder has been told of ``told`` stopped events; the links live on to ``expires``."""
-    conn.execute("UPDATE alerts SET told = ?, expires = max(expires, ?) WHERE id = ?", (told, expires, alert_id))
+    conn.execute(
+        "UPDATE alerts SET told = ?, expires = CASE WHEN ? > expires THEN ? ELSE expires END WHERE id = ?",
+        (told, expires, expires, alert_id),
+    )
 
 
 # ------------------------------------------------------------------ the rate limit
@@ -147,6 +160,7 @@ def record_action(
     conn: sqlite3.Connection, *, episode_id: str, action: str, endpoint: str, targets: list[str], event: str, ts: float
 ) -> None:
     conn.executemany(
-        "INSERT OR IGNORE INTO episode_actions(episode, action, endpoint, target, event, ts) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO episode_actions(episode, action, endpoint, target, event, ts) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         [(episode_id, action, endpoint, t, event, ts) for t in targets],
     )

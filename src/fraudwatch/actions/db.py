@@ -1,6 +1,11 @@
-"""The actions domain's own SQLite file: outbox, alerts, subscriptions, suppressions,
-recent events, and the cases domain's tables (``fraudwatch.cases.store``). One connection
-per thread, WAL, explicit units of work.
+"""The actions domain's own database: outbox, alerts, subscriptions, suppressions, recent
+events, and the cases domain's tables (``fraudwatch.cases.store``). One connection per
+thread, explicit units of work. A SQLite file (WAL) by default; with a ``postgresql://``
+URL, the tables of the PostgreSQL database that holds the event log (``storage.type:
+postgresql``), through a connection that takes the same ``?`` statements and gives rows by
+name (``fraudwatch.storage.postgresql.Connection``).
+The tables come from the ``actions`` migrations (``fraudwatch/storage/migrations/actions/``),
+checked when it is opened (see ``fraudwatch.storage.schema``).
 
 Service functions take a connection and never commit; the caller's ``unit_of_work``
 does, so two service calls can be atomic.
@@ -23,142 +28,29 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fraudwatch.cases import SCHEMA as CASES_SCHEMA
 from fraudwatch.errors import InvalidValue
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    id TEXT PRIMARY KEY,                 -- also the idempotency key sent to receivers
-    channel TEXT NOT NULL,               -- webhook | email
-    destination TEXT NOT NULL,           -- endpoint name or e-mail address
-    type TEXT NOT NULL,
-    payload TEXT NOT NULL,               -- JSON
-    created REAL NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | dead
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt REAL NOT NULL,
-    locked_until REAL NOT NULL DEFAULT 0,    -- lease of the dispatcher sending it
-    last_error TEXT,
-    delivered_at REAL,
-    incident TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt);
-CREATE INDEX IF NOT EXISTS outbox_incident ON outbox(incident, status);
-
-CREATE TABLE IF NOT EXISTS alerts (
-    id TEXT PRIMARY KEY,
-    event_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    card TEXT,
-    account TEXT,
-    outcome TEXT NOT NULL,
-    rules TEXT NOT NULL,                 -- JSON list of rule names that stopped the event
-    summary TEXT NOT NULL,               -- JSON: amount, currency, merchant, time
-    created REAL NOT NULL,
-    expires REAL NOT NULL,
-    answered_at REAL,
-    answer TEXT,
-    language TEXT,                       -- of the alert's messages and answer pages
-    episode TEXT,                        -- the episode (case) the alert is about: one alert each
-    events TEXT,                         -- JSON: the episode's stopped events with their entities
-    last_ts REAL,                        -- event time of the latest of them
-    told INTEGER NOT NULL DEFAULT 1,     -- how many of them the cardholder has been told about
-    summary_latest TEXT,                 -- JSON summary of the latest
-    applied TEXT                         -- the cardholder.answer event whose effects were applied
-);
-
-CREATE TABLE IF NOT EXISTS cardholder_messages (  -- for the rate limit per cardholder, in event time
-    subject TEXT NOT NULL,
-    ts REAL NOT NULL,
-    alert TEXT NOT NULL,
-    type TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS cardholder_messages_by_subject ON cardholder_messages(subject, ts);
-
-CREATE TABLE IF NOT EXISTS episode_actions (     -- each action once per episode (and per order, field, session)
-    episode TEXT NOT NULL,
-    action TEXT NOT NULL,
-    endpoint TEXT NOT NULL,
-    target TEXT NOT NULL,                -- '' for the action itself, else an order, field or session
-    event TEXT NOT NULL,                 -- the event or answer that caused it
-    ts REAL NOT NULL,
-    PRIMARY KEY (episode, action, endpoint, target)
-);
-
-CREATE TABLE IF NOT EXISTS subscriptions (
-    subject TEXT PRIMARY KEY,            -- card token or account id
-    email TEXT,
-    usage_alerts INTEGER NOT NULL DEFAULT 0,
-    updated REAL NOT NULL,
-    language TEXT                        -- of the cardholder's messages (ja, en); null: the default
-);
-
-CREATE TABLE IF NOT EXISTS suppressions (
-    card TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    until REAL NOT NULL,
-    event_id TEXT,
-    created REAL NOT NULL,
-    PRIMARY KEY (card, rule)
-);
-
-CREATE TABLE IF NOT EXISTS recent_events (
-    id TEXT PRIMARY KEY,
-    ts REAL NOT NULL,
-    kind TEXT NOT NULL,
-    card TEXT,
-    account TEXT,
-    data TEXT NOT NULL                   -- JSON of the event
-);
-CREATE INDEX IF NOT EXISTS recent_by_card ON recent_events(card, ts);
-CREATE INDEX IF NOT EXISTS recent_by_account ON recent_events(account, ts);
-
-CREATE TABLE IF NOT EXISTS synced (      -- one row, written by Database.sync
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    at REAL NOT NULL
-);
-"""
-
-
-# columns added since a table was first created: files made by an earlier version get them
-ADDED_COLUMNS = {
-    "subscriptions": {"language": "TEXT"},
-    "alerts": {
-        "language": "TEXT",
-        "episode": "TEXT",
-        "events": "TEXT",
-        "last_ts": "REAL",
-        "told": "INTEGER NOT NULL DEFAULT 1",
-        "summary_latest": "TEXT",
-        "applied": "TEXT",
-    },
-}
-
-
-def _add_columns(conn: sqlite3.Connection, columns: dict[str, dict[str, str]]) -> None:
-    for table, wanted in columns.items():
-        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-        for name, decl in wanted.items():
-            if name not in have:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+from fraudwatch.storage import domain_connection, ensure_schema
 
 
 class Database:
-    """A path to the actions SQLite file; hands each thread its own connection."""
+    """The actions database at ``path`` (a SQLite file, or a ``postgresql://`` URL); hands
+    each thread its own connection."""
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], *, migrate: bool = True):
         path = os.fspath(path)
         if path == ":memory:":
             raise InvalidValue("the actions database needs a file path (threads share it)")
         self.path = path
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.postgresql = path.startswith(("postgresql://", "postgres://"))
         self._local = threading.local()
-        conn = self.connection()
-        conn.executescript(SCHEMA + CASES_SCHEMA)
-        _add_columns(conn, ADDED_COLUMNS)
+        if not self.postgresql:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        ensure_schema(self.connection(), path, ["actions"], apply=migrate)
 
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
+        if conn is None and self.postgresql:
+            conn = self._local.conn = domain_connection(self.path)
         if conn is None:
             # autocommit mode: transactions are opened explicitly by unit_of_work
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
@@ -179,10 +71,11 @@ class Database:
         ``durable``: the commit is fsynced (survives a power loss, not only a crash of the
         process), for work whose source then forgets it, such as a page of the event log."""
         conn = self.connection()
+        durable = durable and not self.postgresql  # (there every commit is)
         if durable:
             conn.execute("PRAGMA synchronous=FULL")
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN" if self.postgresql else "BEGIN IMMEDIATE")
             try:
                 yield conn
             except BaseException:
@@ -195,9 +88,15 @@ class Database:
 
     def sync(self) -> None:
         """Make every commit so far survive a power loss: one fsynced commit (commits are
-        not fsynced on their own; the WAL this one syncs holds the earlier ones too)."""
+        not fsynced on their own; the WAL this one syncs holds the earlier ones too). On
+        PostgreSQL every commit is durable already."""
+        if self.postgresql:
+            return
         with self.unit_of_work(durable=True) as conn:
-            conn.execute("INSERT OR REPLACE INTO synced(id, at) VALUES (1, ?)", (time.time(),))
+            conn.execute(
+                "INSERT INTO synced(id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                (time.time(),),
+            )
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

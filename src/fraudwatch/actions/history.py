@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from fraudwatch.storage import LogEntry, Storage
+from fraudwatch.storage import EventLog, LogEntry
 
 Row = tuple[str, float, str, dict[str, Any]]
 CLOSING = ("order.shipped", "order.cancelled")
@@ -70,7 +70,8 @@ class TableHistory:
 
     def record(self, conn: sqlite3.Connection, rows: list[tuple]) -> None:
         conn.executemany(
-            "INSERT OR IGNORE INTO recent_events(id, ts, kind, card, account, data) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO recent_events(id, ts, kind, card, account, data) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             [r for r in rows if r[3] or r[4]],
         )
 
@@ -79,16 +80,17 @@ class TableHistory:
 
     def window(self, conn, *, card, account, since, until, before_seq=None) -> list[Row]:
         rows = conn.execute(
-            "SELECT id, ts, kind, data FROM recent_events WHERE ((card = ? AND ? IS NOT NULL)"
-            " OR (account = ? AND ? IS NOT NULL)) AND ts >= ? AND ts <= ? ORDER BY ts, id",
+            "SELECT id, ts, kind, data FROM recent_events WHERE ((card = ? AND CAST(? AS TEXT) IS NOT NULL)"
+            " OR (account = ? AND CAST(? AS TEXT) IS NOT NULL)) AND ts >= ? AND ts <= ? ORDER BY ts, id",
             (card, card, account, account, since, until),
         ).fetchall()
         return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
     def closed(self, conn, orders, *, card, account, since, until) -> set[str]:
         marks = ",".join("?" * len(orders))
+        order = "json_extract(data, '$.order')" if isinstance(conn, sqlite3.Connection) else "(data::json ->> 'order')"
         rows = conn.execute(
-            f"SELECT data FROM recent_events WHERE kind IN {CLOSING} AND json_extract(data, '$.order') IN ({marks})",
+            f"SELECT data FROM recent_events WHERE kind IN {CLOSING} AND {order} IN ({marks})",
             list(orders),
         )
         return {json.loads(r[0])["order"] for r in rows}
@@ -99,8 +101,8 @@ class LogHistory:
 
     keeps = False
 
-    def __init__(self, storage: Storage):
-        self.storage = storage
+    def __init__(self, events: EventLog):
+        self.events = events
 
     def record(self, conn, rows) -> None:
         pass  # the log has them
@@ -112,7 +114,7 @@ class LogHistory:
         found: dict[int, LogEntry] = {}
         for entity, value in (("card", card), ("account", account)):
             if value:
-                for e in self.storage.search(
+                for e in self.events.search(
                     entity,
                     value,
                     since=since,

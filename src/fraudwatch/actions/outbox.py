@@ -67,8 +67,8 @@ def enqueue(
 ) -> bool:
     """Add a message; False if a message with this id exists already."""
     cur = conn.execute(
-        "INSERT OR IGNORE INTO outbox(id, channel, destination, type, payload, created, next_attempt, incident)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO outbox(id, channel, destination, type, payload, created, next_attempt, incident)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (id, channel, destination, type, json.dumps(payload, separators=(",", ":")), now, now, incident),
     )
     return cur.rowcount == 1
@@ -76,11 +76,14 @@ def enqueue(
 
 def claim(conn: sqlite3.Connection, *, now: float, lease: float, limit: int) -> list[Message]:
     """Lease due pending messages to the caller (hidden from other dispatchers until the
-    lease ends: a dispatcher that dies mid-send leaves them to be sent again)."""
+    lease ends: a dispatcher that dies mid-send leaves them to be sent again). On
+    PostgreSQL the rows another dispatcher is claiming at this moment are skipped, not
+    waited for (``FOR UPDATE SKIP LOCKED``), so dispatchers on several replicas share the
+    due messages; SQLite has one writer at a time anyway."""
     rows = conn.execute(
         "UPDATE outbox SET locked_until = ? WHERE id IN ("
         " SELECT id FROM outbox WHERE status = 'pending' AND next_attempt <= ? AND locked_until <= ?"
-        " ORDER BY next_attempt LIMIT ?) RETURNING *",
+        f" ORDER BY next_attempt LIMIT ?{getattr(conn, 'lock_rows', '')}) RETURNING *",
         (now + lease, now, now, limit),
     ).fetchall()
     return sorted((_message(r) for r in rows), key=lambda m: (m.next_attempt, m.created))

@@ -55,7 +55,7 @@ from fraudwatch.errors import NotFound, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER
 from fraudwatch.events.kinds import Envelope
 from fraudwatch.settings import ActionsSettings
-from fraudwatch.storage import LogEntry, Storage
+from fraudwatch.storage import LogEntry, Store
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 10_000  # decisions between two prunings of the containment lookback
@@ -65,11 +65,11 @@ TARGETED = frozenset({"cancel_unshipped_orders", "revert_profile_changes", "revo
 LEVELS = {"review": 1, "challenge": 1, "block": 2, "suspend_card": 3}
 
 
-def started_responder(settings: ActionsSettings, event_log: Storage, cases: CasesSettings | None = None) -> Responder:
+def started_responder(settings: ActionsSettings, event_log: Store, cases: CasesSettings | None = None) -> Responder:
     """A responder with its dispatcher running that reads the lookback from ``event_log``:
     the decision service's actions follower builds one in its own process (several
     dispatchers may share one outbox)."""
-    responder = Responder(settings, history=LogHistory(event_log), cases=cases)
+    responder = Responder(settings, history=LogHistory(event_log.events), cases=cases)
     responder.start()
     return responder
 
@@ -104,7 +104,7 @@ class Responder(Answering):
         self.messages = Messages.load(
             settings.messages, merchants=settings.merchants, default_language=settings.language
         )
-        self.db = db or Database(settings.database)
+        self.db = db or Database(settings.database_url or settings.database)
         self.clock = clock
         self.emit = emit
         self.history = TableHistory() if history is None else history  # see actions/history.py
@@ -427,9 +427,9 @@ class Responder(Answering):
     # ------------------------------------------------------------ helpers
     def _lookup(self, event_id: str) -> dict[str, Any] | None:
         """An earlier event by id (a disputed payment), from the log or the kept events."""
-        storage = getattr(self.history, "storage", None)
-        if storage is not None:
-            entry = storage.get_entry(event_id)
+        events = getattr(self.history, "events", None)  # (LogHistory: the event log)
+        if events is not None:
+            entry = events.get(event_id)
             return None if entry is None else orjson.loads(entry.event)
         row = self.db.connection().execute("SELECT data FROM recent_events WHERE id = ?", (event_id,)).fetchone()
         return None if row is None else json.loads(row[0])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Any
 
@@ -97,7 +96,7 @@ def usage_subscribers(conn: sqlite3.Connection, cards: list[str]) -> set[str]:
     if not cards:
         return set()
     rows = conn.execute(
-        "SELECT subject FROM subscriptions WHERE usage_alerts != 0 AND subject IN (SELECT value FROM json_each(?))",
-        (json.dumps(cards),),
+        f"SELECT subject FROM subscriptions WHERE usage_alerts != 0 AND subject IN ({','.join('?' * len(cards))})",
+        cards,
     )
     return {r[0] for r in rows}

@@ -137,7 +137,8 @@ def apply_suppressions(decision: Decision, event, suppressions: SuppressionSet |
 def save_suppression(conn, s: Suppression) -> None:
     conn.execute(
         "INSERT INTO suppressions(card, rule, until, event_id, created) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT(card, rule) DO UPDATE SET until = max(until, excluded.until),"
+        " ON CONFLICT(card, rule) DO UPDATE SET"
+        " until = CASE WHEN excluded.until > suppressions.until THEN excluded.until ELSE suppressions.until END,"
         " event_id = excluded.event_id",
         (s.card, s.rule, s.until, s.event_id, s.since),
     )

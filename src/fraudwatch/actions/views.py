@@ -52,7 +52,7 @@ def responder_for(app) -> Responder:
             responder = Responder(
                 _settings_from(getattr(app.state, "settings", None)),
                 suppressions=getattr(app.state, "suppressions", None),
-                history=None if storage is None else LogHistory(storage),
+                history=None if storage is None else LogHistory(storage.events),
                 cases=getattr(getattr(app.state, "settings", None), "cases", None),
             )
             responder.start()
@@ -86,8 +86,8 @@ def _audit(request: Request, action: str, target: str, before: Any = None, after
         return
     principal = getattr(request.state, "principal", None)
     who = actor or (principal.actor if principal is not None else "unknown")
-    with storage.unit():
-        storage.add_audit(AuditRecord(time.time(), who, action, target, before, after))
+    with storage.unit() as uow:
+        uow.audit.add(AuditRecord(time.time(), who, action, target, before, after))
 
 
 ResponderDep = Annotated[Responder, Depends(get_responder)]

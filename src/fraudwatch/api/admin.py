@@ -21,7 +21,7 @@ async def audit(
     after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict:
-    records = request.app.state.storage.audit(after_id=after_id, limit=limit)
+    records = request.app.state.storage.audit.records(after_id=after_id, limit=limit)
     items = [
         {
             "id": r.id,
@@ -45,15 +45,15 @@ class NewKey(BaseModel):
 
 @router.get("/keys", summary="API keys (never their secrets)")
 async def list_keys(request: Request, who: Admin) -> dict:
-    return {"keys": [auth.key_view(k) for k in request.app.state.storage.keys()]}
+    return {"keys": [auth.key_view(k) for k in request.app.state.storage.keys.all()]}
 
 
 @router.post("/keys", status_code=201, summary="Create an API key; the key is shown only in this answer")
 async def create_key(request: Request, body: NewKey, who: Admin) -> dict:
     state = request.app.state
-    with state.storage.unit():
+    with state.storage.unit() as uow:
         clear, key = auth.create_key(
-            state.storage,
+            uow,
             name=body.name,
             scopes=body.scopes,
             actor=who.actor,
@@ -64,8 +64,7 @@ async def create_key(request: Request, body: NewKey, who: Admin) -> dict:
 
 @router.delete("/keys/{key_id}", summary="Revoke an API key", responses={404: {"description": "no such key"}})
 async def revoke_key(request: Request, key_id: Annotated[str, Path(max_length=64)], who: Admin) -> dict:
-    storage = request.app.state.storage
-    with storage.unit():
-        key = auth.revoke_key(storage, key_id=key_id, actor=who.actor)
+    with request.app.state.storage.unit() as uow:
+        key = auth.revoke_key(uow, key_id=key_id, actor=who.actor)
     request.app.state.auth.forget()
     return auth.key_view(key)

@@ -91,10 +91,14 @@ def create_app(settings: Settings) -> FastAPI:
             await service.stop()
             storage.close()
             raise
+        consumer = _start_stream(service, settings)
+        app.state.stream = consumer
         console = _start_console(app, service) if settings.server.console else None
         try:
             yield
         finally:
+            if consumer is not None:
+                await consumer.stop()  # before the service: nothing is acknowledged that is not durable
             await service.stop()
             if responder is not None:
                 responder.close()
@@ -117,9 +121,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.storage = storage
     app.state.service = service
     app.state.metrics = metrics
+    app.state.stream = None  # the StreamConsumer while one runs (stream.url)
     app.state.suppressions = suppressions  # filled from storage and by "yes" answers (actions domain)
     app.state.rule_checks = []  # called with a RuleSet before it goes live; raise to refuse it
-    app.state.auth = Authenticator(storage, settings.security.key_pepper.get_secret_value().encode())
+    app.state.auth = Authenticator(storage.keys, settings.security.key_pepper.get_secret_value().encode())
     _install_error_handlers(app)
     for module_name in ROUTERS:
         module = importlib.import_module(module_name)
@@ -145,6 +150,17 @@ class ServiceApp(FastAPI):
 
     async def __call__(self, scope, receive, send) -> None:
         await self.fast_path(scope, receive, send)
+
+
+def _start_stream(service: DecisionService, settings: Settings):
+    """The stream consumer (``stream.url``), reading beside the HTTP API into the same service."""
+    if settings.stream.url is None:
+        return None
+    from fraudwatch.api.stream import StreamConsumer
+
+    consumer = StreamConsumer(service, settings.stream, max_event_bytes=settings.server.max_body_bytes)
+    consumer.start()
+    return consumer
 
 
 def _use_ato_data(settings: Settings) -> None:

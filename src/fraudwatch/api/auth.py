@@ -24,7 +24,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from fraudwatch.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
-from fraudwatch.storage import ApiKey, AuditRecord, Storage
+from fraudwatch.storage import ApiKey, AuditRecord, Keys, UnitOfWork
 
 SCOPES = ("ingest", "read", "analyst", "admin")
 IMPLIED = {
@@ -56,7 +56,7 @@ class Principal:
         return f"key:{self.key_id} ({self.name})"
 
 
-def create_key(storage: Storage, *, name: str, scopes: list[str], pepper: bytes, actor: str) -> tuple[str, ApiKey]:
+def create_key(uow: UnitOfWork, *, name: str, scopes: list[str], pepper: bytes, actor: str) -> tuple[str, ApiKey]:
     """Create a key inside the caller's unit of work; returns the clear key (shown once)."""
     bad = [s for s in scopes if s not in SCOPES]
     if not scopes or bad:
@@ -71,19 +71,18 @@ def create_key(storage: Storage, *, name: str, scopes: list[str], pepper: bytes,
         hash=hash_key(clear, pepper),
         created_at=time.time(),
     )
-    storage.add_key(key)
-    storage.add_audit(AuditRecord(time.time(), actor, "keys.create", f"keys/{key.key_id}", None, key_view(key)))
+    uow.keys.add(key)
+    uow.audit.add(AuditRecord(time.time(), actor, "keys.create", f"keys/{key.key_id}", None, key_view(key)))
     return clear, key
 
 
-def revoke_key(storage: Storage, *, key_id: str, actor: str) -> ApiKey:
-    before = next((k for k in storage.keys() if k.key_id == key_id), None)
+def revoke_key(uow: UnitOfWork, *, key_id: str, actor: str) -> ApiKey:
+    """Revoke a key inside the caller's unit of work."""
+    before = next((k for k in uow.keys.all() if k.key_id == key_id), None)
     if before is None:
         raise NotFound(f"no key {key_id!r}")
-    after = storage.revoke_key(key_id, time.time())
-    storage.add_audit(
-        AuditRecord(time.time(), actor, "keys.revoke", f"keys/{key_id}", key_view(before), key_view(after))
-    )
+    after = uow.keys.revoke(key_id, time.time())
+    uow.audit.add(AuditRecord(time.time(), actor, "keys.revoke", f"keys/{key_id}", key_view(before), key_view(after)))
     return after
 
 
@@ -100,8 +99,8 @@ def key_view(key: ApiKey) -> dict:
 class Authenticator:
     """Looks keys up by hash, with a short cache so the hot path costs one HMAC."""
 
-    def __init__(self, storage: Storage, pepper: bytes):
-        self._storage = storage
+    def __init__(self, keys: Keys, pepper: bytes):
+        self._keys = keys
         self._pepper = pepper
         self._cache: dict[bytes, tuple[float, Principal | None]] = {}
 
@@ -127,7 +126,7 @@ class Authenticator:
         return principal
 
     def _load(self, digest: bytes) -> Principal | None:
-        key = self._storage.key_by_hash(digest)
+        key = self._keys.by_hash(digest)
         if key is None or key.revoked_at is not None:
             return None
         granted = frozenset().union(*(IMPLIED.get(s, ()) for s in key.scopes))

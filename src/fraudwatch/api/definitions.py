@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fraudwatch.api.auth import Admin, Principal, Reader
 from fraudwatch.api.ml_models import load_models
 from fraudwatch.errors import Conflict, FraudwatchError, NotFound, ValidationFailed
-from fraudwatch.storage import Activation, AuditRecord, Definition, Storage
+from fraudwatch.storage import Activation, AuditRecord, Definition, Store
 
 RULES, FEATURES = "rules", "features"
 SYSTEM = "system"
@@ -82,7 +82,7 @@ def known_names(request: Request, features: Any = None) -> dict:
     ``features``) and the named lists."""
     engine = request.app.state.service.engine
     feature_set = features if features is not None else engine.feature_set
-    return {"features": frozenset(feature_set.names), "lists": frozenset(request.app.state.storage.list_names())}
+    return {"features": frozenset(feature_set.names), "lists": frozenset(request.app.state.storage.lists.names())}
 
 
 async def checked(request: Request, kind: str, text: str, version: str | None) -> Any:
@@ -107,7 +107,7 @@ def check_rules_against(rules: Any, known: dict) -> None:
 
 
 # ------------------------------------------------------------------ the engine
-def _seed_defaults(storage: Storage) -> None:
+def _seed_defaults(store: Store) -> None:
     """On first start, store the shipped default rules and features as active versions."""
     from importlib import resources
 
@@ -115,32 +115,32 @@ def _seed_defaults(storage: Storage) -> None:
 
     seeds = []
     lists: list[str] = []
-    if storage.active_version(RULES) is None:
+    if store.definitions.active_version(RULES) is None:
         text = resources.files("fraudwatch.rules").joinpath("default.rules").read_text()
         seeds.append(Definition(RULES, DEFAULT_RULES_VERSION, text, time.time(), SYSTEM))
         # the lists the default rules read, empty: their names resolve (see rules.resolve)
-        have = set(storage.list_names())
+        have = set(store.lists.names())
         lists = sorted(n for n in parse_rules(text, DEFAULT_RULES_VERSION).list_names if n not in have)
-    if storage.active_version(FEATURES) is None:
+    if store.definitions.active_version(FEATURES) is None:
         fs = load_features()
         seeds.append(Definition(FEATURES, fs.version, fs.to_yaml(), time.time(), SYSTEM))
     if seeds:
-        with storage.unit():
+        with store.unit() as uow:
             for d in seeds:
-                if storage.get_definition(d.kind, d.version) is None:
-                    storage.add_definition(d)
-                storage.activate(Activation(d.kind, d.version, d.created_at, SYSTEM))
+                if uow.definitions.get(d.kind, d.version) is None:
+                    uow.definitions.add(d)
+                uow.definitions.activate(Activation(d.kind, d.version, d.created_at, SYSTEM))
             for name in lists:
-                storage.add_values(name, [])
+                uow.lists.add(name, [])
 
 
-def active(storage: Storage, kind: str) -> Any:
-    version = storage.active_version(kind)
-    d = storage.get_definition(kind, version)
+def active(store: Store, kind: str) -> Any:
+    version = store.definitions.active_version(kind)
+    d = store.definitions.get(kind, version)
     return PARSERS[kind](d.text, version if kind == RULES else None)
 
 
-def engine_factory(settings, storage: Storage, suppressions: Any = None, containment: Any = None) -> Callable[[], Any]:
+def engine_factory(settings, store: Store, suppressions: Any = None, containment: Any = None) -> Callable[[], Any]:
     """A function building an engine from the active definitions, lists and model;
     ``suppressions`` (behaviour confirmed genuine by cardholders) is shared by every
     engine it builds, so a rebuild keeps them; ``containment`` keeps the lists a confirmed
@@ -150,14 +150,14 @@ def engine_factory(settings, storage: Storage, suppressions: Any = None, contain
         from fraudwatch.engine import Engine
         from fraudwatch.rules import ListStore
 
-        _seed_defaults(storage)
-        lists = ListStore({name: storage.list_values(name) or [] for name in storage.list_names()})
+        _seed_defaults(store)
+        lists = ListStore({name: store.lists.values(name) or [] for name in store.lists.names()})
         champion, challengers = load_models(settings)
         configured = settings.engine.thresholds
         thresholds = configured.as_dict() if configured is not None else getattr(champion, "thresholds", None)
         return Engine(
-            features=active(storage, FEATURES),
-            rules=active(storage, RULES),
+            features=active(store, FEATURES),
+            rules=active(store, RULES),
             model=champion,
             challengers=challengers,
             lists=lists,
@@ -230,20 +230,20 @@ def check_against_policies(request: Request, ruleset: Any) -> None:
 async def activate(
     request: Request, kind: str, version: str, who: Principal, action: str, comment: str | None = None
 ) -> dict:
-    storage: Storage = request.app.state.storage
-    d = storage.get_definition(kind, version)
+    store: Store = request.app.state.storage
+    d = store.definitions.get(kind, version)
     if d is None:
         raise NotFound(f"no {kind} version {version!r}")
-    before = storage.active_version(kind)
+    before = store.definitions.active_version(kind)
     parsed = await checked(request, kind, d.text, version if kind == RULES else None)
     if kind == FEATURES:  # the active rules must still find every feature they read
         rules = request.app.state.service.engine.rules
         await run_in_threadpool(check_rules_against, rules, known_names(request, parsed))
     if kind == RULES:
         check_against_policies(request, parsed)
-    with storage.unit():
-        storage.activate(Activation(kind, version, time.time(), who.actor))
-        storage.add_audit(
+    with store.unit() as uow:
+        uow.definitions.activate(Activation(kind, version, time.time(), who.actor))
+        uow.audit.add(
             AuditRecord(
                 time.time(), who.actor, action, kind, {"version": before}, _noted({"version": version}, comment)
             )
@@ -261,20 +261,20 @@ async def create_version(
     activate_it: bool,
     comment: str | None = None,
 ) -> dict:
-    storage: Storage = request.app.state.storage
+    store: Store = request.app.state.storage
     if kind == RULES:
-        version = version or f"v{len(storage.definitions(kind)) + 1}"
+        version = version or f"v{len(store.definitions.versions(kind)) + 1}"
         parsed = await checked(request, kind, text, version)
         if activate_it:
             check_against_policies(request, parsed)
     else:
         version = (await checked(request, kind, text, version)).version
-    if storage.get_definition(kind, version) is not None:
+    if store.definitions.get(kind, version) is not None:
         raise Conflict(f"{kind} version {version!r} exists already")
     d = Definition(kind, version, text, time.time(), who.actor)
-    with storage.unit():
-        storage.add_definition(d)
-        storage.add_audit(
+    with store.unit() as uow:
+        uow.definitions.add(d)
+        uow.audit.add(
             AuditRecord(
                 d.created_at,
                 who.actor,
@@ -284,16 +284,16 @@ async def create_version(
                 _noted({"version": version, "text": text}, comment),
             )
         )
-    result = _view(d, storage.active_version(kind))
+    result = _view(d, store.definitions.active_version(kind))
     if activate_it:
         await activate(request, kind, version, who, f"{kind}.activate", comment)
         result["active"] = True
     return result
 
 
-def previous_version(storage: Storage, kind: str) -> str:
+def previous_version(store: Store, kind: str) -> str:
     """The version that was live before the current one (what a rollback activates)."""
-    history = [a.version for a in storage.activations(kind)]
+    history = [a.version for a in store.definitions.activations(kind)]
     current = history[-1] if history else None
     previous = next((v for v in reversed(history) if v != current), None)
     if previous is None:
@@ -318,12 +318,12 @@ def _routes(kind: str) -> None:
 
     @router.get(f"/{kind}/versions", summary=f"All {kind} versions, oldest first", name=f"list_{kind}_versions")
     async def versions(request: Request, who: Reader) -> dict:
-        storage: Storage = request.app.state.storage
-        current = storage.active_version(kind)
-        history = [{"version": a.version, "at": a.at, "by": a.by} for a in storage.activations(kind)]
+        definitions = request.app.state.storage.definitions
+        current = definitions.active_version(kind)
+        history = [{"version": a.version, "at": a.at, "by": a.by} for a in definitions.activations(kind)]
         return {
             "active": current,
-            "versions": [_view(d, current) for d in storage.definitions(kind)],
+            "versions": [_view(d, current) for d in definitions.versions(kind)],
             "activations": history,
         }
 
@@ -331,11 +331,11 @@ def _routes(kind: str) -> None:
         f"/{kind}/versions/{{version}}", summary=f"One {kind} version with its text", name=f"get_{kind}_version"
     )
     async def one(request: Request, version: str, who: Reader) -> dict:
-        storage: Storage = request.app.state.storage
-        d = storage.get_definition(kind, version)
+        definitions = request.app.state.storage.definitions
+        d = definitions.get(kind, version)
         if d is None:
             raise NotFound(f"no {kind} version {version!r}")
-        return _view(d, storage.active_version(kind), text=True)
+        return _view(d, definitions.active_version(kind), text=True)
 
     @router.post(
         f"/{kind}/versions/{{version}}/activate",
@@ -371,8 +371,8 @@ class ShadowFlags(BaseModel):
 async def set_shadow(request: Request, body: ShadowFlags, who: Admin) -> dict:
     """Copies the active rule text, adds or removes ``[shadow]`` on the named rules' header
     lines, stores that as a new version and activates it (so a rollback undoes it)."""
-    storage: Storage = request.app.state.storage
-    current = storage.get_definition(RULES, storage.active_version(RULES))
+    definitions = request.app.state.storage.definitions
+    current = definitions.get(RULES, definitions.active_version(RULES))
     ruleset = parse_rules(current.text, current.version)
     by_name = {r.name: r for r in ruleset.rules}
     unknown = sorted(set(body.rules) - set(by_name))

@@ -131,7 +131,7 @@ async def submit_batch(request: Request, principal: Ingest) -> Response:
 def _entry_or_404(request: Request, event_id: str) -> LogEntry:
     # an id that held a card number was stored with its token in its place
     event_id = request.app.state.service.tokenizer.scrub_text(event_id, "id")
-    entry = request.app.state.storage.get_entry(event_id)
+    entry = request.app.state.storage.events.get(event_id)
     if entry is None:
         raise NotFound(f"no event {event_id!r}")
     return entry
@@ -180,7 +180,7 @@ async def _search(
         value = tokenizer.scrub_text(value, entity)
     # in a worker thread: a large page should not hold up the events being decided
     entries = await run_in_threadpool(
-        request.app.state.storage.search,
+        request.app.state.storage.events.search,
         entity,
         value,
         since=_ts(since),

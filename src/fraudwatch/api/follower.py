@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from fraudwatch.storage import LogEntry, Storage
+from fraudwatch.storage import LogEntry, Store
 
 log = logging.getLogger("fraudwatch.api")
 
@@ -47,13 +47,13 @@ CURSOR_INTERVAL = 1.0  # seconds between two writes of the position
 ROUND_INTERVAL = 0.05  # seconds between two rounds: a page costs about as much as its events, so gather a few commits
 
 
-def register(storage: Storage, name: str) -> int:
+def register(store: Store, name: str) -> int:
     """The stored position of follower ``name``; the end of the log for a new one."""
-    position = storage.cursor(name)
+    position = store.cursors.get(name)
     if position is None:
-        position = storage.last_seq()
-        with storage.unit():
-            storage.set_cursor(name, position)
+        position = store.events.last_seq()
+        with store.unit() as uow:
+            uow.cursors.set(name, position)
     return position
 
 
@@ -65,7 +65,7 @@ class LogFollower:
     def __init__(
         self,
         name: str,
-        storage: Storage,
+        storage: Store,
         handle: Handler,
         sync: Callable[[], object] | None = None,
         poll: float = 1.0,
@@ -85,6 +85,9 @@ class LogFollower:
     def notify(self) -> None:
         """New events are durable (called by the writer thread after a commit)."""
         self._wake.set()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
 
     def close(self) -> None:
         self._stopping = True
@@ -108,7 +111,7 @@ class LogFollower:
 
     def _catch_up(self) -> None:
         while not self._stopping:
-            page = self._storage.entries_after(self.position, BATCH)
+            page = self._storage.events.after(self.position, BATCH)
             if not page:
                 return
             self._deliver(page)
@@ -143,8 +146,8 @@ class LogFollower:
         if self.position != self._saved:
             if self._sync is not None:
                 self._sync()
-            with self._storage.unit():
-                self._storage.set_cursor(self.name, self.position)
+            with self._storage.unit() as uow:
+                uow.cursors.set(self.name, self.position)
             self._saved = self.position
         self._saved_at = time.monotonic()
 
@@ -163,9 +166,7 @@ class FollowerProcess:
     picklable callable, like ``make_handler``); the follower must have been ``register``-ed
     first, so that events logged while the child starts are not skipped."""
 
-    def __init__(
-        self, name: str, open_storage: Callable[[], Storage], make_handler: Callable[[Storage], LoggedHandler]
-    ):
+    def __init__(self, name: str, open_storage: Callable[[], Store], make_handler: Callable[[Store], LoggedHandler]):
         self.name = name
         context = multiprocessing.get_context("spawn")  # never fork a process with threads running
         self._stop = context.Event()
@@ -179,6 +180,9 @@ class FollowerProcess:
 
     def notify(self) -> None:
         """Nothing to do: the child polls the log."""
+
+    def alive(self) -> bool:
+        return self._process.is_alive()
 
     def close(self) -> None:
         self._stop.set()
@@ -199,8 +203,15 @@ def _follow(name, open_storage, make_handler, stop, parent: int, level: int) -> 
         return
     if hasattr(os, "nice"):
         os.nice(10)  # on a busy machine the requests go first; the follower catches up when it is idle
-    handler = make_handler(open_storage())
-    follower = LogFollower(name, open_storage(), handler.on_logged, sync=handler.sync, poll=ROUND_INTERVAL)
+    while True:  # the database may be restarting while this process starts: try again
+        try:
+            handler = make_handler(open_storage())
+            follower = LogFollower(name, open_storage(), handler.on_logged, sync=handler.sync, poll=ROUND_INTERVAL)
+            break
+        except Exception:
+            log.exception("follower %s could not open the log; trying again", name)
+            if stop.wait(1.0) or os.getppid() != parent:
+                return
     try:
         while not stop.wait(0.5):
             if os.getppid() != parent:

@@ -19,14 +19,20 @@ async def readyz(request: Request, response: Response) -> dict:
     writer = service.writer
     writer_ok = writer is not None and writer.failure is None and not writer.stuck()
     ready = service.ready and writer_ok
-    if not ready:
-        response.status_code = 503
-    return {
+    body = {
         "ready": ready,
+        "role": service.role,  # leader, standby (another replica holds the database's leader lock)
         "writer": "stuck" if writer is not None and writer.stuck() else "ok" if writer_ok else "failed",
         "log_position": service.seq,
         "snapshot_position": service.snapshot_seq,
     }
+    stream = request.app.state.stream
+    if stream is not None:  # a consumer that cannot reach Redis makes the replica not ready
+        body["stream"] = {"connected": stream.connected}
+        ready = body["ready"] = ready and stream.connected
+    if not ready:
+        response.status_code = 503
+    return body
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

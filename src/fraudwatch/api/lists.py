@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fraudwatch.api.auth import Admin, Principal, Reader
 from fraudwatch.errors import NotFound
-from fraudwatch.storage import AuditRecord, Storage
+from fraudwatch.storage import AuditRecord, Lists, Store
 
 BODY_LIMIT = "max_admin_body_bytes"  # the server setting limiting this router's bodies
 router = APIRouter(prefix="/v1/lists", tags=["lists"])
@@ -29,8 +29,8 @@ class Values(BaseModel):
     values: list[Value] = Field(..., max_length=100_000)
 
 
-def _values_or_404(storage: Storage, name: str) -> list[str]:
-    values = storage.list_values(name)
+def _values_or_404(lists: Lists, name: str) -> list[str]:
+    values = lists.values(name)
     if values is None:
         raise NotFound(f"no list {name!r}")
     return values
@@ -41,15 +41,15 @@ def _entries(request: Request, name: str) -> list[dict]:
 
 
 def change_list(request: Request, name: str, who: Principal, action: str, apply, comment: str | None = None) -> dict:
-    """Apply ``apply(storage)`` to list ``name``, audit it (with the author's comment, if
-    any) and hand the new values to the running engine."""
-    storage: Storage = request.app.state.storage
-    before = storage.list_values(name)
-    with storage.unit():
-        apply(storage)
-        after = storage.list_values(name)
+    """Apply ``apply(lists)`` (the unit of work's lists port) to list ``name``, audit it (with
+    the author's comment, if any) and hand the new values to the running engine."""
+    store: Store = request.app.state.storage
+    before = store.lists.values(name)
+    with store.unit() as uow:
+        apply(uow.lists)
+        after = uow.lists.values(name)
         recorded = {"values": after, "comment": comment} if comment else after
-        storage.add_audit(AuditRecord(time.time(), who.actor, action, f"lists/{name}", before, recorded))
+        uow.audit.add(AuditRecord(time.time(), who.actor, action, f"lists/{name}", before, recorded))
     request.app.state.service.engine.lists.replace(name, after or [])
     return {"name": name, "values": after or [], "entries": _entries(request, name)}
 
@@ -58,12 +58,12 @@ def change_list(request: Request, name: str, who: Principal, action: str, apply,
 async def list_names(request: Request, who: Reader) -> dict:
     lists = request.app.state.service.engine.lists
     kept = [n for n in lists.names() if lists.entries(n)]
-    return {"lists": sorted(set(request.app.state.storage.list_names()) | set(kept))}
+    return {"lists": sorted(set(request.app.state.storage.lists.names()) | set(kept))}
 
 
 @router.get("/{name}", summary="One list's values", responses={404: {"description": "no such list"}})
 async def get_list(request: Request, name: ListName, who: Reader) -> dict:
-    values, entries = request.app.state.storage.list_values(name), _entries(request, name)
+    values, entries = request.app.state.storage.lists.values(name), _entries(request, name)
     if values is None and name not in request.app.state.service.engine.lists.names():
         raise NotFound(f"no list {name!r}")
     return {"name": name, "values": values or [], "entries": entries}
@@ -71,15 +71,15 @@ async def get_list(request: Request, name: ListName, who: Reader) -> dict:
 
 @router.post("/{name}/add", summary="Add values (creates the list)")
 async def add_values(request: Request, name: ListName, body: Values, who: Admin) -> dict:
-    return change_list(request, name, who, "lists.add", lambda s: s.add_values(name, body.values))
+    return change_list(request, name, who, "lists.add", lambda lists: lists.add(name, body.values))
 
 
 @router.post("/{name}/remove", summary="Remove values", responses={404: {"description": "no such list"}})
 async def remove_values(request: Request, name: ListName, body: Values, who: Admin) -> dict:
-    _values_or_404(request.app.state.storage, name)
-    return change_list(request, name, who, "lists.remove", lambda s: s.remove_values(name, body.values))
+    _values_or_404(request.app.state.storage.lists, name)
+    return change_list(request, name, who, "lists.remove", lambda lists: lists.remove(name, body.values))
 
 
 @router.put("/{name}", summary="Replace all values (creates the list)")
 async def replace_list(request: Request, name: ListName, body: Values, who: Admin) -> dict:
-    return change_list(request, name, who, "lists.replace", lambda s: s.replace_list(name, body.values))
+    return change_list(request, name, who, "lists.replace", lambda lists: lists.replace(name, body.values))

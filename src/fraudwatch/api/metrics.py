@@ -47,6 +47,33 @@ class Metrics:
         )
         self.log_position = Gauge("fraudwatch_log_position", "last log position handed to the writer", registry=r)
         self.snapshot_position = Gauge("fraudwatch_snapshot_position", "log position of the last snapshot", registry=r)
+        self.recovery_seconds = Gauge(
+            "fraudwatch_recovery_seconds", "time the last recovery from the snapshot and the log took", registry=r
+        )
+        self.leader = Gauge("fraudwatch_leader", "1 while this replica decides and logs, 0 standing by", registry=r)
+        # the stream consumer (api/stream.py)
+        self.stream_entries = Counter(
+            "fraudwatch_stream_entries", "stream entries by result: decided, resent, invalid", ["result"], registry=r
+        )
+        self.stream_claimed = Counter(
+            "fraudwatch_stream_claimed_entries", "pending entries taken over from other consumers", registry=r
+        )
+        self.stream_failures = Counter(
+            "fraudwatch_stream_failures",
+            "times Redis or the log failed and the pending entries were read again",
+            registry=r,
+        )
+        self.stream_lag = Gauge("fraudwatch_stream_lag", "entries in the stream not yet read by the group", registry=r)
+        self.stream_pending = Gauge(
+            "fraudwatch_stream_pending", "entries the group read and has not acknowledged", registry=r
+        )
+        self.redis_seconds = Histogram(
+            "fraudwatch_redis_seconds",
+            "Redis round trips by operation",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         r.register(_RuleErrors())
         self._children: dict = {}  # labelled children are cached: labels() takes a lock
 

@@ -48,10 +48,9 @@ def change_models(request: Request, who: Principal, action: str, change, comment
     champion, challengers = load_models(state.settings)
     state.service.engine.swap_model(champion, challengers)
     after = _roles(reg)
-    storage = state.storage
-    with storage.unit():
+    with state.storage.unit() as uow:
         recorded = {**after, "comment": comment} if comment else after
-        storage.add_audit(AuditRecord(time.time(), who.actor, action, "models", before, recorded))
+        uow.audit.add(AuditRecord(time.time(), who.actor, action, "models", before, recorded))
     return after
 
 

@@ -10,6 +10,14 @@ commit that wrote it, so every acknowledged event is in the log; an event that w
 processed but not committed when the process died is not, and its sender (who got no
 answer) sends it again. Resending a logged id returns the logged decision and does not
 touch the engine, so nothing is counted twice.
+
+On a shared store (PostgreSQL) one service at a time decides and logs: it holds the
+store's leader lock. Others started on the same database stand by (``role`` ``standby``:
+503 to events, ``/readyz`` 503) and try the lock every ``standby_poll_seconds``; the one
+that gets it recovers from the snapshot and the log as at a start and takes over. A
+leader that loses the lock (its connection to the database was lost) steps down to
+standby, and its group commits fail from the moment it lost the lock (fenced), so two
+services never log beside each other.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from fraudwatch.api.writer import GroupCommitWriter
 from fraudwatch.errors import Conflict, FraudwatchError, ValidationFailed
 from fraudwatch.events import EVENT_ADAPTER, Envelope, Tokenizer, format_errors, parse_event
 from fraudwatch.settings import IngestSettings
-from fraudwatch.storage import LogEntry, Snapshot, Storage
+from fraudwatch.storage import LogEntry, Snapshot, Store
 
 log = logging.getLogger("fraudwatch.api")
 
@@ -50,7 +58,7 @@ class DecisionService:
     def __init__(
         self,
         *,
-        storage: Storage,
+        storage: Store,
         engine_factory: Callable[[], Any],
         tokenizer: Tokenizer,
         metrics: Metrics,
@@ -59,6 +67,7 @@ class DecisionService:
         group_commit_max: int = 2000,
         id_filter_capacity: int = 10_000_000,
         wal_limit_bytes: int = 256 * 2**20,
+        standby_poll_seconds: float = 0.5,
         ingest: IngestSettings | None = None,
         writer_stuck_seconds: float = 10.0,
         clock: Callable[[], float] = time.time,
@@ -78,6 +87,9 @@ class DecisionService:
         self.engine: Any = None
         self.writer: GroupCommitWriter | None = None
         self.ready = False
+        self.leadership = storage.leader_lock()
+        self.role = "starting"  # leader (deciding), standby (waiting for the leader lock), stopping
+        self.standby_poll_seconds = standby_poll_seconds
         self.seq = 0  # last log position handed out
         self.snapshot_seq = 0
         self._pending: dict[str, tuple[bytes, asyncio.Future, bytes]] = {}
@@ -85,12 +97,25 @@ class DecisionService:
         self._logged = IdFilter(id_filter_capacity)  # rebuilt from the log at start
         self._gate: asyncio.Event | None = None  # set while events flow; cleared during a rebuild
         self._periodic_task: asyncio.Task | None = None
-        self._followers: list[LogFollower | FollowerProcess] = []
-        self._handlers: list[LoggedHandler] = []  # of the followers in threads
+        self._followers: dict[str, LogFollower | FollowerProcess] = {}  # by name
+        self._handlers: dict[str, LoggedHandler] = {}  # of the followers in threads
+        self._follow: list[tuple[str, Callable[[Store], LoggedHandler]]] = []  # what follow() asked for
         self._last_snapshot_at = time.monotonic()
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
+        self._gate = asyncio.Event()
+        self._gate.set()
+        if self.leadership is None or self.leadership.acquire():
+            self._lead()
+        else:
+            self.role = "standby"
+            self.engine = self.engine_factory()  # the definitions, for the routes that read them; no state
+            log.info("standing by: another service holds the leader lock of this database")
+        self._periodic_task = asyncio.create_task(self._periodic())
+
+    def _lead(self) -> None:
+        """Recover the engine from the snapshot and the log, and start writing."""
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         self.engine, replayed = self._recover(self.engine_factory)
@@ -101,42 +126,80 @@ class DecisionService:
             replayed,
             time.perf_counter() - started,
         )
+        self.metrics.recovery_seconds.set(time.perf_counter() - started)
         _freeze_long_lived()
         self.writer = GroupCommitWriter(
-            self.storage.connect(),
+            self._writer_storage(),
             loop,
             max_batch=self.group_commit_max,
             on_commit=self._committed,
             stuck_after=self.writer_stuck_seconds,
         )
-        self._gate = asyncio.Event()
-        self._gate.set()
-        self._periodic_task = asyncio.create_task(self._periodic())
+        self._last_snapshot_at = time.monotonic()
+        self.role = "leader"
+        self.metrics.leader.set(1)
+        # followers still running when this process lost the lock and took it again go on;
+        # those that died (e.g. starting while the database restarted) start again
+        for name, make_handler in self._follow:
+            follower = self._followers.get(name)
+            if follower is None or not follower.alive():
+                if follower is not None:
+                    follower.close()
+                    handler = self._handlers.pop(name, None)
+                    if handler is not None:
+                        handler.close()
+                self._start_follower(name, make_handler)
         self.ready = True
 
-    def follow(self, name: str, make_handler: Callable[[Storage], LoggedHandler]) -> None:
+    def _writer_storage(self) -> Store:
+        storage = self.storage.connect()
+        if self.leadership is not None:
+            self.leadership.fence(storage)  # its commits fail once the lock is lost
+        return storage
+
+    async def _step_down(self) -> None:
+        """The leader lock was lost: stop deciding (the events waiting for a commit get 503)."""
+        log.warning("the leader lock of this database was lost: standing by")
+        self.ready = False
+        self.role = "standby"
+        self.metrics.leader.set(0)
+        if self.writer is not None:
+            await self.writer.close()
+            self.writer = None
+        self._pending.clear()
+        # the followers stop once another replica is seen leading (a database restart takes
+        # the lock from everyone: most often this process takes it back)
+
+    def follow(self, name: str, make_handler: Callable[[Store], LoggedHandler]) -> None:
         """Hand every event logged from now on, with its decision, to
         ``make_handler(log).on_logged(entries)`` (pages of ``LogEntry``, in log order), in a
         process of its own when the storage allows it, else in a thread (see
-        :mod:`fraudwatch.api.follower`)."""
+        :mod:`fraudwatch.api.follower`). Followers run on the leader only (a standby's start
+        when it takes over): two would handle each entry twice."""
+        self._follow.append((name, make_handler))
+        if self.role == "leader":
+            self._start_follower(name, make_handler)
+
+    def _start_follower(self, name: str, make_handler: Callable[[Store], LoggedHandler]) -> None:
         register(self.storage, name)  # before the child starts: nothing logged meanwhile is skipped
         opener = self.storage.opener()
         if opener is not None:
-            self._followers.append(FollowerProcess(name, opener, make_handler))
+            self._followers[name] = FollowerProcess(name, opener, make_handler)
             return
         handler = make_handler(self.storage.connect(durable=False))
-        self._followers.append(
-            LogFollower(name, self.storage.connect(durable=False), handler.on_logged, sync=handler.sync)
+        self._followers[name] = LogFollower(
+            name, self.storage.connect(durable=False), handler.on_logged, sync=handler.sync
         )
-        self._handlers.append(handler)
+        self._handlers[name] = handler
 
     def _committed(self, count: int) -> None:  # in the writer thread
         self.metrics.group_commit_events.observe(count)
-        for follower in self._followers:
+        for follower in tuple(self._followers.values()):  # (a tuple: the loop thread may change the dict)
             follower.notify()
 
     async def stop(self) -> None:
         self.ready = False
+        self.role = "stopping"
         if self._periodic_task:
             self._periodic_task.cancel()
         if self.writer:
@@ -146,18 +209,24 @@ class DecisionService:
             except Exception:
                 log.exception("final snapshot failed")
             await self.writer.close()
-        for follower in self._followers:
+        await self._stop_followers()
+        if self.leadership is not None:
+            self.leadership.close()
+
+    async def _stop_followers(self) -> None:
+        for follower in self._followers.values():
             await asyncio.get_running_loop().run_in_executor(None, follower.close)
-        for handler in self._handlers:
+        for handler in self._handlers.values():
             handler.close()
+        self._followers, self._handlers = {}, {}
 
     def _recover(self, engine_factory) -> tuple[Any, int]:
         self._logged = IdFilter(self.id_filter_capacity)
-        for event_id in self.storage.event_ids():
+        for event_id in self.storage.events.ids():
             self._logged.add(event_id)
         engine = engine_factory()
         after = 0
-        snap = self.storage.latest_snapshot()
+        snap = self.storage.snapshots.latest()
         if snap is not None:
             try:
                 engine.restore(snap.data)
@@ -168,7 +237,7 @@ class DecisionService:
         replayed = 0
         position = after
         while True:
-            page = self.storage.entries_after(position, REPLAY_PAGE)
+            page = self.storage.events.after(position, REPLAY_PAGE)
             if not page:
                 break
             for entry in page:
@@ -190,7 +259,7 @@ class DecisionService:
             await self._barrier()
             new = engine_factory()
             position, replayed = 0, 0
-            while page := self.storage.entries_after(position, REPLAY_PAGE):
+            while page := self.storage.events.after(position, REPLAY_PAGE):
                 for entry in page:
                     new.process(EVENT_ADAPTER.validate_json(entry.event))
                 position = page[-1].seq
@@ -239,7 +308,7 @@ class DecisionService:
         try:
             engine = self.engine_factory()
             after = 0
-            snap = storage.latest_snapshot()
+            snap = storage.snapshots.latest()
             if snap is not None:
                 try:
                     engine.restore(snap.data)
@@ -247,7 +316,7 @@ class DecisionService:
                 except ValueError:
                     engine = self.engine_factory()
             replayed = 0
-            while page := storage.entries_after(after, REPLAY_PAGE):
+            while page := storage.events.after(after, REPLAY_PAGE):
                 for entry in page:
                     engine.process(EVENT_ADAPTER.validate_json(entry.event))
                 after = page[-1].seq
@@ -305,6 +374,8 @@ class DecisionService:
         """Decide ``event`` and hand it to the writer. Returns ``(resent, decision)`` where
         ``decision`` is JSON bytes, or an awaitable of them that completes once durable."""
         if self._gate is None or not self.ready:
+            if self.role == "standby":
+                raise ServiceUnavailable("this replica stands by: another one holds the leader lock and decides")
             raise ServiceUnavailable("the service is starting or stopping")
         if not self._gate.is_set():
             return False, self._submit_later(event)
@@ -316,7 +387,7 @@ class DecisionService:
                 raise _body_conflict(event.id)
             self.metrics.duplicates.inc()
             return True, self._wait(event.id, pending[1], pending[2])
-        logged = self.storage.get_entry(event.id) if event.id in self._logged else None
+        logged = self.storage.events.get(event.id) if event.id in self._logged else None
         if logged is not None:
             if logged.digest != digest:
                 raise _body_conflict(event.id)
@@ -381,7 +452,7 @@ class DecisionService:
         blob = await self._engine_state()
         await asyncio.shield(self.writer.flushed())  # the events up to seq are durable
         snapshot = Snapshot(seq=seq, data=blob, created_at=time.time())
-        await asyncio.get_running_loop().run_in_executor(None, self.storage.save_snapshot, snapshot)
+        await asyncio.get_running_loop().run_in_executor(None, self.storage.snapshots.save, snapshot)
         self.snapshot_seq = seq
         self._last_snapshot_at = time.monotonic()
         self.metrics.snapshot_position.set(seq)
@@ -419,7 +490,7 @@ class DecisionService:
             raise RuntimeError(f"the snapshot process failed (exit code {code})")
         return data
 
-    async def _checkpoint(self, loop, housekeeping: Storage) -> None:
+    async def _checkpoint(self, loop, housekeeping: Store) -> None:
         """Copy the WAL into the database in the background (blocking no one). Once the WAL
         is larger than ``wal_limit_bytes``: again until little is left to copy, then the
         rest in the writer thread, so the WAL starts over (see ``writer.py``)."""
@@ -440,9 +511,33 @@ class DecisionService:
         housekeeping = self.storage.connect()
         try:
             while True:
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(self.standby_poll_seconds if self.role == "standby" else 1.0)
+                if self.leadership is not None:
+                    try:
+                        if self.role == "standby":
+                            got = await loop.run_in_executor(None, self.leadership.acquire)
+                            if got:
+                                log.warning("took the leader lock: recovering from the log and taking over")
+                                self._lead()
+                            elif got is False and self._followers:  # another replica leads: its followers run
+                                await self._stop_followers()
+                            continue
+                        if not await loop.run_in_executor(None, self.leadership.held):
+                            await self._step_down()
+                            continue
+                    except Exception:
+                        log.exception("taking over failed; standing by and trying again")
+                        await self._step_down()
+                        self.leadership.close()  # let another replica take the lock meanwhile
+                        continue
                 self.metrics.log_position.set(self.seq)
                 _freeze_long_lived(full=False)
+                if self.writer is not None and self.writer.failure is not None:
+                    try:
+                        await self._recover_from_write_failure(loop)
+                    except Exception:
+                        log.exception("rebuilding after a write failure failed; trying again")
+                    continue
                 try:
                     await self._checkpoint(loop, housekeeping)
                     behind = self.seq - self.snapshot_seq
@@ -453,6 +548,33 @@ class DecisionService:
                     log.exception("periodic snapshot or housekeeping failed")
         finally:
             housekeeping.close()
+
+    async def _recover_from_write_failure(self, loop) -> None:
+        """After a failed group commit (the database restarted, or the disk failed) the
+        engine has run ahead of the log, and every event is refused (503) meanwhile. Once
+        the log can be read again, the engine is rebuilt from it (snapshot, then the log
+        after it) with a new writer: the refused events, sent again, are decided afresh
+        and counted once."""
+        assert self.writer is not None
+        try:
+            await loop.run_in_executor(None, self.storage.events.last_seq)  # reconnects, or raises
+        except Exception as exc:
+            log.warning("the event log is still unavailable: %s", exc)
+            return
+        old = self.writer
+        await old.close()
+        self._pending.clear()  # their requests got 503 with the failed commit
+        self.engine, replayed = self._recover(self.engine_factory)
+        self.writer = GroupCommitWriter(
+            self._writer_storage(),
+            loop,
+            max_batch=self.group_commit_max,
+            on_commit=self._committed,
+            stuck_after=self.writer_stuck_seconds,
+        )
+        log.warning(
+            "the event log is writable again: engine rebuilt at log position %d (%d replayed)", self.seq, replayed
+        )
 
 
 def decision_to_json(decision: Any) -> bytes:

@@ -24,7 +24,7 @@ import queue
 import threading
 import time
 
-from fraudwatch.storage import LogEntry, Storage
+from fraudwatch.storage import LogEntry, Store
 
 log = logging.getLogger("fraudwatch.api")
 
@@ -34,7 +34,7 @@ _STOP = object()
 class GroupCommitWriter:
     def __init__(
         self,
-        storage: Storage,
+        storage: Store,
         loop: asyncio.AbstractEventLoop,
         max_batch: int = 2000,
         on_commit=None,

@@ -51,7 +51,7 @@ def case_file(
     ids = {r["event_id"] for r in members}
     for r in members:
         entry: dict[str, Any] = {"at": r["ts"], "type": "event", "event_id": r["event_id"], "role": r["role"]}
-        logged = log.get_entry(r["event_id"]) if log is not None else None
+        logged = log.get(r["event_id"]) if log is not None else None
         if logged is not None:
             entry["event"] = orjson.loads(logged.event)
             entry["decision"] = _decision(orjson.loads(logged.decision))

@@ -95,7 +95,7 @@ def compelling_evidence(
 
 def evidence_pack(conn: sqlite3.Connection, *, log: Any, case_id: str, payment: str | None = None) -> dict[str, Any]:
     """The evidence pack of a case's disputed payment (``payment``; default: the payment of
-    the case's first dispute). ``log``: the event log's ``Storage``."""
+    the case's first dispute). ``log``: the event log (``fraudwatch.storage.EventLog``)."""
     case = get_case(conn, case_id)
     disputes = store.disputes_of_case(conn, case.id)
     if payment is None:
@@ -105,7 +105,7 @@ def evidence_pack(conn: sqlite3.Connection, *, log: Any, case_id: str, payment: 
             )
         payment = disputes[0]["payment"]
     dispute = next((d for d in disputes if d["payment"] == payment), None)
-    entry = log.get_entry(payment) if log is not None else None
+    entry = log.get(payment) if log is not None else None
     if entry is None:
         raise NotFound(f"payment {payment!r} is not in the event log")
     p = orjson.loads(entry.event)

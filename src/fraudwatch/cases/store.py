@@ -12,170 +12,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
+from importlib import resources
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS cases (
-    id TEXT PRIMARY KEY,
-    reference TEXT NOT NULL UNIQUE,      -- what the cardholder quotes
-    status TEXT NOT NULL,
-    card TEXT,
-    account TEXT,
-    started REAL NOT NULL,               -- event time of the episode's first event
-    last_seen REAL NOT NULL,             -- event time of its latest
-    worst_outcome TEXT NOT NULL DEFAULT 'allow',
-    max_score REAL,
-    escalation INTEGER NOT NULL DEFAULT 0,
-    amount_at_risk INTEGER NOT NULL DEFAULT 0,
-    currency TEXT,
-    awaiting_since REAL,                 -- event time of the oldest challenge still unanswered
-    trigger TEXT,
-    priority INTEGER NOT NULL DEFAULT 1, -- 0 low .. 3 critical
-    queued_at REAL,                      -- wall time (SLAs)
-    due_at REAL,
-    assignee TEXT,
-    claimed_at REAL,
-    verdict TEXT,
-    fraud_type TEXT,
-    verdict_by TEXT,
-    verdict_at REAL,
-    contained_at REAL,
-    scenario TEXT,
-    police_reference TEXT,
-    police_authority TEXT,
-    created REAL NOT NULL,
-    updated REAL NOT NULL,
-    closed_at REAL,
-    version INTEGER NOT NULL DEFAULT 1,
-    -- the review queue as one index range, so a page of it is read in order, never sorted
-    in_queue INTEGER GENERATED ALWAYS AS (status IN ('open', 'in_review')) VIRTUAL
-);
-CREATE INDEX IF NOT EXISTS cases_card ON cases(card, last_seen) WHERE card IS NOT NULL;
-CREATE INDEX IF NOT EXISTS cases_account ON cases(account, last_seen) WHERE account IS NOT NULL;
-CREATE INDEX IF NOT EXISTS cases_queue_priority ON cases(in_queue, priority DESC, due_at, id);
-CREATE INDEX IF NOT EXISTS cases_queue_due ON cases(in_queue, due_at, id);
-CREATE INDEX IF NOT EXISTS cases_queue_age ON cases(in_queue, queued_at, id);
-CREATE INDEX IF NOT EXISTS cases_queue_amount ON cases(in_queue, amount_at_risk DESC, id);
-CREATE INDEX IF NOT EXISTS cases_queue_score ON cases(in_queue, max_score DESC, id);
-CREATE INDEX IF NOT EXISTS cases_queue_recent ON cases(in_queue, last_seen DESC, id);
-CREATE INDEX IF NOT EXISTS cases_by_status ON cases(status, last_seen DESC, id);
-CREATE INDEX IF NOT EXISTS cases_by_assignee ON cases(assignee, in_queue, priority DESC, due_at, id);
-CREATE INDEX IF NOT EXISTS cases_awaiting ON cases(awaiting_since) WHERE awaiting_since IS NOT NULL;
-
-CREATE TABLE IF NOT EXISTS case_events (
-    event_id TEXT PRIMARY KEY,           -- an event belongs to one episode
-    case_id TEXT NOT NULL,
-    ts REAL NOT NULL,                    -- event time
-    kind TEXT NOT NULL,
-    role TEXT NOT NULL,
-    outcome TEXT,
-    score REAL,
-    amount INTEGER,
-    currency TEXT,
-    seq INTEGER                          -- log position, when known
-);
-CREATE INDEX IF NOT EXISTS case_events_case ON case_events(case_id, ts);
-
-CREATE TABLE IF NOT EXISTS case_entities (
-    type TEXT NOT NULL,                  -- card | account | device | ip | session
-    value TEXT NOT NULL,
-    case_id TEXT NOT NULL,
-    attacker INTEGER NOT NULL DEFAULT 0, -- 1: seen on a flagged event or a disputed payment
-    first_seen REAL NOT NULL,
-    PRIMARY KEY (type, value, case_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS case_entities_case ON case_entities(case_id);
-
-CREATE TABLE IF NOT EXISTS case_rules (
-    rule TEXT NOT NULL,
-    case_id TEXT NOT NULL,
-    PRIMARY KEY (rule, case_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS case_rules_case ON case_rules(case_id);
-
-CREATE TABLE IF NOT EXISTS case_log (    -- what people and fraudwatch did to a case
-    id INTEGER PRIMARY KEY,
-    case_id TEXT NOT NULL,
-    at REAL NOT NULL,                    -- wall time
-    actor TEXT NOT NULL,
-    type TEXT NOT NULL,                  -- status, assign, note, verdict, attachment, ...
-    data TEXT NOT NULL                   -- JSON
-);
-CREATE INDEX IF NOT EXISTS case_log_case ON case_log(case_id, id);
-
-CREATE TABLE IF NOT EXISTS disputes (
-    id TEXT PRIMARY KEY,
-    case_id TEXT NOT NULL,
-    payment TEXT NOT NULL,
-    opened_by TEXT NOT NULL UNIQUE,      -- the chargeback event
-    scheme TEXT NOT NULL,
-    flow TEXT NOT NULL,
-    reason_code TEXT,
-    acquirer TEXT,
-    amount INTEGER NOT NULL,
-    currency TEXT NOT NULL,
-    stage TEXT,                          -- NULL once decided
-    party TEXT,                          -- whose turn it is
-    stage_started REAL,                  -- event time (the stage's date)
-    deadline REAL,
-    outcome TEXT,                        -- won | lost
-    breached INTEGER NOT NULL DEFAULT 0, -- a deadline of ours passed without a move
-    opened REAL NOT NULL,                -- event time of the chargeback
-    decided REAL,
-    version INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX IF NOT EXISTS disputes_case ON disputes(case_id);
-CREATE INDEX IF NOT EXISTS disputes_payment ON disputes(payment);
-CREATE INDEX IF NOT EXISTS disputes_open ON disputes(deadline) WHERE outcome IS NULL;
-CREATE INDEX IF NOT EXISTS disputes_by_stage ON disputes(outcome, scheme, stage);
-
-CREATE TABLE IF NOT EXISTS dispute_stages (
-    dispute_id TEXT NOT NULL,
-    n INTEGER NOT NULL,
-    stage TEXT NOT NULL,
-    party TEXT NOT NULL,
-    started REAL NOT NULL,
-    deadline REAL NOT NULL,
-    ended REAL,
-    move TEXT,                           -- the move that ended it, or 'expired'
-    actor TEXT,
-    PRIMARY KEY (dispute_id, n)
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS dispute_deadlines (  -- overrides per acquirer or PSP
-    acquirer TEXT PRIMARY KEY,
-    deadlines TEXT NOT NULL,             -- JSON {scheme: {stage: seconds}}
-    updated REAL NOT NULL,
-    updated_by TEXT NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS money (       -- refunds, reversals and chargebacks per payment
-    id TEXT PRIMARY KEY,
-    case_id TEXT,
-    payment TEXT NOT NULL,
-    kind TEXT NOT NULL,                  -- refund | reversal | chargeback
-    amount INTEGER NOT NULL,
-    currency TEXT NOT NULL,
-    status TEXT NOT NULL,                -- requested | done
-    at REAL NOT NULL,                    -- event time
-    source TEXT,                         -- the event, or who asked
-    note TEXT
-);
-CREATE INDEX IF NOT EXISTS money_payment ON money(payment);
-CREATE INDEX IF NOT EXISTS money_case ON money(case_id);
-
-CREATE TABLE IF NOT EXISTS attachments (
-    case_id TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    name TEXT NOT NULL,
-    content_type TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    at REAL NOT NULL,
-    actor TEXT NOT NULL,
-    PRIMARY KEY (case_id, sha256)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS attachments_blob ON attachments(sha256);
-"""
+# The cases tables: the migration actions-0003-cases, which every database gets; read here for
+# throwaway in-memory databases (the doctests').
+SCHEMA = (
+    resources.files("fraudwatch.storage")
+    .joinpath("migrations/actions/sqlite/actions-0003-cases.sql")
+    .read_text(encoding="utf-8")
+)
 
 _PRIORITY_SORTS = {
     # name -> ORDER BY; each has an index beginning with status
@@ -273,37 +119,57 @@ def list_cases(
     offset: int = 0,
 ) -> list[sqlite3.Row]:
     where, params = _status_where(statuses)
-    if assignee is not None:
-        where.append("assignee = ?")
-        params.append(assignee)
+    order = _PRIORITY_SORTS[sort]
+    # SQLite's planner knows no value distribution: a filter that keeps few cases should lead
+    # (its index, then a sort of those few); one that keeps many should not, so the sort's own
+    # index is walked and stops after ``limit`` rows. A count stopped at _FEW tells which is which.
+    queue = where == ["in_queue = 1"]
+    narrow_rule = queue and rule is not None and _fewer(conn, "SELECT 1 FROM case_rules WHERE rule = ?", (rule,))
+    narrow_amount = (
+        queue
+        and min_amount is not None
+        and sort != "amount"
+        and _fewer(conn, "SELECT 1 FROM cases WHERE in_queue = 1 AND amount_at_risk >= ?", (min_amount,))
+    )
+    if narrow_rule or narrow_amount:
+        order = "+" + order  # (unary plus: an expression, which no index sorts)
+    if narrow_rule:
+        where = ["+in_queue = 1"]  # the rule's case ids lead, looked up by primary key
     if unassigned:
         where.append("assignee IS NULL")
-    if rule is not None:
-        where.append("id IN (SELECT case_id FROM case_rules WHERE rule = ?)")
-        params.append(rule)
-    if entity is not None:
-        where.append("id IN (SELECT case_id FROM case_entities WHERE type = ? AND value = ?)")
-        params.extend(entity)
-    if trigger is not None:
-        where.append("trigger = ?")
-        params.append(trigger)
-    if priority is not None:
-        where.append("priority = ?")
-        params.append(priority)
-    if scenario is not None:
-        where.append("scenario = ?")
-        params.append(scenario)
-    if min_amount is not None:
-        where.append("amount_at_risk >= ?")
-        params.append(min_amount)
-    if queued_before is not None:
-        where.append("queued_at <= ?")
-        params.append(queued_before)
-    if due_before is not None:
-        where.append("due_at < ?")
-        params.append(due_before)
-    sql = f"SELECT * FROM cases WHERE {' AND '.join(where)} ORDER BY {_PRIORITY_SORTS[sort]} LIMIT ? OFFSET ?"
+    amount = "amount_at_risk >= ?" if narrow_amount or sort == "amount" or not queue else "+amount_at_risk >= ?"
+    _filter(
+        where,
+        params,
+        ("assignee = ?", assignee),
+        ("id IN (SELECT case_id FROM case_rules WHERE rule = ?)", rule),
+        ("id IN (SELECT case_id FROM case_entities WHERE type = ? AND value = ?)", entity),
+        ("trigger = ?", trigger),
+        ("priority = ?", priority),
+        ("scenario = ?", scenario),
+        (amount, min_amount),
+        ("queued_at <= ?", queued_before),
+        ("due_at < ?", due_before),
+    )
+    sql = f"SELECT * FROM cases WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ? OFFSET ?"
     return conn.execute(sql, (*params, limit, offset)).fetchall()
+
+
+def _filter(where: list[str], params: list[Any], *terms: tuple[str, Any]) -> None:
+    """Add each ``(condition, value)`` whose value is not None; a tuple value fills several
+    placeholders."""
+    for condition, value in terms:
+        if value is not None:
+            where.append(condition)
+            params.extend(value if isinstance(value, tuple) else (value,))
+
+
+_FEW = 2000  # rows: sorting this many takes a few milliseconds
+
+
+def _fewer(conn: sqlite3.Connection, query: str, params: tuple) -> bool:
+    """Whether ``query`` has fewer than ``_FEW`` rows (counted no further)."""
+    return conn.execute(f"SELECT count(*) FROM ({query} LIMIT {_FEW}) AS few", params).fetchone()[0] < _FEW
 
 
 def _status_where(statuses: Sequence[str]) -> tuple[list[str], list[Any]]:
@@ -364,8 +230,8 @@ def case_of_event(conn: sqlite3.Connection, event_id: str) -> str | None:
 def add_event(conn: sqlite3.Connection, case_id: str, row: dict[str, Any]) -> bool:
     """False if the event is in an episode already."""
     cur = conn.execute(
-        "INSERT OR IGNORE INTO case_events(event_id, case_id, ts, kind, role, outcome, score, amount, currency, seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO case_events(event_id, case_id, ts, kind, role, outcome, score, amount, currency, seq)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (
             row["event_id"],
             case_id,
@@ -390,8 +256,11 @@ def add_entities(conn: sqlite3.Connection, case_id: str, items: Iterable[tuple[s
     """``(type, value, attacker, ts)``; an entity once seen as the attacker's stays so."""
     conn.executemany(
         "INSERT INTO case_entities(type, value, case_id, attacker, first_seen) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT(type, value, case_id) DO UPDATE SET attacker = max(attacker, excluded.attacker),"
-        " first_seen = min(first_seen, excluded.first_seen)",
+        " ON CONFLICT(type, value, case_id) DO UPDATE SET"  # (CASE, not max/min: the same SQL on PostgreSQL)
+        " attacker = CASE WHEN excluded.attacker > case_entities.attacker THEN excluded.attacker"
+        " ELSE case_entities.attacker END,"
+        " first_seen = CASE WHEN excluded.first_seen < case_entities.first_seen THEN excluded.first_seen"
+        " ELSE case_entities.first_seen END",
         [(t, v, case_id, int(a), ts) for t, v, a, ts in items],
     )
 
@@ -415,7 +284,9 @@ def cases_sharing(conn: sqlite3.Connection, case_id: str, *, limit: int = 50) ->
 
 
 def add_rules(conn: sqlite3.Connection, case_id: str, rules: Iterable[str]) -> None:
-    conn.executemany("INSERT OR IGNORE INTO case_rules(rule, case_id) VALUES (?, ?)", [(r, case_id) for r in rules])
+    conn.executemany(
+        "INSERT INTO case_rules(rule, case_id) VALUES (?, ?) ON CONFLICT DO NOTHING", [(r, case_id) for r in rules]
+    )
 
 
 def rules_of(conn: sqlite3.Connection, case_id: str) -> list[str]:
@@ -425,10 +296,10 @@ def rules_of(conn: sqlite3.Connection, case_id: str) -> list[str]:
 # ------------------------------------------------------------------ the case's own log
 def add_log(conn: sqlite3.Connection, case_id: str, *, at: float, actor: str, type: str, data: dict) -> int:
     cur = conn.execute(
-        "INSERT INTO case_log(case_id, at, actor, type, data) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO case_log(case_id, at, actor, type, data) VALUES (?, ?, ?, ?, ?) RETURNING id",
         (case_id, at, actor, type, json.dumps(data, separators=(",", ":"), default=str)),
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
 def log_of(conn: sqlite3.Connection, case_id: str) -> list[dict[str, Any]]:
@@ -451,7 +322,7 @@ def messages_of(conn: sqlite3.Connection, case_id: str) -> list[sqlite3.Row]:
 def insert_dispute(conn: sqlite3.Connection, row: dict[str, Any]) -> bool:
     cols = ", ".join(row)
     cur = conn.execute(
-        f"INSERT OR IGNORE INTO disputes({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
+        f"INSERT INTO disputes({cols}) VALUES ({', '.join('?' * len(row))}) ON CONFLICT DO NOTHING", tuple(row.values())
     )
     return cur.rowcount == 1
 
@@ -496,21 +367,13 @@ def list_disputes(
     limit: int = 50,
     offset: int = 0,
 ) -> list[sqlite3.Row]:
-    where, params = ["1"], []
+    where: list[str] = ["1"]
+    params: list[Any] = []
     if open_only is True:
         where.append("outcome IS NULL")
-    if scheme is not None:
-        where.append("scheme = ?")
-        params.append(scheme)
-    if stage is not None:
-        where.append("stage = ?")
-        params.append(stage)
-    if outcome is not None:
-        where.append("outcome = ?")
-        params.append(outcome)
-    if case_id is not None:
-        where.append("case_id = ?")
-        params.append(case_id)
+    _filter(
+        where, params, ("scheme = ?", scheme), ("stage = ?", stage), ("outcome = ?", outcome), ("case_id = ?", case_id)
+    )
     sql = f"SELECT * FROM disputes WHERE {' AND '.join(where)} ORDER BY coalesce(deadline, 1e300), id LIMIT ? OFFSET ?"
     return conn.execute(sql, (*params, limit, offset)).fetchall()
 
@@ -568,7 +431,9 @@ def delete_deadline_overrides(conn: sqlite3.Connection, acquirer: str) -> bool:
 # ------------------------------------------------------------------ money
 def add_money(conn: sqlite3.Connection, row: dict[str, Any]) -> bool:
     cols = ", ".join(row)
-    cur = conn.execute(f"INSERT OR IGNORE INTO money({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+    cur = conn.execute(
+        f"INSERT INTO money({cols}) VALUES ({', '.join('?' * len(row))}) ON CONFLICT DO NOTHING", tuple(row.values())
+    )
     return cur.rowcount == 1
 
 
@@ -596,7 +461,8 @@ def set_money_status(conn: sqlite3.Connection, money_id: str, status: str, sourc
 def add_attachment(conn: sqlite3.Connection, row: dict[str, Any]) -> bool:
     cols = ", ".join(row)
     cur = conn.execute(
-        f"INSERT OR IGNORE INTO attachments({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
+        f"INSERT INTO attachments({cols}) VALUES ({', '.join('?' * len(row))}) ON CONFLICT DO NOTHING",
+        tuple(row.values()),
     )
     return cur.rowcount == 1
 

@@ -72,12 +72,12 @@ class Workbench:
         handle = handles.get(id(self.storage))
         if handle is None:
             handle = handles[id(self.storage)] = self.storage.connect(durable=False)
-        return handle
+        return handle.events
 
     def lookup(self, event_id: str) -> dict[str, Any] | None:
         import orjson
 
-        entry = self.log.get_entry(event_id) if self.log is not None else None
+        entry = self.log.get(event_id) if self.log is not None else None
         return None if entry is None else {**orjson.loads(entry.event), "ts": entry.ts}
 
     @contextmanager
@@ -90,8 +90,8 @@ class Workbench:
         with self.db.unit_of_work() as conn:
             yield conn, audit.append
             if self.storage is not None:
-                with self.storage.unit():
-                    self.storage.add_audit(
+                with self.storage.unit() as uow:
+                    uow.audit.add(
                         AuditRecord(
                             time.time(), who.actor, f"cases.{action}", target, before, audit[-1] if audit else None
                         )

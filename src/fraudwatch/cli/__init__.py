@@ -21,6 +21,7 @@ DOMAIN_CLI_MODULES = (
     "fraudwatch.cli.sim",
     "fraudwatch.cli.api",
     "fraudwatch.cli.actions",
+    "fraudwatch.cli.storage",
     "fraudwatch.cli.ato",
     "fraudwatch.cli.cases",
 )

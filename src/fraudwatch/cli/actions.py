@@ -25,7 +25,8 @@ def _settings(config: Path | None, db: str | None) -> ActionsSettings:
 def _database(config: Path | None, db: str | None):
     from fraudwatch.actions.db import Database
 
-    return Database(_settings(config, db).database)
+    resolved = _settings(config, db)
+    return Database(resolved.database_url or resolved.database)
 
 
 def _print(messages, as_json: bool) -> None:
@@ -130,7 +131,7 @@ def run_cmd(config, db, once, dev) -> None:
         raise click.ClickException(f"refusing to send: {exc}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     actions = tree.actions_resolved()
-    dispatcher = Dispatcher(Database(actions.database), actions)
+    dispatcher = Dispatcher(Database(actions.database_url or actions.database), actions)
     if once:
         total = 0
         while attempted := dispatcher.run_once():

@@ -16,10 +16,16 @@ def _settings(
     host: str | None = None,
     port: int | None = None,
     data_dir: Path | None = None,
+    storage: str | None = None,
+    stream: str | None = None,
     dev: bool = False,
 ):
     server = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    overrides = {"server": server, **({"data_dir": data_dir} if data_dir is not None else {})}
+    overrides: dict = {"server": server, **({"data_dir": data_dir} if data_dir is not None else {})}
+    if storage is not None:
+        overrides["storage"] = {"type": "postgresql", "url": storage}
+    if stream is not None:
+        overrides["stream"] = {"url": stream}
     if dev:
         overrides["env"] = "development"
     return settings(config, overrides)
@@ -31,12 +37,24 @@ def _settings(
 @click.option("--port", type=int, help="port (default from settings: 8000; 0 picks a free one)")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="where the SQLite file lives")
 @click.option(
+    "--storage",
+    metavar="URL",
+    help="the event log, definitions and actions data in PostgreSQL: postgresql://user@host:port/database "
+    "(default from settings: SQLite files in the data dir)",
+)
+@click.option(
+    "--stream",
+    metavar="URL",
+    help="also decide the events of a Redis or Valkey stream, read by a consumer group: redis://host:port/db "
+    "(stream names and group from the stream settings)",
+)
+@click.option(
     "--dev",
     is_flag=True,
     help="development (env: development): placeholder secrets allowed; test data only. Without it the "
     "service refuses to start with placeholder or missing secrets",
 )
-def serve(config, host, port, data_dir, dev) -> None:
+def serve(config, host, port, data_dir, storage, stream, dev) -> None:
     """Run the decision service: in-process engine, SQLite storage, nothing else to start."""
     import logging
     import sys
@@ -45,7 +63,7 @@ def serve(config, host, port, data_dir, dev) -> None:
 
     from fraudwatch.api.app import create_app
 
-    settings = _settings(config, host=host, port=port, data_dir=data_dir, dev=dev)
+    settings = _settings(config, host=host, port=port, data_dir=data_dir, storage=storage, stream=stream, dev=dev)
     try:
         settings.check_secrets()
     except FraudwatchError as exc:
@@ -82,6 +100,7 @@ def keys() -> None:
 
 
 def _storage(config):
+    from fraudwatch.errors import FraudwatchError
     from fraudwatch.storage import open_storage
 
     settings = _settings(config)
@@ -91,7 +110,10 @@ def _storage(config):
         raise click.ClickException(str(exc)) from None
     if settings.storage.type == "memory":
         raise click.ClickException("keys need persistent storage (storage.type: sqlite)")
-    return settings, open_storage(settings)
+    try:
+        return settings, open_storage(settings)
+    except FraudwatchError as exc:  # e.g. a schema this release does not know
+        raise click.ClickException(str(exc)) from None
 
 
 @keys.command("create")
@@ -112,9 +134,9 @@ def keys_create(config, name, scopes) -> None:
 
     settings, storage = _storage(config)
     try:
-        with storage.unit():
+        with storage.unit() as uow:
             clear, key = create_key(
-                storage,
+                uow,
                 name=name,
                 scopes=list(scopes),
                 actor=_actor(),
@@ -135,7 +157,7 @@ def keys_list(config) -> None:
     import datetime as dt
 
     _, storage = _storage(config)
-    for k in storage.keys():
+    for k in storage.keys.all():
         created = dt.datetime.fromtimestamp(k.created_at, dt.UTC).isoformat(timespec="seconds")
         state = "revoked" if k.revoked_at else "active"
         click.echo(f"{k.key_id}\t{k.name}\t{','.join(k.scopes)}\t{created}\t{state}")
@@ -152,8 +174,8 @@ def keys_revoke(config, key_id) -> None:
 
     _, storage = _storage(config)
     try:
-        with storage.unit():
-            revoke_key(storage, key_id=key_id, actor=_actor())
+        with storage.unit() as uow:
+            revoke_key(uow, key_id=key_id, actor=_actor())
     except FraudwatchError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -181,8 +181,8 @@ def _audit(models_dir: str, action: str, before, after) -> None:
 
     storage = open_storage(s)
     try:
-        with storage.unit():
-            storage.add_audit(AuditRecord(now, actor, action, "models", before, after))
+        with storage.unit() as uow:
+            uow.audit.add(AuditRecord(now, actor, action, "models", before, after))
     finally:
         storage.close()
 

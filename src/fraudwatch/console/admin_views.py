@@ -28,7 +28,7 @@ def audit_tail(storage, limit: int, target: str | None = None) -> list:
     """The newest ``limit`` audit records (of ``target`` only, if given), oldest first."""
     out: list = []
     after = 0
-    while page := storage.audit(after_id=after, limit=1000):
+    while page := storage.audit.records(after_id=after, limit=1000):
         out.extend(r for r in page if target is None or r.target == target)
         out = out[-limit:]
         after = page[-1].id
@@ -40,10 +40,10 @@ def audit_tail(storage, limit: int, target: str | None = None) -> list:
 @router.get("/lists")
 def lists_page(request: Request, session: Viewer):
     storage = request.app.state.storage
-    lists = [(name, len(storage.list_values(name) or [])) for name in storage.list_names()]
+    lists = [(name, len(storage.lists.values(name) or [])) for name in storage.lists.names()]
     from fraudwatch.api import RULES, parse_rules
 
-    active = storage.get_definition(RULES, storage.active_version(RULES))
+    active = storage.definitions.get(RULES, storage.definitions.active_version(RULES))
     used = sorted(parse_rules(active.text, active.version).list_names) if active else []
     return render(request, "lists.html", lists=lists, used=[u for u in used if u not in dict(lists)])
 
@@ -57,7 +57,7 @@ def _values(form) -> list[str]:
 
 @router.get("/lists/{name}")
 def list_page(request: Request, name: ListName, session: Viewer):
-    values = request.app.state.storage.list_values(name) or []
+    values = request.app.state.storage.lists.values(name) or []
     from fraudwatch.console.rule_views import _period_defaults
 
     since, until = _period_defaults(request, session)
@@ -73,7 +73,7 @@ async def save_list(request: Request, name: ListName, session: AdminViewer):
     values = _values(form)
     comment = _comment(form)
     change_list(
-        request, name, principal(session), "lists.replace", lambda s: s.replace_list(name, values), comment=comment
+        request, name, principal(session), "lists.replace", lambda lists: lists.replace(name, values), comment=comment
     )
     return redirect(f"/console/lists/{name}")
 
@@ -87,7 +87,7 @@ async def rollback_list(request: Request, name: ListName, session: AdminViewer):
         raise NotFound(f"no change of list {name!r} to roll back")
     before = list(last[0].before or [])
     change_list(
-        request, name, principal(session), "lists.rollback", lambda s: s.replace_list(name, before), comment=comment
+        request, name, principal(session), "lists.rollback", lambda lists: lists.replace(name, before), comment=comment
     )
     return redirect(f"/console/lists/{name}")
 

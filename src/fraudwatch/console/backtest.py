@@ -67,10 +67,10 @@ def seq_at(storage, ts: float) -> int:
     """The log position just before the first entry at or after event time ``ts`` (the
     log is in arrival order, which is about event time: a binary search is close enough,
     the warm-up absorbs the rest)."""
-    low, high = 0, storage.last_seq()
+    low, high = 0, storage.events.last_seq()
     while low < high:
         mid = (low + high) // 2
-        page = storage.entries_after(mid, 1)
+        page = storage.events.after(mid, 1)
         if not page or page[0].ts >= ts:
             high = mid
         else:
@@ -103,7 +103,7 @@ def backtest(
         current = {name: live_lists.get(name) or () for name in live_lists.names()}
         engine.lists = ListStore({**current, **draft.lists})
     start = seq_at(storage, since - warmup_seconds(engine.feature_set))
-    first, last = seq_at(storage, since), storage.last_seq()
+    first, last = seq_at(storage, since), storage.events.last_seq()
     total = max(1, last - start)
 
     base_counts: Counter[str] = Counter()
@@ -114,7 +114,7 @@ def backtest(
     events = 0
     position = start
     done = False
-    while not done and (page := storage.entries_after(position, PAGE)):
+    while not done and (page := storage.events.after(position, PAGE)):
         for entry in page:
             position = entry.seq
             if entry.ts >= until + LATE and entry.seq > first:
@@ -128,7 +128,7 @@ def backtest(
             model = {"score": decision.score} if decision.score is not None else None
             hits, _ = live_rules.evaluate(Context(event, decision.features, model, live_lists))
             model_hits = [h for h in decision.rules if h.rule.startswith("model.")]
-            base = Outcome.worst(h.outcome for h in [*hits, *model_hits]).value
+            base = Outcome.decide(h.outcome for h in [*hits, *model_hits]).value
             new = decision.outcome.value
             base_counts[base] += 1
             new_counts[new] += 1

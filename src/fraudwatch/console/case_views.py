@@ -92,7 +92,9 @@ def _queue_data(request: Request, session: Session) -> dict[str, Any]:
     work = _work(request, session)
     f = _filters(request)
     counts = work.counts(status=f["status"] or None)
-    return {"cases": _queue(work, f), "counts": counts, "f": f, "now": time.time()}
+    query = request.url.query
+    back = "/console/queue" + (f"?{query}" if query else "")  # where a row's form returns to
+    return {"cases": _queue(work, f), "counts": counts, "f": f, "now": time.time(), "back": back}
 
 
 @router.get("/queue")

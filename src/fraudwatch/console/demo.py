@@ -135,7 +135,7 @@ async def wait_indexed(app, seconds: float = 600.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         indexed = console is None or console.db.position()[0] >= target
-        followed = not actions or (state.storage.cursor("actions") or 0) >= target
+        followed = not actions or (state.storage.cursors.get("actions") or 0) >= target
         if indexed and followed:
             return True
         await asyncio.sleep(0.25)
@@ -194,9 +194,9 @@ def make_keys(app) -> dict[str, str]:
     state = app.state
     pepper = state.settings.security.key_pepper.get_secret_value().encode()
     keys = {}
-    with state.storage.unit():
+    with state.storage.unit() as uow:
         for name, scopes in ((ADMIN_NAME, ["admin"]), (ANALYST_NAME, ["analyst"])):
-            clear, _ = create_key(state.storage, name=name, scopes=scopes, pepper=pepper, actor="demo")
+            clear, _ = create_key(uow, name=name, scopes=scopes, pepper=pepper, actor="demo")
             keys[name] = clear
     return keys
 
@@ -256,11 +256,11 @@ def serve_demo(
                 return
             await asyncio.sleep(0.05)
         storage = app.state.storage
-        if events and storage.last_seq() == 0:
+        if events and storage.events.last_seq() == 0:
             _say(out, "sending them to the service:")
             await load_events(app, events, out, seed)
         else:
-            _say(out, f"serving the {storage.last_seq():,} events already in {settings.data_dir}")
+            _say(out, f"serving the {storage.events.last_seq():,} events already in {settings.data_dir}")
         if not await wait_indexed(app):
             _say(out, "the console's index and the review queue are still catching up; the pages fill in as they do")
         keys = make_keys(app)

@@ -30,7 +30,7 @@ def entity_page(
     state = request.app.state
     conn = console(request).db.connection()
     g = graph.neighbourhood(conn, entity, value)
-    entries = state.storage.search(entity, value, before_seq=before, limit=PAGE)
+    entries = state.storage.events.search(entity, value, before_seq=before, limit=PAGE)
     if not entries and before is None and not g.centre.events:
         raise NotFound(f"no {entity} {value!r} in the log")
     rows = []

@@ -14,23 +14,23 @@ the "not labelled fraud" histogram to the "fraud" one and counts the payment as 
 caught or missed; a ``cardholder.answer`` counts the answer with its latency.
 
 >>> import os, tempfile
->>> from fraudwatch.storage.memory import MemoryStorage
+>>> from fraudwatch.storage.sqlite import MemoryStore
 >>> from fraudwatch.storage import LogEntry
->>> log = MemoryStorage()
+>>> log = MemoryStore()
 >>> ev = b'{"id":"e1","time":"2026-11-21T13:00:00+09:00","kind":"payment.attempt","card":"c1",' \\
 ...      b'"account":"a1","amount":1000,"currency":"JPY","result":"declined"}'
 >>> de = b'{"event_id":"e1","outcome":"block","score":0.97,"rules":[{"rule":"r1","outcome":"block"}],' \\
 ...      b'"shadow_rules":[],"versions":{"model":"m1"},"shadow_scores":{"m2":0.5}}'
->>> with log.unit():
-...     log.append([LogEntry(1, "e1", "payment.attempt", 1795233600.0, b"", ev, de, "block", "c1", "a1")])
+>>> with log.unit() as uow:
+...     uow.events.append([LogEntry(1, "e1", "payment.attempt", 1795233600.0, b"", ev, de, "block", "c1", "a1")])
 >>> ix = Indexer(os.path.join(tempfile.mkdtemp(), "c.db"), log)
->>> ix.on_logged(log.entries_after(0))
+>>> ix.on_logged(log.events.after(0))
 >>> conn = ix.db.connection()
 >>> conn.execute("SELECT id, events, declines, blocked FROM nodes ORDER BY id").fetchall()
 [('account:a1', 1, 1, 1), ('card:c1', 1, 1, 1)]
 >>> conn.execute("SELECT a, b, n FROM edges ORDER BY a").fetchall()
 [('account:a1', 'card:c1', 1), ('card:c1', 'account:a1', 1)]
->>> ix.on_logged(log.entries_after(0))  # handed over again: not counted twice
+>>> ix.on_logged(log.events.after(0))  # handed over again: not counted twice
 >>> conn.execute("SELECT sum(n) FROM outcomes_minute").fetchone()[0]
 1
 """
@@ -45,7 +45,7 @@ from typing import Any
 import orjson
 
 from fraudwatch.console.store import DAY, HOUR, LATENCY_BOUNDS, MINUTE, SCORE_BINS, ConsoleDB
-from fraudwatch.storage import ENTITY_FIELDS, LogEntry, Storage
+from fraudwatch.storage import ENTITY_FIELDS, LogEntry, Store
 
 log = logging.getLogger("fraudwatch.console")
 
@@ -101,7 +101,7 @@ class Indexer:
     """``on_logged(entries)`` for the log follower; ``log`` is a handle of the event log
     (to read a label's target and to fill gaps)."""
 
-    def __init__(self, db_path: str, log: Storage):
+    def __init__(self, db_path: str, log: Store):
         self.db = ConsoleDB(db_path)
         self.log = log
 
@@ -127,7 +127,7 @@ class Indexer:
         """Index what the log holds past our position; returns the entries indexed."""
         done = 0
         position = self.db.position()[0]
-        while page := self.log.entries_after(position, GAP_PAGE):
+        while page := self.log.events.after(position, GAP_PAGE):
             self._index(page)
             position = page[-1].seq
             done += len(page)
@@ -135,7 +135,7 @@ class Indexer:
 
     def _fill_gap(self, position: int, last: int) -> None:
         while position < last:
-            page = [e for e in self.log.entries_after(position, GAP_PAGE) if e.seq <= last]
+            page = [e for e in self.log.events.after(position, GAP_PAGE) if e.seq <= last]
             if not page:
                 return
             self._index(page)
@@ -177,7 +177,7 @@ class Indexer:
         if kind == "label" and event.get("target"):
             self._count_label(page, event["target"], bool(event.get("fraud")), ts)
         elif kind == "cardholder.answer" and event.get("target"):
-            target = self.log.get_entry(event["target"])
+            target = self.log.events.get(event["target"])
             if target is not None:
                 minutes = max(0.0, (ts - target.ts) / 60)
                 page.answers[(day, str(event.get("answer")), latency_bucket(minutes))] += 1
@@ -221,7 +221,7 @@ class Indexer:
         change = int(fraud) - before[0]
         if change == 0:
             return
-        target = self.log.get_entry(target_id)
+        target = self.log.events.get(target_id)
         if target is None:
             return
         event = orjson.loads(target.event)
@@ -319,7 +319,7 @@ def _scores(decision: dict[str, Any]) -> list[tuple[str, int, float]]:
     return out
 
 
-def make_indexer(db_path: str, log: Storage) -> Indexer:
+def make_indexer(db_path: str, log: Store) -> Indexer:
     """The follower's handler factory (picklable with ``functools.partial``); indexes what
     the log already holds before it is handed new pages."""
     indexer = Indexer(db_path, log)

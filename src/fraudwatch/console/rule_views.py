@@ -72,8 +72,8 @@ def _hits(conn, latest: float | None) -> dict[tuple[str, int], tuple[int, int]]:
 def rules_page(request: Request, session: Viewer):
     state = request.app.state
     storage = state.storage
-    active = storage.active_version(RULES)
-    definition = storage.get_definition(RULES, active) if active else None
+    active = storage.definitions.active_version(RULES)
+    definition = storage.definitions.get(RULES, active) if active else None
     ruleset = parse_rules(definition.text, active) if definition else None
     db = console(request).db
     latest = db.position()[2]
@@ -91,8 +91,8 @@ def rules_page(request: Request, session: Viewer):
         "rules.html",
         active=active,
         rows=rows,
-        versions=list(reversed(storage.definitions(RULES)))[:20],
-        activations=list(reversed(storage.activations(RULES)))[:20],
+        versions=list(reversed(storage.definitions.versions(RULES)))[:20],
+        activations=list(reversed(storage.definitions.activations(RULES)))[:20],
         backtests=console(request).backtests.recent(),
         latest=latest,
     )
@@ -100,10 +100,12 @@ def rules_page(request: Request, session: Viewer):
 
 @router.get("/rules/versions/{version}")
 def version_page(request: Request, version: Annotated[str, Path(max_length=64)], session: Viewer):
-    d = request.app.state.storage.get_definition(RULES, version)
+    d = request.app.state.storage.definitions.get(RULES, version)
     if d is None:
         raise NotFound(f"no rules version {version!r}")
-    return render(request, "rule_version.html", definition=d, active=request.app.state.storage.active_version(RULES))
+    return render(
+        request, "rule_version.html", definition=d, active=request.app.state.storage.definitions.active_version(RULES)
+    )
 
 
 def _period_defaults(request: Request, session: Session) -> tuple[str, str]:
@@ -125,7 +127,7 @@ def _editor(request: Request, session: Session, text: str, errors: list[dict], s
         status=status,
         text=text,
         errors=errors,
-        base=request.app.state.storage.active_version(RULES),
+        base=request.app.state.storage.definitions.active_version(RULES),
         since=extra.pop("since", since),
         until=extra.pop("until", until),
         message=extra.pop("message", None),
@@ -146,10 +148,10 @@ def edit_page(
         if job and job["subject"] == RULES:
             text = job["draft"]
     elif source:
-        d = storage.get_definition(RULES, source)
+        d = storage.definitions.get(RULES, source)
         text = d.text if d else None
     if text is None:
-        d = storage.get_definition(RULES, storage.active_version(RULES))
+        d = storage.definitions.get(RULES, storage.definitions.active_version(RULES))
         text = d.text if d else ""
     return _editor(request, session, text, [])
 
@@ -208,7 +210,7 @@ async def start_backtest(request: Request, session: AdminViewer):
         created_by=session.name,
         subject=RULES,
         draft=text,
-        base_version=request.app.state.storage.active_version(RULES),
+        base_version=request.app.state.storage.definitions.active_version(RULES),
         since=since,
         until=until,
     )
@@ -252,7 +254,7 @@ async def save_rules(request: Request, session: AdminViewer):
         comment = _comment(form)
         storage = request.app.state.storage
         if mode == "shadow":
-            live = storage.get_definition(RULES, storage.active_version(RULES))
+            live = storage.definitions.get(RULES, storage.definitions.active_version(RULES))
             text = shadow_text(live.text if live else "", text, note=comment)
         result = await create_version(request, RULES, text, None, principal(session), True, comment=comment)
     except ValidationFailed as exc:

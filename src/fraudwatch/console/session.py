@@ -9,12 +9,12 @@ short-lived cookie); a POST without the right one is refused with 403.
 
 >>> import os, tempfile
 >>> from fraudwatch.console.store import ConsoleDB
->>> from fraudwatch.storage.memory import MemoryStorage
+>>> from fraudwatch.storage.sqlite import MemoryStore
 >>> from fraudwatch.api import Authenticator, create_key
->>> storage = MemoryStorage()
->>> with storage.unit():
-...     clear, _ = create_key(storage, name="aiko", scopes=["analyst"], pepper=b"p", actor="test")
->>> sessions = Sessions(ConsoleDB(os.path.join(tempfile.mkdtemp(), "c.db")), storage, Authenticator(storage, b"p"))
+>>> storage = MemoryStore()
+>>> with storage.unit() as uow:
+...     clear, _ = create_key(uow, name="aiko", scopes=["analyst"], pepper=b"p", actor="test")
+>>> sessions = Sessions(ConsoleDB(os.path.join(tempfile.mkdtemp(), "c.db")), storage, Authenticator(storage.keys, b"p"))
 >>> token, session = sessions.sign_in(clear)
 >>> session.name, session.role, session.is_admin
 ('aiko', 'analyst', False)
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from fraudwatch.console.store import ConsoleDB
 from fraudwatch.errors import Forbidden, Unauthorized
-from fraudwatch.storage import Storage
+from fraudwatch.storage import Store
 
 COOKIE = "fw_console"
 SIGNIN_COOKIE = "fw_console_signin"  # holds the sign-in form's CSRF token
@@ -83,7 +83,7 @@ def new_csrf_token() -> str:
 class Sessions:
     """Sign-in, look-up and sign-out, over the console's file and the service's keys."""
 
-    def __init__(self, db: ConsoleDB, storage: Storage, authenticator, lifetime: float = LIFETIME):
+    def __init__(self, db: ConsoleDB, storage: Store, authenticator, lifetime: float = LIFETIME):
         self.db = db
         self.storage = storage
         self.authenticator = authenticator
@@ -153,7 +153,7 @@ class Sessions:
         at, keys = self._active
         now = time.monotonic()
         if fresh or now - at > KEYS_CACHE_SECONDS:
-            keys = frozenset(k.key_id for k in self.storage.keys() if k.revoked_at is None)
+            keys = frozenset(k.key_id for k in self.storage.keys.all() if k.revoked_at is None)
             self._active = (now, keys)
         return keys
 

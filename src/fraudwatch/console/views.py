@@ -125,7 +125,7 @@ def search(request: Request, session: Viewer, q: Annotated[str, Query(max_length
     if not q:
         return redirect("/console")
     storage = request.app.state.storage
-    if storage.get_entry(q) is not None:
+    if storage.events.get(q) is not None:
         return redirect(f"/console/events/{_path(q)}")
     from fraudwatch.events import looks_like_pan
 
@@ -148,7 +148,7 @@ def _path(value: str) -> str:
 
 @router.get("/events/{event_id}")
 def event_page(request: Request, event_id: str, session: Viewer):
-    entry = request.app.state.storage.get_entry(event_id)
+    entry = request.app.state.storage.events.get(event_id)
     if entry is None:
         raise NotFound(f"no event {event_id!r}")
     event = orjson.loads(entry.event)

@@ -1,13 +1,27 @@
 """The decision the engine returns for one event.
 
->>> Outcome.worst([Outcome.REVIEW, Outcome.BLOCK, Outcome.ALLOW])
+Precedence, as in Stripe Radar (allow rules run first): an enforced ``allow`` rule that
+fires wins over every other rule and the model's thresholds, whose hits are kept in the
+decision's shadow hits with ``allowed_by``; without one, the most severe outcome wins,
+``block > challenge > review``; without any hit, the event is allowed.
+
+>>> Outcome.worst([Outcome.REVIEW, Outcome.BLOCK])
 <Outcome.BLOCK: 'block'>
+>>> Outcome.decide([Outcome.REVIEW, Outcome.BLOCK, Outcome.ALLOW])
+<Outcome.ALLOW: 'allow'>
+>>> kept, overridden = allow_overrides([RuleHit("velocity", Outcome.BLOCK, {}),
+...                                     RuleHit("trusted_reseller", Outcome.ALLOW, {})])
+>>> [h.rule for h in kept], [(h.rule, h.shadow, h.values["allowed_by"]) for h in overridden]
+(['trusted_reseller'], [('velocity', True, 'trusted_reseller')])
+>>> decided_by([RuleHit("review_big", Outcome.REVIEW, {}), RuleHit("card_testing", Outcome.BLOCK, {})])
+'card_testing'
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from copy import deepcopy
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -32,11 +46,19 @@ class Outcome(str, Enum):
 
     @classmethod
     def worst(cls, outcomes: Any) -> Outcome:
+        """The most severe outcome (``allow`` when there is none)."""
         best = cls.ALLOW
         for o in outcomes:
             if _SEVERITY[o] > _SEVERITY[best]:
                 best = o
         return best
+
+    @classmethod
+    def decide(cls, outcomes: Any) -> Outcome:
+        """The winner among enforced hits' outcomes: ``allow`` when any is ``allow`` (an
+        explicit allow overrides), else the most severe."""
+        outcomes = list(outcomes)
+        return cls.ALLOW if cls.ALLOW in outcomes else cls.worst(outcomes)
 
 
 _SEVERITY = {Outcome.ALLOW: 0, Outcome.REVIEW: 1, Outcome.CHALLENGE: 2, Outcome.BLOCK: 3}
@@ -51,6 +73,31 @@ class RuleHit:
     values: dict[str, Any]
     shadow: bool = False
     step_up: str | None = None  # what a challenge rule asks for (rules.ruleset.STEP_UPS)
+
+
+def allow_overrides(hits: list[RuleHit]) -> tuple[list[RuleHit], list[RuleHit]]:
+    """``(kept, overridden)``: when an enforced ``allow`` hit is among ``hits``, the allow
+    hits are kept and every other hit is overridden: returned as a shadow hit whose values
+    name the first allow rule (``allowed_by``). Otherwise ``(hits, [])``."""
+    allows = [h for h in hits if h.outcome is Outcome.ALLOW and not h.shadow]
+    if not allows:
+        return hits, []
+    by = allows[0].rule
+    overridden = [
+        RuleHit(h.rule, h.outcome, {**h.values, "allowed_by": by}, True, h.step_up)
+        for h in hits
+        if h.outcome is not Outcome.ALLOW
+    ]
+    return allows, overridden
+
+
+def decided_by(hits: list[RuleHit]) -> str | None:
+    """The rule whose outcome won: the first enforced hit with the winning outcome."""
+    outcome = Outcome.decide(h.outcome for h in hits if not h.shadow)
+    for h in hits:
+        if h.outcome is outcome and not h.shadow:
+            return h.rule
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +136,9 @@ class Decision:
     liability_shift: bool | None = None
     retry_after: float | None = None
     takeover: dict[str, Any] | None = None
+    # the rule whose outcome won (an allow rule overriding the others, else the first rule of
+    # the most severe outcome, or a model threshold's ``model.score>=0.9``); None: no rule fired
+    decided_by: str | None = None
 
     def to_dict(self, features: dict[str, Any] | None = None) -> dict[str, Any]:
         """The decision as plain data, as ``dataclasses.asdict`` gives it (the same keys in
@@ -96,27 +146,10 @@ class Decision:
         as their names; built field by field, since asdict's deep copy of every feature
         value took most of a replay's time. ``features``: a copy of the features made by
         the caller (``fraudwatch.replay.decision_record`` orders them), used as it is."""
-        return {
-            "event_id": self.event_id,
-            "kind": self.kind,
-            "event_time": self.event_time.isoformat(),
-            "outcome": self.outcome.value,
-            "score": self.score,
-            "rules": [_hit(h) for h in self.rules],
-            "shadow_rules": [_hit(h) for h in self.shadow_rules],
-            "reasons": [
-                {"feature": r.feature, "value": _plain(r.value), "contribution": r.contribution} for r in self.reasons
-            ],
-            "features": _plain_dict(self.features) if features is None else features,
-            "versions": dict(self.versions),
-            "processing_us": self.processing_us,
-            "duplicate": self.duplicate,
-            "shadow_scores": dict(self.shadow_scores),
-            "step_up": None if self.step_up is None else _plain_dict(self.step_up),
-            "liability_shift": self.liability_shift,
-            "retry_after": self.retry_after,
-            "takeover": None if self.takeover is None else _plain_dict(self.takeover),
-        }
+        out: dict[str, Any] = {}
+        for name, convert in _CONVERTERS:  # in the fields' order, as asdict
+            out[name] = features if name == "features" and features is not None else convert(getattr(self, name))
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Decision:
@@ -153,10 +186,26 @@ def _plain_dict(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _hit(hit: RuleHit) -> dict[str, Any]:
-    return {
-        "rule": hit.rule,
-        "outcome": hit.outcome.value,
-        "values": _plain_dict(hit.values),
-        "shadow": hit.shadow,
-        "step_up": hit.step_up,
-    }
+    out = {name: _plain(getattr(hit, name)) for name in _HIT_FIELDS}
+    out["outcome"] = hit.outcome.value
+    return out
+
+
+def _hits(hits: list[RuleHit]) -> list[dict[str, Any]]:
+    return [_hit(h) for h in hits]
+
+
+def _reasons(reasons: list[Reason]) -> list[dict[str, Any]]:
+    return [{"feature": r.feature, "value": _plain(r.value), "contribution": r.contribution} for r in reasons]
+
+
+_HIT_FIELDS = tuple(f.name for f in fields(RuleHit))
+_SPECIAL: dict[str, Callable[[Any], Any]] = {
+    "event_time": datetime.isoformat,
+    "outcome": lambda outcome: outcome.value,
+    "rules": _hits,
+    "shadow_rules": _hits,
+    "reasons": _reasons,
+}
+# per field of Decision in order: how to_dict converts it (plain copies of the others)
+_CONVERTERS = tuple((f.name, _SPECIAL.get(f.name, _plain)) for f in fields(Decision))

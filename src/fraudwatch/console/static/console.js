@@ -141,7 +141,8 @@
       fetch(navTable.dataset.refresh, { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
         .then(function (q) {
-          if (q.version !== version) {
+          // not while an analyst's name is being typed in a row: the next round replaces the rows
+          if (q.version !== version && !(version !== null && queueRows.contains(document.activeElement))) {
             if (version !== null) {
               queueRows.innerHTML = q.rows;  // rendered and escaped by the server's template
               var rows = navRows(), keep = -1;
