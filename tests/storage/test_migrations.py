@@ -136,6 +136,28 @@ def test_only_the_migrations_a_database_already_has_are_adopted(tmp_path):
         assert "episode" in {r[1] for r in conn.execute("PRAGMA table_info(alerts)")}  # 0004 applied
 
 
+def test_a_database_left_half_recorded_is_adopted_too(tmp_path):
+    """A database made before migrations, on which only the first was recorded (the state a
+    release without adoption left after refusing the second): the rest of its shape is adopted."""
+    folder = schema.MIGRATIONS / "actions" / "sqlite"
+    path = tmp_path / "fraudwatch-actions.db"
+    with sqlite3.connect(path) as conn:
+        for name in sorted(p.name for p in folder.glob("*.sql")):
+            conn.executescript((folder / name).read_text())
+    first = tmp_path / "first"
+    (first / "actions" / "sqlite").mkdir(parents=True)
+    shutil.copy(folder / "actions-0001-initial.sql", first / "actions" / "sqlite")
+    schema.migrate(schema.sqlite_uri(path), ["actions"], "sqlite", root=first)
+    assert _migrations(path) == ["actions-0001-initial"]
+    Database(str(path)).close()
+    assert _migrations(path) == [
+        "actions-0001-initial",
+        "actions-0002-languages",
+        "actions-0003-cases",
+        "actions-0004-episodes",
+    ]
+
+
 def _with_extra(tmp_path: Path, name: str, sql: str) -> Path:
     """The packaged migrations plus one more in the log set."""
     root = tmp_path / "migrations"

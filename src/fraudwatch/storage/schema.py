@@ -96,10 +96,8 @@ def migrate(uri: str, sets: Sequence[str], dialect: str, *, root: Path = MIGRATI
         migrations = read_migrations(*(str(root / name / dialect) for name in sets))
         with backend.lock(timeout=LOCK_TIMEOUT):
             todo = backend.to_apply(migrations)
-            if dialect == "sqlite" and not applied(backend.connection, sets):
-                adopted = _adopt(backend, todo)
-                if adopted:
-                    todo = backend.to_apply(migrations)
+            if dialect == "sqlite" and _adopt(backend, todo):
+                todo = backend.to_apply(migrations)
             backend.apply_migrations(todo)
         ids = [m.id for m in todo]
         if ids:
@@ -110,9 +108,10 @@ def migrate(uri: str, sets: Sequence[str], dialect: str, *, root: Path = MIGRATI
 
 
 def _adopt(backend: Any, todo: Sequence[Any]) -> list[str]:
-    """Mark as applied the leading migrations whose tables and columns a database made before
-    migrations existed already has (the releases before them made their tables at start with
-    ``CREATE TABLE IF NOT EXISTS``, in the shape of their day). Returns their ids."""
+    """Mark as applied the leading pending migrations whose tables and columns the database
+    already has: the releases before migrations made their tables at start with ``CREATE
+    TABLE IF NOT EXISTS``, in the shape of their day (and a release that recorded only the
+    first of them refused the rest). Returns their ids."""
     conn = backend.connection
     present = []
     for m in todo:
