@@ -41,7 +41,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from fraudwatch import ENGINE_VERSION
-from fraudwatch.decisions import Decision, Outcome, Reason, RuleHit
+from fraudwatch.decisions import Decision, Outcome, Reason, RuleHit, allow_overrides, decided_by
 from fraudwatch.errors import InvalidValue
 from fraudwatch.events.kinds import Envelope, PaymentAttempt
 from fraudwatch.features import FeatureEngine, FeatureSet
@@ -186,11 +186,21 @@ class Engine:
                 if limit is not None and score >= limit:
                     hits.append(RuleHit(f"model.score>={limit:g}", outcome, {"model.score": round(score, 6)}))
                     break
+        winner = None
         if hits:
+            for hit in hits:
+                if hit.outcome is _ALLOW:  # an explicit allow overrides the rest (Radar's order)
+                    hits, overridden = allow_overrides(hits)
+                    shadow_hits.extend(overridden)
+                    break
             if self.suppressions is not None:
                 hits, waived = self.suppressions.filter(event.card, ts, hits, account=event.account)
                 shadow_hits.extend(waived)  # recorded with their reason, not enforced
-            outcome = Outcome.worst(h.outcome for h in hits) if hits else _ALLOW
+            if hits:
+                outcome = Outcome.worst(h.outcome for h in hits)
+                winner = decided_by(hits)
+            else:
+                outcome = _ALLOW
         else:
             outcome = _ALLOW
         features.decided(event, ts, outcome.value)  # logins enter the login history once allowed
@@ -212,6 +222,7 @@ class Engine:
             False,
             shadow_scores,
         )
+        decision.decided_by = winner
         if outcome is _CHALLENGE:
             decision.step_up = step_up_for(kind, hits)
         if isinstance(event, PaymentAttempt):

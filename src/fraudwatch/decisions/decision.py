@@ -1,7 +1,20 @@
 """The decision the engine returns for one event.
 
->>> Outcome.worst([Outcome.REVIEW, Outcome.BLOCK, Outcome.ALLOW])
+Precedence, as in Stripe Radar (allow rules run first): an enforced ``allow`` rule that
+fires wins over every other rule and the model's thresholds, whose hits are kept in the
+decision's shadow hits with ``allowed_by``; without one, the most severe outcome wins,
+``block > challenge > review``; without any hit, the event is allowed.
+
+>>> Outcome.worst([Outcome.REVIEW, Outcome.BLOCK])
 <Outcome.BLOCK: 'block'>
+>>> Outcome.decide([Outcome.REVIEW, Outcome.BLOCK, Outcome.ALLOW])
+<Outcome.ALLOW: 'allow'>
+>>> kept, overridden = allow_overrides([RuleHit("velocity", Outcome.BLOCK, {}),
+...                                     RuleHit("trusted_reseller", Outcome.ALLOW, {})])
+>>> [h.rule for h in kept], [(h.rule, h.shadow, h.values["allowed_by"]) for h in overridden]
+(['trusted_reseller'], [('velocity', True, 'trusted_reseller')])
+>>> decided_by([RuleHit("review_big", Outcome.REVIEW, {}), RuleHit("card_testing", Outcome.BLOCK, {})])
+'card_testing'
 """
 
 from __future__ import annotations
@@ -31,11 +44,19 @@ class Outcome(str, Enum):
 
     @classmethod
     def worst(cls, outcomes: Any) -> Outcome:
+        """The most severe outcome (``allow`` when there is none)."""
         best = cls.ALLOW
         for o in outcomes:
             if _SEVERITY[o] > _SEVERITY[best]:
                 best = o
         return best
+
+    @classmethod
+    def decide(cls, outcomes: Any) -> Outcome:
+        """The winner among enforced hits' outcomes: ``allow`` when any is ``allow`` (an
+        explicit allow overrides), else the most severe."""
+        outcomes = list(outcomes)
+        return cls.ALLOW if cls.ALLOW in outcomes else cls.worst(outcomes)
 
 
 _SEVERITY = {Outcome.ALLOW: 0, Outcome.REVIEW: 1, Outcome.CHALLENGE: 2, Outcome.BLOCK: 3}
@@ -50,6 +71,31 @@ class RuleHit:
     values: dict[str, Any]
     shadow: bool = False
     step_up: str | None = None  # what a challenge rule asks for (rules.ruleset.STEP_UPS)
+
+
+def allow_overrides(hits: list[RuleHit]) -> tuple[list[RuleHit], list[RuleHit]]:
+    """``(kept, overridden)``: when an enforced ``allow`` hit is among ``hits``, the allow
+    hits are kept and every other hit is overridden: returned as a shadow hit whose values
+    name the first allow rule (``allowed_by``). Otherwise ``(hits, [])``."""
+    allows = [h for h in hits if h.outcome is Outcome.ALLOW and not h.shadow]
+    if not allows:
+        return hits, []
+    by = allows[0].rule
+    overridden = [
+        RuleHit(h.rule, h.outcome, {**h.values, "allowed_by": by}, True, h.step_up)
+        for h in hits
+        if h.outcome is not Outcome.ALLOW
+    ]
+    return allows, overridden
+
+
+def decided_by(hits: list[RuleHit]) -> str | None:
+    """The rule whose outcome won: the first enforced hit with the winning outcome."""
+    outcome = Outcome.decide(h.outcome for h in hits if not h.shadow)
+    for h in hits:
+        if h.outcome is outcome and not h.shadow:
+            return h.rule
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +134,9 @@ class Decision:
     liability_shift: bool | None = None
     retry_after: float | None = None
     takeover: dict[str, Any] | None = None
+    # the rule whose outcome won (an allow rule overriding the others, else the first rule of
+    # the most severe outcome, or a model threshold's ``model.score>=0.9``); None: no rule fired
+    decided_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
