@@ -10,7 +10,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 
 
 def test_rule_examples_in_the_docs_parse():
-    blocks = re.findall(r"```\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
     rule_blocks = [b for b in blocks if re.search(r"^rule ", b, re.M) and "file        :=" not in b]
     assert len(rule_blocks) >= 2
     for block in rule_blocks:

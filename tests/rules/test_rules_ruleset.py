@@ -117,21 +117,28 @@ def test_shadow_rules_are_recorded_not_enforced(rs):
     assert rs.outcome(shadow) is Outcome.ALLOW  # even if passed by mistake, shadow hits never count
 
 
-def test_outcome_precedence_most_severe_wins(rs):
+def test_outcome_precedence_allow_overrides_then_most_severe_wins(rs):
     lists = ListStore({"trusted_accounts": ["acc_1"], "blocked_ips": []})
     ctx = Context(event=payment(amount=150_000), features={}, model={"score": 0.9}, lists=lists)
     hits, _ = rs.evaluate(ctx)
     assert [h.rule for h in hits] == ["big_amount", "trusted_reseller", "risky_score"]  # file order
-    assert rs.outcome(hits) is Outcome.CHALLENGE
+    assert rs.outcome(hits) is Outcome.ALLOW  # the explicit allow overrides the challenge
     lists.add("blocked_ips", "198.51.100.1")
+    hits, _ = rs.evaluate(ctx)
+    assert rs.outcome(hits) is Outcome.ALLOW  # and a block
+    lists.replace("trusted_accounts", [])
     hits, _ = rs.evaluate(ctx)
     assert rs.outcome(hits) is Outcome.BLOCK
     assert rs.outcome([]) is Outcome.ALLOW
-    order = [Outcome.ALLOW, Outcome.REVIEW, Outcome.CHALLENGE, Outcome.BLOCK]
+    order = [Outcome.REVIEW, Outcome.CHALLENGE, Outcome.BLOCK]
     for i, low in enumerate(order):
         for high in order[i:]:
             hs = [RuleHit("a", low, {}), RuleHit("b", high, {})]
             assert rs.outcome(hs) is high and rs.outcome(hs[::-1]) is high
+        hs = [RuleHit("a", low, {}), RuleHit("b", Outcome.ALLOW, {})]
+        assert rs.outcome(hs) is Outcome.ALLOW and rs.outcome(hs[::-1]) is Outcome.ALLOW
+        # a shadow allow overrides nothing
+        assert rs.outcome([RuleHit("a", low, {}), RuleHit("b", Outcome.ALLOW, {}, shadow=True)]) is low
 
 
 def test_missing_never_fires(rs):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -42,7 +43,8 @@ def check_command(file: Path, version: str | None, features: str, lists: str | N
     from fraudwatch.rules.resolve import check_names
     from fraudwatch.rules.ruleset import RuleSet
 
-    known = None if features == "none" else _feature_names(features)
+    feature_set = None if features == "none" else _feature_set(features)
+    known = None if feature_set is None else list(feature_set.names)
     list_names = _list_names(lists)
 
     try:
@@ -50,7 +52,8 @@ def check_command(file: Path, version: str | None, features: str, lists: str | N
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
-        rs = RuleSet.parse(text, version=version, source=str(file))
+        metadata = None if feature_set is None else feature_set.metadata
+        rs = RuleSet.parse(text, version=version, source=str(file), metadata=metadata)
         check_names(rs, features=known, lists=list_names)
     except RuleSyntaxError as exc:
         for err in exc.errors:
@@ -77,15 +80,15 @@ def _list_names(given: str | None) -> frozenset[str]:
     return load_rules().list_names
 
 
-def _feature_names(where: str) -> list[str]:
+def _feature_set(where: str) -> Any:
     from fraudwatch.features import FeatureSet, default_feature_set
 
     if where == "default":
-        return list(default_feature_set().names)
+        return default_feature_set()
     path = Path(where)
     if not path.is_file():
         raise click.BadParameter(f"no such file: {where}", param_hint="--features")
-    return list(FeatureSet.from_yaml(path.read_text(encoding="utf-8")).names)
+    return FeatureSet.from_yaml(path.read_text(encoding="utf-8"))
 
 
 @rules_group.command("eval")

@@ -68,6 +68,7 @@ def payment_attempt(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     result: Literal["approved", "declined", "pending"] | None = None,
     decline_reason: Literal[
         "insufficient_funds",
@@ -116,6 +117,7 @@ def payment_capture(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     pan: str | None = None,
 ) -> Event:
     """``payment.capture``"""
@@ -143,6 +145,7 @@ def payment_refund(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     reason: str | None = None,
     pan: str | None = None,
 ) -> Event:
@@ -171,6 +174,7 @@ def payment_reversal(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     pan: str | None = None,
 ) -> Event:
     """``payment.reversal``"""
@@ -195,6 +199,7 @@ def created(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     email_domain: str | None = None,
     phone_present: bool | None = None,
     phone_verified: bool | None = None,
@@ -226,6 +231,7 @@ def login(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     failure_reason: Literal["bad_password", "unknown_account", "locked", "2fa_failed", "other"] | None = None,
     method: Literal["password", "2fa", "passkey", "sso", "magic_link"] | None = None,
     pan: str | None = None,
@@ -252,6 +258,7 @@ def logout(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     reason: Literal["user", "timeout", "revoked", "password_changed", "other"] | None = None,
     pan: str | None = None,
 ) -> Event:
@@ -279,6 +286,7 @@ def password_changed(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     pan: str | None = None,
 ) -> Event:
     """``account.password_changed``"""
@@ -305,6 +313,7 @@ def password_reset(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     pan: str | None = None,
 ) -> Event:
     """``account.password_reset``"""
@@ -332,6 +341,7 @@ def auth_challenge(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     challenge_indicator: Literal["01", "02", "03", "04", "05", "06", "07", "08", "09"] | None = None,
     pan: str | None = None,
 ) -> Event:
@@ -357,6 +367,7 @@ def two_factor_enrolled(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     method: Literal["totp", "sms", "email", "passkey", "other"] | None = None,
     pan: str | None = None,
 ) -> Event:
@@ -382,6 +393,7 @@ def two_factor_removed(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     method: Literal["totp", "sms", "email", "passkey", "other"] | None = None,
     pan: str | None = None,
 ) -> Event:
@@ -408,6 +420,7 @@ def profile_changed(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     old_value: str | None = None,
     new_value: str | None = None,
     pan: str | None = None,
@@ -439,6 +452,7 @@ def payment_method_added(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     pan: str | None = None,
 ) -> Event:
     """``account.payment_method_added``"""
@@ -468,6 +482,7 @@ def payment_method_removed(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     pan: str | None = None,
 ) -> Event:
     """``account.payment_method_removed``"""
@@ -493,6 +508,7 @@ def cart_item_added(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     pan: str | None = None,
 ) -> Event:
     """``cart.item_added``"""
@@ -518,6 +534,7 @@ def cart_item_removed(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     pan: str | None = None,
 ) -> Event:
     """``cart.item_removed``"""
@@ -545,6 +562,7 @@ def order_placed(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     items: list[Mapping[str, Any]] | None = None,
     shipping_address: str | None = None,
     pan: str | None = None,
@@ -572,6 +590,7 @@ def order_cancelled(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     pan: str | None = None,
 ) -> Event:
     """``order.cancelled``"""
@@ -597,6 +616,7 @@ def order_hidden(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     pan: str | None = None,
 ) -> Event:
     """``order.hidden``"""
@@ -622,6 +642,7 @@ def order_shipped(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     pan: str | None = None,
 ) -> Event:
     """``order.shipped``"""
@@ -648,6 +669,7 @@ def label(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     source: Literal["cardholder", "analyst", "issuer", "chargeback", "merchant", "simulator", "dataset"] | None = None,
     pan: str | None = None,
 ) -> Event:
@@ -676,6 +698,7 @@ def chargeback(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     reason_code: str | None = None,
     scheme: Literal["visa", "mastercard", "jcb", "amex", "other"] | None = None,
     acquirer: str | None = None,
@@ -705,6 +728,7 @@ def cardholder_answer(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     pan: str | None = None,
 ) -> Event:
     """``cardholder.answer``: The cardholder's answer to "was this you?" about an event."""
@@ -733,6 +757,7 @@ def fraud_report(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     report: Literal["tc40", "safe", "jcb_issuer", "other"] | None = None,
     fraud_type: str | None = None,
     pan: str | None = None,
@@ -762,6 +787,7 @@ def early_fraud_warning(
     language: str | None = None,
     channel: Literal["ecommerce", "pos", "atm", "moto", "app", "wallet"] | None = None,
     scenario: str | None = None,
+    metadata: Mapping[str, bool | int | float | str] | None = None,
     scheme: Literal["visa", "mastercard", "jcb", "amex", "other"] | None = None,
     fraud_type: str | None = None,
     pan: str | None = None,

@@ -110,6 +110,8 @@ def _type_text(annotation: Any) -> str:
         return _type_text(get_args(annotation)[0])
     if origin is list:
         return f"list[{_type_text(get_args(annotation)[0])}]"
+    if origin is dict:  # the integrator's custom fields (metadata)
+        return f"Mapping[str, {_type_text(get_args(annotation)[1])}]"
     if annotation is datetime:
         return "datetime | str"
     if isinstance(annotation, type):

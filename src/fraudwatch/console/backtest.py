@@ -128,7 +128,7 @@ def backtest(
             model = {"score": decision.score} if decision.score is not None else None
             hits, _ = live_rules.evaluate(Context(event, decision.features, model, live_lists))
             model_hits = [h for h in decision.rules if h.rule.startswith("model.")]
-            base = Outcome.worst(h.outcome for h in [*hits, *model_hits]).value
+            base = Outcome.decide(h.outcome for h in [*hits, *model_hits]).value
             new = decision.outcome.value
             base_counts[base] += 1
             new_counts[new] += 1

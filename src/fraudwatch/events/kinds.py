@@ -26,11 +26,23 @@ field: ``ip_country``, ``asn``, ``as_org`` from the offline IP data, ``ua_browse
 from __future__ import annotations
 
 import ipaddress
+import math
+import re
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, TypeAdapter, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    field_validator,
+)
 
 SCHEMA_VERSION: Final = 2
 MAX_USER_AGENT = 1024  # characters (fraudwatch.ato.useragent.MAX_LENGTH)
@@ -49,6 +61,41 @@ Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 al
 MinorUnits = Annotated[
     StrictInt, Field(ge=0, le=MAX_MINOR_UNITS, description="amount in minor units of currency (a JSON integer)")
 ]
+
+
+# custom fields (``metadata``): Stripe's own bounds (50 keys, 40-character keys, 500-character values)
+MAX_METADATA_KEYS, MAX_METADATA_KEY, MAX_METADATA_TEXT = 50, 40, 500
+METADATA_KEY = re.compile(rf"^[a-z][a-z0-9_]{{0,{MAX_METADATA_KEY - 1}}}$")
+MetadataValue = Annotated[StrictBool | StrictInt | StrictFloat | StrictStr, Field(union_mode="left_to_right")]
+
+
+def check_metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Refuse metadata keys and values a rule or feature could not read safely: keys that are
+    not names, numbers beyond 2**53 or not finite, texts over the bound, numbers that are card
+    numbers (texts are scanned with the other fields on the way in, ``events.pan``)."""
+    if value is None:
+        return None
+    for key, v in value.items():
+        if not METADATA_KEY.match(key):
+            raise ValueError(
+                f"metadata key {key[:48]!r}: lower-case letters, digits and _ starting with a letter, "
+                f"at most {MAX_METADATA_KEY} characters"
+            )
+        if v.__class__ is str and len(v) > MAX_METADATA_TEXT:
+            raise ValueError(f"metadata.{key}: text longer than {MAX_METADATA_TEXT} characters")
+        if v.__class__ is float and not math.isfinite(v):
+            raise ValueError(f"metadata.{key}: not a finite number")
+        if v.__class__ in (int, float) and abs(v) > 2**53:
+            raise ValueError(f"metadata.{key}: a number beyond 2**53 (send large identifiers as text)")
+        if v.__class__ is int and v >= 10**12 and _luhn(str(v)):
+            raise ValueError(f"metadata.{key}: looks like a card number; send cards in the card field")
+    return value
+
+
+def _luhn(digits: str) -> bool:
+    from fraudwatch.events.pan import luhn_valid
+
+    return 13 <= len(digits) <= 19 and luhn_valid(digits)
 
 
 class computed_once:  # noqa: N801 - used as a decorator, like cached_property
@@ -101,6 +148,13 @@ class Envelope(BaseModel):
     scenario: str | None = Field(
         None, max_length=64, description="ground-truth label of simulated or replayed data; never read by rules"
     )
+    metadata: dict[str, MetadataValue] | None = Field(
+        None,
+        description=f"the integrator's own fields (rules read event.metadata.<key>): at most {MAX_METADATA_KEYS} keys "
+        f"of lower-case letters, digits and _ (up to {MAX_METADATA_KEY} characters), each a string (up to "
+        f"{MAX_METADATA_TEXT} characters), a number or true/false",
+        max_length=MAX_METADATA_KEYS,
+    )
 
     @field_validator("time", mode="before")
     @classmethod
@@ -118,6 +172,11 @@ class Envelope(BaseModel):
         if not MIN_YEAR <= value.year <= MAX_YEAR:
             raise ValueError(f"time must be in the years {MIN_YEAR} to {MAX_YEAR}")
         return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return check_metadata(value)
 
     @field_validator("ip")
     @classmethod

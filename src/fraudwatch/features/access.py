@@ -20,6 +20,14 @@ def field_getter(path: str) -> Callable[[Any], Any]:
     """``event -> value`` of a (dotted) field; None when any part is absent."""
     if "." not in path:
         return lambda event: getattr(event, path, None)
+    if path.startswith("metadata."):  # the integrator's custom fields: a map
+        key = path[len("metadata.") :]
+
+        def custom(event: Any) -> Any:
+            m = getattr(event, "metadata", None)
+            return None if m is None else m.get(key)
+
+        return custom
     get = attrgetter(path)
 
     def nested(event: Any) -> Any:

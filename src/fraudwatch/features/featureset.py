@@ -18,7 +18,7 @@ True
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,8 @@ from fraudwatch.features.spec import FeatureSpec, FeatureSpecError
 __all__ = ["FeatureSet", "FeatureSetError"]
 
 _SPEC_KEYS = tuple(f.name for f in fields(FeatureSpec))
-_TOP_KEYS = ("version", "features")
+_TOP_KEYS = ("version", "extends", "metadata", "features")
+METADATA_TYPES = ("number", "string", "bool")
 
 
 class FeatureSetError(FeatureSpecError):
@@ -56,9 +57,13 @@ class FeatureSet:
     fraudwatch.features.featureset.FeatureSetError: feature 'card.a': expr: ...
     """
 
-    def __init__(self, features: Iterable[FeatureSpec], version: str = "0") -> None:
+    def __init__(
+        self, features: Iterable[FeatureSpec], version: str = "0", metadata: Mapping[str, str] | None = None
+    ) -> None:
         self.features: tuple[FeatureSpec, ...] = tuple(features)
         self.version = str(version)
+        # declared types of the events' custom fields (event.metadata.<key>); None: undeclared
+        self.metadata: dict[str, str] | None = _checked_metadata(metadata)
         names = [spec.name for spec in self.features]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -102,8 +107,10 @@ class FeatureSet:
             raise FeatureSetError("a feature set is a mapping with 'version' and 'features'")
         unknown = sorted(set(data) - set(_TOP_KEYS))
         if unknown:
-            raise FeatureSetError(f"unknown top-level key(s) {', '.join(map(str, unknown))}; known: version, features")
-        items = data.get("features")
+            raise FeatureSetError(
+                f"unknown top-level key(s) {', '.join(map(str, unknown))}; known: {', '.join(_TOP_KEYS)}"
+            )
+        items = data.get("features", [] if "extends" in data else None)
         if not isinstance(items, list):
             raise FeatureSetError("'features' must be a list of feature definitions")
         specs = []
@@ -120,7 +127,20 @@ class FeatureSet:
         version = data.get("version", "0")
         if not isinstance(version, (str, int, float)) or isinstance(version, bool):
             raise FeatureSetError(f"version must be text, not {version!r}")
-        return cls(specs, version=str(version))
+        metadata = data.get("metadata")
+        if "extends" in data:
+            if data["extends"] != "default":
+                raise FeatureSetError(
+                    f"extends: only 'default' (the shipped feature set) can be extended, not {data['extends']!r}"
+                )
+            from fraudwatch.features.defaults import default_feature_set
+
+            base = default_feature_set()
+            mine = {s.name: s for s in specs}
+            # overrides keep the default's place; additions follow in the file's order
+            specs = [mine.pop(s.name, s) for s in base.features] + [s for s in specs if s.name in mine]
+            metadata = {**(base.metadata or {}), **(metadata or {})} if metadata or base.metadata else None
+        return cls(specs, version=str(version), metadata=metadata)
 
     @classmethod
     def from_yaml(cls, text: str) -> FeatureSet:
@@ -135,7 +155,11 @@ class FeatureSet:
         return cls.from_yaml(Path(path).read_text(encoding="utf-8"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "features": [s.to_dict() for s in self.features]}
+        out: dict[str, Any] = {"version": self.version}
+        if self.metadata is not None:
+            out["metadata"] = dict(self.metadata)
+        out["features"] = [s.to_dict() for s in self.features]
+        return out
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=100)
@@ -150,10 +174,12 @@ class FeatureSet:
         except ImportError as exc:  # only while fraudwatch.rules is being built
             raise FeatureSetError(f"filters and derived features need fraudwatch.rules: {exc}") from None
         from fraudwatch.errors import FraudwatchError
+        from fraudwatch.rules.names import declared_metadata
 
         def compiled(spec: FeatureSpec, what: str, text: str) -> Any:
             try:  # a filter reads no features; a derived feature only known ones
-                return compile_expression(text, features=() if what == "filter" else known, source=spec.name)
+                with declared_metadata(self.metadata):
+                    return compile_expression(text, features=() if what == "filter" else known, source=spec.name)
             except FraudwatchError as exc:
                 raise FeatureSetError(f"feature {spec.name!r}: {what}: {exc}") from None
 
@@ -193,6 +219,22 @@ class FeatureSet:
                     f"feature {spec.name!r}: of: {spec.of!r} is itself computed from an 'of' feature (one level only)"
                 )
         self.second_pass = frozenset(second)
+
+
+def _checked_metadata(metadata: Any) -> dict[str, str] | None:
+    """``metadata:`` declares custom fields' types, e.g. ``{customer_age: number, trusted: bool}``."""
+    if metadata is None:
+        return None
+    from fraudwatch.events.kinds import METADATA_KEY
+
+    if not isinstance(metadata, Mapping):
+        raise FeatureSetError("metadata: must map custom field names to number, string or bool")
+    for key, kind in metadata.items():
+        if not isinstance(key, str) or not METADATA_KEY.match(key):
+            raise FeatureSetError(f"metadata: {key!r} is not a custom field name (lower-case letters, digits, _)")
+        if kind not in METADATA_TYPES:
+            raise FeatureSetError(f"metadata.{key}: type {kind!r} is not one of {', '.join(METADATA_TYPES)}")
+    return dict(metadata)
 
 
 def _ordered(deps: dict[str, set[str]]) -> list[str]:

@@ -325,6 +325,8 @@ def _checked_fields(names: tuple[str, ...], what: str) -> tuple[str, ...]:
             raise InvalidValue(f"{what}: 'scenario' is the ground truth of simulated data; features never read it")
         if name != LABEL_FIELD and name.split(".")[0] not in _event_fields():
             raise InvalidValue(f"{what}: no event kind has a field {name.split('.')[0]!r}")
+        if name.startswith("metadata.") and name.count(".") != 1:
+            raise InvalidValue(f"{what}: {name!r}: a custom field is metadata.<key>, one level")
     if len(set(names)) != len(names):
         raise InvalidValue(f"{what}: repeats a field")
     return names
@@ -357,7 +359,7 @@ def _composite_fields() -> frozenset[str]:
     from fraudwatch.events.kinds import EVENT_TYPES
 
     def composite(tp: object) -> bool:
-        if get_origin(tp) is list or (isinstance(tp, type) and issubclass(tp, BaseModel)):
+        if get_origin(tp) in (list, dict) or (isinstance(tp, type) and issubclass(tp, BaseModel)):
             return True
         return any(composite(arg) for arg in get_args(tp))
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -90,11 +92,48 @@ def event_schema() -> dict[str, Any]:
     return schema
 
 
+# Declared types of the integrator's custom fields (``event.metadata.<key>``), set while a
+# rule set or feature set is checked against them (``metadata:`` in a feature file): a key
+# that is not declared is then an error; without declarations every key is read as any.
+METADATA_TYPES: ContextVar[Mapping[str, str] | None] = ContextVar("metadata_types", default=None)
+METADATA_KINDS = frozenset({NUMBER, STRING, BOOL})
+
+
+@contextmanager
+def declared_metadata(types: Mapping[str, str] | None) -> Iterator[None]:
+    """Check names against these metadata declarations (``None``: any key, of any type)."""
+    token = METADATA_TYPES.set(types)
+    try:
+        yield
+    finally:
+        METADATA_TYPES.reset(token)
+
+
+def _metadata_type(parts: list[str]) -> str:
+    from fraudwatch.events.kinds import METADATA_KEY
+
+    if len(parts) != 2:
+        raise LookupError("event.metadata is a map of custom fields: read one key, e.g. event.metadata.customer_age")
+    key = parts[1]
+    if not METADATA_KEY.match(key):
+        raise LookupError(f"metadata key {key!r}: lower-case letters, digits and _ starting with a letter")
+    declared = METADATA_TYPES.get()
+    if declared is None:
+        return ANY
+    if key not in declared:
+        close = difflib.get_close_matches(key, list(declared), n=1)
+        hint = f"; did you mean event.metadata.{close[0]}?" if close else "; declare it under metadata: in the features"
+        raise LookupError(f"undeclared metadata key 'event.metadata.{key}'{hint}")
+    return declared[key]
+
+
 def event_field_type(name: str) -> str:
     """Static type of ``event.a[.b]``; raises LookupError with a suggestion."""
     parts = name.split(".")[1:]
     if not parts:
         raise LookupError("'event' needs a field, e.g. event.amount")
+    if parts[0] == "metadata":
+        return _metadata_type(parts)
     level: Any = event_schema()
     for depth, part in enumerate(parts):
         if not isinstance(level, dict):
@@ -145,6 +184,20 @@ def make_getter(name: str) -> Callable[[Any], Any]:
                 return v
 
             return get_event
+
+        if parts[0] == "metadata":
+            key = parts[1]
+
+            def get_metadata(ctx: Any) -> Any:
+                m = getattr(ctx.event, "metadata", None)
+                if m is None:
+                    return MISSING
+                v = m.get(key)
+                if v is None or (v.__class__ is float and v != v):
+                    return MISSING
+                return v
+
+            return get_metadata
 
         def get_event_path(ctx: Any) -> Any:
             v = ctx.event

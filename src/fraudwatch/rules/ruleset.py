@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +52,7 @@ from fraudwatch.rules.expression import Expression, compile_tree
 from fraudwatch.rules.failures import report
 from fraudwatch.rules.inline import rules_function
 from fraudwatch.rules.lexer import KEYWORDS
-from fraudwatch.rules.names import FEATURE, MODEL, namespace_of
+from fraudwatch.rules.names import FEATURE, MODEL, declared_metadata, namespace_of
 from fraudwatch.rules.parser import Parser
 
 __all__ = ["Rule", "RuleSet", "OUTCOMES", "MAX_RULES"]
@@ -136,11 +136,19 @@ class RuleSet:
         *,
         features: Collection[str] | None = None,
         source: str = "<rules>",
+        metadata: Mapping[str, str] | None = None,
     ) -> RuleSet:
         """Parse a rule file. ``version`` defaults to ``sha256:<first 12 hex digits>``;
-        ``features``, when given, are the known feature names (others are errors).
-        Raises RuleSyntaxError for the first problem, with all problems found (one
-        per rule at most) in its ``errors``."""
+        ``features``, when given, are the known feature names (others are errors);
+        ``metadata``, when given, the declared custom fields and their types (a feature
+        set's ``metadata``: other ``event.metadata.<key>`` names are errors). Raises
+        RuleSyntaxError for the first problem, with all problems found (one per rule at
+        most) in its ``errors``."""
+        with declared_metadata(metadata):
+            return cls._parse(text, version, features, source)
+
+    @classmethod
+    def _parse(cls, text: str, version: str | None, features: Collection[str] | None, source: str) -> RuleSet:
         digest = hashlib.sha256(text.encode()).hexdigest()
         known = frozenset(features) if features is not None else None
         parser = Parser(text, source)
@@ -211,9 +219,10 @@ class RuleSet:
 
     @staticmethod
     def outcome(hits: Iterable[RuleHit]) -> Outcome:
-        """The most severe outcome of enforced hits (``allow`` when none):
-        block > challenge > review > allow. Shadow hits never count."""
-        return Outcome.worst(h.outcome for h in hits if not h.shadow)
+        """The winning outcome of enforced hits: ``allow`` when an allow rule fired (it
+        overrides the others, as Radar runs allow rules first), else the most severe,
+        block > challenge > review; ``allow`` when none fired. Shadow hits never count."""
+        return Outcome.decide(h.outcome for h in hits if not h.shadow)
 
     def missing_lists(self, store: Any) -> list[str]:
         """Named lists the rules use that ``store`` lacks (their rules see missing)."""

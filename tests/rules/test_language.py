@@ -1,0 +1,218 @@
+"""The analyst's language: custom fields (event.metadata), allow precedence, feature files
+that extend the default set."""
+
+import pytest
+from pydantic import ValidationError
+
+from fraudwatch.decisions import Outcome
+from fraudwatch.engine import Engine
+from fraudwatch.events import parse_event
+from fraudwatch.events.pan import Tokenizer
+from fraudwatch.features import FeatureSet, default_feature_set
+from fraudwatch.features.featureset import FeatureSetError
+from fraudwatch.features.spec import FeatureSpecError
+from fraudwatch.rules import Context, ListStore, RuleSet, RuleSyntaxError
+
+
+def pay(i=1, minute=0, **fields):
+    base = {
+        "id": f"p{i}",
+        "time": f"2026-11-21T13:{minute:02d}:00+09:00",
+        "kind": "payment.attempt",
+        "card": "tok_1",
+        "account": "acc_1",
+        "amount": 17600,
+        "currency": "JPY",
+    }
+    return parse_event({**base, **fields})
+
+
+# ------------------------------------------------------------------ metadata
+def test_metadata_is_read_by_rules_and_missing_when_absent():
+    rs = RuleSet.parse("""
+rule young_customer:
+    review if event.metadata.customer_age < 30 and event.metadata.item_id == 'sku_9'
+rule trusted:
+    allow if event.metadata.trusted == true
+""")
+    hits, _ = rs.evaluate(Context(pay(metadata={"customer_age": 20, "item_id": "sku_9"}), {}))
+    assert [h.rule for h in hits] == ["young_customer"]
+    assert hits[0].values == {"event.metadata.customer_age": 20, "event.metadata.item_id": "sku_9"}
+    assert rs.evaluate(Context(pay(metadata={"customer_age": 40}), {}))[0] == []
+    assert rs.evaluate(Context(pay(), {}))[0] == []  # no metadata: missing, never fires
+    assert rs.evaluate(Context(pay(metadata={"customer_age": "20"}), {}))[0] == []  # a text is not a number
+
+
+@pytest.mark.parametrize(
+    "metadata, why",
+    [
+        ({"Customer Age": 1}, "lower-case letters"),
+        ({"x" * 41: 1}, "at most 40"),
+        ({"k": "a" * 501}, "longer than 500"),
+        ({"k": 2**60}, "beyond 2**53"),
+        ({"k": 4111111111111111}, "card number"),
+        ({"k": [1, 2]}, "valid"),
+        ({"k": {"nested": 1}}, "valid"),
+        ({f"k{i}": 1 for i in range(51)}, "at most 50"),
+    ],
+)
+def test_hostile_metadata_is_refused_with_the_key(metadata, why):
+    with pytest.raises(ValidationError) as err:
+        pay(metadata=metadata)
+    assert why in str(err.value) and "metadata" in str(err.value)
+
+
+def test_card_numbers_in_metadata_text_are_tokenized_on_the_way_in():
+    t = Tokenizer(b"test-key-from-config-0123456789ab")
+    clean = t.sanitize({"id": "e", "metadata": {"note": "card 4111 1111 1111 1111"}})
+    assert "4111" not in clean["metadata"]["note"] and "tok_" in clean["metadata"]["note"]
+
+
+def test_declared_metadata_types_are_checked_and_undeclared_keys_suggested():
+    declared = {"customer_age": "number", "trusted": "bool"}
+    RuleSet.parse("rule a:\n review if event.metadata.customer_age < 30\n", metadata=declared)
+    with pytest.raises(RuleSyntaxError) as err:
+        RuleSet.parse("rule a:\n review if event.metadata.customer_age == 'young'\n", metadata=declared)
+    assert "comparing number with string" in str(err.value)
+    with pytest.raises(RuleSyntaxError) as err:
+        RuleSet.parse("rule a:\n review if event.metadata.custmer_age < 30\n", metadata=declared)
+    assert "did you mean event.metadata.customer_age" in str(err.value)
+    with pytest.raises(RuleSyntaxError, match="one key"):
+        RuleSet.parse("rule a:\n review if event.metadata == 1\n")
+    # without declarations any key reads, typed at run time
+    RuleSet.parse("rule a:\n review if event.metadata.anything == 'x'\n")
+
+
+def test_metadata_keys_features_and_filters():
+    fs = FeatureSet.from_yaml("""
+version: t
+metadata: {customer_id: string, vip: bool}
+features:
+  - {name: customer.payments_1h, entity: metadata.customer_id, kinds: [payment.attempt], agg: count, window: 1h}
+  - name: card.vip_payments_1h
+    entity: card
+    kinds: [payment.attempt]
+    filter: "event.metadata.vip == true"
+    agg: count
+    window: 1h
+""")
+    engine = Engine(fs, RuleSet.parse("rule r:\n block if customer.payments_1h >= 3\n", version="t"))
+    outcomes = []
+    for i in range(3):
+        d = engine.process(pay(i, i, card=f"tok_{i}", metadata={"customer_id": "c1", "vip": i == 0}))
+        outcomes.append(d.outcome.value)
+    assert outcomes == ["allow", "allow", "block"]
+    assert d.features["customer.payments_1h"] == 3 and d.features["card.vip_payments_1h"] == 0
+    assert "customer.payments_1h" not in engine.process(pay(9, 9)).features  # no key: the feature does not apply
+    with pytest.raises(FeatureSetError, match="undeclared metadata key"):
+        FeatureSet.from_yaml("""
+metadata: {vip: bool}
+features:
+  - {name: card.x, entity: card, filter: "event.metadata.vipp == true", agg: count, window: 1h}
+""")
+    with pytest.raises(FeatureSetError, match="type 'int'"):
+        FeatureSet.from_yaml("metadata: {age: int}\nfeatures: []\n")
+    with pytest.raises(FeatureSpecError, match="list or record"):
+        FeatureSet.from_yaml("features:\n  - {name: card.x, entity: metadata, agg: count, window: 1h}\n")
+
+
+def test_rules_check_reads_the_declarations_of_the_feature_file(tmp_path):
+    from click.testing import CliRunner
+
+    from fraudwatch.cli import main
+
+    features = tmp_path / "f.yaml"
+    features.write_text("extends: default\nversion: mine\nmetadata: {customer_age: number}\n")
+    rules = tmp_path / "r.rules"
+    rules.write_text("rule a:\n    review if event.metadata.customer_agee < 30\n")
+    result = CliRunner().invoke(main, ["rules", "check", str(rules), "--features", str(features), "--lists", ""])
+    assert result.exit_code == 1 and "did you mean event.metadata.customer_age" in result.output
+    rules.write_text("rule a:\n    review if event.metadata.customer_age < 30 and card.payments_1h > 1\n")
+    result = CliRunner().invoke(main, ["rules", "check", str(rules), "--features", str(features), "--lists", ""])
+    assert result.exit_code == 0, result.output
+
+
+# ------------------------------------------------------------------ precedence
+POLICY = """
+rule velocity:
+    challenge if card.payments_10m >= 3
+rule big:
+    block if event.amount >= 100_000
+rule review_everything:
+    review if event.amount > 0
+rule trusted_reseller:
+    allow if event.account in @trusted_accounts
+rule trusted_flag [shadow]:
+    allow if event.metadata.trusted == true
+"""
+
+
+def engine_with(lists):
+    fs = FeatureSet.from_yaml(
+        "features:\n  - {name: card.payments_10m, entity: card, kinds: [payment.attempt], agg: count, window: 10m}\n"
+    )
+    return Engine(fs, RuleSet.parse(POLICY, version="t"), lists=ListStore(lists))
+
+
+def test_an_allow_rule_overrides_block_challenge_and_review_and_the_decision_says_so():
+    engine = engine_with({"trusted_accounts": ["acc_1"]})
+    for i in range(2):
+        engine.process(pay(i, i))
+    d = engine.process(pay(2, 2, amount=150_000))
+    assert d.outcome is Outcome.ALLOW and d.decided_by == "trusted_reseller"
+    assert [h.rule for h in d.rules] == ["trusted_reseller"]
+    overridden = {h.rule: h for h in d.shadow_rules}
+    assert set(overridden) == {"velocity", "big", "review_everything"}
+    assert all(h.shadow and h.values["allowed_by"] == "trusted_reseller" for h in overridden.values())
+    assert d.step_up is None
+
+
+def test_without_the_allow_the_most_severe_wins_and_a_shadow_allow_changes_nothing():
+    engine = engine_with({"trusted_accounts": []})
+    for i in range(2):
+        engine.process(pay(i, i))
+    d = engine.process(pay(2, 2, amount=150_000, metadata={"trusted": True}))
+    assert d.outcome is Outcome.BLOCK and d.decided_by == "big"
+    assert [h.rule for h in d.shadow_rules] == ["trusted_flag"]
+    d = engine.process(pay(3, 3))
+    assert d.outcome is Outcome.CHALLENGE and d.decided_by == "velocity"
+    assert engine_with({}).process(pay(5, 5, amount=0)).decided_by is None
+
+
+def test_an_allow_rule_overrides_the_model_threshold():
+    class Model:
+        version, kinds = "m", frozenset({"payment.attempt"})
+
+        def score(self, event, values):
+            return 0.99
+
+        def explain(self, event, values):
+            return []
+
+    fs = FeatureSet([])
+    rules = RuleSet.parse("rule trusted:\n    allow if event.account in @trusted\nrule x:\n    review if false\n")
+    engine = Engine(fs, rules, model=Model(), thresholds={"block": 0.9}, lists=ListStore({"trusted": ["acc_1"]}))
+    d = engine.process(pay())
+    assert d.outcome is Outcome.ALLOW and d.decided_by == "trusted"
+    assert [h.rule for h in d.shadow_rules] == ["model.score>=0.9"]
+    d = engine.process(pay(2, account="acc_2"))
+    assert d.outcome is Outcome.BLOCK and d.decided_by == "model.score>=0.9"
+
+
+# ------------------------------------------------------------------ extends
+def test_a_feature_file_extends_the_default_set_with_additions_and_overrides():
+    default = default_feature_set()
+    fs = FeatureSet.from_yaml("""
+extends: default
+version: mine.1
+features:
+  - {name: card.payments_10m, entity: card, kinds: [payment.attempt], agg: count, window: 15m}
+  - {name: email.payments_1h, entity: email, kinds: [payment.attempt], agg: count, window: 1h}
+""")
+    assert fs.version == "mine.1"
+    assert len(fs) == len(default) + 1
+    assert fs.names[: len(default)] == default.names  # an override keeps its place
+    assert fs["card.payments_10m"].window == 900.0 and fs.names[-1] == "email.payments_1h"
+    assert fs.digest != default.digest
+    with pytest.raises(FeatureSetError, match="only 'default'"):
+        FeatureSet.from_yaml("extends: other.yaml\n")
