@@ -140,7 +140,7 @@ def _kafka(args, events: list[bytes], work: Path) -> None:
             "FRAUDWATCH_STREAM__ASSIGN": "true",
             "FRAUDWATCH_SERVER__ACTIONS": "false",
         }
-        command = [FRAUDWATCH, "consume", f"kafka://{bootstrap}", "--port", str(port)]
+        command = [FRAUDWATCH, "consume", f"kafka://{bootstrap}", "--port", str(port), "--dev"]
         if args.storage:
             command += ["--storage", args.storage]
         service = subprocess.Popen(command, env=env, stdout=open(work / "serve.log", "wb"), stderr=subprocess.STDOUT)
@@ -231,7 +231,7 @@ def main() -> None:
         "FRAUDWATCH_STREAM__BATCH": str(args.batch),
         "FRAUDWATCH_SERVER__ACTIONS": "false",
     }
-    command = [FRAUDWATCH, "serve", "--port", str(port), "--stream", url]
+    command = [FRAUDWATCH, "serve", "--port", str(port), "--stream", url, "--dev"]
     if args.storage:
         command += ["--storage", args.storage]
     service = None
