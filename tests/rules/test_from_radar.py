@@ -20,11 +20,12 @@ ALL = RuleSet.parse(RULES_TEXT, features=FEATURES.names, metadata=FEATURES.metad
 LISTS = {
     "blocked_cards": ["tok_stolen"],
     "blocked_ips": ["41.58.0.1"],
-    "call_center_ips": ["126.0.0.1"],
+    "risky_email_domains": ["mailinator.com", "example.ru"],
     "risky_bins": ["411111"],
 }
 
 JP_IP, US_IP, NG_IP, GH_IP = "126.0.0.1", "8.8.8.8", "41.58.0.1", "154.160.0.1"
+HOSTING_IP = "3.5.0.1"  # a cloud network (AMAZON-AES) in the offline IP data
 _n = [0]
 
 
@@ -73,7 +74,7 @@ CASES = {
     "radar_04_block_large": ([usd(100_001)], [usd(100_000)]),
     "radar_05_review_foreign_card": ([pay(card_country="GB")], [pay(card_country="US")]),
     "radar_06_card_ip_country_mismatch": ([pay(ip=US_IP)], [pay(ip=JP_IP)]),
-    "radar_07_risky_email_domain": ([pay(email="X@Mailinator.com")], [pay(email="x@example.jp")]),
+    "radar_07_risky_email_domain": ([pay(email="X@Example.RU")], [pay(email="x@example.jp")]),
     "radar_08_missing_email": ([pay(email=None)], [pay()]),
     "radar_09_young_customer": ([pay(metadata={"customer_age": 20})], [pay(metadata={"customer_age": 45})]),
     "radar_10_allow_trusted_customer": ([pay(metadata={"trusted": True})], [pay(metadata={"trusted": False})]),
@@ -85,6 +86,7 @@ CASES = {
     ),
     "radar_14_three_ds_new_customer": ([pay()], [pay(0), pay(5)]),
     "radar_15_allow_call_center": ([pay(ip=JP_IP)], [pay(ip="133.1.1.1")]),
+    "radar_19_anonymous_ip": ([pay(ip=HOSTING_IP)], [pay(ip=JP_IP)]),
     "radar_16_block_outside_japan": ([pay(card_country="US")], [pay()]),
     "radar_20_card_hourly_velocity": ([pay(m) for m in range(4)], [pay(m) for m in range(3)]),
     "radar_21_card_daily_declines": (
@@ -102,6 +104,7 @@ CASES = {
         [pay(m, email="u1@example.jp") for m in range(5)],
     ),
     "radar_28_new_email": ([pay(amount=60_000)], [pay(amount=1_000)]),
+    "radar_29_disposable_email": ([pay(email="x@yopmail.com")], [pay(email="x@gmail.com")]),
     "radar_30_amex": ([pay(card_bin="371449")], [pay(card_bin="411111")]),
     "radar_31_prepaid": ([pay(card_type="prepaid")], [pay(card_type="debit")]),
     "radar_32_risky_bin": ([pay(card_bin="411111")], [pay(card_bin="520000")]),

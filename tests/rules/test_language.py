@@ -216,3 +216,98 @@ features:
     assert fs.digest != default.digest
     with pytest.raises(FeatureSetError, match="only 'default'"):
         FeatureSet.from_yaml("extends: other.yaml\n")
+
+
+# ------------------------------------------------------------------ --lists
+def test_replay_bench_and_backtest_load_named_lists(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from fraudwatch.cli import main
+
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "blocked_ips.txt").write_text("# incident 11-21\n203.0.113.7\n")
+    (lists / "trusted_accounts.list").write_text("acc_reseller\n")
+    rules = tmp_path / "r.rules"
+    rules.write_text(
+        "rule blocked_ip:\n    block if event.ip in @blocked_ips\n"
+        "rule trusted:\n    allow if event.account in @trusted_accounts\n"
+    )
+    events = tmp_path / "e.jsonl"
+    rows = [
+        pay(1, 1, ip="203.0.113.7"),
+        pay(2, 2, ip="203.0.113.8"),
+        pay(3, 3, ip="203.0.113.7", account="acc_reseller"),
+    ]
+    events.write_text("".join(json.dumps(r.model_dump(mode="json", exclude_none=True)) + "\n" for r in rows))
+    out = tmp_path / "d.jsonl"
+    args = ["--rules", str(rules), "--model", "none"]
+    result = CliRunner().invoke(main, ["replay", str(events), "--out", str(out), *args, "--lists", str(lists)])
+    assert result.exit_code == 0, result.output
+    decisions = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [d["outcome"] for d in decisions] == ["block", "allow", "allow"]
+    assert [d["decided_by"] for d in decisions] == ["blocked_ip", None, "trusted"]
+    result = CliRunner().invoke(main, ["replay", str(events), "--out", str(out), *args])
+    assert [json.loads(line)["outcome"] for line in out.read_text().splitlines()] == ["allow"] * 3  # no lists
+    result = CliRunner().invoke(main, ["bench", str(events), *args, "--lists", str(lists)])
+    assert result.exit_code == 0 and "events:" in result.output
+    result = CliRunner().invoke(main, ["backtest", str(events), *args, "--lists", str(lists)])
+    assert result.exit_code == 0, result.output
+    (lists / "bad name.txt").write_text("x\n")
+    result = CliRunner().invoke(main, ["replay", str(events), "--out", str(out), *args, "--lists", str(lists)])
+    assert result.exit_code != 0 and "bad name.txt" in result.output
+
+
+# ------------------------------------------------------------------ functions
+@pytest.mark.parametrize(
+    "expression, event, expected",
+    [
+        ("email_domain(event.email)", {"email": "Taro@Example.JP"}, "example.jp"),
+        ("email_domain(event.email)", {"email": "no-at-sign"}, None),
+        ("email_domain(event.email)", {"email": "a@"}, None),
+        ("is_disposable_email(event.email)", {"email": "x@mailinator.com"}, True),
+        ("is_disposable_email(event.email)", {"email": "x@eu.Mailinator.com"}, True),
+        ("is_disposable_email(event.email)", {"email": "x@example.jp"}, False),
+        ("ip_in_cidr(event.ip, '203.0.113.0/24', '2001:db8::/32')", {"ip": "203.0.113.200"}, True),
+        ("ip_in_cidr(event.ip, '203.0.113.0/24', '2001:db8::/32')", {"ip": "2001:db8::1"}, True),
+        ("ip_in_cidr(event.ip, '203.0.113.0/24')", {"ip": "203.0.114.1"}, False),
+        ("equals_ignore_case(event.email, 'TARO@EXAMPLE.JP')", {"email": "taro@example.jp"}, True),
+        ("split(event.email, '@', 0)", {"email": "taro@example.jp"}, "taro"),
+        ("split(event.email, '.', -1)", {"email": "taro@example.jp"}, "jp"),
+        ("split(event.email, '@', 2)", {"email": "taro@example.jp"}, None),
+    ],
+)
+def test_enrichment_functions(expression, event, expected):
+    from fraudwatch.rules import MISSING, compile_expression
+
+    value = compile_expression(expression)(Context(pay(**event), {}))
+    assert (None if value is MISSING else value) == expected
+
+
+@pytest.mark.parametrize(
+    "expression, message",
+    [
+        ("ip_in_cidr(event.ip, '10.0.0.0/33')", "not a CIDR range"),
+        ("ip_in_cidr(event.ip, event.email)", "must be a literal"),
+        ("split(event.email, '', 0)", "must not be empty"),
+        ("split(event.email, '@', 0.5)", "whole number"),
+    ],
+)
+def test_enrichment_functions_refuse_bad_literals_when_compiled(expression, message):
+    from fraudwatch.rules import compile_expression
+
+    with pytest.raises(RuleSyntaxError, match=message):
+        compile_expression(expression)
+
+
+def test_the_disposable_domain_list_is_an_updatable_file(tmp_path, monkeypatch):
+    from fraudwatch.rules import compile_expression
+
+    mine = tmp_path / "disposable.txt"
+    mine.write_text("# ours\nthrowaway.example\n")
+    monkeypatch.setenv("FRAUDWATCH_DISPOSABLE_EMAIL_DOMAINS", str(mine))
+    expr = compile_expression("is_disposable_email(event.email)")
+    assert expr(Context(pay(email="a@throwaway.example"), {})) is True
+    assert expr(Context(pay(email="a@mailinator.com"), {})) is False

@@ -231,6 +231,15 @@ class Envelope(BaseModel):
         return hosting
 
     @computed_once
+    def ip_is_anonymous(self) -> bool | None:
+        """The IP is a known VPN, proxy or Tor exit, from the offline IP data (None while the
+        data has no anonymity flags: the bundled sources have none; ``ip_hosting`` covers
+        data-centre networks)."""
+        info = _ip_info(self.ip)
+        anonymous: bool | None = getattr(info, "anonymous", None)
+        return anonymous
+
+    @computed_once
     def ua_browser(self) -> str | None:
         """Browser family of the user agent, e.g. ``"Chrome"``."""
         value: str | None = _ua(self.user_agent, "browser")
