@@ -201,7 +201,7 @@ class ListStore:
         root = Path(directory)
         if not root.is_dir():
             raise InvalidValue(f"lists: {directory} is not a directory of list files (NAME.txt, one item a line)")
-        lists: dict[str, list[Item]] = {}
+        lists: dict[str, Iterable[Item]] = {}
         for path in sorted(root.iterdir()):
             if path.suffix not in (".txt", ".list") or not path.is_file():
                 continue
