@@ -311,3 +311,79 @@ def test_the_disposable_domain_list_is_an_updatable_file(tmp_path, monkeypatch):
     expr = compile_expression("is_disposable_email(event.email)")
     assert expr(Context(pay(email="a@throwaway.example"), {})) is True
     assert expr(Context(pay(email="a@mailinator.com"), {})) is False
+
+
+# ------------------------------------------------------------------ payment context and currencies
+def test_payment_context_fields_take_their_value_lists_with_unknown():
+    e = pay(
+        cvc_check="fail",
+        address_line1_check="unknown",
+        address_postal_code_check="pass",
+        wallet="apple_pay",
+        off_session=True,
+        recurring=False,
+        network_token=True,
+        cryptogram=True,
+        three_ds_support="unknown",
+        card_brand="unknown",
+        card_bin="371449",
+        card_type="unknown",
+        billing_country="JP",
+        billing_postal_code="100-0001",
+        billing_line_hash="h_1",
+        shipping_country="US",
+        shipping_postal_code="94105",
+        shipping_line_hash="h_2",
+        cardholder_name_hash="h_3",
+        email_domain="example.jp",
+    )
+    assert (e.cvc_check, e.wallet, e.off_session, e.card_scheme) == ("fail", "apple_pay", True, "amex")
+    for field, bad in [
+        ("cvc_check", "failed"),
+        ("off_session", "yes"),
+        ("wallet", "paypal"),
+        ("billing_country", "jp"),
+    ]:
+        with pytest.raises(ValidationError, match=field):
+            pay(**{field: bad})
+    rs = RuleSet.parse(
+        "rule r:\n    block if event.cvc_check == 'fail' and event.shipping_country != event.billing_country\n"
+    )
+    assert [h.rule for h in rs.evaluate(Context(e, {}))[0]] == ["r"]
+    with pytest.raises(RuleSyntaxError):
+        RuleSet.parse("rule r:\n    block if event.off_session == 'yes'\n")  # a bool field
+
+
+def test_amount_usd_converts_minor_units_with_the_rate_of_the_day(tmp_path, monkeypatch):
+    from fraudwatch.events.currency import Rates
+
+    assert pay(amount=17600).amount_usd == 119.68  # 0.0068 from 2026-07-01 in the sample table
+    assert pay(amount=1999, currency="USD").amount_usd == 19.99
+    assert pay(amount=1234, currency="KWD").amount_usd == round(1.234 * 3.25, 2)  # three decimals
+    assert pay(amount=100, currency="XOF").amount_usd is None  # no rate: missing in rules
+    table = tmp_path / "rates.csv"
+    table.write_text("date,currency,usd\n2026-11-21,JPY,0.01\n2026-11-22,JPY,0.02\n")
+    monkeypatch.setenv("FRAUDWATCH_CURRENCY_RATES", str(table))
+    assert pay(amount=1000).amount_usd == 10.0  # 13:00 in Tokyo is 04:00 UTC on the 21st
+    late = parse_event({**pay(amount=1000).model_dump(), "time": "2026-11-22T09:00:00+09:00"})
+    assert late.amount_usd == 20.0
+    for bad in [
+        "date,currency,usd\n2026-13-01,JPY,1\n",
+        "2026-01-01,jpy,1\n",
+        "2026-01-01,JPY,-1\n",
+        "2026-01-01,JPY\n",
+    ]:
+        with pytest.raises(ValueError, match="line 1"):
+            Rates.parse(bad.removeprefix("date,currency,usd\n"))
+
+
+def test_features_aggregate_converted_amounts():
+    fs = FeatureSet.from_yaml("""
+features:
+  - {name: card.usd_24h, entity: card, kinds: [payment.attempt], agg: sum, field: amount_usd, window: 24h}
+""")
+    engine = Engine(fs, RuleSet.parse("rule r:\n    review if card.usd_24h > 200\n", version="t"))
+    d1 = engine.process(pay(1, 1, amount=17600))
+    d2 = engine.process(pay(2, 2, amount=10000, currency="USD"))
+    assert d1.features["card.usd_24h"] == 119.68 and d2.features["card.usd_24h"] == pytest.approx(219.68)
+    assert (d1.outcome.value, d2.outcome.value) == ("allow", "review")
