@@ -170,6 +170,18 @@ def test_leaked_card_on_strangers_accounts_is_stopped(rs):
     )
 
 
+def test_a_traveller_on_their_own_phone_is_not_the_card_abroad(rs):
+    abroad = payment(account="acc_1", device="dev_phone", country="TH", channel="ecommerce", card_country="JP")
+    # the card never paid from this phone, but the account has used it for months
+    assert fired(rs, abroad, **{**KNOWN, "card.device_age": 0}) == (set(), set(), Outcome.ALLOW)
+    # a phone the account met yesterday, or a guest checkout (no account): challenged
+    rules, _, outcome = fired(rs, abroad, **{**KNOWN, "card.device_age": 0, "account.device_age": DAY})
+    assert "card_abroad_new_device" in rules and outcome is Outcome.CHALLENGE
+    guest = payment(device="dev_x", country="TH", channel="ecommerce", card_country="JP")
+    rules, _, _ = fired(rs, guest, **{**KNOWN, "card.device_age": 0, "account.device_age": None})
+    assert "card_abroad_new_device" in rules
+
+
 def test_reseller_velocity_is_not_blocked(rs):
     # ~19 one-item payments a day in release-time bursts, an old card, a known PC, no declines
     reseller = {

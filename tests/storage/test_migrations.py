@@ -78,6 +78,86 @@ def test_a_release_0_1_data_dir_is_adopted_and_the_service_carries_on(tmp_path):
         assert "language" in {r[1] for r in conn.execute("PRAGMA table_info(subscriptions)")}  # and migrated
 
 
+def test_a_data_dir_made_just_before_migrations_is_adopted_as_it_is(tmp_path):
+    """Release 0.2 had made every table of the migrations up to actions-0004 at start: its
+    database is taken as migrated (re-adding its columns would fail) and it carries on."""
+    data = tmp_path / "data"
+    shutil.copytree(RELEASE_0_1.with_name("release-0.2"), data, ignore=shutil.ignore_patterns("*.md"))
+    with sqlite3.connect(data / "fraudwatch-actions.db") as conn:
+        alerts = conn.execute("SELECT count(*) FROM alerts").fetchone()[0]
+    server = Server(data).start()
+    try:
+        with server.client(ADMIN) as admin, server.client(INGEST) as ingest:
+            assert admin.get("/v1/events/ev40").json()["decision"]["features"]["card.payments_24h"] == 41
+            new = ingest.post(
+                "/v1/events",
+                json={
+                    "id": "ev41",
+                    "time": "2026-11-21T13:41:00+09:00",
+                    "kind": "payment.attempt",
+                    "card": "tok_fixture",
+                    "account": "u42",
+                    "amount": 17600,
+                    "currency": "JPY",
+                    "result": "declined",
+                    "decline_reason": "insufficient_funds",
+                },
+            )
+            assert new.status_code == 200, new.text
+            assert new.json()["features"]["card.payments_24h"] == 42
+    finally:
+        server.stop()
+    assert _migrations(data / "fraudwatch-actions.db") == [
+        "actions-0001-initial",
+        "actions-0002-languages",
+        "actions-0003-cases",
+        "actions-0004-episodes",
+    ]
+    with sqlite3.connect(data / "fraudwatch-actions.db") as conn:
+        assert conn.execute("SELECT count(*) FROM alerts").fetchone()[0] >= alerts > 0  # kept
+
+
+def test_only_the_migrations_a_database_already_has_are_adopted(tmp_path):
+    """A database with the first two migrations' tables and columns (made before migrations)
+    gets those marked and the later ones applied."""
+    folder = schema.MIGRATIONS / "actions" / "sqlite"
+    path = tmp_path / "fraudwatch-actions.db"
+    with sqlite3.connect(path) as conn:
+        for name in ("actions-0001-initial.sql", "actions-0002-languages.sql"):
+            conn.executescript((folder / name).read_text())
+    Database(str(path)).close()
+    assert _migrations(path) == [
+        "actions-0001-initial",
+        "actions-0002-languages",
+        "actions-0003-cases",
+        "actions-0004-episodes",
+    ]
+    with sqlite3.connect(path) as conn:
+        assert "episode" in {r[1] for r in conn.execute("PRAGMA table_info(alerts)")}  # 0004 applied
+
+
+def test_a_database_left_half_recorded_is_adopted_too(tmp_path):
+    """A database made before migrations, on which only the first was recorded (the state a
+    release without adoption left after refusing the second): the rest of its shape is adopted."""
+    folder = schema.MIGRATIONS / "actions" / "sqlite"
+    path = tmp_path / "fraudwatch-actions.db"
+    with sqlite3.connect(path) as conn:
+        for name in sorted(p.name for p in folder.glob("*.sql")):
+            conn.executescript((folder / name).read_text())
+    first = tmp_path / "first"
+    (first / "actions" / "sqlite").mkdir(parents=True)
+    shutil.copy(folder / "actions-0001-initial.sql", first / "actions" / "sqlite")
+    schema.migrate(schema.sqlite_uri(path), ["actions"], "sqlite", root=first)
+    assert _migrations(path) == ["actions-0001-initial"]
+    Database(str(path)).close()
+    assert _migrations(path) == [
+        "actions-0001-initial",
+        "actions-0002-languages",
+        "actions-0003-cases",
+        "actions-0004-episodes",
+    ]
+
+
 def _with_extra(tmp_path: Path, name: str, sql: str) -> Path:
     """The packaged migrations plus one more in the log set."""
     root = tmp_path / "migrations"

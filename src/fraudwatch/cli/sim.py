@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from fraudwatch.cli.engine import build_engine, load_events, policy_options
+from fraudwatch.progress import progress_bar
 
 
 @click.command()
@@ -94,7 +95,7 @@ def backtest(
         from fraudwatch.sim.stepup import StepUpResponder
 
         responder = StepUpResponder(seed=(ground or {}).get("config", {}).get("seed", 7))
-    report = Backtest(ground).run(engine, stream, step_ups=responder)
+    report = Backtest(ground).run(engine, progress_bar(stream, desc="backtest"), step_ups=responder)
     report["load_seconds"] = round(loaded, 2)
     report["versions"] = engine.versions
     click.echo(format_table(report))
@@ -198,7 +199,69 @@ def train_default(out, seed, tune_seed, cardholders, days, target_challenge, tar
     click.echo(str(path))
 
 
-commands = [simulate, backtest, demo, train_default]
+@click.command()
+@click.option(
+    "--scenarios",
+    default="all",
+    show_default=True,
+    help="the scenarios to leave out, one fold each: 'all' or 'leaked_card_aged,card_testing'",
+)
+@click.option("--train-seed", default=101, show_default=True)
+@click.option("--tune-seed", default=102, show_default=True)
+@click.option("--test-seed", default=21, show_default=True)
+@click.option("--cardholders", default=3000, show_default=True, help="of each stream")
+@click.option("--days", default=30, show_default=True)
+@click.option(
+    "--test-rate", default=60.0, show_default=True, help="left-out episodes per 10,000 cardholders per 30 days"
+)
+@click.option("--rounds", default=100, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="keep each fold's model in OUT/without-<scenario> and the reports in OUT/heldout.json "
+    "(default: a temporary directory)",
+)
+def heldout(scenarios, train_seed, tune_seed, test_seed, cardholders, days, test_rate, rounds, out) -> None:
+    """Leave one attack out: per scenario, train and tune a model on streams with every other
+    scenario, backtest the default rules with it on another seed with only the one left out."""
+    import tempfile
+
+    import orjson
+
+    from fraudwatch.errors import FraudwatchError
+    from fraudwatch.sim.heldout import HeldoutPlan, format_heldout, leave_one_out
+    from fraudwatch.sim.simulate import SCENARIOS
+
+    try:
+        plan = HeldoutPlan(
+            scenarios=SCENARIOS if scenarios == "all" else tuple(s.strip() for s in scenarios.split(",") if s.strip()),
+            train_seed=train_seed,
+            tune_seed=tune_seed,
+            test_seed=test_seed,
+            cardholders=cardholders,
+            days=days,
+            test_rate=test_rate,
+            rounds=rounds,
+        )
+    except FraudwatchError as exc:
+        raise click.BadParameter(str(exc)) from None
+    with tempfile.TemporaryDirectory(prefix="fraudwatch-heldout-") as tmp:
+        workdir = out or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        results = leave_one_out(
+            plan,
+            lambda model: build_engine(None, None, model or "none"),
+            workdir,
+            log=lambda m: click.echo(m, err=True),
+        )
+        if out:
+            (out / "heldout.json").write_bytes(
+                orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+            )
+    click.echo(format_heldout(results))
+
+
+commands = [simulate, backtest, demo, train_default, heldout]
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(simulate())

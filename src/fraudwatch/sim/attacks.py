@@ -122,6 +122,13 @@ def gift_item(amount: int) -> dict:
     }
 
 
+def fraud_item(amount: int, gift: bool) -> dict:
+    """The one item of a leaked card's order at the shop: a gift card or electronics."""
+    if gift:
+        return gift_item(amount)
+    return {"sku": f"sku_electronics_{amount}", "category": "electronics", "quantity": 1, "unit_price": amount}
+
+
 def attacker_origin(rng: random.Random, abroad_share: float) -> tuple[str, str]:
     """An attacker's address and its country: a hosting network abroad, or a residential
     proxy in Japan."""
@@ -339,16 +346,6 @@ def leaked_card(w: World, rng: random.Random, tag: str, victim: Holder, t: float
             )
         )
         if at_shop and result == "approved":
-            item = (
-                gift_item(amount)
-                if gift
-                else {
-                    "sku": f"sku_electronics_{amount}",
-                    "category": "electronics",
-                    "quantity": 1,
-                    "unit_price": amount,
-                }
-            )
             frauds.append(
                 s.emit(
                     ta + 2,
@@ -357,7 +354,7 @@ def leaked_card(w: World, rng: random.Random, tag: str, victim: Holder, t: float
                     amount=amount,
                     currency="JPY",
                     merchant=SHOP,
-                    items=[item],
+                    items=[fraud_item(amount, gift)],
                     shipping_address=hexid(rng, "addr_", 32),
                     **on_acct,
                 )

@@ -6,7 +6,10 @@ It is *detected* when the engine answers ``block`` or ``challenge`` to any of it
 what it got away with before that (events, approved payments, their money, time since its
 first event) is what a real-time policy lets through. Genuine payments count from the
 ground truth's ``measure_from`` (after the warm-up that gives features their history); the
-high-volume buyers named in the ground truth (reseller, family) are reported on their own.
+high-volume buyers named in the ground truth (reseller, family) and the genuine look-alikes
+(``lookalikes``: customers in English, on a new phone, abroad, on a spouse's account; and
+every genuine gift-card payment) are reported per group as well (a payment can be in
+several groups; ``all`` counts each once).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class InstanceResult:
 @dataclass(slots=True)
 class GroupCounts:
     payments: int = 0
+    approved: int = 0  # answered allow
     blocked: int = 0
     challenged: int = 0
     reviewed: int = 0
@@ -80,6 +84,13 @@ class Backtest:
             for m in members:
                 self.group_of[m["account"]] = group
                 self.group_of[m["card"]] = group
+        # look-alike windows by the account or card they name: (group, keys, from, until)
+        self.windows: dict[str, list[tuple[str, dict, float, float]]] = defaultdict(list)
+        for group, entries in (truth.get("lookalikes") or {}).items():
+            for e in entries:
+                keys = {k: e[k] for k in ("account", "card") if e.get(k)}
+                window = (group, keys, _ts(e["from"]), _ts(e["until"]))
+                self.windows[keys.get("account") or keys["card"]].append(window)
         self.instances: dict[str, InstanceResult] = {}
         self.groups: dict[str, GroupCounts] = defaultdict(GroupCounts)
         self.genuine_hits: Counter = Counter()
@@ -100,13 +111,13 @@ class Backtest:
         kind = event.kind
         if kind not in ("payment.attempt", "account.login"):
             return None
-        group = self.group_of.get(event.card or "") or self.group_of.get(event.account or "") or "regular"
         outcome = decision.outcome
-        for g in (self.groups[group], self.groups["all"]) if group != "regular" else (self.groups["all"],):
-            day = datetime.fromtimestamp(event.ts, JST).date().isoformat()
+        day = datetime.fromtimestamp(event.ts, JST).date().isoformat()
+        for g in [self.groups["all"], *(self.groups[name] for name in self.groups_of(event))]:
             if kind == "payment.attempt":
                 g.payments += 1
                 g.days.add(day)
+                g.approved += outcome is Outcome.ALLOW
                 g.blocked += outcome is Outcome.BLOCK
                 g.challenged += outcome is Outcome.CHALLENGE
                 g.reviewed += outcome is Outcome.REVIEW
@@ -122,6 +133,22 @@ class Backtest:
             for hit in decision.rules:
                 self.genuine_hits[hit.rule if kind == "payment.attempt" else f"login: {hit.rule}"] += 1
         return None
+
+    def groups_of(self, event) -> list[str]:
+        """The genuine groups an event is in (none for an ordinary customer)."""
+        out = []
+        high = self.group_of.get(event.card or "") or self.group_of.get(event.account or "")
+        if high:
+            out.append(high)
+        if self.windows:
+            seen = {"account": event.account, "card": event.card}
+            for key in {event.account, event.card} - {None}:
+                for group, keys, start, until in self.windows.get(key, ()):
+                    if start <= event.ts < until and group not in out and all(seen[k] == v for k, v in keys.items()):
+                        out.append(group)
+        if event.kind == "payment.attempt" and event.items_category == "digital_gift_card":
+            out.append("gift_cards")
+        return out
 
     def _fraud(self, event, decision: Decision, tag: str) -> InstanceResult | None:
         inst = self.instances.get(tag)
@@ -226,6 +253,7 @@ class Backtest:
         days = max(1, len(g.days))
         return {
             "payments": g.payments,
+            "approved": g.approved,
             "blocked": g.blocked,
             "challenged": g.challenged,
             "reviewed": g.reviewed,
@@ -240,6 +268,10 @@ class Backtest:
             "max_challenges_in_a_day": max(g.challenge_days.values(), default=0),
             "days_with_a_block": len(g.block_days),
         }
+
+
+def _ts(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
 
 
 def _median(values: list[float]) -> float | None:
@@ -291,6 +323,7 @@ def format_table(report: dict[str, Any]) -> str:
         (
             "genuine",
             "payments",
+            "approved",
             "blocked",
             "challenged",
             "blocked /1000",
@@ -307,6 +340,7 @@ def format_table(report: dict[str, Any]) -> str:
             (
                 name,
                 _fmt(g["payments"]),
+                _fmt(g["approved"]),
                 _fmt(g["blocked"]),
                 _fmt(g["challenged"]),
                 _fmt(g["blocked_per_1000"], 2),

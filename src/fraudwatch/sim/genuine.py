@@ -4,6 +4,12 @@ Hard cases on purpose: customers who retry the same declined amount, buy gift ca
 real, travel, change phones, share a card with a spouse's account, shop from carrier-grade
 NAT addresses shared by many; a reseller with ~500 one-item payments a month; a family
 sharing one account and card on four devices, with a child buying game gift cards.
+
+Look-alikes: genuine customers who do what an attacker does (``LOOKALIKES``): a foreign
+resident switches the site to English and buys gift cards, a customer buys a gift card
+minutes after signing in on a new phone, another buys several gift cards within the hour.
+Each customer's look-alike windows (``Customer.marks``) go to the ground truth, so the
+backtest can report what the policy does to each group.
 """
 
 from __future__ import annotations
@@ -22,9 +28,25 @@ from fraudwatch.sim.world import (
     Stream,
     hexid,
     ip_address,
+    iso,
     poisson,
     rng_for,
 )
+
+# Look-alike episodes per 10,000 cardholders per 30 days (at least one of each), played by
+# genuine customers on top of their month, with a generator of their own: the other
+# customers' streams do not move.
+LOOKALIKES: dict[str, float] = {"english_gift_cards": 40, "new_phone_gift_card": 60, "gift_card_spree": 60}
+
+# Look-alike groups the ground truth names (besides the reseller and the family): who, and when.
+GROUPS = {
+    "english": "customers using the site in English: foreign residents, and anyone from the switch on",
+    "gift_cards": "genuine gift-card payments (read from the payment itself, not the truth file)",
+    "new_phone": "the 7 days after a customer first signs in on a new phone",
+    "traveller": "a trip abroad, from arrival to return",
+    "spouse_card": "a card registered and used on a spouse's own account",
+}
+NEW_PHONE_DAYS = 7
 
 
 def price(rng: random.Random, median: float, sigma: float) -> int:
@@ -45,6 +67,10 @@ class Customer:
         self.language = holder.language
         self.travel: tuple[float, float, str, str] | None = None  # start, end, country, hotel ip
         self.last_login: dict[str, float] = {}
+        self.marks: list[tuple[str, float, float]] = []  # look-alike group, from, until
+
+    def mark(self, group: str, start: float, until: float) -> None:
+        self.marks.append((group, start, until))
 
     # ------------------------------------------------------------ context
     def where(self, t: float, mobile_ok: bool = True) -> tuple[str, str]:
@@ -246,10 +272,13 @@ class Customer:
         self.pay(t, price(rng, m.category.median * h.scale, m.category.sigma), m.id, m.category.mcc, base)
 
     # ------------------------------------------------------------ a month
-    def live(self, start: float, end: float) -> None:
+    def live(self, start: float, end: float, extra: list[tuple[float, str]] = ()) -> None:
+        """The month; ``extra`` adds look-alike episodes ``(time, name)`` (``do_<name>``)."""
         rng, h = self.rng, self.h
         days = (end - start) / DAY
-        life: list[tuple[float, str]] = []
+        life: list[tuple[float, str]] = list(extra)
+        if self.language == "en":
+            self.mark("english", start, end)
         if rng.random() < 0.04 * days / 30:
             life.append((rng.uniform(start, end), "new_device"))
         if rng.random() < 0.03 * days / 30:
@@ -286,15 +315,17 @@ class Customer:
         t = self.login(t, device, ip, country)
         self.maybe_logout(t + self.rng.uniform(1, 20) * MINUTE, self.common(device, ip, country))
 
-    def do_new_device(self, t: float) -> None:
+    def do_new_device(self, t: float) -> float:
         self.devices.append(hexid(self.rng, "dv_", 64))
         ip, country = self.where(t)
-        self.login(t, self.devices[-1], ip, country, channel="app" if self.h.wallet else "ecommerce")
+        self.mark("new_phone", t, t + NEW_PHONE_DAYS * DAY)
+        return self.login(t, self.devices[-1], ip, country, channel="app" if self.h.wallet else "ecommerce")
 
     def do_travel(self, t: float) -> None:
         country = self.rng.choice(TRAVEL)
         hotel_ip = ip_address(self.rng, "home:" + country)
         self.travel = (t, t + self.rng.uniform(3, 8) * DAY, country, hotel_ip)
+        self.mark("traveller", t, self.travel[1])
         # the traveller checks the shop from the hotel on arrival
         self.login(t + self.rng.uniform(4, 20) * HOUR, self.devices[-1], self.travel[3], country)
 
@@ -303,8 +334,8 @@ class Customer:
         ip, country = self.where(t)
         self.s.emit(t, "account.password_changed", **self.common(device, ip, country))
 
-    def do_language(self, t: float) -> None:
-        device = self.device()
+    def do_language(self, t: float, device: str | None = None) -> None:
+        device = device or self.device()
         ip, country = self.where(t)
         self.s.emit(
             t,
@@ -315,6 +346,36 @@ class Customer:
             **self.common(device, ip, country),
         )
         self.language = "en"
+        self.mark("english", t, float("inf"))
+
+    # ------------------------------------------------------------ look-alikes
+    def usual_device(self) -> str:
+        """The device the customer last signed in on (their phone or PC)."""
+        return max(self.last_login, key=self.last_login.__getitem__) if self.last_login else self.devices[-1]
+
+    def do_english_gift_cards(self, t: float) -> None:
+        """A foreign resident switches the site to English, then buys one to three gift cards
+        from their usual phone or PC."""
+        rng = self.rng
+        device = self.usual_device()
+        ip, country = self.where(t)
+        t = self.login(t, device, ip, country)
+        if self.language != "en":
+            t += rng.uniform(20, 300)
+            self.do_language(t, device)
+        for _ in range(rng.randint(1, 3)):
+            t = self.shop_purchase(t + rng.uniform(2, 30) * MINUTE, gift=True, device=device)
+
+    def do_new_phone_gift_card(self, t: float) -> None:
+        """A new phone: the first sign-in on it, and a gift card bought on it minutes later."""
+        t = self.do_new_device(t)
+        self.shop_purchase(t + self.rng.uniform(2, 30) * MINUTE, gift=True, device=self.devices[-1])
+
+    def do_gift_card_spree(self, t: float) -> None:
+        """Presents: two to four gift cards within the hour, from the customer's usual device."""
+        device = self.usual_device()
+        for _ in range(self.rng.randint(2, 4)):
+            t = self.shop_purchase(t, gift=True, device=device) + self.rng.uniform(3, 20) * MINUTE
 
 
 def reseller_month(stream: Stream, holder: Holder, rng: random.Random, merchants, start: float, end: float) -> None:
@@ -392,9 +453,13 @@ def reseller_month(stream: Stream, holder: Holder, rng: random.Random, merchants
         day += DAY
 
 
-def second_account_card(stream: Stream, owner: Holder, partner: Holder, rng: random.Random, start, end) -> None:
-    """A spouse registers the owner's card on the spouse's own long-standing account and uses it."""
+def second_account_card(
+    stream: Stream, owner: Holder, partner: Holder, rng: random.Random, start, end
+) -> tuple[float, float]:
+    """A spouse registers the owner's card on the spouse's own long-standing account and uses
+    it; returns the time it was registered and the time of the last payment."""
     t = rng.uniform(start, end - DAY)
+    last = t
     device = partner.devices[0]
     base = {
         "account": partner.account,
@@ -413,6 +478,7 @@ def second_account_card(stream: Stream, owner: Holder, partner: Holder, rng: ran
             break
         amount = price(rng, 4000, 0.6)
         order = hexid(rng, "ord_")
+        last = tk
         stream.emit(
             tk,
             "payment.attempt",
@@ -437,17 +503,75 @@ def second_account_card(stream: Stream, owner: Holder, partner: Holder, rng: ran
             items=[{"sku": f"sku_household_{amount}", "category": "household", "quantity": 1, "unit_price": amount}],
             **base,
         )
+    return t, last
 
 
-def genuine_population(stream: Stream, holders: list[Holder], seed: int, merchants, cgnat, start, end) -> None:
-    for h in holders:
+def lookalike_episodes(
+    holders: list[Holder], seed: int, rates: dict[str, float], start: float, end: float
+) -> dict[int, list[tuple[float, str]]]:
+    """Which customers play which look-alike episode, and when: ``rates`` per 10,000
+    cardholders per 30 days over the measured ``[start, end)``; English gift cards go to
+    foreign residents, the others to any regular customer who shops often enough to have a
+    history with the shop (8 payments a month or more), at their habitual hour."""
+    rng = rng_for(seed, "lookalikes")
+    regular = [h for h in holders if h.kind == "regular" and h.monthly >= 8] or [
+        h for h in holders if h.kind == "regular"
+    ]
+    pools = {"english_gift_cards": [h for h in regular if h.language != "ja"] or regular}
+    scale = len(holders) / 10_000 * (end - start) / (30 * DAY)
+    plan: dict[int, list[tuple[float, str]]] = {}
+    for name, rate in rates.items():
+        if rate <= 0:
+            continue
+        pool = pools.get(name, regular)
+        count = max(1, round(rate * scale))
+        for h in rng.sample(pool, min(count, len(pool))):
+            t = rng.uniform(start, max(start, end - DAY))
+            day0 = t - ((t + 9 * HOUR) % DAY)  # midnight JST
+            t = day0 + min(21.5, max(8.0, rng.gauss(*h.hours))) * HOUR
+            plan.setdefault(h.index, []).append((t, name))
+    return plan
+
+
+def genuine_population(
+    stream: Stream,
+    holders: list[Holder],
+    seed: int,
+    merchants,
+    cgnat,
+    start,
+    end,
+    lookalikes: dict[str, float] | None = None,
+    measure_from: float | None = None,
+) -> dict[str, list[dict]]:
+    """Every customer's month; returns the look-alike groups (``GROUPS``) as ground truth:
+    per group, entries ``{"account" or "card", "from", "until"}`` (an event is in the group
+    when every key given matches it and its time is in ``[from, until)``)."""
+    plan = lookalike_episodes(
+        holders, seed, LOOKALIKES if lookalikes is None else lookalikes, measure_from or start, end
+    )
+    groups: dict[str, list[dict]] = {name: [] for name in GROUPS if name != "gift_cards"}
+
+    def record(group: str, start_t: float, until: float, **keys: str) -> None:
+        entry = {**keys, "from": iso(int(start_t)), "until": iso(int(min(until, end)))}
+        groups[group].append(entry)
+
+    from fraudwatch.progress import progress_bar
+
+    for h in progress_bar(holders, unit="cardholders", desc="simulating"):
         rng = rng_for(seed, "activity", h.index)
         if h.kind == "reseller":
             reseller_month(stream, h, rng, merchants, start, end)
         elif h.kind != "dormant":
-            Customer(stream, h, rng, merchants, cgnat).live(start, end)
+            customer = Customer(stream, h, rng, merchants, cgnat)
+            customer.live(start, end, plan.get(h.index, []))
+            for group, t0, t1 in customer.marks:
+                record(group, t0, t1, account=h.account)
+                record(group, t0, t1, card=h.card.token)
     rng = rng_for(seed, "second-accounts")
     regular = [h for h in holders if h.kind == "regular"]
     for _ in range(int(len(regular) * 0.01 * (end - start) / (30 * DAY))):
         owner, partner = rng.sample(regular, 2)
-        second_account_card(stream, owner, partner, rng, start, end)
+        added, last = second_account_card(stream, owner, partner, rng, start, end)
+        record("spouse_card", added, last + 1, account=partner.account, card=owner.card.token)
+    return groups

@@ -17,7 +17,7 @@ import orjson
 
 from fraudwatch.errors import InvalidValue
 from fraudwatch.sim import attacks
-from fraudwatch.sim.genuine import genuine_population
+from fraudwatch.sim.genuine import LOOKALIKES, genuine_population
 from fraudwatch.sim.variants import VARIANTS
 from fraudwatch.sim.world import (
     DAY,
@@ -83,6 +83,8 @@ class SimConfig:
     mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
     start: str = "2026-11-01T00:00:00+09:00"
     warmup: int = 7  # days of genuine-only history before ``start``, so features have a past
+    # genuine look-alike episodes per 10,000 cardholders per 30 days (genuine.LOOKALIKES)
+    lookalikes: dict[str, float] = field(default_factory=lambda: dict(LOOKALIKES))
 
 
 def simulate(cfg: SimConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -106,7 +108,9 @@ def simulate(cfg: SimConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     for i in rng.sample([i for i in range(n) if kinds[i] == "regular"], n // 20):
         kinds[i] = "dormant"
     holders = [make_holder(cfg.seed, i, kinds[i], merchants, cgnat) for i in range(n)]
-    genuine_population(stream, holders, cfg.seed, merchants, cgnat, begin, end)
+    lookalikes = genuine_population(
+        stream, holders, cfg.seed, merchants, cgnat, begin, end, lookalikes=cfg.lookalikes, measure_from=start
+    )
     instances = play_attacks(stream, holders, merchants, cgnat, cfg, start, end)
     reissued = reissue_stopped_cards(stream, holders, cfg.seed)
 
@@ -128,6 +132,7 @@ def simulate(cfg: SimConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             kind: [{"account": h.account, "card": h.card.token} for h in holders if h.kind == kind]
             for kind in ("reseller", "family")
         },
+        "lookalikes": lookalikes,
         "instances": instances,
         "reissued_cards": reissued,
     }

@@ -9,7 +9,10 @@ delays of real reports: minutes to days).
 Thresholds: the model score adds a ``challenge`` (a 3-D Secure challenge) at the score that
 challenges ``target_challenge`` of the tuning stream's genuine payments, and a ``block`` at
 the score that would block ``target_block`` of them (never below ``min_block``: a block
-needs a confident model). The rules stay beside it for the patterns they explain.
+needs a confident model), and no lower than the score that challenges ``target_group`` of
+any look-alike group's genuine payments (gift cards, new phones, English, travellers,
+spouses: the customers an attack resembles, who would otherwise carry all the challenges).
+The rules stay beside it for the patterns they explain.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from fraudwatch.errors import InvalidValue
-from fraudwatch.sim.simulate import SimConfig, simulate, write_jsonl
+from fraudwatch.sim.simulate import DEFAULT_MIX, SimConfig, simulate, write_jsonl
 from fraudwatch.sim.world import DAY
 
 __all__ = ["TrainingPlan", "train_default_model", "tune_thresholds"]
@@ -45,65 +48,84 @@ class TrainingPlan:
         target_block: float = 0.0002,
         min_block: float = 0.9,
         rounds: int = 100,
+        target_group: float = 0.005,
+        mix: dict[str, float] | None = None,
     ) -> None:
         if seed == tune_seed:
             raise InvalidValue("tune_seed: thresholds are tuned on another stream than the training one")
-        if not 0 < target_block <= target_challenge < 1:
-            raise InvalidValue("targets: need 0 < target_block <= target_challenge < 1")
+        if not 0 < target_block <= target_challenge < 1 or not 0 < target_group < 1:
+            raise InvalidValue("targets: need 0 < target_block <= target_challenge < 1 and 0 < target_group < 1")
         if days <= calibration_days:
             raise InvalidValue("days: must be more than calibration_days")
         self.seed, self.tune_seed = seed, tune_seed
         self.cardholders, self.days = cardholders, days
         self.label_delay_days, self.calibration_days = label_delay_days, calibration_days
         self.target_challenge, self.target_block, self.min_block = target_challenge, target_block, min_block
-        self.rounds = rounds
+        self.rounds, self.target_group = rounds, target_group
+        self.mix = dict(DEFAULT_MIX if mix is None else mix)  # attacks in both streams
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
 
 
-def tune_thresholds(scores: list[float], target_challenge: float, target_block: float, min_block: float) -> dict:
+def _above(scores: list[float], share: float) -> float:
+    """The lowest score (six decimals, strictly above) that at most ``share`` of ``scores`` reach."""
+    ranked = sorted(scores)
+    k = len(ranked) - math.floor(share * len(ranked))  # only ranked[k:] may reach it
+    if k < 1:
+        return 0.0
+    step = math.floor(ranked[k - 1] * 1e6) + 1
+    while step / 1e6 <= ranked[k - 1]:  # float rounding: strictly above it
+        step += 1
+    return step / 1e6
+
+
+def tune_thresholds(
+    scores: list[float],
+    target_challenge: float,
+    target_block: float,
+    min_block: float,
+    groups: dict[str, list[float]] | None = None,
+    target_group: float = 1.0,
+) -> dict:
     """Thresholds for genuine payments' ``scores``: the lowest scores that challenge at most
-    ``target_challenge`` and block at most ``target_block`` of them.
+    ``target_challenge`` and block at most ``target_block`` of them, and at most
+    ``target_group`` of each look-alike group's scores (``groups``).
 
     >>> tune_thresholds([i / 1000 for i in range(1000)], 0.01, 0.002, 0.5)
     {'block': 0.997001, 'challenge': 0.989001}
+    >>> tune_thresholds([i / 1000 for i in range(1000)], 0.01, 0.002, 0.5, {"gift": [0.1, 0.991]}, 0.01)
+    {'block': 0.997001, 'challenge': 0.991001}
     """
     if not scores:
         raise InvalidValue("no genuine payments to tune thresholds on")
-    ranked = sorted(scores)
-    n = len(ranked)
-
-    def above(share: float) -> float:
-        # just above the highest score that must stay below it (six decimals, rounded up)
-        k = n - math.floor(share * n)  # only ranked[k:] may reach it
-        if k < 1:
-            return 0.0
-        step = math.floor(ranked[k - 1] * 1e6) + 1
-        while step / 1e6 <= ranked[k - 1]:  # float rounding: strictly above it
-            step += 1
-        return step / 1e6
-
-    challenge = above(target_challenge)
-    block = max(above(target_block), min_block, challenge)
+    challenge = max(
+        [_above(scores, target_challenge), *(_above(g, target_group) for g in (groups or {}).values() if g)]
+    )
+    block = max(_above(scores, target_block), min_block, challenge)
     return {"block": block, "challenge": challenge}
 
 
-def _genuine_scores(events: list[Any], truth: dict[str, Any], model: Any) -> list[float]:
+def _genuine_scores(events: list[Any], truth: dict[str, Any], model: Any) -> tuple[list[float], dict[str, list[float]]]:
     """Model scores of the genuine payments of a stream replayed through the engine (rules
-    off: thresholds are set on the model's own scores)."""
+    off: thresholds are set on the model's own scores), and the same per look-alike group."""
     from fraudwatch.definitions import load_features
     from fraudwatch.engine import Engine
     from fraudwatch.rules import RuleSet
+    from fraudwatch.sim.backtest import Backtest
 
     engine = Engine(load_features(), RuleSet.parse("", version="tuning"), model=model)
     measure_from = datetime.fromisoformat(truth["measure_from"]).timestamp()
-    scores = []
+    lookalikes = Backtest({"lookalikes": truth.get("lookalikes")})
+    scores: list[float] = []
+    groups: dict[str, list[float]] = {}
     for event in events:
         decision = engine.process(event)
         if event.kind == "payment.attempt" and not event.scenario and event.ts >= measure_from:
             scores.append(decision.score)
-    return scores
+            for group in lookalikes.groups_of(event):
+                groups.setdefault(group, []).append(decision.score)
+    return scores, groups
 
 
 def train_default_model(
@@ -118,7 +140,7 @@ def train_default_model(
     plan = plan or TrainingPlan()
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="fraudwatch-train-") as tmp:
-        cfg = SimConfig(seed=plan.seed, cardholders=plan.cardholders, days=plan.days)
+        cfg = SimConfig(seed=plan.seed, cardholders=plan.cardholders, days=plan.days, mix=plan.mix)
         events, truth = simulate(cfg)
         data = Path(tmp) / f"sim{plan.seed}.jsonl"
         with open(data, "wb") as f:
@@ -143,15 +165,24 @@ def train_default_model(
                 log=log,
                 cache_dir=Path(tmp) / "cache",
             )
-        tune_raw, tune_truth = simulate(SimConfig(seed=plan.tune_seed, cardholders=plan.cardholders, days=plan.days))
+        tune_raw, tune_truth = simulate(
+            SimConfig(seed=plan.tune_seed, cardholders=plan.cardholders, days=plan.days, mix=plan.mix)
+        )
         log(f"tuning stream: seed {plan.tune_seed}, {len(tune_raw):,} events")
         scorer = load_scorer(trained, compiled=False)
-        scores = _genuine_scores([parse_event(e) for e in tune_raw], tune_truth, scorer)
-        thresholds = tune_thresholds(scores, plan.target_challenge, plan.target_block, plan.min_block)
-        log(f"thresholds on {len(scores):,} genuine payments: {thresholds}")
+        scores, groups = _genuine_scores([parse_event(e) for e in tune_raw], tune_truth, scorer)
+        thresholds = tune_thresholds(
+            scores, plan.target_challenge, plan.target_block, plan.min_block, groups, plan.target_group
+        )
+        sizes = ", ".join(f"{g} {len(v)}" for g, v in sorted(groups.items()))
+        log(f"thresholds on {len(scores):,} genuine payments (look-alikes: {sizes}): {thresholds}")
         metadata = json.loads((trained / "metadata.json").read_text())
         metadata["thresholds"] = thresholds
-        metadata["simulator"] = {**plan.as_dict(), "tuning_genuine_payments": len(scores)}
+        metadata["simulator"] = {
+            **plan.as_dict(),
+            "tuning_genuine_payments": len(scores),
+            "tuning_lookalike_payments": {g: len(v) for g, v in sorted(groups.items())},
+        }
         metadata["data"] = {"simulator_seed": plan.seed, "cardholders": plan.cardholders, "days": plan.days}
         metadata["feature_set"]["name"] = "default"
         metadata.pop("created", None)  # the artifact is reproducible byte for byte

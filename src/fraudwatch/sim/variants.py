@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 
-from fraudwatch.sim.attacks import World, gift_item, outcomes, report_delay
+from fraudwatch.sim.attacks import World, fraud_item, gift_item, outcomes, report_delay
 from fraudwatch.sim.world import DAY, GIFT_AMOUNTS, GIFT_MCC, HOUR, JP_IP_FIRST, MINUTE, SHOP, Holder, hexid, ip_address
 
 __all__ = ["VARIANTS", "ato_gift_card_quiet", "leaked_card_aged"]
@@ -128,16 +128,6 @@ def leaked_card_aged(w: World, rng: random.Random, tag: str, victim: Holder, t: 
             )
         )
         if not declined:
-            item = (
-                gift_item(amount)
-                if gift
-                else {
-                    "sku": f"sku_electronics_{amount}",
-                    "category": "electronics",
-                    "quantity": 1,
-                    "unit_price": amount,
-                }
-            )
             frauds.append(
                 s.emit(
                     t + 2,
@@ -146,7 +136,7 @@ def leaked_card_aged(w: World, rng: random.Random, tag: str, victim: Holder, t: 
                     amount=amount,
                     currency="JPY",
                     merchant=SHOP,
-                    items=[item],
+                    items=[fraud_item(amount, gift)],
                     shipping_address=hexid(rng, "addr_", 32),
                     **on_acct,
                 )

@@ -21,8 +21,10 @@ are no rollback files.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from fraudwatch.errors import FraudwatchError
 
@@ -94,6 +96,8 @@ def migrate(uri: str, sets: Sequence[str], dialect: str, *, root: Path = MIGRATI
         migrations = read_migrations(*(str(root / name / dialect) for name in sets))
         with backend.lock(timeout=LOCK_TIMEOUT):
             todo = backend.to_apply(migrations)
+            if dialect == "sqlite" and _adopt(backend, todo):
+                todo = backend.to_apply(migrations)
             backend.apply_migrations(todo)
         ids = [m.id for m in todo]
         if ids:
@@ -101,6 +105,40 @@ def migrate(uri: str, sets: Sequence[str], dialect: str, *, root: Path = MIGRATI
         return ids
     finally:
         backend.connection.close()
+
+
+def _adopt(backend: Any, todo: Sequence[Any]) -> list[str]:
+    """Mark as applied the leading pending migrations whose tables and columns the database
+    already has: the releases before migrations made their tables at start with ``CREATE
+    TABLE IF NOT EXISTS``, in the shape of their day (and a release that recorded only the
+    first of them refused the rest). Returns their ids."""
+    conn = backend.connection
+    present = []
+    for m in todo:
+        m.load()
+        if not _already_there(conn, m.source):
+            break
+        present.append(m)
+    if present:
+        backend.mark_migrations(present)
+        log.info("schema of a release before migrations adopted: %s", ", ".join(m.id for m in present))
+    return [m.id for m in present]
+
+
+def _already_there(conn: Any, sql: str) -> bool:
+    """Whether every table ``sql`` creates and every column it adds exist in ``conn``'s database."""
+    sql = re.sub(r"--[^\n]*", "", sql)
+    creates = re.findall(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", sql, re.IGNORECASE)
+    adds = re.findall(r"ALTER\s+TABLE\s+(\w+)\s+ADD\s+(?:COLUMN\s+)?(\w+)", sql, re.IGNORECASE)
+    if not creates and not adds:
+        return False
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if any(t not in tables for t in creates):
+        return False
+    for table, column in adds:
+        if table not in tables or column not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+            return False
+    return True
 
 
 def sqlite_uri(path: Path | str) -> str:
