@@ -1,4 +1,4 @@
-"""Currencies' minor units (ISO 4217) and the dated rates table that converts amounts.
+r"""Currencies' minor units (ISO 4217) and the dated rates table that converts amounts.
 
 Amounts are integers of minor units, and the exponent says how many digits follow the decimal
 point in major units.

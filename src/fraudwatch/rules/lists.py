@@ -185,7 +185,7 @@ class ListStore:
 
     @classmethod
     def load_dir(cls, directory: str | Path) -> ListStore:
-        """One list per file of ``directory``: ``blocked_ips.txt`` (or any ``NAME.txt`` /
+        r"""One list per file of ``directory``: ``blocked_ips.txt`` (or any ``NAME.txt`` /
         ``NAME.list``) is ``@blocked_ips``, one item per line, ``#`` starts a comment, blank
         lines skipped. Items are text (a card token, an IP, a domain, a BIN).
 
