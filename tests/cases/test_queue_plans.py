@@ -5,11 +5,15 @@ index is walked). Both sides of the threshold, against the same answer computed 
 from __future__ import annotations
 
 import random
+import shutil
+import sqlite3
 
 import pytest
 
 from fraudwatch.actions.db import Database
 from fraudwatch.cases import store
+from fraudwatch.storage import domain_connection, schema
+from fraudwatch.storage.postgresql import yoyo_uri
 
 QUEUE = ("open", "in_review")
 N = 3 * store._FEW  # enough for a wide filter on both sides of the threshold
@@ -81,3 +85,88 @@ def test_a_filtered_queue_page_is_the_same_whichever_index_leads(conn, sort, fil
 def test_the_threshold_tells_a_narrow_filter_from_a_wide_one(conn):
     assert store._fewer(conn, "SELECT 1 FROM case_rules WHERE rule = ?", ("rare",))
     assert not store._fewer(conn, "SELECT 1 FROM case_rules WHERE rule = ?", ("common",))
+
+
+# ------------------------------------------------------------------ the counts beside the queue
+def _brute_counts(conn, statuses) -> dict:
+    """What the counts must be, read from the cases themselves."""
+    marks = ", ".join("?" * len(statuses))
+    rows = [dict(r) for r in conn.execute(f"SELECT * FROM cases WHERE status IN ({marks})", tuple(statuses))]
+    counts: dict = {facet: {} for facet in ("status", "priority", "trigger", "assignee", "scenario", "rule")}
+    for r in rows:
+        for facet in ("status", "priority", "trigger", "assignee", "scenario"):
+            counts[facet][r[facet]] = counts[facet].get(r[facet], 0) + 1
+    ids = {r["id"] for r in rows}
+    for r in conn.execute("SELECT rule, case_id FROM case_rules"):
+        if r["case_id"] in ids:
+            counts["rule"][r["rule"]] = counts["rule"].get(r["rule"], 0) + 1
+    counts["total"] = len(rows)
+    return counts
+
+
+def _early_cases(c, rng, statuses) -> None:
+    """300 cases with rules, written as a release before the counts' migration did."""
+    for i in range(300):
+        store.insert_case(
+            c,
+            {
+                "id": f"c{i}",
+                "reference": f"R{i}",
+                "status": rng.choice(statuses),
+                "started": 1.0,
+                "last_seen": 1.0,
+                "created": 1.0,
+                "updated": 1.0,
+                "priority": rng.randrange(4),
+                "trigger": rng.choice((None, "review", "chargeback")),
+                "scenario": rng.choice((None, "ato", "card_testing")),
+            },
+        )
+        store.add_rules(c, f"c{i}", rng.sample(["r1", "r2", "r3", "r4"], rng.randrange(3)))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_counts_beside_the_queue_are_those_of_the_cases_through_every_change(backend, tmp_path, request):
+    url = request.getfixturevalue("postgresql_url") if backend == "postgresql" else str(tmp_path / "a.db")
+    # the first cases are made before the counts' migration, which counts them
+    before = tmp_path / "migrations"
+    shutil.copytree(schema.MIGRATIONS, before)
+    for tally in before.glob("actions/*/actions-0005-queue-tally.sql"):
+        tally.unlink()
+    uri = yoyo_uri(url) if backend == "postgresql" else schema.sqlite_uri(url)
+    schema.migrate(uri, ["actions"], "postgresql" if backend == "postgresql" else "sqlite", root=before)
+    early = domain_connection(url) if backend == "postgresql" else sqlite3.connect(url, isolation_level=None)
+    rng = random.Random(7)
+    statuses = ("open", "in_review", "monitoring", "recovering", "closed")
+    early.execute("BEGIN")
+    _early_cases(early, rng, statuses)
+    early.execute("COMMIT")
+    early.close()
+    db = Database(url)  # migrates: the counts' table, filled from the cases there
+    assert store.queue_counts(db.connection(), statuses=statuses, due_before=0.0)["total"] == 300
+    for step in range(6):
+        with db.unit_of_work() as c:
+            for _ in range(60):
+                case_id = f"c{rng.randrange(300)}"
+                if store.get_case(c, case_id) is None:
+                    continue
+                change = rng.choice(("status", "assignee", "priority", "rule", "touch"))
+                if change == "status":
+                    store.update_case(c, case_id, {"status": rng.choice(statuses)})
+                elif change == "assignee":
+                    store.update_case(c, case_id, {"assignee": rng.choice((None, "ann", "ben"))})
+                elif change == "priority":
+                    store.update_case(c, case_id, {"priority": rng.randrange(4), "trigger": "fraud_report"})
+                elif change == "rule":
+                    store.add_rules(c, case_id, [rng.choice(["r1", "r2", "r5"])])
+                else:  # a change the counts do not see
+                    store.update_case(c, case_id, {"last_seen": 2.0 + step})
+            if step == 3:  # retention: a case's rules go, then the case
+                for case_id in ("c1", "c2", "c3"):
+                    c.execute("DELETE FROM case_rules WHERE case_id = ?", (case_id,))
+                    c.execute("DELETE FROM cases WHERE id = ?", (case_id,))
+        conn = db.connection()
+        for chosen in (QUEUE, statuses, ("closed",)):
+            got = store.queue_counts(conn, statuses=chosen, due_before=0.0)
+            assert {k: v for k, v in got.items() if k != "overdue"} == _brute_counts(conn, chosen), (step, chosen)
+    db.close()

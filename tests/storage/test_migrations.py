@@ -72,6 +72,7 @@ def test_a_release_0_1_data_dir_is_adopted_and_the_service_carries_on(tmp_path):
         "actions-0002-languages",
         "actions-0003-cases",
         "actions-0004-episodes",
+        "actions-0005-queue-tally",
     ]
     with sqlite3.connect(data / "fraudwatch-actions.db") as conn:
         assert conn.execute("SELECT count(*) FROM alerts").fetchone()[0] >= 37  # kept
@@ -112,6 +113,7 @@ def test_a_data_dir_made_just_before_migrations_is_adopted_as_it_is(tmp_path):
         "actions-0002-languages",
         "actions-0003-cases",
         "actions-0004-episodes",
+        "actions-0005-queue-tally",
     ]
     with sqlite3.connect(data / "fraudwatch-actions.db") as conn:
         assert conn.execute("SELECT count(*) FROM alerts").fetchone()[0] >= alerts > 0  # kept
@@ -131,6 +133,7 @@ def test_only_the_migrations_a_database_already_has_are_adopted(tmp_path):
         "actions-0002-languages",
         "actions-0003-cases",
         "actions-0004-episodes",
+        "actions-0005-queue-tally",
     ]
     with sqlite3.connect(path) as conn:
         assert "episode" in {r[1] for r in conn.execute("PRAGMA table_info(alerts)")}  # 0004 applied
@@ -155,6 +158,7 @@ def test_a_database_left_half_recorded_is_adopted_too(tmp_path):
         "actions-0002-languages",
         "actions-0003-cases",
         "actions-0004-episodes",
+        "actions-0005-queue-tally",
     ]
 
 
@@ -242,5 +246,6 @@ def test_replicas_starting_together_migrate_a_postgresql_database_once(postgresq
         "actions-0002-languages",
         "actions-0003-cases",
         "actions-0004-episodes",
+        "actions-0005-queue-tally",
         "log-0001-initial",
     ]

@@ -15,12 +15,11 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
 
-# The cases tables: the migration actions-0003-cases, which every database gets; read here for
-# throwaway in-memory databases (the doctests').
-SCHEMA = (
-    resources.files("fraudwatch.storage")
-    .joinpath("migrations/actions/sqlite/actions-0003-cases.sql")
-    .read_text(encoding="utf-8")
+# The cases tables: the migrations actions-0003-cases and -0005-queue-tally, which every database
+# gets; read here for throwaway in-memory databases (the doctests').
+SCHEMA = "".join(
+    resources.files("fraudwatch.storage").joinpath(f"migrations/actions/sqlite/{name}").read_text(encoding="utf-8")
+    for name in ("actions-0003-cases.sql", "actions-0005-queue-tally.sql")
 )
 
 _PRIORITY_SORTS = {
@@ -180,37 +179,36 @@ def _status_where(statuses: Sequence[str]) -> tuple[list[str], list[Any]]:
 
 def queue_counts(conn: sqlite3.Connection, *, statuses: Sequence[str], due_before: float) -> dict[str, Any]:
     """How many cases of these statuses per value of each filter of the queue: status,
-    priority rank, trigger, assignee (None: unassigned), scenario, rule, and queued past due."""
-    where, params = _status_where(statuses)
-    condition = " AND ".join(where)
-    counts: dict[str, Any] = {
-        "total": 0,
-        "status": {},
-        "priority": {},
-        "trigger": {},
-        "assignee": {},
-        "scenario": {},
-        "rule": {},
-        "overdue": 0,
-    }
+    priority rank, trigger, assignee (None: unassigned), scenario, rule, and queued past due.
+    Read from ``queue_tally`` (kept by triggers, migration actions-0005): a few dozen rows."""
+    counts: dict[str, Any] = {facet: {} for facet in _FACETS}
+    marks = ", ".join("?" * len(statuses))
     rows = conn.execute(
-        "SELECT status, priority, trigger, assignee, scenario, (in_queue = 1 AND due_at < ?) AS overdue, count(*) AS n"
-        f" FROM cases WHERE {condition} GROUP BY 1, 2, 3, 4, 5, 6",
-        (due_before, *params),
+        "SELECT facet, value, CAST(sum(n) AS BIGINT) AS n FROM queue_tally"
+        f" WHERE status IN ({marks}) GROUP BY facet, value",
+        tuple(statuses),
     )
     for r in rows:
-        counts["total"] += r["n"]
-        counts["overdue"] += r["n"] if r["overdue"] else 0
-        for name in ("status", "priority", "trigger", "assignee", "scenario"):
-            by = counts[name]
-            by[r[name]] = by.get(r[name], 0) + r["n"]
-    rules = conn.execute(
-        "SELECT rule, count(*) AS n FROM case_rules WHERE case_id IN"
-        f" (SELECT id FROM cases WHERE {condition}) GROUP BY rule",
-        params,
-    )
-    counts["rule"] = {r["rule"]: r["n"] for r in rules}
+        if r["n"]:
+            counts[r["facet"]][_FACETS[r["facet"]](r["value"])] = r["n"]
+    counts["total"] = sum(counts["status"].values())
+    where, params = _status_where(statuses)
+    counts["overdue"] = conn.execute(
+        f"SELECT count(*) AS n FROM cases WHERE {' AND '.join(where)} AND in_queue = 1 AND due_at < ?",
+        (*params, due_before),
+    ).fetchone()["n"]
     return counts
+
+
+# facet of queue_tally -> its value as the cases table has it ('' stands for none)
+_FACETS: dict[str, Any] = {
+    "status": str,
+    "priority": int,
+    "trigger": lambda v: v or None,
+    "assignee": lambda v: v or None,
+    "scenario": lambda v: v or None,
+    "rule": str,
+}
 
 
 def count_cases(conn: sqlite3.Connection, *, statuses: Sequence[str]) -> dict[str, int]:
