@@ -20,11 +20,13 @@ ALL = RuleSet.parse(RULES_TEXT, features=FEATURES.names, metadata=FEATURES.metad
 LISTS = {
     "blocked_cards": ["tok_stolen"],
     "blocked_ips": ["41.58.0.1"],
-    "call_center_ips": ["126.0.0.1"],
+    "risky_email_domains": ["mailinator.com", "example.ru"],
+    "risky_postal_codes": ["100-0001"],
     "risky_bins": ["411111"],
 }
 
 JP_IP, US_IP, NG_IP, GH_IP = "126.0.0.1", "8.8.8.8", "41.58.0.1", "154.160.0.1"
+HOSTING_IP = "3.5.0.1"  # a cloud network (AMAZON-AES) in the offline IP data
 _n = [0]
 
 
@@ -65,26 +67,33 @@ class Score:
 # rule: ([events, the last of which must make it fire], [events, the last of which must not])
 CASES = {
     "radar_01_allow_small": ([usd(999)], [usd(1000)]),
+    # 140,000 yen is 952 dollars at the sample table's 0.0068 (from 2026-07-01)
     "radar_02_allow_domestic_normal": (
         [pay(ip=US_IP, metadata={"score": 0.1})],
         [pay(ip=US_IP, metadata={"score": 0.5})],
     ),
     "radar_03_block_highest": ([pay(metadata={"score": 0.95})], [pay(metadata={"score": 0.5})]),
-    "radar_04_block_large": ([usd(100_001)], [usd(100_000)]),
+    "radar_04_block_large": ([usd(100_001)], [pay(amount=140_000)]),
     "radar_05_review_foreign_card": ([pay(card_country="GB")], [pay(card_country="US")]),
     "radar_06_card_ip_country_mismatch": ([pay(ip=US_IP)], [pay(ip=JP_IP)]),
-    "radar_07_risky_email_domain": ([pay(email="X@Mailinator.com")], [pay(email="x@example.jp")]),
+    "radar_07_risky_email_domain": ([pay(email="X@Example.RU")], [pay(email="x@example.jp")]),
     "radar_08_missing_email": ([pay(email=None)], [pay()]),
     "radar_09_young_customer": ([pay(metadata={"customer_age": 20})], [pay(metadata={"customer_age": 45})]),
     "radar_10_allow_trusted_customer": ([pay(metadata={"trusted": True})], [pay(metadata={"trusted": False})]),
     "radar_11_blocked_card": ([pay(card="tok_stolen")], [pay()]),
     "radar_12_blocked_ip": ([pay(ip=NG_IP)], [pay(ip=GH_IP)]),
     "radar_13_review_large_prepaid": (
-        [usd(150_000, card_type="prepaid")],
-        [usd(150_000, card_type="credit")],
+        [pay(amount=200_000, card_type="prepaid")],
+        [pay(amount=140_000, card_type="prepaid")],
     ),
     "radar_14_three_ds_new_customer": ([pay()], [pay(0), pay(5)]),
     "radar_15_allow_call_center": ([pay(ip=JP_IP)], [pay(ip="133.1.1.1")]),
+    "radar_17_cvc_fail": ([pay(cvc_check="fail")], [pay(cvc_check="unavailable")]),
+    "radar_18_postal_code_check_fail": (
+        [pay(address_postal_code_check="fail")],
+        [pay(address_postal_code_check="pass")],
+    ),
+    "radar_19_anonymous_ip": ([pay(ip=HOSTING_IP)], [pay(ip=JP_IP)]),
     "radar_16_block_outside_japan": ([pay(card_country="US")], [pay()]),
     "radar_20_card_hourly_velocity": ([pay(m) for m in range(4)], [pay(m) for m in range(3)]),
     "radar_21_card_daily_declines": (
@@ -101,10 +110,19 @@ CASES = {
         [pay(m, email=f"u{m}@example.jp") for m in range(3)],
         [pay(m, email="u1@example.jp") for m in range(5)],
     ),
+    "radar_26_card_names_weekly": (
+        [pay(m, cardholder_name_hash=f"h{m}") for m in range(3)],
+        [pay(m, cardholder_name_hash="h1") for m in range(5)],
+    ),
     "radar_28_new_email": ([pay(amount=60_000)], [pay(amount=1_000)]),
+    "radar_29_disposable_email": ([pay(email="x@yopmail.com")], [pay(email="x@gmail.com")]),
     "radar_30_amex": ([pay(card_bin="371449")], [pay(card_bin="411111")]),
     "radar_31_prepaid": ([pay(card_type="prepaid")], [pay(card_type="debit")]),
     "radar_32_risky_bin": ([pay(card_bin="411111")], [pay(card_bin="520000")]),
+    "radar_33_wallet": ([usd(60_000, wallet="apple_pay")], [usd(60_000, wallet="google_pay")]),
+    "radar_34_off_session_recurring": ([pay(off_session=True, recurring=True)], [pay(off_session=True)]),
+    "radar_39_billing_card_country": ([pay(billing_country="US")], [pay(billing_country="JP")]),
+    "radar_40_shipping_postal_code": ([pay(shipping_postal_code="100-0001")], [pay(shipping_postal_code="150-0001")]),
     "radar_35_three_ds_authenticated": ([pay(three_ds_trans_status="Y")], [pay(three_ds_trans_status="N")]),
     "radar_36_no_liability_shift": (
         [pay(amount=60_000, eci="07", card_bin="411111")],
@@ -129,8 +147,8 @@ CASES = {
         [pay()],
     ),
     "radar_44_amount_above_card_average": (
-        [*(pay(m, amount=1000) for m in range(4)), pay(5, amount=50_000)],
-        [*(pay(m, amount=1000) for m in range(4)), pay(5, amount=3000)],
+        [*(pay(m, amount=1000) for m in range(4)), usd(50_000, minute=5)],
+        [*(pay(m, amount=1000) for m in range(4)), usd(3000, minute=5)],
     ),
     "radar_45_three_ds_used": ([pay(amount=60_000)], [pay(amount=60_000, three_ds="frictionless")]),
 }

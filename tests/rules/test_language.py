@@ -216,3 +216,174 @@ features:
     assert fs.digest != default.digest
     with pytest.raises(FeatureSetError, match="only 'default'"):
         FeatureSet.from_yaml("extends: other.yaml\n")
+
+
+# ------------------------------------------------------------------ --lists
+def test_replay_bench_and_backtest_load_named_lists(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from fraudwatch.cli import main
+
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "blocked_ips.txt").write_text("# incident 11-21\n203.0.113.7\n")
+    (lists / "trusted_accounts.list").write_text("acc_reseller\n")
+    rules = tmp_path / "r.rules"
+    rules.write_text(
+        "rule blocked_ip:\n    block if event.ip in @blocked_ips\n"
+        "rule trusted:\n    allow if event.account in @trusted_accounts\n"
+    )
+    events = tmp_path / "e.jsonl"
+    rows = [
+        pay(1, 1, ip="203.0.113.7"),
+        pay(2, 2, ip="203.0.113.8"),
+        pay(3, 3, ip="203.0.113.7", account="acc_reseller"),
+    ]
+    events.write_text("".join(json.dumps(r.model_dump(mode="json", exclude_none=True)) + "\n" for r in rows))
+    out = tmp_path / "d.jsonl"
+    args = ["--rules", str(rules), "--model", "none"]
+    result = CliRunner().invoke(main, ["replay", str(events), "--out", str(out), *args, "--lists", str(lists)])
+    assert result.exit_code == 0, result.output
+    decisions = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [d["outcome"] for d in decisions] == ["block", "allow", "allow"]
+    assert [d["decided_by"] for d in decisions] == ["blocked_ip", None, "trusted"]
+    result = CliRunner().invoke(main, ["replay", str(events), "--out", str(out), *args])
+    assert [json.loads(line)["outcome"] for line in out.read_text().splitlines()] == ["allow"] * 3  # no lists
+    result = CliRunner().invoke(main, ["bench", str(events), *args, "--lists", str(lists)])
+    assert result.exit_code == 0 and "events:" in result.output
+    result = CliRunner().invoke(main, ["backtest", str(events), *args, "--lists", str(lists)])
+    assert result.exit_code == 0, result.output
+    (lists / "bad name.txt").write_text("x\n")
+    result = CliRunner().invoke(main, ["replay", str(events), "--out", str(out), *args, "--lists", str(lists)])
+    assert result.exit_code != 0 and "bad name.txt" in result.output
+
+
+# ------------------------------------------------------------------ functions
+@pytest.mark.parametrize(
+    "expression, event, expected",
+    [
+        ("email_domain(event.email)", {"email": "Taro@Example.JP"}, "example.jp"),
+        ("email_domain(event.email)", {"email": "no-at-sign"}, None),
+        ("email_domain(event.email)", {"email": "a@"}, None),
+        ("is_disposable_email(event.email)", {"email": "x@mailinator.com"}, True),
+        ("is_disposable_email(event.email)", {"email": "x@eu.Mailinator.com"}, True),
+        ("is_disposable_email(event.email)", {"email": "x@example.jp"}, False),
+        ("ip_in_cidr(event.ip, '203.0.113.0/24', '2001:db8::/32')", {"ip": "203.0.113.200"}, True),
+        ("ip_in_cidr(event.ip, '203.0.113.0/24', '2001:db8::/32')", {"ip": "2001:db8::1"}, True),
+        ("ip_in_cidr(event.ip, '203.0.113.0/24')", {"ip": "203.0.114.1"}, False),
+        ("equals_ignore_case(event.email, 'TARO@EXAMPLE.JP')", {"email": "taro@example.jp"}, True),
+        ("split(event.email, '@', 0)", {"email": "taro@example.jp"}, "taro"),
+        ("split(event.email, '.', -1)", {"email": "taro@example.jp"}, "jp"),
+        ("split(event.email, '@', 2)", {"email": "taro@example.jp"}, None),
+    ],
+)
+def test_enrichment_functions(expression, event, expected):
+    from fraudwatch.rules import MISSING, compile_expression
+
+    value = compile_expression(expression)(Context(pay(**event), {}))
+    assert (None if value is MISSING else value) == expected
+
+
+@pytest.mark.parametrize(
+    "expression, message",
+    [
+        ("ip_in_cidr(event.ip, '10.0.0.0/33')", "not a CIDR range"),
+        ("ip_in_cidr(event.ip, event.email)", "must be a literal"),
+        ("split(event.email, '', 0)", "must not be empty"),
+        ("split(event.email, '@', 0.5)", "whole number"),
+    ],
+)
+def test_enrichment_functions_refuse_bad_literals_when_compiled(expression, message):
+    from fraudwatch.rules import compile_expression
+
+    with pytest.raises(RuleSyntaxError, match=message):
+        compile_expression(expression)
+
+
+def test_the_disposable_domain_list_is_an_updatable_file(tmp_path, monkeypatch):
+    from fraudwatch.rules import compile_expression
+
+    mine = tmp_path / "disposable.txt"
+    mine.write_text("# ours\nthrowaway.example\n")
+    monkeypatch.setenv("FRAUDWATCH_DISPOSABLE_EMAIL_DOMAINS", str(mine))
+    expr = compile_expression("is_disposable_email(event.email)")
+    assert expr(Context(pay(email="a@throwaway.example"), {})) is True
+    assert expr(Context(pay(email="a@mailinator.com"), {})) is False
+
+
+# ------------------------------------------------------------------ payment context and currencies
+def test_payment_context_fields_take_their_value_lists_with_unknown():
+    e = pay(
+        cvc_check="fail",
+        address_line1_check="unknown",
+        address_postal_code_check="pass",
+        wallet="apple_pay",
+        off_session=True,
+        recurring=False,
+        network_token=True,
+        cryptogram=True,
+        three_ds_support="unknown",
+        card_brand="unknown",
+        card_bin="371449",
+        card_type="unknown",
+        billing_country="JP",
+        billing_postal_code="100-0001",
+        billing_line_hash="h_1",
+        shipping_country="US",
+        shipping_postal_code="94105",
+        shipping_line_hash="h_2",
+        cardholder_name_hash="h_3",
+        email_domain="example.jp",
+    )
+    assert (e.cvc_check, e.wallet, e.off_session, e.card_scheme) == ("fail", "apple_pay", True, "amex")
+    for field, bad in [
+        ("cvc_check", "failed"),
+        ("off_session", "yes"),
+        ("wallet", "paypal"),
+        ("billing_country", "jp"),
+    ]:
+        with pytest.raises(ValidationError, match=field):
+            pay(**{field: bad})
+    rs = RuleSet.parse(
+        "rule r:\n    block if event.cvc_check == 'fail' and event.shipping_country != event.billing_country\n"
+    )
+    assert [h.rule for h in rs.evaluate(Context(e, {}))[0]] == ["r"]
+    with pytest.raises(RuleSyntaxError):
+        RuleSet.parse("rule r:\n    block if event.off_session == 'yes'\n")  # a bool field
+
+
+def test_amount_usd_converts_minor_units_with_the_rate_of_the_day(tmp_path, monkeypatch):
+    from fraudwatch.events.currency import Rates
+
+    assert pay(amount=17600).amount_usd == 119.68  # 0.0068 from 2026-07-01 in the sample table
+    assert pay(amount=1999, currency="USD").amount_usd == 19.99
+    assert pay(amount=1234, currency="KWD").amount_usd == round(1.234 * 3.25, 2)  # three decimals
+    assert pay(amount=100, currency="XOF").amount_usd is None  # no rate: missing in rules
+    table = tmp_path / "rates.csv"
+    table.write_text("date,currency,usd\n2026-11-21,JPY,0.01\n2026-11-22,JPY,0.02\n")
+    monkeypatch.setenv("FRAUDWATCH_CURRENCY_RATES", str(table))
+    assert pay(amount=1000).amount_usd == 10.0  # 13:00 in Tokyo is 04:00 UTC on the 21st
+    late = parse_event({**pay(amount=1000).model_dump(), "time": "2026-11-22T09:00:00+09:00"})
+    assert late.amount_usd == 20.0
+    for bad in [
+        "date,currency,usd\n2026-13-01,JPY,1\n",
+        "2026-01-01,jpy,1\n",
+        "2026-01-01,JPY,-1\n",
+        "2026-01-01,JPY\n",
+    ]:
+        with pytest.raises(ValueError, match="line 1"):
+            Rates.parse(bad.removeprefix("date,currency,usd\n"))
+
+
+def test_features_aggregate_converted_amounts():
+    fs = FeatureSet.from_yaml("""
+features:
+  - {name: card.usd_24h, entity: card, kinds: [payment.attempt], agg: sum, field: amount_usd, window: 24h}
+""")
+    engine = Engine(fs, RuleSet.parse("rule r:\n    review if card.usd_24h > 200\n", version="t"))
+    d1 = engine.process(pay(1, 1, amount=17600))
+    d2 = engine.process(pay(2, 2, amount=10000, currency="USD"))
+    assert d1.features["card.usd_24h"] == 119.68 and d2.features["card.usd_24h"] == pytest.approx(219.68)
+    assert (d1.outcome.value, d2.outcome.value) == ("allow", "review")

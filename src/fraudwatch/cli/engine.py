@@ -38,11 +38,14 @@ def load_events(path: Path, dead_letters: Path | None = None) -> tuple[list, int
     return events, bad
 
 
-def build_engine(features: Path | None, rules: Path | None, model: str | Path | None = "default"):
+def build_engine(
+    features: Path | None, rules: Path | None, model: str | Path | None = "default", lists: Path | None = None
+):
     """The engine with the default policy: the rules, the model with its thresholds
     (``model``: an artifact directory, ``"default"`` for the shipped one trained on the
-    simulator, ``"none"`` or None for rules only) and the default response policy's
-    containment lists (a confirmed fraud's card suspended, its device and IP watched)."""
+    simulator, ``"none"`` or None for rules only), the named lists of ``lists`` (a directory,
+    one ``NAME.txt`` a list; default: the command's ``--lists``) and the default response
+    policy's containment lists (a confirmed fraud's card suspended, its device and IP watched)."""
     from fraudwatch import codegen
     from fraudwatch.actions.containment import Containment
     from fraudwatch.actions.policy import default_policy
@@ -75,8 +78,34 @@ def build_engine(features: Path | None, rules: Path | None, model: str | Path | 
         rules=load_rules(rules),
         model=scorer,
         thresholds=thresholds,
+        lists=_lists(lists),
         containment=Containment(default_policy()),
     )
+
+
+def _lists(directory: Path | None):
+    """The named lists of ``directory``, else of the running command's ``--lists``; the names
+    the rules read and no file gives are reported (their rules see missing)."""
+    if directory is None:
+        ctx = click.get_current_context(silent=True)
+        directory = ctx.meta.get(_LISTS) if ctx is not None else None
+    if directory is None:
+        return None
+    from fraudwatch.rules import ListStore
+
+    try:
+        return ListStore.load_dir(directory)
+    except FraudwatchError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+_LISTS = "fraudwatch.lists"
+
+
+def _remember_lists(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None:
+        ctx.meta[_LISTS] = value
+    return value
 
 
 _policy_options = [
@@ -88,6 +117,13 @@ _policy_options = [
         show_default=True,
         help="model artifact directory with its thresholds; 'default': the one trained on the simulator "
         "(docs/models.md); 'none': rules only",
+    ),
+    click.option(
+        "--lists",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        expose_value=False,
+        callback=_remember_lists,
+        help="directory of named lists: NAME.txt is @NAME, one item a line, # comments",
     ),
 ]
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Union, get_args
 
@@ -231,6 +231,28 @@ class Envelope(BaseModel):
         return hosting
 
     @computed_once
+    def amount_usd(self) -> float | None:
+        """The amount in US dollars (Radar's ``amount_in_usd``), with the configured rates
+        table's rate of the event's day in UTC (``fraudwatch.events.currency``); None without
+        an amount or a rate for its currency."""
+        amount = getattr(self, "amount", None)
+        if amount is None:
+            return None
+        from fraudwatch.events.currency import rates
+
+        day = datetime.fromtimestamp(self.ts, UTC).date().isoformat()
+        return rates().usd(amount, getattr(self, "currency", None), day)
+
+    @computed_once
+    def ip_is_anonymous(self) -> bool | None:
+        """The IP is a known VPN, proxy or Tor exit, from the offline IP data (None while the
+        data has no anonymity flags: the bundled sources have none; ``ip_hosting`` covers
+        data-centre networks)."""
+        info = _ip_info(self.ip)
+        anonymous: bool | None = getattr(info, "anonymous", None)
+        return anonymous
+
+    @computed_once
     def ua_browser(self) -> str | None:
         """Browser family of the user agent, e.g. ``"Chrome"``."""
         value: str | None = _ua(self.user_agent, "browser")
@@ -305,7 +327,7 @@ def _ua(text: str | None, attr: str) -> Any:
 
 
 # ---------------------------------------------------------------- payments
-CardBrand = Literal["visa", "mastercard", "jcb", "amex", "diners", "discover", "unionpay", "other"]
+CardBrand = Literal["visa", "mastercard", "jcb", "amex", "diners", "discover", "unionpay", "other", "unknown"]
 
 
 class CardFields(BaseModel):
@@ -313,14 +335,15 @@ class CardFields(BaseModel):
 
     card_bin: str | None = Field(None, pattern=r"^[0-9]{6,8}$")
     card_last4: str | None = Field(None, pattern=r"^[0-9]{4}$")
-    card_type: Literal["credit", "debit", "prepaid"] | None = None
+    card_type: Literal["credit", "debit", "prepaid", "unknown"] | None = None
     card_country: Country | None = None
     card_brand: CardBrand | None = Field(None, description="card scheme; derived from card_bin when not sent")
 
     @computed_once
     def card_scheme(self) -> str | None:
         """The card's scheme: ``card_brand`` as sent, else from the BIN's leading digits."""
-        return self.card_brand or _scheme_of_bin(self.card_bin)
+        brand = self.card_brand
+        return brand if brand is not None and brand != "unknown" else _scheme_of_bin(self.card_bin) or brand
 
 
 def _scheme_of_bin(bin_: str | None) -> str | None:
@@ -345,7 +368,51 @@ def _scheme_of_bin(bin_: str | None) -> str | None:
     return "other"
 
 
-class PaymentAttempt(Envelope, CardFields):
+Check = Literal["pass", "fail", "unavailable", "unchecked", "unknown"]
+
+
+class AddressFields(BaseModel):
+    """Billing and shipping address parts: countries and postal codes as they are, the street
+    line as the sender's keyed hash (the same key gives the same hash, so features can count
+    addresses without holding them)."""
+
+    billing_country: Country | None = None
+    billing_postal_code: str | None = Field(None, max_length=16, pattern=r"^[A-Za-z0-9 -]+$")
+    billing_line_hash: str | None = Field(None, max_length=128, description="keyed hash of the billing street line")
+    shipping_country: Country | None = None
+    shipping_postal_code: str | None = Field(None, max_length=16, pattern=r"^[A-Za-z0-9 -]+$")
+    shipping_line_hash: str | None = Field(None, max_length=128, description="keyed hash of the shipping street line")
+    email_domain: str | None = Field(
+        None,
+        max_length=253,
+        pattern=r"^[A-Za-z0-9.-]+$",
+        description="domain of the customer's e-mail address, e.g. example.jp (when email is a hash)",
+    )
+
+
+class PaymentContext(BaseModel):
+    """What the payment method and the checkout said: the issuer's CVC and address checks,
+    the wallet, whether the customer was present, network tokens, 3-D Secure support."""
+
+    cvc_check: Check | None = Field(None, description="the issuer's CVC check")
+    address_line1_check: Check | None = Field(None, description="the issuer's check of the billing street line")
+    address_postal_code_check: Check | None = Field(None, description="the issuer's check of the billing postal code")
+    wallet: Literal["apple_pay", "google_pay", "samsung_pay", "link", "other", "none", "unknown"] | None = Field(
+        None, description="digital wallet the card was presented through ('none': no wallet)"
+    )
+    off_session: StrictBool | None = Field(
+        None, description="charged without the customer present (merchant-initiated)"
+    )
+    recurring: StrictBool | None = Field(None, description="a recurring (subscription or instalment) payment")
+    network_token: StrictBool | None = Field(None, description="paid with a network token instead of the card number")
+    cryptogram: StrictBool | None = Field(None, description="a token cryptogram (TAVV, wallet cryptogram) came with it")
+    three_ds_support: Literal["required", "recommended", "optional", "not_supported", "unknown"] | None = Field(
+        None, description="the card's 3-D Secure support as the issuer or the PSP reports it"
+    )
+    cardholder_name_hash: str | None = Field(None, max_length=128, description="keyed hash of the cardholder name")
+
+
+class PaymentAttempt(Envelope, CardFields, AddressFields, PaymentContext):
     """An authorization attempt and, when known, its result."""
 
     kind: Literal["payment.attempt"]
@@ -523,7 +590,7 @@ class OrderFields(BaseModel):
     order: str = Field(..., max_length=128, description="order id")
 
 
-class OrderPlaced(Envelope, OrderFields):
+class OrderPlaced(Envelope, OrderFields, AddressFields):
     kind: Literal["order.placed"]
     amount: MinorUnits
     currency: Currency

@@ -25,7 +25,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
+
+from fraudwatch.errors import InvalidValue
 
 __all__ = ["Entry", "ListStore"]
 
@@ -179,6 +182,36 @@ class ListStore:
     def _bump(self, name: str) -> int:
         self._versions[name] = version = self._versions.get(name, 0) + 1
         return version
+
+    @classmethod
+    def load_dir(cls, directory: str | Path) -> ListStore:
+        r"""One list per file of ``directory``: ``blocked_ips.txt`` (or any ``NAME.txt`` /
+        ``NAME.list``) is ``@blocked_ips``, one item per line, ``#`` starts a comment, blank
+        lines skipped. Items are text (a card token, an IP, a domain, a BIN).
+
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "blocked_ips.txt").write_text("# from the incident of 11-21\n203.0.113.7\n\n198.51.100.1  # tor\n")
+        >>> store = ListStore.load_dir(d)
+        >>> store.names(), sorted(store.get("blocked_ips"))
+        (['blocked_ips'], ['198.51.100.1', '203.0.113.7'])
+        """
+        import re
+
+        root = Path(directory)
+        if not root.is_dir():
+            raise InvalidValue(f"lists: {directory} is not a directory of list files (NAME.txt, one item a line)")
+        lists: dict[str, Iterable[Item]] = {}
+        for path in sorted(root.iterdir()):
+            if path.suffix not in (".txt", ".list") or not path.is_file():
+                continue
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", path.stem):
+                raise InvalidValue(
+                    f"lists: {path.name}: a list name is letters, digits and _ (it is read as @{path.stem})"
+                )
+            lines = path.read_text(encoding="utf-8").splitlines()
+            lists[path.stem] = [item for line in lines if (item := line.split("#", 1)[0].strip())]
+        return cls(lists)
 
     def __repr__(self) -> str:
         sizes = {n: len(s) for n, s in self._sets.items()}

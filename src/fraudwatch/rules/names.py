@@ -85,7 +85,7 @@ def event_schema() -> dict[str, Any]:
     for cls in EVENT_TYPES:
         fields = {name: _type_of_annotation(f.annotation) for name, f in cls.model_fields.items()}
         for attr in computed_fields(cls):  # ts and gift_card_share are values too
-            fields[attr] = NUMBER if attr in ("ts", "gift_card_share") else ANY
+            fields[attr] = NUMBER if attr in ("ts", "gift_card_share", "amount_usd") else ANY
         fields.pop("scenario", None)  # ground truth of simulated data: rules must never read it
         for name, kind in fields.items():
             schema[name] = _merge(schema[name], kind) if name in schema else kind

@@ -1,8 +1,9 @@
 """Functions callable from rules; each lives in its own module and registers itself.
 
 >>> REGISTRY.names()  # doctest: +NORMALIZE_WHITESPACE
-['abs', 'coalesce', 'contains', 'day_of_week', 'endswith', 'hour_of_day', 'len', 'lower', 'matches',
- 'max', 'min', 'startswith', 'upper']
+['abs', 'coalesce', 'contains', 'day_of_week', 'email_domain', 'endswith', 'equals_ignore_case',
+ 'hour_of_day', 'ip_in_cidr', 'is_disposable_email', 'len', 'lower', 'matches', 'max', 'min', 'split',
+ 'startswith', 'upper']
 """
 
 # importing a function's module registers it
@@ -11,13 +12,18 @@ from fraudwatch.rules.functions import (  # noqa: F401
     coalesce,
     contains,
     day_of_week,
+    disposable_email,
+    email_domain,
     endswith,
+    equals_ignore_case,
     hour_of_day,
+    ip_in_cidr,
     length,
     lower,
     matches,
     maximum,
     minimum,
+    split,
     startswith,
     upper,
 )
