@@ -37,7 +37,7 @@ from __future__ import annotations
 import pickle
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from fraudwatch import ENGINE_VERSION
@@ -121,6 +121,7 @@ class Engine:
         dedup_horizon: float = DEFAULT_DEDUP_HORIZON,
         suppressions: Suppressions | None = None,
         containment: Containment | None = None,
+        owns: Callable[[Any], bool] | None = None,
     ):
         self.feature_set = features
         self.rules = rules
@@ -134,7 +135,8 @@ class Engine:
         self.containment = containment
         if containment is not None:
             containment.prepare(self.lists)
-        self._features = FeatureEngine(features, lateness=lateness)
+        # owns: a partition's engine keeps the state of these keys only (partial_features)
+        self._features = FeatureEngine(features, lateness=lateness, owns=owns)
         # per event kind: what adds the account-takeover values to a decision (retry_after,
         # the takeover episode), from the stateful features that provide them
         self._annotate = self._features.annotators()
@@ -146,14 +148,34 @@ class Engine:
         self._refresh_versions()
 
     # ------------------------------------------------------------ processing
-    def process(self, event: Envelope) -> Decision:
+    def process(self, event: Envelope, partial: dict[str, Any] | None = None) -> Decision:
+        """The decision for ``event``. ``partial``: the event's first-pass feature values,
+        computed by the partitions of a parallel replay (:meth:`partial_features` in each,
+        ``fraudwatch.replay``); this engine then computes only the rest."""
         started = time.perf_counter()
         ts = event.ts
         event_id = event.id
+        if not self._first_sight(event_id, ts):
+            return Decision(event_id, event.kind, event.time, Outcome.ALLOW, duplicate=True, versions=self.versions)
+        features = self._features
+        values = features.process(event, ts) if partial is None else features.join(event, ts, partial)
+        return self._decide(event, ts, values, started)
+
+    def partial_features(self, event: Envelope) -> dict[str, Any] | None:
+        """A partition's share of :meth:`process`: the first-pass features of the keys its
+        feature engine owns (``FeatureEngine(owns=...)``), or None for a repeated event id
+        (which :meth:`process` answers as a duplicate)."""
+        ts = event.ts
+        if not self._first_sight(event.id, ts):
+            return None
+        return self._features.partial(event, ts)
+
+    def _first_sight(self, event_id: str, ts: float) -> bool:
+        """Whether the id is new; remembers it, and forgets ids older than the dedup
+        horizon in event time."""
         seen = self._seen
         if event_id in seen:
-            return Decision(event_id, event.kind, event.time, Outcome.ALLOW, duplicate=True, versions=self.versions)
-        # remember the id; forget ids older than the dedup horizon in event time
+            return False
         seen.add(event_id)
         self._seen_order.append((ts, event_id))
         if ts > self._clock:
@@ -166,10 +188,12 @@ class Engine:
                 while order and order[0][0] < horizon:
                     seen.discard(order.popleft()[1])
         self._previous = ts
+        return True
 
+    def _decide(self, event: Envelope, ts: float, values: dict[str, Any], started: float) -> Decision:
         kind = event.kind
+        event_id = event.id
         features = self._features
-        values = features.process(event, ts)
         score = None
         model_values: dict[str, float] = {}
         model = self.model

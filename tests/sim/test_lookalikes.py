@@ -22,7 +22,7 @@ def ts(e) -> float:
 @pytest.fixture(scope="module")
 def stream():
     lookalikes = {"english_gift_cards": 400, "new_phone_gift_card": 400, "gift_card_spree": 400}
-    return simulate(SimConfig(seed=31, cardholders=1000, days=10, warmup=5, mix={}, lookalikes=lookalikes))
+    return simulate(SimConfig(seed=31, cardholders=1000, days=10, warmup=7, mix={}, lookalikes=lookalikes))
 
 
 def test_the_truth_names_each_group_with_windows(stream):

@@ -94,6 +94,7 @@ def passwords_import(source: str, out: str | None, config) -> None:
     import os
 
     from fraudwatch.ato.passwords import import_corpus
+    from fraudwatch.progress import progress_bar
 
     if out is None:
         tree = settings(config)
@@ -106,7 +107,7 @@ def passwords_import(source: str, out: str | None, config) -> None:
         if bad_shown <= 100:
             click.echo(f"\n{source}:{number}: {why} (skipped)", err=True)
 
-    with click.progressbar(length=os.path.getsize(source), label="importing", file=sys.stderr) as bar:
+    with progress_bar(total=os.path.getsize(source), unit="B", desc="importing") as bar:
         report = import_corpus(source, out, on_progress=bar.update, on_bad_line=on_bad)
     if report.bad_total > 100:
         click.echo(f"... {report.bad_total - 100} more bad lines skipped", err=True)

@@ -10,6 +10,7 @@ import click
 import orjson
 
 from fraudwatch.errors import FraudwatchError
+from fraudwatch.progress import progress_bar
 from fraudwatch.runtime import tune_gc
 
 _path = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -28,7 +29,8 @@ def load_events(path: Path, dead_letters: Path | None = None) -> tuple[list, int
         if bad <= 5:
             click.echo(f"dead letter, {describe(letter)}", err=True)
 
-    events = list(read_event_file(path, dead_letters, report))
+    with progress_bar(total=path.stat().st_size, unit="B", desc=f"reading {path.name}") as bar:
+        events = list(read_event_file(path, dead_letters, report, on_bytes=bar.update))
     times = [e.ts for e in events]
     if any(b < a for a, b in zip(times, times[1:], strict=False)):
         order = sorted(range(len(events)), key=times.__getitem__)
@@ -90,6 +92,15 @@ _policy_options = [
 ]
 
 
+_workers_option = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="processes computing the features, partitioned per entity key (the output is the same)",
+)
+
+
 def policy_options(command):
     for option in reversed(_policy_options):
         command = option(command)
@@ -104,24 +115,31 @@ def policy_options(command):
     type=click.Path(dir_okay=False, path_type=Path),
     help="rejected lines with field and reason (default: OUT with .dead-letters.jsonl, made only when there is one)",
 )
+@_workers_option
 @policy_options
-def replay_command(events: Path, out: Path, dead_letters: Path | None, features, rules, model) -> None:
-    """Run an event file through the engine in event-time order and write one decision per event."""
+def replay_command(events: Path, out: Path, dead_letters: Path | None, workers: int, features, rules, model) -> None:
+    """Run an event file through the engine in event-time order and write one decision per
+    event (the same bytes whatever --workers)."""
+    from fraudwatch.replay import decision_record, replay
+
     engine = build_engine(features, rules, model)
     dead_letters = dead_letters or out.with_suffix(".dead-letters.jsonl")
     stream, bad = load_events(events, dead_letters)
     tune_gc()
     counts: dict[str, int] = {}
     duplicates = 0
+    names = engine.feature_set.names
+    dumps, numpy = orjson.dumps, orjson.OPT_SERIALIZE_NUMPY
     started = time.perf_counter()
-    with out.open("wb") as sink:
-        for event in stream:
-            decision = engine.process(event)
+    with out.open("wb") as sink, progress_bar(total=len(stream), desc="replay") as bar:
+        for i, (_, decision) in enumerate(replay(engine, stream, workers), start=1):
+            if not i & 4095:
+                bar.update(4096)
             if decision.duplicate:
                 duplicates += 1
                 continue
             counts[decision.outcome.value] = counts.get(decision.outcome.value, 0) + 1
-            sink.write(orjson.dumps(decision.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+            sink.write(dumps(decision_record(decision, names), option=numpy) + b"\n")
     elapsed = time.perf_counter() - started
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     click.echo(
@@ -145,7 +163,7 @@ def bench_command(source: Path, limit: int | None, features, rules, model) -> No
     if source.suffix == ".parquet":
         from fraudwatch.importer import handbook_mapping, iter_events
 
-        stream = [parse_event(e) for e in iter_events(source, handbook_mapping(), limit=limit)]
+        stream = [parse_event(e) for e in iter_events(source, handbook_mapping(), limit=limit, quiet=False)]
     else:
         stream, _ = load_events(source)
         stream = stream[:limit] if limit else stream
@@ -154,12 +172,16 @@ def bench_command(source: Path, limit: int | None, features, rules, model) -> No
     clock = time.perf_counter_ns
     process = engine.process
     latencies = [0] * len(stream)
+    bar = progress_bar(total=len(stream), desc="bench")
     started = clock()
     for i, event in enumerate(stream):
         t0 = clock()
         process(event)
         latencies[i] = clock() - t0
+        if not i & 16383:
+            bar.update(min(i + 1, len(stream)) - bar.n)  # outside the timed call
     total = (clock() - started) / 1e9
+    bar.close()
     latencies.sort()
 
     def pct(q: float) -> float:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from fraudwatch.cli.engine import build_engine, load_events, policy_options
+from fraudwatch.progress import progress_bar
 
 
 @click.command()
@@ -94,7 +95,7 @@ def backtest(
         from fraudwatch.sim.stepup import StepUpResponder
 
         responder = StepUpResponder(seed=(ground or {}).get("config", {}).get("seed", 7))
-    report = Backtest(ground).run(engine, stream, step_ups=responder)
+    report = Backtest(ground).run(engine, progress_bar(stream, desc="backtest"), step_ups=responder)
     report["load_seconds"] = round(loaded, 2)
     report["versions"] = engine.versions
     click.echo(format_table(report))

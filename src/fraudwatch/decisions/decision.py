@@ -19,7 +19,9 @@ decision's shadow hits with ``allowed_by``; without one, the most severe outcome
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from copy import deepcopy
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -138,14 +140,16 @@ class Decision:
     # the most severe outcome, or a model threshold's ``model.score>=0.9``); None: no rule fired
     decided_by: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["event_time"] = self.event_time.isoformat()
-        d["outcome"] = self.outcome.value
-        for key in ("rules", "shadow_rules"):
-            for hit in d[key]:
-                hit["outcome"] = hit["outcome"].value
-        return d
+    def to_dict(self, features: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The decision as plain data, as ``dataclasses.asdict`` gives it (the same keys in
+        the same order, copies of every container) with the time as text and the outcomes
+        as their names; built field by field, since asdict's deep copy of every feature
+        value took most of a replay's time. ``features``: a copy of the features made by
+        the caller (``fraudwatch.replay.decision_record`` orders them), used as it is."""
+        out: dict[str, Any] = {}
+        for name, convert in _CONVERTERS:  # in the fields' order, as asdict
+            out[name] = features if name == "features" and features is not None else convert(getattr(self, name))
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Decision:
@@ -156,3 +160,52 @@ class Decision:
             d[key] = [RuleHit(**{**h, "outcome": Outcome(h["outcome"])}) for h in d.get(key, [])]
         d["reasons"] = [Reason(**r) for r in d.get("reasons", [])]
         return cls(**d)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """A copy of ``value`` as ``asdict`` makes it (scalars as they are)."""
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, dict):
+        return _plain_dict(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if type(value) in (list, tuple):
+        return type(value)(_plain(v) for v in value)
+    return deepcopy(value)
+
+
+def _plain_dict(values: dict[str, Any]) -> dict[str, Any]:
+    for v in values.values():
+        if not isinstance(v, _SCALARS):
+            return {k: _plain(v) for k, v in values.items()}
+    return dict(values)  # the usual case: numbers, text and None only
+
+
+def _hit(hit: RuleHit) -> dict[str, Any]:
+    out = {name: _plain(getattr(hit, name)) for name in _HIT_FIELDS}
+    out["outcome"] = hit.outcome.value
+    return out
+
+
+def _hits(hits: list[RuleHit]) -> list[dict[str, Any]]:
+    return [_hit(h) for h in hits]
+
+
+def _reasons(reasons: list[Reason]) -> list[dict[str, Any]]:
+    return [{"feature": r.feature, "value": _plain(r.value), "contribution": r.contribution} for r in reasons]
+
+
+_HIT_FIELDS = tuple(f.name for f in fields(RuleHit))
+_SPECIAL: dict[str, Callable[[Any], Any]] = {
+    "event_time": datetime.isoformat,
+    "outcome": lambda outcome: outcome.value,
+    "rules": _hits,
+    "shadow_rules": _hits,
+    "reasons": _reasons,
+}
+# per field of Decision in order: how to_dict converts it (plain copies of the others)
+_CONVERTERS = tuple((f.name, _SPECIAL.get(f.name, _plain)) for f in fields(Decision))

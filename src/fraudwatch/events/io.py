@@ -102,14 +102,22 @@ def read_events(lines: Iterable[str | bytes], tokenizer: Tokenizer | None = None
 
 
 def read_event_file(
-    path: Path, dead_letters: Path | None = None, on_dead_letter: Callable[[DeadLetter], None] | None = None
+    path: Path,
+    dead_letters: Path | None = None,
+    on_dead_letter: Callable[[DeadLetter], None] | None = None,
+    on_bytes: Callable[[int], object] | None = None,
 ) -> Iterator[Envelope]:
     """The valid events of a JSON Lines file. Each dead letter is written to
-    ``dead_letters`` (the file is made at the first one) and handed to ``on_dead_letter``."""
+    ``dead_letters`` (the file is made at the first one) and handed to ``on_dead_letter``;
+    ``on_bytes(n)`` hears every few thousand lines how many more bytes were read (a
+    progress bar's ``update``)."""
     sink = None
     try:
         with path.open("rb") as lines:
-            for item in read_events(lines):
+            items = read_events(lines)
+            if on_bytes is not None:
+                items = _reporting(items, lines, on_bytes)
+            for item in items:
                 if not isinstance(item, DeadLetter):
                     yield item
                     continue
@@ -121,6 +129,18 @@ def read_event_file(
     finally:
         if sink is not None:
             sink.close()
+
+
+def _reporting(items: Iterator[Any], source: IO[bytes], on_bytes: Callable[[int], object]) -> Iterator[Any]:
+    done = 0
+    for i, item in enumerate(items, start=1):
+        if not i & 4095:
+            position = source.tell()
+            on_bytes(position - done)
+            done = position
+        yield item
+    position = source.tell()
+    on_bytes(position - done)
 
 
 def describe(letter: DeadLetter) -> str:

@@ -93,7 +93,13 @@ class FeatureEngine:
     {}
     """
 
-    def __init__(self, feature_set: FeatureSet, lateness: float = 3600.0, sweep_every: int = 4096) -> None:
+    def __init__(
+        self,
+        feature_set: FeatureSet,
+        lateness: float = 3600.0,
+        sweep_every: int = 4096,
+        owns: Callable[[Any], bool] | None = None,
+    ) -> None:
         if not lateness >= 0:
             raise InvalidValue(f"lateness must be seconds >= 0, not {lateness!r}")
         if sweep_every < 1:
@@ -101,6 +107,8 @@ class FeatureEngine:
         self.feature_set = feature_set
         self.lateness = float(lateness)
         self.sweep_every = sweep_every  # events between checks for idle entities
+        # a partition's engine (see partial()): the first pass keeps only the keys it owns
+        self._owns = owns
         self.now = float("-inf")  # the clock: see advance()
         self._previous = float("-inf")  # the time of the latest event
         self.events = 0
@@ -123,6 +131,7 @@ class FeatureEngine:
         for feature in self._stateful:
             for kind in feature.listens:
                 self._listening.setdefault(kind, []).append(feature)
+        self._last_ctx: Any = None  # the first pass's filter context, for derived features
         self._plan: dict[str, list[tuple[Any, ...]]] = {}
         self._runs: dict[str, Callable[..., Any]] = {}  # per kind: the plan compiled to one function
         self._runs2: dict[str, Callable[..., Any]] = {}  # the same for the second pass
@@ -187,6 +196,7 @@ class FeatureEngine:
     def _interpreted(self, plan: list[tuple[Any, ...]]) -> Callable[..., Any]:
         """The plan walked as it is: per first key field, per entity key, per selector."""
         context = self._context_factory
+        owns = self._owns
 
         def run(event: Any, ts: float, out: dict[str, Any]) -> Any:
             ctx = None
@@ -196,7 +206,7 @@ class FeatureEngine:
                     continue
                 for rest, selectors in entities:
                     key = first if rest is None else rest(event, first)
-                    if key is None:
+                    if key is None or (owns is not None and not owns(key)):
                         continue
                     for match, filter_expr, processes in selectors:
                         if filter_expr is not None:
@@ -230,6 +240,10 @@ class FeatureEngine:
                     env[f"r{i}_{j}"] = rest
                     body.append(f"{pad}key = r{i}_{j}(event, first)")
                     body.append(f"{pad}if key is not None:")
+                    pad += "    "
+                if self._owns is not None:  # a partition: only the keys it owns
+                    env["owns"] = self._owns
+                    body.append(f"{pad}if owns(key):")
                     pad += "    "
                 calls = []
                 for k, (match, filter_expr, processes) in enumerate(selectors):
@@ -319,6 +333,14 @@ class FeatureEngine:
     def process(self, event: Any, ts: float) -> dict[str, Any]:
         """Update the state with ``event`` at time ``ts`` (POSIX seconds) and return the
         features that apply to it, as of ``ts``."""
+        out = self.partial(event, ts)
+        return self._finish(event, ts, out, self._last_ctx)
+
+    def partial(self, event: Any, ts: float) -> dict[str, Any]:
+        """The first pass only: the windowed and last-value features of the event's keys
+        (of the keys this engine ``owns``, in a partition), with the clock and labels
+        moved as :meth:`process` moves them. A partition's engine sees every event and
+        calls only this; :meth:`join` does the rest with the partitions' values."""
         kind = event.kind
         if ts > self.now:
             # (see advance(): one event far ahead does not move the clock)
@@ -333,7 +355,29 @@ class FeatureEngine:
         if run is None:
             self._plan_for(kind)
             run = self._runs[kind]
-        ctx = run(event, ts, out)
+        self._last_ctx = run(event, ts, out)
+        if self._owns is not None:
+            self.events += 1
+            if not self.events % self.sweep_every:
+                self.sweep()
+        return out
+
+    def join(self, event: Any, ts: float, out: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`process` for an event whose first-pass values ``out`` the partitions
+        computed (the union of their :meth:`partial` results): moves the clock and labels,
+        then the stateful kinds, derived features and the second pass, as process does."""
+        kind = event.kind
+        if ts > self.now:
+            previous = self._previous
+            if previous > self.now:
+                self.now = ts if ts < previous else previous
+        self._previous = ts
+        if kind == "label" and self._labels is not None:
+            self._label(event, ts)
+        return self._finish(event, ts, out, None)
+
+    def _finish(self, event: Any, ts: float, out: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        kind = event.kind
         listening = self._listening.get(kind)
         if listening is not None:
             for feature in listening:

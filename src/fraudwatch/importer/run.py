@@ -32,6 +32,7 @@ from fraudwatch.events import EVENT_ADAPTER, TYPE_BY_KIND, Tokenizer, format_err
 from fraudwatch.events.io import redact
 from fraudwatch.importer.convert import CellError, parse_duration
 from fraudwatch.importer.mapping import Converter, Mapping, MappingError, Row, condition
+from fraudwatch.progress import progress_bar
 
 __all__ = ["ImportReport", "import_file", "iter_events", "format_report"]
 
@@ -94,13 +95,6 @@ class _Counting(io.RawIOBase):
         return n
 
 
-def _progress_bar(total: int, unit: str, desc: str, quiet: bool):
-    from tqdm import tqdm
-
-    # disable=None: no bar when stderr is not a terminal (CI, pipes, tests)
-    return tqdm(total=total, unit=unit, unit_scale=True, desc=desc, disable=True if quiet else None, leave=False)
-
-
 def _rows(path: Path, mapping: Mapping, fmt: str, quiet: bool) -> Iterator[Row]:
     if fmt == "parquet":
         import pyarrow.parquet as pq  # fraudwatch[model]
@@ -110,12 +104,15 @@ def _rows(path: Path, mapping: Mapping, fmt: str, quiet: bool) -> Iterator[Row]:
         missing = mapping.columns() - present
         if missing:
             raise MappingError(f"{path.name} has no column {', '.join(sorted(missing))}")
-        with _progress_bar(pf.metadata.num_rows, "rows", path.name, quiet) as bar:
+        with progress_bar(total=pf.metadata.num_rows, unit="rows", desc=path.name, quiet=quiet) as bar:
             for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=sorted(mapping.columns())):
                 yield from batch.to_pylist()
                 bar.update(batch.num_rows)
         return
-    with open(path, "rb") as raw, _progress_bar(os.path.getsize(path), "B", path.name, quiet) as bar:
+    with (
+        open(path, "rb") as raw,
+        progress_bar(total=os.path.getsize(path), unit="B", desc=path.name, quiet=quiet) as bar,
+    ):
         counted = io.BufferedReader(_Counting(raw, bar.update), buffer_size=1 << 20)
         if fmt == "jsonl":
             for line in counted:

@@ -108,15 +108,14 @@ def load_events(path: str | Path, label_delay_days: float = 7.0) -> Iterator:
     if path.suffix == ".parquet":
         from fraudwatch.importer import handbook_mapping, iter_events
 
-        for d in iter_events(path, handbook_mapping(label_delay_days)):
+        for d in iter_events(path, handbook_mapping(label_delay_days), quiet=False):
             yield parse_event(d)
     else:
-        from fraudwatch.events.io import DeadLetter, read_events
+        from fraudwatch.events.io import read_event_file
+        from fraudwatch.progress import progress_bar
 
-        with open(path, "rb") as f:
-            for e in read_events(f):
-                if not isinstance(e, DeadLetter):
-                    yield e
+        with progress_bar(total=path.stat().st_size, unit="B", desc=path.name) as bar:
+            yield from read_event_file(path, on_bytes=bar.update)
 
 
 def replay(

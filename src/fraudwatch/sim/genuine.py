@@ -556,7 +556,9 @@ def genuine_population(
         entry = {**keys, "from": iso(int(start_t)), "until": iso(int(min(until, end)))}
         groups[group].append(entry)
 
-    for h in holders:
+    from fraudwatch.progress import progress_bar
+
+    for h in progress_bar(holders, unit="cardholders", desc="simulating"):
         rng = rng_for(seed, "activity", h.index)
         if h.kind == "reseller":
             reseller_month(stream, h, rng, merchants, start, end)
