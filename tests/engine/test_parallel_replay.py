@@ -235,3 +235,21 @@ def test_replay_shows_a_progress_bar_on_a_terminal(tmp_path):
     text = seen.decode(errors="replace")
     assert "reading events.jsonl" in text and "B/s" in text  # rate
     assert "<" in text and "%" in text  # elapsed<remaining, share done
+
+
+def test_training_features_same_with_workers():
+    """train and evaluate replay through models.dataset.replay: the same matrices with --workers."""
+    import numpy as np
+
+    from fraudwatch.models.dataset import replay as features_replay
+
+    events = handbook_shaped(n_cards=30, n_terminals=20, days=20, seed=5)
+    sets = [load_feature_set("handbook_baseline"), load_feature_set("handbook_rich")]
+    end = events[len(events) * 3 // 4].ts  # the events after it are not needed: workers stopped
+    one, labels_one = features_replay(events, sets, end=end)
+    two, labels_two = features_replay(events, sets, end=end, workers=2)
+    for a, b in zip(one, two, strict=True):
+        assert a.names == b.names and a.X.shape == b.X.shape and len(a.ids) > 100
+        np.testing.assert_array_equal(a.X, b.X)
+        np.testing.assert_array_equal(a.ids, b.ids)
+    np.testing.assert_array_equal(labels_one.target, labels_two.target)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from fraudwatch.cli.config import settings
+from fraudwatch.cli.engine import workers_option
 from fraudwatch.errors import FraudwatchError
 
 DEFAULT_DATA = "../shared/datasets/handbook/transactions.parquet"
@@ -67,8 +68,11 @@ def _when(text: str | None) -> float | None:
     help="handbook Parquet only: when its labels become known (event files carry their own label times)",
 )
 @click.option("--quick", is_flag=True, help="one grid point (7 leaves, 200 min samples) instead of the grid")
+@workers_option
 @_friendly
-def evaluate(data, feature_sets, out, threads, train_days, gap_days, test_days, folds, top_k, label_delay_days, quick):
+def evaluate(
+    data, feature_sets, out, threads, train_days, gap_days, test_days, folds, top_k, label_delay_days, quick, workers
+):
     """The Fraud Detection Handbook's prequential protocol on DATA: an event file with label
     events (e.g. from `fraudwatch import` or `fraudwatch simulate`), or the handbook's
     transactions.parquet with its published folds. Features are replayed through the engine,
@@ -95,6 +99,7 @@ def evaluate(data, feature_sets, out, threads, train_days, gap_days, test_days, 
         fold_days=(train_days, gap_days, test_days),
         n_folds=(folds, folds),
         top_k=top_k,
+        workers=workers,
     )
     click.echo(str(Path(out) / "report.md"))
 
@@ -111,6 +116,7 @@ def evaluate(data, feature_sets, out, threads, train_days, gap_days, test_days, 
 @click.option("--rounds", default=100, show_default=True)
 @click.option("--threads", default=1, show_default=True)
 @click.option("--version", default=None, help="artifact name (default: feature-set version, date, model digest)")
+@workers_option
 @_friendly
 def train(
     data,
@@ -124,6 +130,7 @@ def train(
     rounds,
     threads,
     version,
+    workers,
 ):
     """Train a calibrated LightGBM model on DATA (handbook Parquet or a JSONL event file) with
     features replayed through the engine and labels joined once known; save it under --models."""
@@ -143,6 +150,7 @@ def train(
         version=version,
         log=lambda m: click.echo(m, err=True),
         cache_dir=_cache_dir(),
+        workers=workers,
     )
     click.echo(str(path))
 

@@ -125,12 +125,16 @@ def replay(
     end: float = math.inf,
     kinds: frozenset[str] = frozenset({"payment.attempt"}),
     lateness: float = 3600.0,
+    workers: int = 1,
 ) -> tuple[list[FeatureMatrix], Labels]:
     """Run ``events`` (in event-time order) through one :class:`~fraudwatch.engine.Engine` per
     feature set (no rules, no model: only the features are kept) and keep the served features
     of the events of ``kinds`` with ``start <= ts < end``. Resent events (an id seen before)
-    are answered as duplicates by the engine and give no row."""
+    are answered as duplicates by the engine and give no row. ``workers`` > 1: the features
+    computed by that many processes, partitioned per entity key (``fraudwatch.replay``; the
+    same values), over the events held in memory."""
     from fraudwatch.engine import Engine
+    from fraudwatch.replay import replay as run
     from fraudwatch.rules import RuleSet
 
     no_rules = RuleSet.parse("", version="training")
@@ -154,6 +158,11 @@ def replay(
             label_ts.append(e.ts)
 
     nan = math.nan
+    runs = []
+    if workers > 1:
+        events = list(events)
+        runs = [run(engine, events, workers) for engine in engines]
+    steps = zip(*runs, strict=True) if runs else None  # per event: (event, decision) of each engine
     events = iter(events)
     for event in events:
         ts = event.ts
@@ -168,8 +177,8 @@ def replay(
             break
         keep = kind in kinds and start <= ts < end
         duplicate = False
-        for engine, cols, out in zip(engines, names, rows, strict=True):
-            decision = engine.process(event)
+        decided = [d for _, d in next(steps)] if steps is not None else [e.process(event) for e in engines]
+        for decision, cols, out in zip(decided, names, rows, strict=True):
             duplicate = decision.duplicate  # the same for every engine: they saw the same ids
             if keep and not duplicate:
                 get = decision.features.get
@@ -184,6 +193,8 @@ def replay(
             cards.append(event.card or "")
             amount = getattr(event, "amount", None)
             amounts.append(math.nan if amount is None else to_major(amount, getattr(event, "currency", None)))
+    for running in runs:
+        running.close()  # stops its workers when the events after ``end`` were not needed
     id_arr = np.array(ids, dtype=str)
     ts_arr = np.array(times, dtype=np.float64)
     card_arr = np.array(cards, dtype=str)
@@ -235,6 +246,7 @@ def replay_cached(
     label_delay_days: float = 7.0,
     cache: Path | None = None,
     log=print,
+    workers: int = 1,
 ) -> tuple[list[FeatureMatrix], Labels]:
     """:func:`replay` of a data file, reading and writing the on-disk cache: the events are
     replayed once for all the feature sets not cached yet."""
@@ -249,9 +261,9 @@ def replay_cached(
         log(f"replaying {data} through {len(todo)} feature set(s): {', '.join(fs.version for fs in todo) or '-'}")
         union = _union(todo)
         if union is None:
-            matrices, labels = replay(load_events(data, label_delay_days), todo, start, end)
+            matrices, labels = replay(load_events(data, label_delay_days), todo, start, end, workers=workers)
         else:  # one engine computing every feature once, its columns split per feature set
-            (whole,), labels = replay(load_events(data, label_delay_days), [union], start, end)
+            (whole,), labels = replay(load_events(data, label_delay_days), [union], start, end, workers=workers)
             col = {n: i for i, n in enumerate(whole.names)}
             matrices = [
                 FeatureMatrix(

@@ -155,6 +155,7 @@ def evaluate(
     fold_days: tuple[int, int, int] = (7, 7, 7),
     n_folds: tuple[int, int] = (4, 4),
     top_k: int = 100,
+    workers: int = 1,
 ) -> dict:
     """Run the protocol on ``data`` (an event file with label events, or the handbook's
     Parquet file) for each feature set; write the report, scores and plots to ``out``.
@@ -173,7 +174,9 @@ def evaluate(
         start = origin + min(f.train_start_day for f in folds) * 86400.0
         end = origin + (max(f.train_start_day for f in folds) + 21) * 86400.0
     sets = [load_feature_set(name) for name in feature_sets]
-    matrices, labels = replay_cached(data, sets, start, end, label_delay_days, cache=features_dir(cache_dir), log=log)
+    matrices, labels = replay_cached(
+        data, sets, start, end, label_delay_days, cache=features_dir(cache_dir), log=log, workers=workers
+    )
     t_replay = time.perf_counter() - t_start
     log(
         f"features ready in {t_replay:.0f} s: "

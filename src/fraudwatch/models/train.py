@@ -66,6 +66,7 @@ def train(
     version: str | None = None,
     log=print,
     cache_dir: Path | None = None,
+    workers: int = 1,
 ) -> Path:
     """Train, calibrate and save a model artifact under ``models_dir``; returns its path."""
     import lightgbm as lgb
@@ -83,7 +84,7 @@ def train(
     calib_start = label_end - calibration_days * 86400.0
     train_start = calib_start - train_days * 86400.0
     (m,), labels = replay_cached(
-        data, [fs], train_start, label_end, label_delay_days, cache=features_dir(cache_dir), log=log
+        data, [fs], train_start, label_end, label_delay_days, cache=features_dir(cache_dir), log=log, workers=workers
     )
     y = labels.known_fraud(m.ids, as_of)
     fit = m.ts < calib_start
