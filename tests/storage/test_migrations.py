@@ -215,7 +215,7 @@ def test_with_migrate_on_start_false_the_service_waits_for_fraudwatch_migrate(tm
     assert done.returncode == 0, done.stderr
     assert "event log" in done.stdout and "applied log-0001-initial" in done.stdout
     assert server.cli("migrate", "--check").returncode == 0
-    server.start()
+    server.start(timeout=120)
     server.stop()
     again = subprocess.run([*FRAUDWATCH, "migrate"], env=server.env, capture_output=True, text=True, timeout=60)
     assert again.stdout.count("up to date") == 3
