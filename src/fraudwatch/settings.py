@@ -29,7 +29,7 @@ import hmac
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -322,17 +322,37 @@ class ActionsSettings(Section):
     retry: RetrySettings = RetrySettings()
 
 
+_KAFKA_TOPIC = r"^[A-Za-z0-9._-]{1,249}$"
+
+
 class StreamSettings(Section):
-    """Events read from a Redis (or Valkey) stream by a consumer group, beside the HTTP API;
-    off unless ``url`` is set. Names in braces share one hash slot, as Redis Cluster needs
-    for the transaction that publishes decisions and acknowledges their events."""
+    """Events read from a stream by a consumer group, beside the HTTP API; off unless ``url``
+    is set: a Redis (or Valkey) stream (``redis://``) or Kafka topics (``kafka://``). Redis
+    names in braces share one hash slot, as Redis Cluster needs for the transaction that
+    publishes decisions and acknowledges their events."""
 
     url: str | None = Field(
-        None, pattern=r"^rediss?://", description="redis://host:port/db of the stream (off when unset)"
+        None,
+        pattern=r"^(rediss?|kafka)://",
+        description="redis://host:port/db of a Redis stream, or kafka://host:port[,host:port...] of Kafka brokers "
+        "(off when unset)",
     )
-    stream: str = Field("{fraudwatch}:events", min_length=1, description="the stream events are read from")
+    stream: str = Field("{fraudwatch}:events", min_length=1, description="Redis: the stream events are read from")
     decisions: str = Field(
-        "{fraudwatch}:decisions", min_length=1, description="the stream each event's decision (or error) goes to"
+        "{fraudwatch}:decisions", min_length=1, description="Redis: the stream each event's decision (or error) goes to"
+    )
+    topics: list[Annotated[str, Field(pattern=_KAFKA_TOPIC)]] = Field(
+        ["fraudwatch.events"], min_length=1, description="Kafka: the topics events are read from"
+    )
+    decisions_topic: str = Field(
+        "fraudwatch.decisions",
+        pattern=_KAFKA_TOPIC,
+        description="Kafka: the topic each event's decision (or error) goes to, written by this group alone",
+    )
+    assign: bool = Field(
+        False,
+        description="Kafka: read every partition of the topics by assignment instead of joining the consumer group "
+        "(no wait for a rebalance at a start or takeover; offsets are committed under the group either way)",
     )
     group: str = Field("fraudwatch", min_length=1, description="the consumer group")
     consumer: str = Field(
@@ -342,10 +362,10 @@ class StreamSettings(Section):
     )
     batch: int = Field(500, ge=1, le=10_000, description="most entries read at once")
     claim_idle_seconds: float = Field(
-        30.0, gt=0, description="entries another consumer has held unacknowledged this long are taken over"
+        30.0, gt=0, description="Redis: entries another consumer has held unacknowledged this long are taken over"
     )
     decisions_maxlen: int = Field(
-        1_000_000, ge=1000, description="the decisions stream is trimmed to about this many entries"
+        1_000_000, ge=1000, description="Redis: the decisions stream is trimmed to about this many entries"
     )
 
 

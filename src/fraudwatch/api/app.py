@@ -121,7 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.storage = storage
     app.state.service = service
     app.state.metrics = metrics
-    app.state.stream = None  # the StreamConsumer while one runs (stream.url)
+    app.state.stream = None  # the stream consumer while one runs (stream.url)
     app.state.suppressions = suppressions  # filled from storage and by "yes" answers (actions domain)
     app.state.rule_checks = []  # called with a RuleSet before it goes live; raise to refuse it
     app.state.auth = Authenticator(storage.keys, settings.security.key_pepper.get_secret_value().encode())
@@ -156,9 +156,9 @@ def _start_stream(service: DecisionService, settings: Settings):
     """The stream consumer (``stream.url``), reading beside the HTTP API into the same service."""
     if settings.stream.url is None:
         return None
-    from fraudwatch.api.stream import StreamConsumer
+    from fraudwatch.api.stream import open_consumer
 
-    consumer = StreamConsumer(service, settings.stream, max_event_bytes=settings.server.max_body_bytes)
+    consumer = open_consumer(service, settings.stream, max_event_bytes=settings.server.max_body_bytes)
     consumer.start()
     return consumer
 

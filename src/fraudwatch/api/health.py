@@ -27,7 +27,7 @@ async def readyz(request: Request, response: Response) -> dict:
         "snapshot_position": service.snapshot_seq,
     }
     stream = request.app.state.stream
-    if stream is not None:  # a consumer that cannot reach Redis makes the replica not ready
+    if stream is not None:  # a consumer that cannot reach its broker makes the replica not ready
         body["stream"] = {"connected": stream.connected}
         ready = body["ready"] = ready and stream.connected
     if not ready:

@@ -60,10 +60,37 @@ class Metrics:
         )
         self.stream_failures = Counter(
             "fraudwatch_stream_failures",
-            "times Redis or the log failed and the pending entries were read again",
+            "times the broker or the log failed and the unacknowledged records were read again",
             registry=r,
         )
-        self.stream_lag = Gauge("fraudwatch_stream_lag", "entries in the stream not yet read by the group", registry=r)
+        self.stream_published = Counter(
+            "fraudwatch_stream_published",
+            "records published to the decisions stream or topic, by kind: decision, error",
+            ["kind"],
+            registry=r,
+        )
+        self.stream_already_published = Counter(
+            "fraudwatch_stream_already_published",
+            "Kafka records read again after a restart whose decision was published before it (not published again)",
+            registry=r,
+        )
+        self.stream_publish_seconds = Histogram(
+            "fraudwatch_stream_publish_seconds",
+            "Kafka: publishing a batch's decisions and committing its offsets",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.stream_lag = Gauge(
+            "fraudwatch_stream_lag",
+            "records not yet done by the group: Redis, entries not yet read; Kafka, the sum over partitions",
+            registry=r,
+        )
+        self.stream_partition_lag = Gauge(
+            "fraudwatch_stream_partition_lag",
+            "Kafka: records of a partition not yet committed by the group (log end offset - committed offset)",
+            ["topic", "partition"],
+            registry=r,
+        )
         self.stream_pending = Gauge(
             "fraudwatch_stream_pending", "entries the group read and has not acknowledged", registry=r
         )

@@ -1,4 +1,4 @@
-"""``fraudwatch serve`` and ``fraudwatch keys``."""
+"""``fraudwatch serve``, ``fraudwatch consume`` and ``fraudwatch keys``."""
 
 from __future__ import annotations
 
@@ -31,31 +31,61 @@ def _settings(
     return settings(config, overrides)
 
 
+def _serve_options(command):
+    """The options ``serve`` and ``consume`` share."""
+    for option in reversed(
+        [
+            config_option,
+            click.option("--host", help="interface to bind (default from settings: 127.0.0.1)"),
+            click.option("--port", type=int, help="port (default from settings: 8000; 0 picks a free one)"),
+            click.option(
+                "--data-dir", type=click.Path(file_okay=False, path_type=Path), help="where the SQLite file lives"
+            ),
+            click.option(
+                "--storage",
+                metavar="URL",
+                help="the event log, definitions and actions data in PostgreSQL: postgresql://user@host:port/database "
+                "(default from settings: SQLite files in the data dir)",
+            ),
+            click.option(
+                "--dev",
+                is_flag=True,
+                help="development (env: development): placeholder secrets allowed; test data only. Without it the "
+                "service refuses to start with placeholder or missing secrets",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @click.command("serve")
-@config_option
-@click.option("--host", help="interface to bind (default from settings: 127.0.0.1)")
-@click.option("--port", type=int, help="port (default from settings: 8000; 0 picks a free one)")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="where the SQLite file lives")
-@click.option(
-    "--storage",
-    metavar="URL",
-    help="the event log, definitions and actions data in PostgreSQL: postgresql://user@host:port/database "
-    "(default from settings: SQLite files in the data dir)",
-)
+@_serve_options
 @click.option(
     "--stream",
     metavar="URL",
-    help="also decide the events of a Redis or Valkey stream, read by a consumer group: redis://host:port/db "
-    "(stream names and group from the stream settings)",
-)
-@click.option(
-    "--dev",
-    is_flag=True,
-    help="development (env: development): placeholder secrets allowed; test data only. Without it the "
-    "service refuses to start with placeholder or missing secrets",
+    help="also decide the events of a stream, read by a consumer group: a Redis or Valkey stream "
+    "(redis://host:port/db) or Kafka topics (kafka://host:port); names and group from the stream settings",
 )
 def serve(config, host, port, data_dir, storage, stream, dev) -> None:
     """Run the decision service: in-process engine, SQLite storage, nothing else to start."""
+    _serve(_settings(config, host=host, port=port, data_dir=data_dir, storage=storage, stream=stream, dev=dev))
+
+
+@click.command("consume")
+@click.argument("url")
+@_serve_options
+def consume(url, config, host, port, data_dir, storage, dev) -> None:
+    """Decide the events of Kafka topics (URL kafka://host:port) or a Redis stream (redis://host:port/db)
+    with a consumer group, and publish each decision (or error) to the decisions topic or stream.
+
+    Topics, group and batch come from the stream settings (stream.topics, stream.decisions_topic,
+    stream.group). This is `fraudwatch serve --stream URL`: the HTTP API runs beside the consumer, for
+    /readyz, /metrics and the management endpoints."""
+    _serve(_settings(config, host=host, port=port, data_dir=data_dir, storage=storage, stream=url, dev=dev))
+
+
+def _serve(settings) -> None:
     import logging
     import sys
 
@@ -63,7 +93,6 @@ def serve(config, host, port, data_dir, storage, stream, dev) -> None:
 
     from fraudwatch.api.app import create_app
 
-    settings = _settings(config, host=host, port=port, data_dir=data_dir, storage=storage, stream=stream, dev=dev)
     try:
         settings.check_secrets()
     except FraudwatchError as exc:
@@ -183,4 +212,4 @@ def keys_revoke(config, key_id) -> None:
     click.echo(f"revoked {key_id}")
 
 
-commands = [serve, keys]
+commands = [serve, consume, keys]
